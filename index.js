@@ -1,0 +1,55 @@
+// Native loader for flaxen (hand-written: the napi CLI writes none without napi-derive).
+// Order: `flaxen.<platform>.node` beside this file (a local build), then the platform package
+// `flaxen-<platform>` (an install from the registry or from ./pack). If neither loads, throw an
+// Error with code E_NO_NATIVE_BINDING that names everything tried and why each failed.
+'use strict'
+
+const { existsSync, readFileSync } = require('node:fs')
+const { join } = require('node:path')
+
+function isMusl() {
+  if (process.platform !== 'linux') return false
+  try {
+    return readFileSync('/usr/bin/ldd', 'utf8').includes('musl')
+  } catch {
+    const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null
+    return !report?.header?.glibcVersionRuntime
+  }
+}
+
+function platformTriple() {
+  const { platform, arch } = process
+  if (platform === 'linux') return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  return `${platform}-${arch}`
+}
+
+function loadBinding() {
+  const triple = platformTriple()
+  const tried = []
+  const local = join(__dirname, `flaxen.${triple}.node`)
+  if (existsSync(local)) {
+    try {
+      return require(local)
+    } catch (e) {
+      tried.push(`${local}: ${e.message}`)
+    }
+  } else {
+    tried.push(`${local}: not found`)
+  }
+  const pkg = `flaxen-${triple}`
+  try {
+    return require(pkg)
+  } catch (e) {
+    tried.push(`${pkg}: ${e.message}`)
+  }
+  const err = new Error(
+    `flaxen: no native binding for ${triple}. Tried:\n  ${tried.join('\n  ')}\n` +
+      'Build from source with `npm run build` (needs Rust >= 1.89) or install the platform package.',
+  )
+  err.code = 'E_NO_NATIVE_BINDING'
+  err.tried = tried
+  throw err
+}
+
+module.exports = loadBinding()

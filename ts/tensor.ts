@@ -1,0 +1,143 @@
+// The JS Tensor: a native handle (Rust-owned storage) plus cached shape and dtype.
+import { codedError, codedTypeError, showShape } from './coded-error'
+import { native, type NativeDType, type TensorHandle } from './native'
+import { track } from './tidy'
+
+export type DType = NativeDType
+export const DTYPES: readonly DType[] = native.DTYPE_NAMES
+
+export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array
+
+/** Nested arrays as returned by `toArray()`. */
+export type NestedArray = number | boolean | NestedArray[]
+
+export class Tensor {
+  #handle: TensorHandle | null
+  #shape: readonly number[] | undefined
+  #dtype: DType | undefined
+  #view: TypedArray | undefined
+
+  /** @internal Use `jnp.*` to make tensors. */
+  constructor(handle: TensorHandle) {
+    this.#handle = handle
+    track(this)
+  }
+
+  /** @internal The live native handle; throws E_DISPOSED after `dispose()`. */
+  get handle(): TensorHandle {
+    if (this.#handle === null) throw codedError('E_DISPOSED', 'tensor: used after dispose()')
+    return this.#handle
+  }
+
+  get isDisposed(): boolean {
+    return this.#handle === null
+  }
+
+  #meta(): void {
+    const m = native.meta(this.handle)
+    this.#dtype = DTYPES[m[0]]
+    this.#shape = Object.freeze(m.slice(1))
+  }
+
+  /** The dimensions (a frozen array; no copy per access). */
+  get shape(): readonly number[] {
+    if (this.#shape === undefined || this.#handle === null) this.#meta()
+    return this.#shape!
+  }
+
+  get dtype(): DType {
+    if (this.#dtype === undefined || this.#handle === null) this.#meta()
+    return this.#dtype!
+  }
+
+  get ndim(): number {
+    return this.shape.length
+  }
+
+  get size(): number {
+    let n = 1
+    for (const d of this.shape) n *= d
+    return n
+  }
+
+  /** A typed array viewing the native memory: no copy, and a write through it is seen by the next op. */
+  get data(): TypedArray {
+    const h = this.handle
+    if (this.#view === undefined) this.#view = native.view(h)
+    return this.#view
+  }
+
+  /** Nested JS arrays (a copy); a 0-d tensor gives its scalar. */
+  toArray(): NestedArray {
+    const data = this.data
+    const shape = this.shape
+    const isBool = this.dtype === 'bool'
+    const build = (dim: number, offset: number): NestedArray => {
+      if (dim === shape.length) return isBool ? data[offset] !== 0 : data[offset]
+      const out: NestedArray[] = []
+      let stride = 1
+      for (let i = dim + 1; i < shape.length; i++) stride *= shape[i]
+      for (let i = 0; i < shape[dim]; i++) out.push(build(dim + 1, offset + i * stride))
+      return out
+    }
+    return build(0, 0)
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number | boolean {
+    if (this.size !== 1) {
+      throw codedError('E_SHAPE', `item: the tensor has shape ${showShape(this.shape)}; item() needs exactly one element`)
+    }
+    const v = this.data[0]
+    return this.dtype === 'bool' ? v !== 0 : v
+  }
+
+  /** Same data in a new shape (a view sharing storage: the storage is contiguous). One -1 is inferred. */
+  reshape(shape: readonly number[]): Tensor {
+    return new Tensor(native.reshape(this.handle, checkShapeArg(shape, 'shape')))
+  }
+
+  astype(dtype: DType): Tensor {
+    return new Tensor(native.astype(this.handle, dtype))
+  }
+
+  /** Frees the storage now (unless another tensor shares it); later use throws E_DISPOSED. */
+  dispose(): void {
+    if (this.#handle === null) return
+    native.dispose(this.#handle, this.#view)
+    this.#handle = null
+    this.#view = undefined
+  }
+
+  toString(): string {
+    if (this.#handle === null) return 'Tensor(<disposed>)'
+    return `Tensor(${JSON.stringify(this.toArray())}, dtype=${this.dtype}, shape=${showShape(this.shape)})`
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString()
+  }
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor
+}
+
+/** Checks a JS shape argument (the addon checks again; this gives the JS-side message). */
+export function checkShapeArg(shape: unknown, what: string): number[] {
+  if (!Array.isArray(shape)) throw codedTypeError(`${what}: expected an array of integers, got ${typeof shape}`)
+  return shape as number[]
+}
+
+/** A tensor argument: throws a coded TypeError naming `what` for anything else. */
+export function asTensor(x: unknown, what: string): Tensor {
+  if (x instanceof Tensor) return x
+  throw codedTypeError(`${what}: expected a Tensor, got ${describe(x)}`)
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null'
+  if (Array.isArray(x)) return 'an array'
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`
+  return `${typeof x} ${String(x)}`
+}
