@@ -21,7 +21,7 @@ test('bad sizes give E_ARG naming the argument: negative, NaN, fractional, overf
   code(t, () => jnp.zeros([-1]), 'E_ARG', /shape/)
   code(t, () => jnp.zeros([NaN]), 'E_ARG', /shape/)
   code(t, () => jnp.zeros([1.5]), 'E_ARG', /shape/)
-  code(t, () => jnp.zeros([2 ** 40, 2 ** 40]), 'E_ARG', /shape/)
+  code(t, () => jnp.zeros([2 ** 40, 2 ** 40]), 'E_SHAPE', /shape.*too many elements/)
   code(t, () => jnp.ones([2]).reshape([-1, -1]), 'E_ARG', /-1/)
   code(t, () => jnp.arange(0, 10, 0), 'E_ARG', /step/)
   code(t, () => jnp.linspace(0, 1, -3), 'E_ARG', /num/)

@@ -1,0 +1,95 @@
+//! Array creation: copies from JS typed arrays and fills.
+
+use flaxen_core::{ops, DType, Tensor};
+use node_api::{CallbackInfo, Env, JsError, TypedArrayInfo, TypedArrayType, Value};
+
+use crate::{args, handle};
+
+/// `fromData(typedArray, dtype, shape)`: copies (and casts) the elements into new storage.
+pub fn from_data(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let data = info.arg(0);
+    if !env.is_typedarray(data)? {
+        return Err(JsError::type_error("E_TYPE", "data: expected a typed array"));
+    }
+    let ta = env.typedarray_info(data)?;
+    let dtype = args::dtype(env, info.arg(1), "dtype")?;
+    let shape = args::shape(env, info.arg(2), "shape")?;
+    let needed: usize = shape.iter().product();
+    if ta.len != needed {
+        return Err(JsError::error(
+            "E_SHAPE",
+            format!("fromData: data has {} elements but shape {shape:?} needs {needed}", ta.len),
+        ));
+    }
+    let values = read_f64(&ta)?;
+    handle::wrap(env, cast_from_f64(&values, dtype, &shape))
+}
+
+/// The elements of a numeric typed array as f64 (exact for every supported kind).
+fn read_f64(ta: &TypedArrayInfo) -> Result<Vec<f64>, JsError> {
+    // SAFETY (each arm): the kind was matched, so the element type is right; the slice is read
+    // during this callback while no JS runs.
+    let v: Vec<f64> = unsafe {
+        match ta.kind {
+            TypedArrayType::Float32 => ta.as_slice::<f32>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Float64 => ta.as_slice::<f64>()?.to_vec(),
+            TypedArrayType::Int32 => ta.as_slice::<i32>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Uint32 => ta.as_slice::<u32>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Int16 => ta.as_slice::<i16>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Uint16 => ta.as_slice::<u16>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Int8 => ta.as_slice::<i8>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Uint8 | TypedArrayType::Uint8Clamped => ta.as_slice::<u8>()?.iter().map(|&x| x as f64).collect(),
+            other => {
+                return Err(JsError::type_error("E_TYPE", format!("data: {other:?} arrays are not supported")));
+            }
+        }
+    };
+    Ok(v)
+}
+
+/// Casts like numpy's `astype`: floats to ints truncate toward zero, anything to bool is `!= 0`.
+fn cast_from_f64(v: &[f64], dtype: DType, shape: &[usize]) -> flaxen_core::Result<Tensor> {
+    match dtype {
+        DType::F32 => Tensor::from_vec(v.iter().map(|&x| x as f32).collect::<Vec<_>>(), shape),
+        DType::I32 => Tensor::from_vec(v.iter().map(|&x| x as i32).collect::<Vec<_>>(), shape),
+        DType::U32 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u32).collect::<Vec<_>>(), shape),
+        DType::U16 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u16).collect::<Vec<_>>(), shape),
+        DType::U8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u8).collect::<Vec<_>>(), shape),
+        DType::Bool => Tensor::from_vec(v.iter().map(|&x| x != 0.0).collect::<Vec<_>>(), shape),
+    }
+}
+
+/// `full(shape, value, dtype)`
+pub fn full(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let shape = args::shape(env, info.arg(0), "shape")?;
+    let value = args::number(env, info.arg(1), "value")?;
+    let dtype = args::dtype(env, info.arg(2), "dtype")?;
+    handle::wrap(env, Ok(ops::full(&shape, value, dtype)))
+}
+
+/// `arange(start, stop, step, dtype)`
+pub fn arange(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let start = args::finite(env, info.arg(0), "start")?;
+    let stop = args::finite(env, info.arg(1), "stop")?;
+    let step = args::finite(env, info.arg(2), "step")?;
+    let dtype = args::dtype(env, info.arg(3), "dtype")?;
+    handle::wrap(env, ops::arange(start, stop, step, dtype))
+}
+
+/// `linspace(start, stop, num)`
+pub fn linspace(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let start = args::finite(env, info.arg(0), "start")?;
+    let stop = args::finite(env, info.arg(1), "stop")?;
+    let num = args::count(env, info.arg(2), "num")?;
+    flaxen_core::shape::check_shape(&[num], "num").map_err(args::core_error)?;
+    handle::wrap(env, Ok(ops::linspace(start, stop, num)))
+}
+
+/// `eye(n, m, dtype)`
+pub fn eye(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let n = args::count(env, info.arg(0), "n")?;
+    let m = args::count(env, info.arg(1), "m")?;
+    let dtype = args::dtype(env, info.arg(2), "dtype")?;
+    flaxen_core::shape::check_shape(&[n, m], "eye").map_err(args::core_error)?;
+    handle::wrap(env, Ok(ops::eye(n, m, dtype)))
+}

@@ -1,0 +1,72 @@
+//! Metadata, zero-copy views and explicit freeing.
+
+use flaxen_core::DType;
+use node_api::{CallbackInfo, Env, JsError, TypedArrayType, Value, ValueType};
+
+use crate::handle;
+
+/// `meta(h)` → `[dtypeCode, ...shape]`: one call gives the JS side everything it caches.
+pub fn meta(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let t = handle::tensor(env, info.arg(0), "h")?;
+    let out = env.create_array(t.ndim() + 1)?;
+    env.set_element(out, 0, env.create_u32(handle::dtype_code(t.dtype()))?)?;
+    for (i, &d) in t.shape().iter().enumerate() {
+        env.set_element(out, i as u32 + 1, env.create_f64(d as f64)?)?;
+    }
+    Ok(out)
+}
+
+fn view_kind(dt: DType) -> TypedArrayType {
+    match dt {
+        DType::F32 => TypedArrayType::Float32,
+        DType::I32 => TypedArrayType::Int32,
+        DType::U32 => TypedArrayType::Uint32,
+        DType::U16 => TypedArrayType::Uint16,
+        DType::U8 | DType::Bool => TypedArrayType::Uint8,
+    }
+}
+
+/// `view(h)` → a typed array over the tensor's native memory (no copy). The ArrayBuffer owns
+/// the handle's view slot, which holds an `Arc` of the storage, so the memory outlives the view
+/// unless `dispose` detaches every view first.
+pub fn view(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let h = handle::handle(env, info.arg(0), "h")?;
+    let t = handle::tensor(env, info.arg(0), "h")?;
+    let slot = h.view_slot(&t);
+    // SAFETY: the storage holds at least `nbytes` bytes (contiguous tensor, offset 0). The slot
+    // given as owner keeps its `Arc` for as long as the ArrayBuffer object exists, except that
+    // `dispose` empties it only after every view of the slot has been detached, when JS can no
+    // longer reach the bytes. Kernels read storage only inside a native call, when no JS (and
+    // so no write through this view) runs on this thread; outputs are always fresh storage.
+    let ab = unsafe { env.create_external_arraybuffer(t.storage().as_mut_ptr(), t.nbytes(), slot)? };
+    env.create_typedarray(view_kind(t.dtype()), t.size(), ab, 0)
+}
+
+/// `dispose(h, view?)`: frees the tensor now (storage shared with other tensors lives on). The
+/// given view (the one the JS Tensor cached) is detached first, so JS can no longer reach
+/// memory that is about to be freed.
+pub fn dispose(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let h = handle::handle(env, info.arg(0), "h")?;
+    let view = info.arg(1);
+    if !matches!(env.type_of(view)?, ValueType::Undefined | ValueType::Null) {
+        if !env.is_typedarray(view)? {
+            return Err(JsError::type_error("E_TYPE", "view: expected the tensor's typed array view"));
+        }
+        let ta = env.typedarray_info(view)?;
+        if !env.is_detached_arraybuffer(ta.arraybuffer)? {
+            // Count it as one of this handle's views only if it views this handle's storage.
+            let slot = h.views().filter(|s| s.data_ptr() == Some(ta.data.wrapping_sub(ta.byte_offset)));
+            env.detach_arraybuffer(ta.arraybuffer)?;
+            if let Some(slot) = slot {
+                slot.note_detached();
+            }
+        }
+    }
+    h.dispose();
+    env.undefined()
+}
+
+/// `liveBytes()`: bytes of tensor storage alive in this process.
+pub fn live_bytes(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
+    env.create_f64(flaxen_core::live_bytes() as f64)
+}

@@ -1,0 +1,103 @@
+//! Tensor ops: read handles and arguments, run the core kernel, wrap the result.
+
+use flaxen_core::ops::{self, BinaryOp};
+use node_api::{CallbackInfo, Env, JsError, Value};
+
+use crate::{args, handle};
+
+pub fn matmul(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let a = handle::tensor(env, info.arg(0), "a")?;
+    let b = handle::tensor(env, info.arg(1), "b")?;
+    handle::wrap(env, ops::matmul(&a, &b))
+}
+
+fn binary_op(env: Env, v: Value) -> Result<BinaryOp, JsError> {
+    Ok(match args::integer(env, v, "op")? {
+        0 => BinaryOp::Add,
+        1 => BinaryOp::Sub,
+        2 => BinaryOp::Mul,
+        3 => BinaryOp::Div,
+        other => return Err(JsError::error("E_ARG", format!("op: expected 0 (add), 1 (subtract), 2 (multiply) or 3 (divide), got {other}"))),
+    })
+}
+
+/// `binary(op, a, b)` with numpy broadcasting.
+pub fn binary(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let op = binary_op(env, info.arg(0))?;
+    let a = handle::tensor(env, info.arg(1), "a")?;
+    let b = handle::tensor(env, info.arg(2), "b")?;
+    handle::wrap(env, ops::binary(op, &a, &b))
+}
+
+/// `binaryScalar(op, a, scalar, scalarOnLeft)`: `a op s`, or `s op a` when `scalarOnLeft`.
+pub fn binary_scalar(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let op = binary_op(env, info.arg(0))?;
+    let a = handle::tensor(env, info.arg(1), "a")?;
+    let s = args::number(env, info.arg(2), "scalar")?;
+    let left = args::boolean(env, info.arg(3), "scalarOnLeft")?;
+    handle::wrap(env, ops::binary_scalar(op, &a, s, left))
+}
+
+pub fn triu(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let k = args::integer(env, info.arg(1), "k")?;
+    handle::wrap(env, ops::triu(&x, k))
+}
+
+pub fn tril(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let k = args::integer(env, info.arg(1), "k")?;
+    handle::wrap(env, ops::tril(&x, k))
+}
+
+pub fn sign(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    handle::wrap(env, ops::sign(&x))
+}
+
+pub fn relu(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    handle::wrap(env, ops::relu(&x))
+}
+
+/// `transpose(x, axes | null)`
+pub fn transpose(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let axes = args::optional_integers(env, info.arg(1), "axes")?;
+    handle::wrap(env, ops::transpose(&x, axes.as_deref()))
+}
+
+fn reduce(
+    env: Env,
+    info: CallbackInfo,
+    f: fn(&flaxen_core::Tensor, Option<&[i64]>, bool) -> flaxen_core::Result<flaxen_core::Tensor>,
+) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let axes = args::optional_integers(env, info.arg(1), "axis")?;
+    let keepdims = args::boolean(env, info.arg(2), "keepdims")?;
+    handle::wrap(env, f(&x, axes.as_deref(), keepdims))
+}
+
+/// `sum(x, axes | null, keepdims)`
+pub fn sum(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    reduce(env, info, ops::sum)
+}
+
+/// `mean(x, axes | null, keepdims)`
+pub fn mean(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    reduce(env, info, ops::mean)
+}
+
+/// `reshape(x, shape)`: shares storage; one -1 is inferred.
+pub fn reshape(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let shape = args::integers(env, info.arg(1), "shape")?;
+    handle::wrap(env, x.reshape(&shape))
+}
+
+/// `astype(x, dtype)`: always a copy (also for the same dtype), so `jnp.array(t)` never aliases.
+pub fn astype(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let x = handle::tensor(env, info.arg(0), "x")?;
+    let dtype = args::dtype(env, info.arg(1), "dtype")?;
+    handle::wrap(env, Ok(x.astype(dtype)))
+}
