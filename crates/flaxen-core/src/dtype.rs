@@ -1,0 +1,174 @@
+//! Element types. The set is deliberately small: what Flax inference and jax.random need in the
+//! default 32-bit mode. `Element` ties a Rust type to its `DType` so typed access is checked.
+
+use crate::error::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    I32,
+    U32,
+    U16,
+    U8,
+    /// One byte per element holding 0 or 1 (numpy's layout).
+    Bool,
+}
+
+impl DType {
+    pub const ALL: [DType; 6] = [
+        DType::F32,
+        DType::I32,
+        DType::U32,
+        DType::U16,
+        DType::U8,
+        DType::Bool,
+    ];
+
+    /// The numpy / jnp name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::I32 => "int32",
+            DType::U32 => "uint32",
+            DType::U16 => "uint16",
+            DType::U8 => "uint8",
+            DType::Bool => "bool",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<DType> {
+        DType::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == name)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+                Error::dtype(format!(
+                    "dtype: unknown dtype {name:?}; expected one of {}",
+                    valid.join(", ")
+                ))
+            })
+    }
+
+    /// Bytes per element.
+    pub fn size(&self) -> usize {
+        match self {
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::U16 => 2,
+            DType::U8 | DType::Bool => 1,
+        }
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self, DType::F32)
+    }
+
+    /// Integer types (bool excluded).
+    pub fn is_int(&self) -> bool {
+        matches!(self, DType::I32 | DType::U32 | DType::U16 | DType::U8)
+    }
+
+    pub fn is_unsigned(&self) -> bool {
+        matches!(self, DType::U32 | DType::U16 | DType::U8)
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for i32 {}
+    impl Sealed for u32 {}
+    impl Sealed for u16 {}
+    impl Sealed for u8 {}
+    impl Sealed for bool {}
+}
+
+/// A Rust type that is the element of some `DType`. Sealed: the set of dtypes is closed, and
+/// unsafe code relies on `size_of::<T>() == T::DTYPE.size()` and on every bit pattern of the
+/// storage being a valid `T` (true for all but `bool`, which is handled separately).
+pub trait Element:
+    sealed::Sealed + Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static
+{
+    const DTYPE: DType;
+    /// numpy cast from f64 (float→int truncates toward zero; out of range saturates, NaN → 0).
+    fn from_f64(v: f64) -> Self;
+    /// numpy cast from a (wide) integer: wraps to the width, like numpy's astype.
+    fn from_i64(v: i64) -> Self;
+    fn to_f64(self) -> f64;
+    /// Integer value (floats truncate toward zero, saturating).
+    fn to_i64(self) -> i64;
+}
+
+macro_rules! int_element {
+    ($t:ty, $d:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = $d;
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn from_i64(v: i64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
+        }
+    };
+}
+int_element!(i32, DType::I32);
+int_element!(u32, DType::U32);
+int_element!(u16, DType::U16);
+int_element!(u8, DType::U8);
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+}
+
+impl Element for bool {
+    const DTYPE: DType = DType::Bool;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> Self {
+        v != 0
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+}

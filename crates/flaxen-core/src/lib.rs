@@ -1,0 +1,17 @@
+//! flaxen-core: tensors, kernels and the JAX threefry PRNG behind flaxen. Knows nothing of Node:
+//! the binding (`flaxen-node`) converts between JS values and these types.
+
+pub(crate) mod cpu;
+pub mod dtype;
+pub mod error;
+pub mod ops;
+pub(crate) mod par;
+pub mod prng;
+pub mod shape;
+pub mod storage;
+pub mod tensor;
+
+pub use dtype::{DType, Element};
+pub use error::{Error, ErrorCode, Result};
+pub use storage::{live_bytes, Storage};
+pub use tensor::Tensor;

@@ -1,0 +1,261 @@
+//! Elementwise add/sub/mul/div with numpy broadcasting and jnp's dtype rules (the subset we
+//! support): equal dtypes, or float32 with an integer/bool (cast to float32); integer division
+//! is true division giving float32; integer add/sub/mul wrap.
+//!
+//! Kernel shape: the broadcast is reduced to "rows" of the innermost (coalesced) axis, where
+//! each operand either walks contiguously (stride 1) or repeats one element (stride 0). Each row
+//! is then a plain slice loop the compiler vectorises. Same-shape and scalar operands skip the
+//! row machinery entirely.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::par;
+use crate::shape::{broadcast_shapes_named, broadcast_strides, numel};
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinaryOp {
+    /// jnp name, used in error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "subtract",
+            BinaryOp::Mul => "multiply",
+            BinaryOp::Div => "divide",
+        }
+    }
+}
+
+/// `a op b` with numpy broadcasting.
+pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let name = op.name();
+    let out_shape = broadcast_shapes_named(a.shape(), b.shape(), name, "a", "b")?;
+    let (da, db) = (a.dtype(), b.dtype());
+    let common = if da == db {
+        da
+    } else if da == DType::F32 || db == DType::F32 {
+        DType::F32
+    } else {
+        return Err(Error::dtype(format!(
+            "{name}: a has dtype {da} and b has dtype {db}; they must match (only float32 with an \
+             integer or bool is promoted, to float32); cast one of them with astype"
+        )));
+    };
+    // True division of integers/bools happens in float32 (jnp.divide).
+    let common = if op == BinaryOp::Div {
+        DType::F32
+    } else {
+        common
+    };
+    if common == DType::Bool && op == BinaryOp::Sub {
+        return Err(Error::dtype(format!(
+            "{name}: subtracting bool tensors is not supported (like numpy); cast to an integer dtype first"
+        )));
+    }
+    let ca = cast_if(a, common);
+    let cb = cast_if(b, common);
+    Ok(typed(op, &ca, &cb, out_shape))
+}
+
+/// `a op s` (or `s op a` when `scalar_on_left`) where `s` is a JS number, with jnp's weak-type
+/// rule: an integer-valued scalar keeps an integer tensor's dtype (bool becomes int32); a
+/// fractional scalar, or division, gives float32.
+pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: f64, scalar_on_left: bool) -> Result<Tensor> {
+    let integral = s.is_finite() && s.fract() == 0.0;
+    let dt = match a.dtype() {
+        DType::F32 => DType::F32,
+        _ if op == BinaryOp::Div || !integral => DType::F32,
+        DType::Bool => DType::I32,
+        d => d,
+    };
+    let x = cast_if(a, dt);
+    let st = scalar_of(dt, s);
+    let shape = x.shape().to_vec();
+    Ok(if scalar_on_left {
+        typed(op, &st, &x, shape)
+    } else {
+        typed(op, &x, &st, shape)
+    })
+}
+
+/// A 0-d tensor of `dt` holding `s`. Integers wrap (a negative scalar with an unsigned tensor is
+/// taken modulo 2^bits, like numpy's integer arithmetic).
+fn scalar_of(dt: DType, s: f64) -> Tensor {
+    crate::ops::create::full(&[], s, dt)
+}
+
+fn cast_if(t: &Tensor, dt: DType) -> Tensor {
+    if t.dtype() == dt {
+        t.clone()
+    } else {
+        t.astype(dt)
+    }
+}
+
+trait Wrapping: Copy {
+    fn w_add(self, o: Self) -> Self;
+    fn w_sub(self, o: Self) -> Self;
+    fn w_mul(self, o: Self) -> Self;
+}
+macro_rules! wrapping {
+    ($($t:ty),*) => {$(
+        impl Wrapping for $t {
+            #[inline(always)] fn w_add(self, o: Self) -> Self { self.wrapping_add(o) }
+            #[inline(always)] fn w_sub(self, o: Self) -> Self { self.wrapping_sub(o) }
+            #[inline(always)] fn w_mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+        }
+    )*};
+}
+wrapping!(i32, u32, u16, u8);
+
+/// Both operands already have the same dtype (float32 for Div).
+fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
+    use BinaryOp::*;
+    macro_rules! int_op {
+        ($T:ty) => {
+            match op {
+                Add => kernel::<$T>(a, b, out, |x, y| x.w_add(y)),
+                Sub => kernel::<$T>(a, b, out, |x, y| x.w_sub(y)),
+                Mul => kernel::<$T>(a, b, out, |x, y| x.w_mul(y)),
+                Div => unreachable!("integer division is done in float32"),
+            }
+        };
+    }
+    match a.dtype() {
+        DType::F32 => match op {
+            Add => kernel::<f32>(a, b, out, |x, y| x + y),
+            Sub => kernel::<f32>(a, b, out, |x, y| x - y),
+            Mul => kernel::<f32>(a, b, out, |x, y| x * y),
+            Div => kernel::<f32>(a, b, out, |x, y| x / y),
+        },
+        DType::I32 => int_op!(i32),
+        DType::U32 => int_op!(u32),
+        DType::U16 => int_op!(u16),
+        DType::U8 => int_op!(u8),
+        // bool: add is logical or, multiply is logical and (numpy); bytes may be any non-zero.
+        DType::Bool => match op {
+            Add => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
+            Mul => kernel::<u8>(a, b, out, |x, y| ((x != 0) & (y != 0)) as u8),
+            Sub | Div => unreachable!("rejected or promoted earlier"),
+        },
+    }
+}
+
+fn kernel<T>(
+    a: &Tensor,
+    b: &Tensor,
+    out_shape: Vec<usize>,
+    f: impl Fn(T, T) -> T + Copy + Send + Sync,
+) -> Tensor
+where
+    T: Copy + Send + Sync,
+{
+    let dt = a.dtype();
+    let (av, bv) = (a.raw::<T>(), b.raw::<T>());
+    let n = numel(&out_shape);
+    if n == 0 {
+        return Tensor::zeros(&out_shape, dt);
+    }
+    if a.shape() == b.shape() {
+        return Tensor::build::<T>(out_shape, dt, |o| {
+            par::chunks(o, par::CHUNK, |s, c| seg(c, &av[s..], 1, &bv[s..], 1, f))
+        });
+    }
+    if av.len() == 1 || bv.len() == 1 {
+        let (sa, sb) = ((av.len() != 1) as usize, (bv.len() != 1) as usize);
+        return Tensor::build::<T>(out_shape, dt, |o| {
+            par::chunks(o, par::CHUNK, |s, c| {
+                seg(c, &av[s * sa..], sa, &bv[s * sb..], sb, f)
+            })
+        });
+    }
+    let (dims, sa, sb) = coalesce(
+        &out_shape,
+        &broadcast_strides(a.shape(), &out_shape),
+        &broadcast_strides(b.shape(), &out_shape),
+    );
+    let d = dims.len();
+    let row = dims[d - 1];
+    let (ia, ib) = (sa[d - 1], sb[d - 1]);
+    Tensor::build::<T>(out_shape, dt, |o| {
+        par::chunks(o, par::CHUNK.max(row), |start, c| {
+            let mut p = 0;
+            while p < c.len() {
+                let flat = start + p;
+                let (mut r, col) = (flat / row, flat % row);
+                // Offsets of this row in a and b, from its multi-index over the outer axes.
+                let (mut oa, mut ob) = (col * ia, col * ib);
+                for k in (0..d - 1).rev() {
+                    let i = r % dims[k];
+                    r /= dims[k];
+                    oa += i * sa[k];
+                    ob += i * sb[k];
+                }
+                let len = (row - col).min(c.len() - p);
+                seg(&mut c[p..p + len], &av[oa..], ia, &bv[ob..], ib, f);
+                p += len;
+            }
+        })
+    })
+}
+
+/// One contiguous run of the output. `ia`/`ib` are 1 (walk) or 0 (repeat element 0).
+#[inline(always)]
+fn seg<T: Copy>(o: &mut [T], a: &[T], ia: usize, b: &[T], ib: usize, f: impl Fn(T, T) -> T) {
+    let n = o.len();
+    match (ia, ib) {
+        (1, 1) => {
+            for ((z, &x), &y) in o.iter_mut().zip(&a[..n]).zip(&b[..n]) {
+                *z = f(x, y);
+            }
+        }
+        (1, 0) => {
+            let y = b[0];
+            for (z, &x) in o.iter_mut().zip(&a[..n]) {
+                *z = f(x, y);
+            }
+        }
+        (0, 1) => {
+            let x = a[0];
+            for (z, &y) in o.iter_mut().zip(&b[..n]) {
+                *z = f(x, y);
+            }
+        }
+        _ => o.fill(f(a[0], b[0])),
+    }
+}
+
+/// Drops size-1 axes and merges neighbouring axes that both operands traverse contiguously, so
+/// the innermost axis is as long as possible. Returns (dims, strides a, strides b), never empty.
+fn coalesce(shape: &[usize], sa: &[usize], sb: &[usize]) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let (mut d, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..shape.len() {
+        if shape[i] == 1 {
+            continue;
+        }
+        if let Some(&last) = d.last() {
+            let k = d.len() - 1;
+            // Outer axis k merges into axis i if stepping k equals stepping i `shape[i]` times.
+            if a[k] == sa[i] * shape[i] && b[k] == sb[i] * shape[i] {
+                d[k] = last * shape[i];
+                a[k] = sa[i];
+                b[k] = sb[i];
+                continue;
+            }
+        }
+        d.push(shape[i]);
+        a.push(sa[i]);
+        b.push(sb[i]);
+    }
+    if d.is_empty() {
+        return (vec![1], vec![0], vec![0]);
+    }
+    (d, a, b)
+}

@@ -1,0 +1,46 @@
+//! When and how kernels go parallel. The machine targets are small (2+ cores), so kernels only
+//! split work that is large enough to pay for rayon's scheduling (~a few µs).
+
+use rayon::prelude::*;
+
+/// Element count above which elementwise kernels use rayon.
+pub(crate) const PAR_MIN: usize = 1 << 16;
+
+/// Elements per parallel chunk of an elementwise kernel.
+pub(crate) const CHUNK: usize = 1 << 14;
+
+/// Calls `f(start, chunk)` over `out` split into chunks of `chunk` elements (the last may be
+/// shorter), in parallel when `out` is large. `start` is the chunk's flat offset.
+pub(crate) fn chunks<T: Send>(
+    out: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    let chunk = chunk.max(1);
+    if out.len() >= PAR_MIN {
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c));
+    } else {
+        out.chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c));
+    }
+}
+
+/// A raw pointer that may cross threads: used when parallel tasks write disjoint regions that
+/// cannot be expressed as disjoint slices (e.g. column blocks of a matrix).
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr<T>(pub *mut T);
+// SAFETY: users guarantee that concurrent tasks write disjoint elements.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer. A method (not `.0`) so closures capture the whole `SendPtr`, which is
+    /// `Send`/`Sync`, rather than the raw field, which is not.
+    #[inline(always)]
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}

@@ -1,0 +1,324 @@
+//! `Tensor`: shared bytes + shape + dtype. Always contiguous row-major (no strides), which keeps
+//! every kernel a loop over plain slices and lets JS see the bytes as one typed array.
+
+use std::sync::Arc;
+
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::shape::numel;
+use crate::storage::Storage;
+
+/// Runs `$body` with `$T` bound to the storage element type of `$dt`. Bool storage is read as
+/// `u8` because JS can write any byte through a zero-copy view, and a `bool` other than 0/1
+/// would be undefined behaviour; kernels treat a bool byte as `!= 0`.
+macro_rules! dispatch {
+    ($dt:expr, $T:ident => $body:expr) => {
+        match $dt {
+            $crate::dtype::DType::F32 => {
+                #[allow(dead_code)]
+                type $T = f32;
+                $body
+            }
+            $crate::dtype::DType::I32 => {
+                #[allow(dead_code)]
+                type $T = i32;
+                $body
+            }
+            $crate::dtype::DType::U32 => {
+                #[allow(dead_code)]
+                type $T = u32;
+                $body
+            }
+            $crate::dtype::DType::U16 => {
+                #[allow(dead_code)]
+                type $T = u16;
+                $body
+            }
+            $crate::dtype::DType::U8 | $crate::dtype::DType::Bool => {
+                #[allow(dead_code)]
+                type $T = u8;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+#[derive(Clone)]
+pub struct Tensor {
+    storage: Arc<Storage>,
+    shape: Vec<usize>,
+    dtype: DType,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor({}, {:?})", self.dtype.name(), self.shape)
+    }
+}
+
+impl Tensor {
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+    /// Number of elements (1 for a scalar).
+    pub fn size(&self) -> usize {
+        numel(&self.shape)
+    }
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+    pub fn nbytes(&self) -> usize {
+        self.size() * self.dtype.size()
+    }
+    /// The raw bytes (little-endian elements, bool as 0/1 bytes).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.storage.as_bytes()[..self.nbytes()]
+    }
+
+    /// Wraps an existing storage; E_SHAPE if its length is not `product(shape) * dtype.size()`.
+    pub fn from_storage(storage: Arc<Storage>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let need = numel(shape) * dtype.size();
+        if storage.len() != need {
+            return Err(Error::shape(format!(
+                "from_storage: shape {shape:?} of {} needs {need} bytes but the storage has {}",
+                dtype.name(),
+                storage.len()
+            )));
+        }
+        Ok(Tensor {
+            storage,
+            shape: shape.to_vec(),
+            dtype,
+        })
+    }
+
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        Self::from_slice(&data, shape)
+    }
+
+    pub fn from_slice<T: Element>(data: &[T], shape: &[usize]) -> Result<Tensor> {
+        let n = numel(shape);
+        if data.len() != n {
+            return Err(Error::shape(format!(
+                "from_vec: data has {} elements but shape {shape:?} needs {n}",
+                data.len()
+            )));
+        }
+        // SAFETY: Element types are plain data of size T::DTYPE.size() (bool is a 0/1 byte).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data))
+        };
+        Ok(Tensor {
+            storage: Arc::new(Storage::from_bytes(bytes)),
+            shape: shape.to_vec(),
+            dtype: T::DTYPE,
+        })
+    }
+
+    /// A copy of little-endian element bytes. Bool bytes are normalised to 0/1.
+    pub fn from_bytes(dtype: DType, bytes: &[u8], shape: &[usize]) -> Result<Tensor> {
+        let need = numel(shape) * dtype.size();
+        if bytes.len() != need {
+            return Err(Error::shape(format!(
+                "from_bytes: {} bytes given but shape {shape:?} of {} needs {need}",
+                bytes.len(),
+                dtype.name()
+            )));
+        }
+        if dtype == DType::Bool {
+            let v: Vec<bool> = bytes.iter().map(|&b| b != 0).collect();
+            return Self::from_slice(&v, shape);
+        }
+        Ok(Tensor {
+            storage: Arc::new(Storage::from_bytes(bytes)),
+            shape: shape.to_vec(),
+            dtype,
+        })
+    }
+
+    pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
+        let storage = Storage::zeroed(numel(shape) * dtype.size());
+        Tensor {
+            storage: Arc::new(storage),
+            shape: shape.to_vec(),
+            dtype,
+        }
+    }
+
+    /// A 0-d tensor.
+    pub fn scalar<T: Element>(v: T) -> Tensor {
+        Self::from_slice(&[v], &[]).expect("one element fits shape []")
+    }
+
+    /// Builds a fresh tensor whose elements are all written by `fill` (storage starts
+    /// uninitialised; `fill` must write every element). `T` is the storage type (u8 for bool).
+    pub(crate) fn build<T: Copy>(
+        shape: Vec<usize>,
+        dtype: DType,
+        fill: impl FnOnce(&mut [T]),
+    ) -> Tensor {
+        assert_eq!(
+            std::mem::size_of::<T>(),
+            dtype.size(),
+            "storage type does not match dtype"
+        );
+        let n = numel(&shape);
+        let storage = Storage::uninit(n * dtype.size());
+        // SAFETY: the storage is fresh (no other reference), aligned to 64 and n*size bytes long;
+        // `fill` writes every element before the tensor becomes visible.
+        let out = unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr() as *mut T, n) };
+        fill(out);
+        Tensor {
+            storage: Arc::new(storage),
+            shape,
+            dtype,
+        }
+    }
+
+    /// The elements as the storage type `T` (u8 for bool). Caller picks T via `dispatch!`.
+    pub(crate) fn raw<T: Copy>(&self) -> &[T] {
+        assert_eq!(
+            std::mem::size_of::<T>(),
+            self.dtype.size(),
+            "storage type does not match dtype"
+        );
+        // SAFETY: storage is aligned to 64, holds size() elements of this width, and every bit
+        // pattern is valid for the storage types used (f32, i32, u32, u16, u8).
+        unsafe { std::slice::from_raw_parts(self.storage.as_ptr() as *const T, self.size()) }
+    }
+
+    fn check_dtype<T: Element>(&self, what: &str) -> Result<()> {
+        if T::DTYPE != self.dtype {
+            return Err(Error::dtype(format!(
+                "{what}: tensor has dtype {} but {} was requested",
+                self.dtype.name(),
+                T::DTYPE.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Borrowed typed view. E_DTYPE if `T` is not the dtype. For bool, E_ARG if some byte is not
+    /// 0/1 (possible only if JS wrote one through the zero-copy view).
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        self.check_dtype::<T>("as_slice")?;
+        if self.dtype == DType::Bool && self.raw::<u8>().iter().any(|&b| b > 1) {
+            return Err(Error::arg(
+                "as_slice: bool tensor holds a byte other than 0 or 1",
+            ));
+        }
+        // SAFETY: dtype matches T (checked), so size and validity hold as in `raw`.
+        Ok(unsafe { std::slice::from_raw_parts(self.storage.as_ptr() as *const T, self.size()) })
+    }
+
+    /// Owned typed copy; E_DTYPE if `T` is not the dtype.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        self.check_dtype::<T>("to_vec")?;
+        if self.dtype == DType::Bool {
+            return Ok(self
+                .raw::<u8>()
+                .iter()
+                .map(|&b| T::from_i64((b != 0) as i64))
+                .collect());
+        }
+        Ok(self.as_slice::<T>()?.to_vec())
+    }
+
+    /// Every element converted to f64 (any dtype), handy for tests and printing.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        if self.dtype == DType::Bool {
+            return self
+                .raw::<u8>()
+                .iter()
+                .map(|&b| (b != 0) as u8 as f64)
+                .collect();
+        }
+        dispatch!(self.dtype, T => self.raw::<T>().iter().map(|&v| v.to_f64()).collect())
+    }
+
+    /// Same data, new shape; shares the storage. One -1 is inferred.
+    pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+        let mut infer = None;
+        let mut known: usize = 1;
+        for (i, &d) in shape.iter().enumerate() {
+            if d == -1 {
+                if infer.is_some() {
+                    return Err(Error::arg(format!(
+                        "reshape: shape {shape:?} has more than one -1"
+                    )));
+                }
+                infer = Some(i);
+            } else if d < 0 {
+                return Err(Error::arg(format!(
+                    "reshape: shape {shape:?} has negative dimension {d} at axis {i} (only -1 is allowed)"
+                )));
+            } else {
+                known = known.saturating_mul(d as usize);
+            }
+        }
+        let size = self.size();
+        let mismatch = || {
+            Error::shape(format!(
+                "reshape: cannot reshape shape {:?} ({size} elements) into shape {shape:?}",
+                self.shape
+            ))
+        };
+        let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        if let Some(i) = infer {
+            if known == 0 || !size.is_multiple_of(known) {
+                return Err(mismatch());
+            }
+            out[i] = size / known;
+        } else if known != size {
+            return Err(mismatch());
+        }
+        Ok(Tensor {
+            storage: self.storage.clone(),
+            shape: out,
+            dtype: self.dtype,
+        })
+    }
+
+    /// numpy-style cast into a new storage (always a copy, even for the same dtype, because JS
+    /// may write through a view of either). float→int truncates toward zero (out of range
+    /// saturates, NaN → 0); int→int wraps; x→bool is `x != 0`; bool→x is 0/1.
+    pub fn astype(&self, dtype: DType) -> Tensor {
+        let src = self;
+        let shape = self.shape.clone();
+        if src.dtype == DType::Bool {
+            let s = src.raw::<u8>();
+            if dtype == DType::Bool {
+                return Tensor::build::<u8>(shape, dtype, |o| {
+                    cast_into(s, o, |b: u8| (b != 0) as u8)
+                });
+            }
+            return dispatch!(dtype, D => Tensor::build::<D>(shape, dtype, |o| {
+                cast_into(s, o, |b: u8| D::from_i64((b != 0) as i64))
+            }));
+        }
+        dispatch!(src.dtype, S => {
+            let s = src.raw::<S>();
+            if dtype == DType::Bool {
+                Tensor::build::<u8>(shape, dtype, |o| cast_into(s, o, |v: S| (v != S::from_i64(0)) as u8))
+            } else if src.dtype.is_float() {
+                dispatch!(dtype, D => Tensor::build::<D>(shape, dtype, |o| cast_into(s, o, |v: S| D::from_f64(v.to_f64()))))
+            } else {
+                dispatch!(dtype, D => Tensor::build::<D>(shape, dtype, |o| cast_into(s, o, |v: S| D::from_i64(v.to_i64()))))
+            }
+        })
+    }
+}
+
+#[inline]
+fn cast_into<S: Copy, D>(src: &[S], dst: &mut [D], f: impl Fn(S) -> D) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = f(s);
+    }
+}
