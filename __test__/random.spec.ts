@@ -83,7 +83,7 @@ for (const [name, want] of Object.entries(golden) as [string, { shape: number[];
     const expected = want.data.map(Number)
     if (Array.isArray(got) || got instanceof Uint32Array) return t.deepEqual(Array.from(got), expected)
     t.deepEqual([...got.shape], want.shape)
-    t.is(got.dtype, want.dtype)
+    t.is(got.dtype as string, want.dtype)
     if (want.dtype === 'float32') t.is(firstMismatch(got.data, expected, 2e-6, 1e-6), undefined)
     else t.deepEqual(Array.from(got.data), expected)
   })

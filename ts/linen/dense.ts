@@ -1,0 +1,105 @@
+// `nn.Dense` (flax.linen.Dense): y = x @ kernel + bias over the last axis, any leading dims.
+import { type PRNGKey, withAbstractShape } from '../core'
+import * as jnp from '../jnp'
+import type { DType, Tensor } from '../tensor'
+import { ValueError } from '../errors'
+import { compact } from './compact'
+import { type Initializer, lecunNormal, zerosInit } from './initializers'
+import { Module } from './module'
+
+export class Dense extends Module {
+  declare features: number
+  useBias = true
+  /** Computation dtype; null = inferred from inputs and params (float32 is the only float dtype). */
+  dtype: DType | null = null
+  paramDtype: DType = 'float32'
+  kernelInit: Initializer = lecunNormal()
+  biasInit: Initializer = zerosInit()
+
+  @compact
+  call(inputs: Tensor): Tensor {
+    const inFeatures = inputs.shape[inputs.shape.length - 1]
+    // Creation order matters: kernel takes 'params' counter 1, bias counter 2.
+    const kernel: Tensor = this.param('kernel', this.kernelInit, [inFeatures, this.features], this.paramDtype)
+    const bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
+    if ((this.dtype ?? 'float32') !== 'float32' || inputs.dtype !== 'float32') {
+      throw new ValueError(`Dense: only float32 computation is supported, got inputs ${inputs.dtype}, dtype ${this.dtype}`)
+    }
+    // dot_general contracting the last axis of x with axis 0 of the kernel: flatten the
+    // leading dims, one matmul, restore them.
+    const lead = inputs.shape.slice(0, -1)
+    let y = jnp.matmul(inputs.reshape([-1, inFeatures]), kernel)
+    if (bias !== null) y = jnp.add(y, bias.reshape([1, this.features]))
+    return y.reshape([...lead, this.features])
+  }
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1)
+const asTuple = (x: number | readonly number[]): number[] => (typeof x === 'number' ? [x] : [...x])
+const normalizeAxes = (axes: number[], ndim: number) => axes.map((a) => (a < 0 ? a + ndim : a)).sort((a, b) => a - b)
+
+/**
+ * `nn.DenseGeneral`: a linear map contracting several input axes (`axis`) into one or more
+ * feature axes, optionally batched over leading `batchDims`. The initializers see the
+ * flattened 2-D kernel `(prod(batch) * prod(contracted), prod(features))`, which fixes fan-in
+ * and fan-out; the result is reshaped. `DenseGeneral({ features: 4 })` ≡ `Dense({ features: 4 })`.
+ */
+export class DenseGeneral extends Module {
+  declare features: number | readonly number[]
+  axis: number | readonly number[] = -1
+  batchDims: readonly number[] = []
+  useBias = true
+  dtype: DType | null = null
+  paramDtype: DType = 'float32'
+  kernelInit: Initializer = lecunNormal()
+  biasInit: Initializer = zerosInit()
+
+  @compact
+  call(inputs: Tensor): Tensor {
+    const features = asTuple(this.features)
+    const ndim = inputs.ndim
+    const axis = normalizeAxes(asTuple(this.axis), ndim)
+    const batchDims = normalizeAxes([...this.batchDims], ndim)
+    if (batchDims.some((d, i) => d !== i)) {
+      throw new ValueError(`batch_dims (${batchDims.join(', ')}${batchDims.length === 1 ? ',' : ''}) must be consecutive leading dimensions starting from 0.`)
+    }
+    if ((this.dtype ?? 'float32') !== 'float32' || inputs.dtype !== 'float32') {
+      throw new ValueError(`DenseGeneral: only float32 computation is supported, got inputs ${inputs.dtype}, dtype ${this.dtype}`)
+    }
+    const shape = inputs.shape
+    const batchShape = batchDims.map((d) => shape[d])
+    const contractedShape = axis.map((a) => shape[a])
+    const restDims = shape.map((_, d) => d).filter((d) => !axis.includes(d) && !batchDims.includes(d))
+    const restShape = restDims.map((d) => shape[d])
+    const [B, C, R, F] = [prod(batchShape), prod(contractedShape), prod(restShape), prod(features)]
+
+    const kernelShape = [...batchShape, ...contractedShape, ...features]
+    const kernelInit = this.kernelInit
+    const kernelInitWrap = withAbstractShape(
+      (key: PRNGKey, s: readonly number[], dtype?: DType) => jnp.reshape(kernelInit(key, [B * C, F], dtype), s),
+      (s: readonly number[]) => [...s],
+    )
+    const kernel: Tensor = this.param('kernel', kernelInitWrap, kernelShape, this.paramDtype)
+    let bias: Tensor | null = null
+    if (this.useBias) {
+      const biasInit = this.biasInit
+      const biasInitWrap = withAbstractShape(
+        (key: PRNGKey, s: readonly number[], dtype?: DType) => jnp.reshape(biasInit(key, [B * F], dtype), s),
+        (s: readonly number[]) => [...s],
+      )
+      bias = this.param('bias', biasInitWrap, [...batchShape, ...features], this.paramDtype)
+    }
+
+    // dot_general: batch dims first, then the remaining input dims, then the features.
+    const x = jnp.transpose(inputs, [...batchDims, ...restDims, ...axis])
+    let y: Tensor
+    if (batchDims.length === 0) {
+      y = jnp.matmul(x.reshape([R, C]), kernel.reshape([C, F]))
+      if (bias !== null) y = jnp.add(y, bias.reshape([1, F]))
+    } else {
+      y = jnp.matmul(x.reshape([B, R, C]), kernel.reshape([B, C, F]))
+      if (bias !== null) y = jnp.add(y, bias.reshape([B, 1, F]))
+    }
+    return y.reshape([...batchShape, ...restShape, ...features])
+  }
+}

@@ -1,0 +1,22 @@
+// flax.linen: Module, compact, layers, initializers, lifted transforms.
+export { relu } from './activation'
+export { compact, nowrap } from './compact'
+export { Dense, DenseGeneral } from './dense'
+export * as initializers from './initializers'
+export { type Initializer, lecunNormal, onesInit, varianceScaling, zerosInit } from './initializers'
+export {
+  Module,
+  apply,
+  init,
+  initWithOutput,
+  type ApplyWithOptions,
+  type InitWithOptions,
+  type MethodArg,
+  type ModuleProps,
+  type SowOptions,
+  type Variables,
+} from './module'
+export { liftTransform, mapVariables, type NNMapVariablesOptions } from './transforms'
+export { DenyList } from '../core/filters'
+export { Variable } from '../core/variable'
+export { Scope } from '../core/scope'

@@ -1,0 +1,171 @@
+// Initializers (`flax.linen.initializers` = `jax.nn.initializers` + Flax's builders).
+//
+// An initializer is `(key, shape, dtype = 'float32') => Tensor`. Scalars are rounded to float32
+// exactly where JAX rounds them (JAX computes `variance` in Python floats, then every array
+// operation is float32), so the values match JAX bit for bit given the same random bits.
+// Every initializer carries its output shape (ABSTRACT_SHAPE) so checking an existing
+// parameter's shape computes nothing.
+import { ABSTRACT_SHAPE, type PRNGKey } from '../core'
+import { ValueError } from '../errors'
+import * as jnp from '../jnp'
+import * as random from '../random'
+import type { DType, Tensor } from '../tensor'
+
+export type Initializer = ((key: PRNGKey, shape: readonly number[], dtype?: DType) => Tensor) & {
+  [ABSTRACT_SHAPE]?: (shape: readonly number[], dtype?: DType) => readonly number[]
+}
+
+const f32 = Math.fround
+
+function initializer(fn: (key: PRNGKey, shape: readonly number[], dtype: DType) => Tensor): Initializer {
+  const init: Initializer = (key, shape, dtype = 'float32') => fn(key, shape, dtype)
+  init[ABSTRACT_SHAPE] = (shape) => [...shape]
+  return init
+}
+
+function checkFloat32(dtype: DType, who: string): void {
+  if (dtype !== 'float32') throw new ValueError(`${who}: only float32 parameters are supported, got ${dtype}`)
+}
+
+/** `zeros`: the key is ignored (Flax still spends a 'params' counter tick on it). */
+export const zeros: Initializer = initializer((_key, shape, dtype) => jnp.zeros(shape, dtype))
+/** `ones`. */
+export const ones: Initializer = initializer((_key, shape, dtype) => jnp.ones(shape, dtype))
+
+/** Flax's `zeros_init()`. */
+export function zerosInit(): Initializer {
+  return zeros
+}
+
+/** Flax's `ones_init()`. */
+export function onesInit(): Initializer {
+  return ones
+}
+
+/** `constant(value)`: `full(shape, value)`. */
+export function constant(value: number, dtype?: DType): Initializer {
+  return initializer((_key, shape, dt) => jnp.full(shape, value, dtype ?? dt))
+}
+
+/** `uniform(scale=1e-2)`: U[0, scale). */
+export function uniform(scale = 1e-2): Initializer {
+  return initializer((key, shape, dtype) => {
+    checkFloat32(dtype, 'uniform')
+    return jnp.multiply(random.uniform(key, shape), f32(scale))
+  })
+}
+
+/** `normal(stddev=1e-2)`. */
+export function normal(stddev = 1e-2): Initializer {
+  return initializer((key, shape, dtype) => {
+    checkFloat32(dtype, 'normal')
+    return jnp.multiply(random.normal(key, shape), f32(stddev))
+  })
+}
+
+/** `truncated_normal(stddev=1e-2, lower=-2, upper=2)`: no variance correction. */
+export function truncatedNormal(stddev = 1e-2, { lower = -2.0, upper = 2.0 }: { lower?: number; upper?: number } = {}): Initializer {
+  return initializer((key, shape, dtype) => {
+    checkFloat32(dtype, 'truncated_normal')
+    return jnp.multiply(random.truncatedNormal(key, lower, upper, shape), f32(stddev))
+  })
+}
+
+export type Axis = number | readonly number[]
+
+function normalizeAxis(axis: number, ndim: number): number {
+  return axis < 0 ? axis + ndim : axis
+}
+
+function sizeOf(shape: readonly number[], axis: Axis): number {
+  const axes = typeof axis === 'number' ? [axis] : axis
+  return axes.reduce((p, a) => p * shape[normalizeAxis(a, shape.length)], 1)
+}
+
+/** `_compute_fans(shape, in_axis, out_axis, batch_axis)` → [fanIn, fanOut] (Python float arithmetic). */
+export function computeFans(shape: readonly number[], inAxis: Axis = -2, outAxis: Axis = -1, batchAxis: Axis = []): [number, number] {
+  if (inAxis === -2 && shape.length <= 1) {
+    throw new ValueError(
+      `Can't compute input and output sizes of a ${shape.length}-dimensional weights tensor with default in_axis. ` +
+        'Must be at least 2D or specify in_axis explicitly.',
+    )
+  }
+  const inSize = sizeOf(shape, inAxis)
+  const outSize = sizeOf(shape, outAxis)
+  const batchSize = sizeOf(shape, batchAxis)
+  const receptiveFieldSize = shape.reduce((p, d) => p * d, 1) / inSize / outSize / batchSize
+  return [inSize * receptiveFieldSize, outSize * receptiveFieldSize]
+}
+
+export type FanMode = 'fan_in' | 'fan_out' | 'fan_avg' | 'fan_geo_avg'
+export type Distribution = 'truncated_normal' | 'normal' | 'uniform'
+
+export interface VarianceScalingOptions {
+  inAxis?: Axis
+  outAxis?: Axis
+  batchAxis?: Axis
+  dtype?: DType
+}
+
+/** Standard deviation of a standard normal truncated to (-2, 2). */
+const TRUNCATED_STDDEV = 0.87962566103423978
+
+/**
+ * `variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=())`: samples
+ * with variance `scale / denominator(fans)`.
+ */
+export function varianceScaling(scale: number, mode: FanMode, distribution: Distribution, { inAxis = -2, outAxis = -1, batchAxis = [], dtype }: VarianceScalingOptions = {}): Initializer {
+  return initializer((key, shape, dt) => {
+    const dtypeUsed = dtype ?? dt
+    checkFloat32(dtypeUsed, 'variance_scaling')
+    const [fanIn, fanOut] = computeFans(shape, inAxis, outAxis, batchAxis)
+    let denominator: number
+    if (mode === 'fan_in') denominator = fanIn
+    else if (mode === 'fan_out') denominator = fanOut
+    else if (mode === 'fan_avg') denominator = (fanIn + fanOut) / 2
+    else if (mode === 'fan_geo_avg') denominator = Math.sqrt(fanIn * fanOut)
+    else throw new ValueError(`invalid mode for variance scaling initializer: ${mode}`)
+    // Python float64 division, then one cast to float32 (`jnp.array(scale / denominator, dtype)`).
+    const variance = f32(scale / denominator)
+    if (distribution === 'truncated_normal') {
+      // float32 sqrt, then float32 division by float32(0.8796...).
+      const stddev = f32(f32(Math.sqrt(variance)) / f32(TRUNCATED_STDDEV))
+      return jnp.multiply(random.truncatedNormal(key, -2, 2, shape), stddev)
+    }
+    if (distribution === 'normal') return jnp.multiply(random.normal(key, shape), f32(Math.sqrt(variance)))
+    if (distribution === 'uniform') {
+      return jnp.multiply(random.uniform(key, shape, { minval: -1, maxval: 1 }), f32(Math.sqrt(f32(3 * variance))))
+    }
+    throw new ValueError(`invalid distribution for variance scaling initializer: ${distribution}`)
+  })
+}
+
+/** `lecun_normal()`: the default kernel init of Dense. */
+export function lecunNormal(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(1.0, 'fan_in', 'truncated_normal', options)
+}
+
+export function lecunUniform(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(1.0, 'fan_in', 'uniform', options)
+}
+
+export function glorotNormal(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(1.0, 'fan_avg', 'truncated_normal', options)
+}
+
+export function glorotUniform(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(1.0, 'fan_avg', 'uniform', options)
+}
+
+export function heNormal(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(2.0, 'fan_in', 'truncated_normal', options)
+}
+
+export function heUniform(options: VarianceScalingOptions = {}): Initializer {
+  return varianceScaling(2.0, 'fan_in', 'uniform', options)
+}
+
+export const xavierNormal = glorotNormal
+export const xavierUniform = glorotUniform
+export const kaimingNormal = heNormal
+export const kaimingUniform = heUniform

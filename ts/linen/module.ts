@@ -1,0 +1,388 @@
+// `nn.Module`: the base class of every layer and model (flax.linen.Module).
+//
+// Port conventions: Flax's `__call__` is `call`; dataclass fields are the constructor's props
+// (`new Dense({ features: 3 })`), declared in subclasses with `declare features: number` or
+// given defaults with class fields (`useBias = true`); `name` and `parent` are reserved. Flax
+// keyword arguments of init/apply become an options object (`applyWith(vars, { mutable }, x)`).
+// The machinery (proxy, naming, setup, method wrapping) lives in module-internals.ts.
+import type { CollectionFilter } from '../core/filters'
+import { DenyList, unionFilters } from '../core/filters'
+import * as core from '../core/init-apply'
+import type { RngsArg } from '../core/init-apply'
+import { isValidRng } from '../core/rng'
+import type { PRNGKey } from '../core/rng'
+import type { InitFn, Scope, VariableDict } from '../core/scope'
+import type { Variable } from '../core/variable'
+import {
+  ApplyModuleInvalidMethodError,
+  AttributeError,
+  CallUnbindOnUnboundModuleError,
+  InvalidInstanceModuleError,
+  InvalidRngError,
+  NameInUseError,
+  ValueError,
+  pyStr,
+} from '../errors'
+import * as jnp from '../jnp'
+import type { Tensor } from '../tensor'
+import { isPlainObject } from '../tree'
+import { type CaptureFilter, captureStack } from './context'
+import {
+  METHOD_OF,
+  type MethodInfo,
+  type ModuleConstructorProps,
+  className,
+  cloneModule,
+  constructModule,
+  endConstruction,
+  initializationAllowed,
+  internals,
+  invokeMethod,
+  isModule,
+  nameTaken,
+  registerModulePrototype,
+} from './module-internals'
+
+export type ModuleProps = ModuleConstructorProps
+export type Variables = VariableDict
+
+/** Which method `init`/`apply` run: a method name, a method of the class, or `(module, ...args) => y`. */
+export type MethodArg = string | ((...args: any[]) => any)
+
+export interface InitWithOptions {
+  method?: MethodArg
+  /** Default `DenyList('intermediates')`: everything but intermediates may be created. */
+  mutable?: CollectionFilter
+  captureIntermediates?: boolean | CaptureFilter
+}
+
+export interface ApplyWithOptions {
+  rngs?: RngsArg | null
+  method?: MethodArg
+  /** Default `false`. Anything else (even `[]`) makes apply return `[y, mutatedVariables]`. */
+  mutable?: CollectionFilter
+  captureIntermediates?: boolean | CaptureFilter
+}
+
+export interface SowOptions<T, A> {
+  reduceFn?: (acc: A, value: T) => A
+  initFn?: () => A
+}
+
+const unboundSuffix = (name: string) => ` If "${name}" is defined in '.setup()', remember these fields are only accessible from inside 'init' or 'apply'.`
+
+function noAttribute(m: Module, name: string): AttributeError {
+  return new AttributeError(`"${className(m)}" object has no attribute "${name}".` + (m.scope === null ? unboundSuffix(name) : ''))
+}
+
+/** `capture_call_intermediates`: capture_intermediates=true records the output of `call`. */
+const captureCallIntermediates: CaptureFilter = (_m, methodName) => methodName === 'call'
+
+function moduleChecks(m: unknown): asserts m is Module {
+  if (!isModule(m)) throw new InvalidInstanceModuleError()
+  endConstruction(internals(m))
+}
+
+type ScopeModuleFn<M extends Module = Module> = (module: M, ...args: any[]) => any
+
+/** Resolves `method=` of init/apply to a function of the (cloned) module, as Flax's `_get_unbound_fn`. */
+function resolveMethod(m: Module, method: MethodArg | undefined): ScopeModuleFn {
+  const target = internals(m).target
+  if (method === undefined || method === null) {
+    const fn = Reflect.get(target, 'call') as Function
+    if (fn === Module.prototype.call) throw noAttribute(m, 'call')
+    return (mod, ...args) => invokeMethod(mod, fn, 'call', args)
+  }
+  if (typeof method === 'string') {
+    const value = Reflect.get(target, method)
+    if (value === undefined) throw noAttribute(m, method)
+    // A string naming a submodule attribute calls that submodule.
+    if (isModule(value)) return (mod, ...args) => (mod as any)[method].call(...args)
+    if (typeof value !== 'function') throw new TypeError(`'${className(m)}.${method}' must be a callable, got ${typeof value}.`)
+    return (mod, ...args) => invokeMethod(mod, value, method, args)
+  }
+  if (typeof method !== 'function') throw new ApplyModuleInvalidMethodError(method)
+  // A method read from some module instance (`ae.encode`): run its function on the clone.
+  const info = (method as any)[METHOD_OF] as MethodInfo | undefined
+  if (info !== undefined) return (mod, ...args) => invokeMethod(mod, info.fn, info.key, args)
+  // A function of the class itself (`Foo.prototype.encode`): a method, `this` is the module.
+  for (let o = Object.getPrototypeOf(target); o !== null && o !== Module.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key)
+      if (d && d.value === method) return (mod, ...args) => invokeMethod(mod, method, key, args)
+    }
+  }
+  // Anything else is `(module, ...args) => y`, which needs at least the module parameter.
+  if (method.length < 1) throw new ApplyModuleInvalidMethodError(method)
+  return method as ScopeModuleFn
+}
+
+function captureFilterOf(ci: boolean | CaptureFilter | undefined): CaptureFilter | false {
+  if (ci === true) return captureCallIntermediates
+  return typeof ci === 'function' ? ci : false
+}
+
+function withCapture<T>(filter: CaptureFilter | false, fn: () => T): T {
+  captureStack.push(filter)
+  try {
+    return fn()
+  } finally {
+    captureStack.pop()
+  }
+}
+
+/** `nn.apply(fn, module, mutable, capture_intermediates)(variables, *args, rngs=...)`. */
+export function apply<M extends Module>(fn: ScopeModuleFn<M>, module: M, options: ApplyWithOptions = {}): (variables: Variables, ...args: any[]) => any {
+  const filter = captureFilterOf(options.captureIntermediates)
+  let mutable = options.mutable ?? false
+  if (filter) mutable = unionFilters(mutable, 'intermediates')
+  const scopeFn = (scope: Scope, ...args: any[]) =>
+    withCapture(filter, () => fn(cloneModule(module, { parent: scope, deepClone: true }) as M, ...args))
+  return core.apply(scopeFn, { mutable, rngs: options.rngs ?? null })
+}
+
+/** `nn.init_with_output(fn, module, mutable, capture_intermediates)(rngs, *args)` → `[y, variables]`. */
+export function initWithOutput<M extends Module>(fn: ScopeModuleFn<M>, module: M, options: InitWithOptions = {}): (rngs: RngsArg, ...args: any[]) => [any, Variables] {
+  const filter = captureFilterOf(options.captureIntermediates)
+  let mutable = options.mutable ?? new DenyList('intermediates')
+  if (filter) mutable = unionFilters(mutable, 'intermediates')
+  const scopeFn = (scope: Scope, ...args: any[]) =>
+    withCapture(filter, () => fn(cloneModule(module, { parent: scope, deepClone: true }) as M, ...args))
+  return core.init(scopeFn, { mutable })
+}
+
+/** `nn.init(fn, module, ...)(rngs, *args)` → variables. */
+export function init<M extends Module>(fn: ScopeModuleFn<M>, module: M, options: InitWithOptions = {}): (rngs: RngsArg, ...args: any[]) => Variables {
+  const f = initWithOutput(fn, module, options)
+  return (rngs, ...args) => f(rngs, ...args)[1]
+}
+
+export class Module {
+  /** The name in the parent (`Dense_0`, an attribute name, or explicit); ignored for the top-level module's path. */
+  declare readonly name: string | null
+  /** The parent module or scope; `null` for an unbound orphan. */
+  declare readonly parent: Module | Scope | null
+  /** The scope once bound, else `null`. */
+  declare readonly scope: Scope | null
+
+  constructor(props?: ModuleProps) {
+    // Returning the proxy makes it `this` for subclass field initializers and for every method.
+    return constructModule(this, props)
+  }
+
+  // Calling init/apply on the class instead of an instance is a Flax error too.
+  static init(..._args: unknown[]): never {
+    throw new InvalidInstanceModuleError()
+  }
+  static initWithOutput(..._args: unknown[]): never {
+    throw new InvalidInstanceModuleError()
+  }
+  static initWith(..._args: unknown[]): never {
+    throw new InvalidInstanceModuleError()
+  }
+  static applyWith(..._args: unknown[]): never {
+    throw new InvalidInstanceModuleError()
+  }
+
+  /** Declares submodules and variables lazily, once per bound instance. Override it. */
+  setup(): void {}
+
+  /** Flax's `__call__`. Subclasses define it; the base has none. */
+  call(..._args: any[]): any {
+    throw noAttribute(this, 'call')
+  }
+
+  // -- init / apply --------------------------------------------------------------------------
+
+  /** `init(rngs, *args)` → variables. `rngs` is a key (meaning `{ params: key }`) or a record of keys. */
+  init(rngs: RngsArg, ...args: any[]): Variables {
+    moduleChecks(this)
+    return this.initWithOutputWith(rngs, {}, ...args)[1]
+  }
+
+  /** `init(rngs, *args, method=..., mutable=...)`. */
+  initWith(rngs: RngsArg, options: InitWithOptions, ...args: any[]): Variables {
+    moduleChecks(this)
+    return this.initWithOutputWith(rngs, options, ...args)[1]
+  }
+
+  /** `init_with_output(rngs, *args)` → `[y, variables]`. */
+  initWithOutput(rngs: RngsArg, ...args: any[]): [any, Variables] {
+    moduleChecks(this)
+    return this.initWithOutputWith(rngs, {}, ...args)
+  }
+
+  initWithOutputWith(rngs: RngsArg, options: InitWithOptions, ...args: any[]): [any, Variables] {
+    moduleChecks(this)
+    if (!isPlainObject(rngs)) {
+      if (!isValidRng(rngs)) {
+        throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(this)}, but rngs are: ${pyStr(rngs)}`)
+      }
+      rngs = { params: rngs as PRNGKey }
+    }
+    return initWithOutput(resolveMethod(this, options.method), this, options)(rngs, ...args)
+  }
+
+  /** `apply(variables, *args)` → y (nothing mutable). */
+  apply(variables: Variables, ...args: any[]): any {
+    moduleChecks(this)
+    return this.applyWith(variables, {}, ...args)
+  }
+
+  /** `apply(variables, *args, rngs=, method=, mutable=)`: y, or `[y, state]` when mutable is not false. */
+  applyWith(variables: Variables, options: ApplyWithOptions, ...args: any[]): any {
+    moduleChecks(this)
+    let rngs = options.rngs ?? null
+    if (rngs !== null && !isPlainObject(rngs)) {
+      if (!isValidRng(rngs)) {
+        throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(this)}, but rngs are: ${pyStr(rngs)}`)
+      }
+      rngs = { params: rngs as PRNGKey }
+    }
+    return apply(resolveMethod(this, options.method), this, { ...options, rngs })(variables, ...args)
+  }
+
+  /** An interactive clone bound to `variables` (a non-temporary root scope). */
+  bind(variables: Variables, { rngs = null, mutable = false }: { rngs?: Record<string, PRNGKey> | null; mutable?: CollectionFilter } = {}): this {
+    moduleChecks(this)
+    const scope = core.bind(variables, rngs, mutable)
+    return cloneModule(this, { parent: scope, deepClone: true }) as this
+  }
+
+  /** `[unbound copy with submodule names reset, this module's variables]`. */
+  unbind(): [this, Variables] {
+    moduleChecks(this)
+    if (this.scope === null) throw new CallUnbindOnUnboundModuleError()
+    const variables = this.variables
+    const module = cloneModule(this, { deepClone: true, resetNames: true, updates: { name: null } }) as this
+    return [module, variables]
+  }
+
+  /** A new instance with the same fields (no parent unless given) and `updates` applied. */
+  clone(updates: ModuleProps = {}): this {
+    const { parent = null, ...rest } = updates
+    return cloneModule(this, { parent: parent as Module | Scope | null, updates: rest }) as this
+  }
+
+  // -- inside methods ------------------------------------------------------------------------
+
+  /**
+   * Declares parameter `name` (created with `initFn(key, ...initArgs)` — the key is passed
+   * automatically) and returns its value. Only in setup or a compact method.
+   */
+  param<T = any>(name: string, initFn: InitFn<T>, ...initArgs: unknown[]): T {
+    const i = internals(this)
+    if (!initializationAllowed(i)) throw new ValueError('Parameters must be initialized in `setup()` or in a method wrapped in `@compact`')
+    if (nameTaken(i, name, false, 'params')) throw new NameInUseError('param', name, className(this))
+    const v = (this.scope as Scope).param(name, initFn, ...initArgs)
+    i.state.children.set(name, 'params')
+    return v
+  }
+
+  /** Declares variable `name` in collection `col` (created with `initFn(...initArgs)`, no key). */
+  variable<T = any>(col: string, name: string, initFn?: ((...args: any[]) => T) | null, ...initArgs: unknown[]): Variable<T> {
+    const i = internals(this)
+    if (!initializationAllowed(i)) throw new ValueError('Variables must be initialized in `setup()` or in a method wrapped in `@compact`')
+    if (nameTaken(i, name, false, col)) throw new NameInUseError('variable', name, className(this))
+    const v = (this.scope as Scope).variable(col, name, initFn, ...initArgs)
+    i.state.children.set(name, col)
+    return v
+  }
+
+  hasVariable(col: string, name: string): boolean {
+    if (this.scope === null) throw new ValueError("Can't access variables on unbound modules")
+    return this.scope.hasVariable(col, name)
+  }
+
+  getVariable<T = any>(col: string, name: string, defaultValue?: T): T {
+    if (this.scope === null) throw new ValueError("Can't access variables on unbound modules")
+    return this.scope.getVariable(col, name, defaultValue)
+  }
+
+  putVariable(col: string, name: string, value: unknown): void {
+    if (this.scope === null) throw new ValueError("Can't store variables on unbound modules")
+    this.scope.putVariable(col, name, value)
+  }
+
+  /** The next key of stream `name` for this module (missing streams fall back to 'params'). */
+  makeRng(name = 'params'): PRNGKey {
+    if (this.scope === null) throw new ValueError("Can't use RNGs on unbound modules")
+    return this.scope.makeRng(name)
+  }
+
+  hasRng(name: string): boolean {
+    if (this.scope === null) throw new ValueError("Can't query for RNGs on unbound modules")
+    return this.scope.hasRng(name)
+  }
+
+  isMutableCollection(col: string): boolean {
+    if (this.scope === null) throw new ValueError("Can't check mutability on unbound modules")
+    return this.scope.isMutableCollection(col)
+  }
+
+  /** True only under init / initWithOutput. */
+  isInitializing(): boolean {
+    if (this.scope === null) throw new ValueError("Can't check if running under init() on unbound modules")
+    return this.scope.getFlag('initializing', false) === true
+  }
+
+  /**
+   * Stores `value` in collection `col` under `name`, accumulating (by default into an array,
+   * Flax's tuple). A silent no-op returning false when the collection is immutable.
+   */
+  sow<T, A = T[]>(col: string, name: string, value: T, { reduceFn, initFn }: SowOptions<T, A> = {}): boolean {
+    if (this.scope === null) throw new ValueError("Can't store variables on unbound modules")
+    if (!this.scope.isMutableCollection(col)) return false
+    let xs: A
+    if (this.scope.hasVariable(col, name)) {
+      xs = this.scope.getVariable(col, name)
+    } else {
+      this.scope.reserve(name, col)
+      internals(this).state.children.set(name, col)
+      xs = initFn ? initFn() : ([] as unknown as A)
+    }
+    xs = reduceFn ? reduceFn(xs, value) : ([...(xs as unknown as T[]), value] as unknown as A)
+    this.scope.putVariable(col, name, xs)
+    return true
+  }
+
+  /**
+   * Adds a zero-initialised perturbation variable to `value` (for gradients w.r.t.
+   * intermediates): created when `collection` is mutable; added when the root has the collection.
+   */
+  perturb(name: string, value: Tensor, collection = 'perturbations'): Tensor {
+    if (this.scope === null) throw new ValueError("Can't access perturbations on unbound modules")
+    if (this.scope.isMutableCollection(collection) && !this.scope.hasVariable(collection, name)) {
+      this.scope.reserve(name, collection)
+      internals(this).state.children.set(name, collection)
+      this.scope.putVariable(collection, name, jnp.zeros(value.shape, value.dtype))
+    }
+    if (Object.prototype.hasOwnProperty.call(this.scope.root._variables, collection)) {
+      if (!this.scope.hasVariable(collection, name)) {
+        throw new ValueError(`Perturbation collection ${collection} present, but missing perturbation variable ${name}`)
+      }
+      return jnp.add(value, this.scope.getVariable(collection, name))
+    }
+    return value
+  }
+
+  /** The variables visible at this module's path. */
+  get variables(): Variables {
+    if (this.scope === null) throw new ValueError("Can't access variables on unbound modules")
+    return this.scope.variables()
+  }
+
+  /** This module's path from the root (`[]` at the top). */
+  get path(): readonly string[] {
+    if (this.scope === null) throw new ValueError("Can't access module paths on unbound modules.")
+    return this.scope.path
+  }
+
+  toString(): string {
+    const i = internals(this)
+    const fields = i.fieldNames.map((k) => `${k}=${pyStr(i.target[k])}`)
+    return `${className(this)}(${fields.join(', ')})`
+  }
+}
+
+registerModulePrototype(Module.prototype)
