@@ -1,8 +1,11 @@
-// Writes ./pack/flaxen-<version>.tgz (loader, types, dist/) and the platform package tarball
-// holding the built binary, ./pack/flaxen-<platform>-<version>.tgz. Installing both into an empty
-// folder needs no Rust toolchain.
+// Writes ./pack/flaxen-<version>.tgz (loader, types, dist/) and, for each built binary, the
+// platform package tarball ./pack/flaxen-<platform>-<version>.tgz holding it. Installing both
+// into an empty folder needs no Rust toolchain:
+//   npm i ./pack/flaxen-<version>.tgz ./pack/flaxen-<platform>-<version>.tgz
+// The packed root package.json is the publishable one: the platform packages become optional
+// dependencies (as the loader expects) and the development-only `prepare` build is dropped.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -10,14 +13,32 @@ const out = join(root, 'pack')
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out)
 
-const npm = (args, cwd) => execFileSync('npm', [...args, '--pack-destination', out, '--ignore-scripts'], { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
+const npmPack = (cwd) =>
+  execFileSync('npm', ['pack', '--pack-destination', out, '--ignore-scripts'], { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
+
+const manifestPath = join(root, 'package.json')
+const manifest = readFileSync(manifestPath, 'utf8')
+const pkg = JSON.parse(manifest)
+const optional = {}
 
 for (const binary of readdirSync(root).filter((f) => /^flaxen\..+\.node$/.test(f))) {
   const triple = binary.slice('flaxen.'.length, -'.node'.length)
   const dir = join(root, 'npm', triple)
+  const platformPkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   copyFileSync(join(root, binary), join(dir, binary))
-  npm(['pack'], dir)
-  rmSync(join(dir, binary))
+  try {
+    npmPack(dir)
+  } finally {
+    rmSync(join(dir, binary))
+  }
+  optional[platformPkg.name] = platformPkg.version
 }
-npm(['pack'], root)
+
+const { prepare: _dev, ...scripts } = pkg.scripts
+writeFileSync(manifestPath, JSON.stringify({ ...pkg, scripts, optionalDependencies: optional }, null, 2) + '\n')
+try {
+  npmPack(root)
+} finally {
+  writeFileSync(manifestPath, manifest)
+}
 console.log(readdirSync(out).map((f) => `pack/${f}`).join('\n'))

@@ -1,0 +1,30 @@
+import test from 'ava'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+const root = join(__dirname, '..')
+
+test('pack-all tarballs install into an empty folder without Rust, and both require and import work', (t) => {
+  execFileSync('npm', ['run', '--silent', 'pack-all'], { cwd: root, stdio: 'pipe' })
+  const tarballs = readdirSync(join(root, 'pack')).filter((f) => f.endsWith('.tgz'))
+  t.true(tarballs.includes('flaxen-0.1.0.tgz'))
+  t.true(tarballs.some((f) => /^flaxen-linux-x64-gnu-.*\.tgz$/.test(f)))
+
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-install-'))
+  try {
+    // node and npm only: no cargo/rustc on this PATH
+    const env = { ...process.env, PATH: [dirname(process.execPath), '/usr/bin', '/bin'].join(':') }
+    t.not(spawnSync('sh', ['-c', 'command -v cargo'], { env }).status, 0, 'cargo must not be reachable')
+    writeFileSync(join(dir, 'package.json'), '{"name":"consumer","version":"1.0.0","private":true}')
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', ...tarballs.map((f) => join(root, 'pack', f))], { cwd: dir, env, stdio: 'pipe' })
+    const cjs = execFileSync(process.execPath, ['-e', "const { jnp } = require('flaxen'); console.log(jnp.matmul(jnp.ones([2, 3]), jnp.ones([3, 2])).toArray().flat().join(','))"], { cwd: dir, env, encoding: 'utf8' })
+    t.is(cjs.trim(), '3,3,3,3')
+    writeFileSync(join(dir, 'esm.mjs'), "import { jnp, nn, random } from 'flaxen'\nconst v = new nn.Dense({ features: 2 }).init(random.key(0), jnp.ones([1, 3]))\nconsole.log(v.params.kernel.shape.join('x'), jnp.sum(jnp.ones([4])).item())\n")
+    const esm = execFileSync(process.execPath, ['esm.mjs'], { cwd: dir, env, encoding: 'utf8' })
+    t.is(esm.trim(), '3x2 4')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
