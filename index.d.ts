@@ -43,7 +43,7 @@ export function liveBytes(): number
 
 // ops
 export function matmul(a: TensorHandle, b: TensorHandle): TensorHandle
-/** op: 0 add, 1 subtract, 2 multiply, 3 divide. */
+/** op: 0 add, 1 subtract, 2 multiply, 3 divide, 4 maximum, 5 minimum, 6 power. */
 export function binary(op: number, a: TensorHandle, b: TensorHandle): TensorHandle
 export function binaryScalar(op: number, a: TensorHandle, scalar: number, scalarOnLeft: boolean): TensorHandle
 export function triu(x: TensorHandle, k: number): TensorHandle
@@ -55,19 +55,63 @@ export function sum(x: TensorHandle, axes: number[] | null, keepdims: boolean): 
 export function mean(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
 export function reshape(x: TensorHandle, shape: number[]): TensorHandle
 export function astype(x: TensorHandle, dtype: NativeDType): TensorHandle
+/**
+ * Elementwise math, one entry point: op 0 exp, 1 log, 2 sqrt, 3 rsqrt, 4 tanh, 5 abs, 6 negative,
+ * 7 square, 8 reciprocal, 9 floor, 10 ceil, 11 sigmoid, 12 silu, 13 gelu (tanh form),
+ * 14 gelu (exact, erfc), 15 erf, 16 logical_not (→ bool).
+ */
+export function unary(op: number, x: TensorHandle): TensorHandle
+/** Broadcasting comparison → bool. op: 0 equal, 1 not_equal, 2 less, 3 less_equal, 4 greater, 5 greater_equal. */
+export function compare(op: number, a: TensorHandle, b: TensorHandle): TensorHandle
+/** `a op scalar`, or `scalar op a` when `scalarOnLeft` (jnp's weak typing of the number). */
+export function compareScalar(op: number, a: TensorHandle, scalar: number, scalarOnLeft: boolean): TensorHandle
+/** Broadcasting logical op of any dtypes (non-zero is true) → bool. op: 0 and, 1 or, 2 xor. */
+export function logical(op: number, a: TensorHandle, b: TensorHandle): TensorHandle
+/** jnp.where: x and y are tensors or (weakly typed) numbers; all three broadcast. */
+export function where(condition: TensorHandle, x: TensorHandle | number, y: TensorHandle | number): TensorHandle
+export function max(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+export function min(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+export function prod(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+/** Variance with divisor `n - ddof`, float32. */
+export function variance(x: TensorHandle, axes: number[] | null, keepdims: boolean, ddof: number): TensorHandle
+export function std(x: TensorHandle, axes: number[] | null, keepdims: boolean, ddof: number): TensorHandle
+/** First index of the maximum along `axis` (null: flattened), int32. */
+export function argmax(x: TensorHandle, axis: number | null, keepdims: boolean): TensorHandle
+export function argmin(x: TensorHandle, axis: number | null, keepdims: boolean): TensorHandle
+/** Softmax over `axes` (null: all axes). */
+export function softmax(x: TensorHandle, axes: number[] | null): TensorHandle
+export function logSoftmax(x: TensorHandle, axes: number[] | null): TensorHandle
+export function logsumexp(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+/** jnp.take along `axis` (null: flattened x); mode 'fill' (jnp's default), 'clip' or 'wrap'. */
+export function take(x: TensorHandle, indices: TensorHandle, axis: number | null, mode: string): TensorHandle
+export function oneHot(x: TensorHandle, numClasses: number, dtype: NativeDType, axis: number): TensorHandle
+export function concatenate(xs: TensorHandle[], axis: number): TensorHandle
+export function stack(xs: TensorHandle[], axis: number): TensorHandle
+/** Shares storage. */
+export function expandDims(x: TensorHandle, axes: number[]): TensorHandle
+/** Shares storage; null removes every size-1 axis. */
+export function squeeze(x: TensorHandle, axes: number[] | null): TensorHandle
+export function broadcastTo(x: TensorHandle, shape: number[]): TensorHandle
+export function swapaxes(x: TensorHandle, axis1: number, axis2: number): TensorHandle
+export function moveaxis(x: TensorHandle, source: number[], destination: number[]): TensorHandle
 
-// JAX threefry PRNG (keys are Uint32Array(2) of key data)
+// JAX threefry PRNG (keys are Uint32Array(2) of key data). `partitionable` selects the layout
+// (`jax_threefry_partitionable`): true = JAX's default, false = the original layout.
 export function threefry2x32(key: Uint32Array, counter: Uint32Array): Uint32Array
 export function keyFromSeed(seed: number): Uint32Array
 export function foldIn(key: Uint32Array, data: number): Uint32Array
 /** `n` keys, flattened: Uint32Array(2n). */
-export function split(key: Uint32Array, n: number): Uint32Array
-export function bits(key: Uint32Array, width: number, shape: number[]): TensorHandle
-export function uniform(key: Uint32Array, shape: number[], minval: number, maxval: number): TensorHandle
-export function normal(key: Uint32Array, shape: number[]): TensorHandle
-export function truncatedNormal(key: Uint32Array, lower: number, upper: number, shape: number[]): TensorHandle
-export function randint(key: Uint32Array, shape: number[], minval: number, maxval: number): TensorHandle
-export function bernoulli(key: Uint32Array, p: number, shape: number[]): TensorHandle
+export function split(key: Uint32Array, n: number, partitionable: boolean): Uint32Array
+export function bits(key: Uint32Array, width: number, shape: number[], partitionable: boolean): TensorHandle
+export function uniform(key: Uint32Array, shape: number[], minval: number, maxval: number, partitionable: boolean): TensorHandle
+export function normal(key: Uint32Array, shape: number[], partitionable: boolean): TensorHandle
+export function truncatedNormal(key: Uint32Array, lower: number, upper: number, shape: number[], partitionable: boolean): TensorHandle
+export function randint(key: Uint32Array, shape: number[], minval: number, maxval: number, partitionable: boolean): TensorHandle
+export function bernoulli(key: Uint32Array, p: number, shape: number[], partitionable: boolean): TensorHandle
+
+// linear algebra
+/** Reduced QR of a float32 [m, n] matrix: `[q [m, k], r [k, n]]`, k = min(m, n). */
+export function qr(a: TensorHandle): [TensorHandle, TensorHandle]
 
 /** Test hook: panics inside Rust; the panic must surface as an Error with code E_PANIC. */
 export function panicForTest(message: string): never

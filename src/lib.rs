@@ -4,10 +4,15 @@
 
 mod args;
 mod creation;
+mod elementwise;
 mod handle;
+mod linalg;
 mod memory;
+mod operands;
 mod ops;
 mod random;
+mod reductions;
+mod shape;
 
 use node_api::{Callback, Env, JsError, Value};
 
@@ -34,6 +39,30 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("mean", ops::mean),
     ("reshape", ops::reshape),
     ("astype", ops::astype),
+    ("unary", elementwise::unary),
+    ("compare", elementwise::compare),
+    ("compareScalar", elementwise::compare_scalar),
+    ("logical", elementwise::logical),
+    ("where", elementwise::where_),
+    ("max", reductions::max),
+    ("min", reductions::min),
+    ("prod", reductions::prod),
+    ("variance", reductions::var),
+    ("std", reductions::std),
+    ("argmax", reductions::argmax),
+    ("argmin", reductions::argmin),
+    ("softmax", reductions::softmax),
+    ("logSoftmax", reductions::log_softmax),
+    ("logsumexp", reductions::logsumexp),
+    ("take", shape::take),
+    ("oneHot", shape::one_hot),
+    ("concatenate", shape::concatenate),
+    ("stack", shape::stack),
+    ("expandDims", shape::expand_dims),
+    ("squeeze", shape::squeeze),
+    ("broadcastTo", shape::broadcast_to),
+    ("swapaxes", shape::swapaxes),
+    ("moveaxis", shape::moveaxis),
     ("threefry2x32", random::threefry2x32),
     ("keyFromSeed", random::key_from_seed),
     ("foldIn", random::fold_in),
@@ -44,6 +73,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("truncatedNormal", random::truncated_normal),
     ("randint", random::randint),
     ("bernoulli", random::bernoulli),
+    ("qr", linalg::qr),
     ("panicForTest", panic_for_test),
 ];
 

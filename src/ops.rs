@@ -17,7 +17,15 @@ fn binary_op(env: Env, v: Value) -> Result<BinaryOp, JsError> {
         1 => BinaryOp::Sub,
         2 => BinaryOp::Mul,
         3 => BinaryOp::Div,
-        other => return Err(JsError::error("E_ARG", format!("op: expected 0 (add), 1 (subtract), 2 (multiply) or 3 (divide), got {other}"))),
+        4 => BinaryOp::Max,
+        5 => BinaryOp::Min,
+        6 => BinaryOp::Pow,
+        other => {
+            return Err(JsError::error(
+                "E_ARG",
+                format!("op: expected 0 (add), 1 (subtract), 2 (multiply), 3 (divide), 4 (maximum), 5 (minimum) or 6 (power), got {other}"),
+            ))
+        }
     })
 }
 
@@ -67,7 +75,7 @@ pub fn transpose(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     handle::wrap(env, ops::transpose(&x, axes.as_deref()))
 }
 
-fn reduce(
+pub(crate) fn reduce(
     env: Env,
     info: CallbackInfo,
     f: fn(&flaxen_core::Tensor, Option<&[i64]>, bool) -> flaxen_core::Result<flaxen_core::Tensor>,

@@ -2,16 +2,18 @@
 //   nn      Module, compact, layers, initializers, mapVariables   (ts/linen)
 //   core    filters, Scope, init/apply/bind, lift                  (ts/core)
 //   jnp     arrays and ops (Rust kernels)                          (ts/jnp.ts)
+//   linalg  jnp.linalg: qr                                         (ts/linalg.ts)
 //   random  JAX's threefry PRNG                                    (ts/random.ts)
 //   tree    pytree helpers over nested objects of tensors          (ts/tree.ts)
 //   errors  Flax's error classes                                   (ts/errors.ts)
 import * as core from './core'
 import * as errors from './errors'
 import * as jnp from './jnp'
+import * as linalg from './linalg'
 import * as nn from './linen'
 import * as random from './random'
 import * as tree from './tree'
 
-export { core, errors, jnp, nn, random, tree }
+export { core, errors, jnp, linalg, nn, random, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export type { Variables } from './core'

@@ -1,7 +1,12 @@
-// random: JAX's PRNG (threefry2x32, partitionable layout), computed in Rust.
-import { codedError, codedTypeError } from './coded-error'
+// random: JAX's PRNG (threefry2x32), computed in Rust. The threefry layout and the seed offset
+// follow `random.config` (JAX's defaults: partitionable, offset 0).
+import { type CodedError, codedTypeError } from './coded-error'
+import { ValueError } from './errors'
 import { native } from './native'
+import { config } from './random-config'
 import { Tensor, checkShapeArg, describe } from './tensor'
+
+export { config, withConfig, type RandomConfig } from './random-config'
 
 /** A threefry key: two uint32 words, like `jax.random.key(seed)` (key data `[k0, k1]`). */
 export class Key {
@@ -36,10 +41,15 @@ function words(k: unknown, what = 'key'): Uint32Array {
   throw codedTypeError(`${what}: expected a random.Key (or a Uint32Array of length 2), got ${describe(k)}`)
 }
 
-/** `jax.random.key(seed)` in JAX's default 32-bit mode: `[0, seed mod 2^32]`. */
+/**
+ * `jax.random.key(seed)` in JAX's default 32-bit mode: `[0, (seed + offset) mod 2^32]`, the
+ * offset being `config.randomSeedOffset` (JAX adds it to the int32 seed, wrapping).
+ */
 export function key(seed: number): Key {
   if (typeof seed !== 'number' && typeof seed !== 'bigint') throw codedTypeError(`key: seed must be an integer, got ${describe(seed)}`)
-  return new Key(native.keyFromSeed(Number(seed)))
+  const words = native.keyFromSeed(Number(seed))
+  if (config.randomSeedOffset !== 0) words[1] = (words[1] + native.keyFromSeed(config.randomSeedOffset)[1]) >>> 0
+  return new Key(words)
 }
 
 /** Alias of `key` (JAX's raw-key constructor behaves identically in flaxen). */
@@ -50,7 +60,7 @@ export function keyData(k: Key | Uint32Array): Uint32Array {
 }
 
 export function split(k: Key | Uint32Array, n = 2): Key[] {
-  const flat = native.split(words(k), n)
+  const flat = native.split(words(k), n, config.threefryPartitionable)
   const out: Key[] = []
   for (let i = 0; i < flat.length; i += 2) out.push(new Key(flat.slice(i, i + 2)))
   return out
@@ -60,13 +70,20 @@ export function foldIn(k: Key | Uint32Array, data: number): Key {
   return new Key(native.foldIn(words(k), data))
 }
 
-export type BitsDType = 'uint8' | 'uint16' | 'uint32'
-const BIT_WIDTH: Record<BitsDType, number> = { uint8: 8, uint16: 16, uint32: 32 }
+/** uint64 is accepted and gives uint32 values, as JAX's 32-bit mode canonicalizes it. */
+export type BitsDType = 'uint8' | 'uint16' | 'uint32' | 'uint64'
+const BIT_WIDTH: Record<string, number> = { uint8: 8, uint16: 16, uint32: 32, uint64: 32 }
 
+/** `jax.random.bits(key, shape, dtype)`: raw random bits of an unsigned dtype. */
 export function bits(k: Key | Uint32Array, shape: readonly number[] = [], dtype: BitsDType = 'uint32'): Tensor {
-  const width = BIT_WIDTH[dtype]
-  if (width === undefined) throw codedError('E_DTYPE', `bits: dtype must be one of uint8, uint16, uint32, got ${String(dtype)}`)
-  return new Tensor(native.bits(words(k), width, checkShapeArg(shape, 'shape')))
+  const width = Object.prototype.hasOwnProperty.call(BIT_WIDTH, dtype) ? BIT_WIDTH[dtype] : undefined
+  if (width === undefined) {
+    // JAX's ValueError text; the code keeps it branchable like every other dtype error.
+    const err = new ValueError(`dtype argument to \`bits\` must be an unsigned int dtype, got ${String(dtype)}`) as ValueError & CodedError
+    err.code = 'E_DTYPE'
+    throw err
+  }
+  return new Tensor(native.bits(words(k), width, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export interface UniformOptions {
@@ -75,21 +92,21 @@ export interface UniformOptions {
 }
 
 export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], { minval = 0, maxval = 1 }: UniformOptions = {}): Tensor {
-  return new Tensor(native.uniform(words(k), checkShapeArg(shape, 'shape'), minval, maxval))
+  return new Tensor(native.uniform(words(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
 }
 
 export function normal(k: Key | Uint32Array, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.normal(words(k), checkShapeArg(shape, 'shape')))
+  return new Tensor(native.normal(words(k), checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.truncatedNormal(words(k), lower, upper, checkShapeArg(shape, 'shape')))
+  return new Tensor(native.truncatedNormal(words(k), lower, upper, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export function randint(k: Key | Uint32Array, shape: readonly number[], minval: number, maxval: number): Tensor {
-  return new Tensor(native.randint(words(k), checkShapeArg(shape, 'shape'), minval, maxval))
+  return new Tensor(native.randint(words(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
 }
 
 export function bernoulli(k: Key | Uint32Array, p = 0.5, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.bernoulli(words(k), p, checkShapeArg(shape, 'shape')))
+  return new Tensor(native.bernoulli(words(k), p, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }

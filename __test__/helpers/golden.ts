@@ -5,7 +5,8 @@ import { join } from 'node:path'
 export interface GoldenArray {
   shape: number[]
   dtype: string
-  data: number[]
+  /** NaN is written as null (JSON has no NaN). */
+  data: (number | null)[]
 }
 
 export interface Golden {
@@ -19,6 +20,13 @@ export const GOLDEN_DIR = join(__dirname, '..', '..', '..', 'shared', 'fixtures'
 
 export function loadGolden(name: string): Golden {
   return JSON.parse(readFileSync(join(GOLDEN_DIR, `${name}.json`), 'utf8'))
+}
+
+/** Golden values generated for this repository (scripts/golden/*.py → __test__/golden/*.json). */
+export const LOCAL_GOLDEN_DIR = join(__dirname, '..', 'golden')
+
+export function loadLocalGolden(name: string): Golden {
+  return JSON.parse(readFileSync(join(LOCAL_GOLDEN_DIR, `${name}.json`), 'utf8'))
 }
 
 export function isGoldenArray(x: unknown): x is GoldenArray {

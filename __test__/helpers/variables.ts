@@ -31,7 +31,7 @@ export function assertMatches(t: ExecutionContext, actual: unknown, expected: an
     t.deepEqual([...actual.shape], expected.shape, `${where}: shape`)
     if (expected.dtype === 'bool') t.deepEqual(Array.from(actual.data, (v) => v !== 0), expected.data as unknown as boolean[], where)
     else {
-      const bad = firstMismatch(actual.data, expected.data, 0, atol)
+      const bad = firstMismatch(actual.data, expected.data.map((v) => (v === null ? NaN : v)), 0, atol)
       t.is(bad, undefined, `${where}: ${bad}`)
     }
     return

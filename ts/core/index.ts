@@ -29,6 +29,8 @@ export {
   type VariableGroups,
   type VariableMapFn,
 } from './lift'
+export { cond, switchBranch, whileLoop, type CondOptions, type SplitRngs, type WhileLoopOptions } from './lift-control'
+export * as lift from './lift-api'
 export { LazyRng, foldInStatic, isValidRng, staticHashWord, type PRNGFoldable, type PRNGKey } from './rng'
 export {
   ABSTRACT_SHAPE,

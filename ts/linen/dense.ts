@@ -7,6 +7,16 @@ import { compact } from './compact'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
 import { Module } from './module'
 
+/**
+ * `promote_dtype(inputs, kernel, bias, dtype=dtype)` with float32 params: integer and bool
+ * inputs compute in float32 (jnp's promotion with a float32 kernel); float32 is the only float
+ * dtype, so any other `dtype` is refused.
+ */
+function promoteDtype(inputs: Tensor, dtype: DType | null, layer: string): Tensor {
+  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${layer}: only float32 computation is supported, got dtype ${dtype}`)
+  return inputs.dtype === 'float32' ? inputs : inputs.astype('float32')
+}
+
 export class Dense extends Module {
   declare features: number
   useBias = true
@@ -22,9 +32,7 @@ export class Dense extends Module {
     // Creation order matters: kernel takes 'params' counter 1, bias counter 2.
     const kernel: Tensor = this.param('kernel', this.kernelInit, [inFeatures, this.features], this.paramDtype)
     const bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
-    if ((this.dtype ?? 'float32') !== 'float32' || inputs.dtype !== 'float32') {
-      throw new ValueError(`Dense: only float32 computation is supported, got inputs ${inputs.dtype}, dtype ${this.dtype}`)
-    }
+    inputs = promoteDtype(inputs, this.dtype, 'Dense')
     // dot_general contracting the last axis of x with axis 0 of the kernel: flatten the
     // leading dims, one matmul, restore them.
     const lead = inputs.shape.slice(0, -1)
@@ -63,9 +71,7 @@ export class DenseGeneral extends Module {
     if (batchDims.some((d, i) => d !== i)) {
       throw new ValueError(`batch_dims (${batchDims.join(', ')}${batchDims.length === 1 ? ',' : ''}) must be consecutive leading dimensions starting from 0.`)
     }
-    if ((this.dtype ?? 'float32') !== 'float32' || inputs.dtype !== 'float32') {
-      throw new ValueError(`DenseGeneral: only float32 computation is supported, got inputs ${inputs.dtype}, dtype ${this.dtype}`)
-    }
+    inputs = promoteDtype(inputs, this.dtype, 'DenseGeneral')
     const shape = inputs.shape
     const batchShape = batchDims.map((d) => shape[d])
     const contractedShape = axis.map((a) => shape[a])

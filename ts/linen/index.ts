@@ -1,7 +1,10 @@
 // flax.linen: Module, compact, layers, initializers, lifted transforms.
-export { relu } from './activation'
+export { PReLU, relu } from './activation'
 export { compact, nowrap } from './compact'
 export { Dense, DenseGeneral } from './dense'
+export { Embed, defaultEmbedInit } from './embed'
+export { mergeParam } from './merge-param'
+export { Dropout, type DropoutCallOptions } from './stochastic'
 export * as initializers from './initializers'
 export { type Initializer, lecunNormal, onesInit, varianceScaling, zerosInit } from './initializers'
 export {

@@ -8,6 +8,7 @@
 import { ABSTRACT_SHAPE, type PRNGKey } from '../core'
 import { ValueError } from '../errors'
 import * as jnp from '../jnp'
+import * as linalg from '../linalg'
 import * as random from '../random'
 import type { DType, Tensor } from '../tensor'
 
@@ -17,8 +18,13 @@ export type Initializer = ((key: PRNGKey, shape: readonly number[], dtype?: DTyp
 
 const f32 = Math.fround
 
-function initializer(fn: (key: PRNGKey, shape: readonly number[], dtype: DType) => Tensor): Initializer {
-  const init: Initializer = (key, shape, dtype = 'float32') => fn(key, shape, dtype)
+/**
+ * An initializer whose dtype argument defaults to the builder's `dtype` (JAX's
+ * `def init(key, shape, dtype=dtype)`): a dtype given at call time — Flax layers always pass
+ * `param_dtype` — wins.
+ */
+function initializer(fn: (key: PRNGKey, shape: readonly number[], dtype: DType) => Tensor, defaultDtype: DType = 'float32'): Initializer {
+  const init: Initializer = (key, shape, dtype = defaultDtype) => fn(key, shape, dtype)
   init[ABSTRACT_SHAPE] = (shape) => [...shape]
   return init
 }
@@ -42,33 +48,39 @@ export function onesInit(): Initializer {
   return ones
 }
 
-/** `constant(value)`: `full(shape, value)`. */
-export function constant(value: number, dtype?: DType): Initializer {
-  return initializer((_key, shape, dt) => jnp.full(shape, value, dtype ?? dt))
+/** `constant(value, dtype=float32)`: `full(shape, value)`. */
+export function constant(value: number, dtype: DType = 'float32'): Initializer {
+  return initializer((_key, shape, dt) => jnp.full(shape, value, dt), dtype)
 }
 
-/** `uniform(scale=1e-2)`: U[0, scale). */
-export function uniform(scale = 1e-2): Initializer {
-  return initializer((key, shape, dtype) => {
-    checkFloat32(dtype, 'uniform')
+/** `uniform(scale=1e-2, dtype=float32)`: U[0, scale). */
+export function uniform(scale = 1e-2, dtype: DType = 'float32'): Initializer {
+  return initializer((key, shape, dt) => {
+    checkFloat32(dt, 'uniform')
     return jnp.multiply(random.uniform(key, shape), f32(scale))
-  })
+  }, dtype)
 }
 
-/** `normal(stddev=1e-2)`. */
-export function normal(stddev = 1e-2): Initializer {
-  return initializer((key, shape, dtype) => {
-    checkFloat32(dtype, 'normal')
+/** `normal(stddev=1e-2, dtype=float32)`. */
+export function normal(stddev = 1e-2, dtype: DType = 'float32'): Initializer {
+  return initializer((key, shape, dt) => {
+    checkFloat32(dt, 'normal')
     return jnp.multiply(random.normal(key, shape), f32(stddev))
-  })
+  }, dtype)
 }
 
-/** `truncated_normal(stddev=1e-2, lower=-2, upper=2)`: no variance correction. */
-export function truncatedNormal(stddev = 1e-2, { lower = -2.0, upper = 2.0 }: { lower?: number; upper?: number } = {}): Initializer {
-  return initializer((key, shape, dtype) => {
-    checkFloat32(dtype, 'truncated_normal')
+export interface TruncatedNormalOptions {
+  lower?: number
+  upper?: number
+  dtype?: DType
+}
+
+/** `truncated_normal(stddev=1e-2, dtype=float32, lower=-2, upper=2)`: no variance correction. */
+export function truncatedNormal(stddev = 1e-2, { lower = -2.0, upper = 2.0, dtype = 'float32' }: TruncatedNormalOptions = {}): Initializer {
+  return initializer((key, shape, dt) => {
+    checkFloat32(dt, 'truncated_normal')
     return jnp.multiply(random.truncatedNormal(key, lower, upper, shape), f32(stddev))
-  })
+  }, dtype)
 }
 
 export type Axis = number | readonly number[]
@@ -114,10 +126,9 @@ const TRUNCATED_STDDEV = 0.87962566103423978
  * `variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=())`: samples
  * with variance `scale / denominator(fans)`.
  */
-export function varianceScaling(scale: number, mode: FanMode, distribution: Distribution, { inAxis = -2, outAxis = -1, batchAxis = [], dtype }: VarianceScalingOptions = {}): Initializer {
+export function varianceScaling(scale: number, mode: FanMode, distribution: Distribution, { inAxis = -2, outAxis = -1, batchAxis = [], dtype = 'float32' }: VarianceScalingOptions = {}): Initializer {
   return initializer((key, shape, dt) => {
-    const dtypeUsed = dtype ?? dt
-    checkFloat32(dtypeUsed, 'variance_scaling')
+    checkFloat32(dt, 'variance_scaling')
     const [fanIn, fanOut] = computeFans(shape, inAxis, outAxis, batchAxis)
     let denominator: number
     if (mode === 'fan_in') denominator = fanIn
@@ -137,7 +148,7 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
       return jnp.multiply(random.uniform(key, shape, { minval: -1, maxval: 1 }), f32(Math.sqrt(f32(3 * variance))))
     }
     throw new ValueError(`invalid distribution for variance scaling initializer: ${distribution}`)
-  })
+  }, dtype)
 }
 
 /** `lecun_normal()`: the default kernel init of Dense. */
@@ -169,3 +180,57 @@ export const xavierNormal = glorotNormal
 export const xavierUniform = glorotUniform
 export const kaimingNormal = heNormal
 export const kaimingUniform = heUniform
+
+/**
+ * `orthogonal(scale=1.0, column_axis=-1)`: a uniformly distributed orthogonal matrix (QR of a
+ * normal matrix, with Q's columns multiplied by the signs of R's diagonal), viewed as
+ * `[prod(other axes), shape[columnAxis]]`; rows or columns orthonormal, whichever side is
+ * smaller. The normal draw is JAX's bit for bit; the QR agrees with LAPACK's to float32
+ * rounding.
+ */
+export function orthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32'): Initializer {
+  return initializer((key, shape, dt) => {
+    checkFloat32(dt, 'orthogonal')
+    if (shape.length < 2) throw new ValueError('orthogonal initializer requires at least a 2D shape')
+    const col = normalizeAxis(columnAxis, shape.length)
+    const size = shape.reduce((p, d) => p * d, 1)
+    if (size === 0) return jnp.zeros(shape)
+    const nCols = shape[col]
+    const nRows = size / nCols
+    // The QR runs on the tall orientation; a wide result is its transpose.
+    const a = random.normal(key, nRows < nCols ? [nCols, nRows] : [nRows, nCols])
+    const [q, r] = linalg.qr(a)
+    const k = r.shape[0]
+    const rv = r.data
+    // jnp.sign of R's diagonal (0 stays 0), broadcast over Q's rows.
+    const signs = jnp.array(Float32Array.from({ length: k }, (_, i) => Math.sign(rv[i * r.shape[1] + i])))
+    let m = jnp.multiply(q, signs.reshape([1, k]))
+    if (nRows < nCols) m = jnp.transpose(m)
+    // Rows are the other axes in order, columns the column axis: move it back into place.
+    const others = shape.filter((_, i) => i !== col)
+    const axes = [...others.map((_, i) => i)]
+    axes.splice(col, 0, others.length)
+    return jnp.multiply(jnp.transpose(m.reshape([...others, nCols]), axes), f32(scale))
+  }, dtype)
+}
+
+/**
+ * `delta_orthogonal(scale=1.0, column_axis=-1)` for 3-D/4-D/5-D conv kernels: zeros except the
+ * spatial centre, which is `orthogonal(scale, column_axis)` of shape `shape[-2:]`.
+ */
+export function deltaOrthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32'): Initializer {
+  return initializer((key, shape, dt) => {
+    checkFloat32(dt, 'delta_orthogonal')
+    if (![3, 4, 5].includes(shape.length)) throw new ValueError('Delta orthogonal initializer requires a 3D, 4D or 5D shape.')
+    const [fanIn, fanOut] = shape.slice(-2)
+    if (fanOut < fanIn) throw new ValueError('`fan_in` must be less or equal than `fan_out`. ')
+    const ortho = orthogonal(scale, columnAxis, dt)(key, [fanIn, fanOut])
+    // W.at[(k1-1)//2, (k2-1)//2, ..., :, :].set(ortho): one contiguous block at the centre.
+    const spatial = shape.slice(0, -2)
+    let offset = 0
+    for (const k of spatial) offset = offset * k + Math.floor((k - 1) / 2)
+    const w = new Float32Array(shape.reduce((p, d) => p * d, 1))
+    w.set(ortho.data as Float32Array, offset * fanIn * fanOut)
+    return jnp.array(w).reshape(shape)
+  }, dtype)
+}

@@ -4,6 +4,7 @@
 pub(crate) mod cpu;
 pub mod dtype;
 pub mod error;
+pub mod linalg;
 pub mod ops;
 pub(crate) mod par;
 pub mod prng;

@@ -42,12 +42,22 @@ fn reference(op: BinaryOp, a: &Tensor, b: &Tensor) -> Vec<f64> {
                 BinaryOp::Sub => x - y,
                 BinaryOp::Mul => x * y,
                 BinaryOp::Div => x / y,
+                BinaryOp::Max => x.max(y),
+                BinaryOp::Min => x.min(y),
+                BinaryOp::Pow => x.powf(y),
             }
         })
         .collect()
 }
 
-const OPS: [BinaryOp; 4] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div];
+const OPS: [BinaryOp; 6] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Max,
+    BinaryOp::Min,
+];
 
 fn check(sa: &[usize], sb: &[usize]) {
     let (a, b) = (seq(sa, -3.0), seq(sb, 0.75));

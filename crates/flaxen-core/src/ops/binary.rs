@@ -1,6 +1,8 @@
-//! Elementwise add/sub/mul/div with numpy broadcasting and jnp's dtype rules (the subset we
-//! support): equal dtypes, or float32 with an integer/bool (cast to float32); integer division
-//! is true division giving float32; integer add/sub/mul wrap.
+//! Elementwise add/sub/mul/div/maximum/minimum/power with numpy broadcasting and jnp's dtype
+//! rules (the subset we support): equal dtypes, or float32 with an integer/bool (cast to
+//! float32); integer division is true division giving float32; integer add/sub/mul/power wrap.
+//! maximum/minimum propagate NaN (like jnp); power of integers is exact repeated squaring and
+//! rejects negative exponents (jnp: "Integers to negative integer powers are not allowed").
 //!
 //! Kernel shape: the broadcast is reduced to "rows" of the innermost (coalesced) axis, where
 //! each operand either walks contiguously (stride 1) or repeats one element (stride 0). Each row
@@ -19,6 +21,12 @@ pub enum BinaryOp {
     Sub,
     Mul,
     Div,
+    /// jnp.maximum (NaN-propagating).
+    Max,
+    /// jnp.minimum (NaN-propagating).
+    Min,
+    /// jnp.power.
+    Pow,
 }
 
 impl BinaryOp {
@@ -29,7 +37,30 @@ impl BinaryOp {
             BinaryOp::Sub => "subtract",
             BinaryOp::Mul => "multiply",
             BinaryOp::Div => "divide",
+            BinaryOp::Max => "maximum",
+            BinaryOp::Min => "minimum",
+            BinaryOp::Pow => "power",
         }
+    }
+}
+
+/// The common dtype of two tensor operands: equal dtypes, or float32 when either is float32
+/// (E_DTYPE otherwise). `name` is the operation in the message.
+pub(crate) fn promote(da: DType, db: DType, name: &str) -> Result<DType> {
+    promote_named(da, db, name, "a", "b")
+}
+
+/// `promote` with the operands' names used in the message.
+pub(crate) fn promote_named(da: DType, db: DType, name: &str, an: &str, bn: &str) -> Result<DType> {
+    if da == db {
+        Ok(da)
+    } else if da == DType::F32 || db == DType::F32 {
+        Ok(DType::F32)
+    } else {
+        Err(Error::dtype(format!(
+            "{name}: {an} has dtype {da} and {bn} has dtype {db}; they must match (only float32 with an \
+             integer or bool is promoted, to float32); cast one of them with astype"
+        )))
     }
 }
 
@@ -37,17 +68,7 @@ impl BinaryOp {
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     let out_shape = broadcast_shapes_named(a.shape(), b.shape(), name, "a", "b")?;
-    let (da, db) = (a.dtype(), b.dtype());
-    let common = if da == db {
-        da
-    } else if da == DType::F32 || db == DType::F32 {
-        DType::F32
-    } else {
-        return Err(Error::dtype(format!(
-            "{name}: a has dtype {da} and b has dtype {db}; they must match (only float32 with an \
-             integer or bool is promoted, to float32); cast one of them with astype"
-        )));
-    };
+    let common = promote(a.dtype(), b.dtype(), name)?;
     // True division of integers/bools happens in float32 (jnp.divide).
     let common = if op == BinaryOp::Div {
         DType::F32
@@ -59,8 +80,16 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
             "{name}: subtracting bool tensors is not supported (like numpy); cast to an integer dtype first"
         )));
     }
+    if common == DType::Bool && op == BinaryOp::Pow {
+        return Err(Error::dtype(format!(
+            "{name}: raising bool tensors to bool powers is not supported; cast to an integer dtype first"
+        )));
+    }
     let ca = cast_if(a, common);
     let cb = cast_if(b, common);
+    if op == BinaryOp::Pow && common.is_int() {
+        check_int_exponents(&cb, name)?;
+    }
     Ok(typed(op, &ca, &cb, out_shape))
 }
 
@@ -76,7 +105,19 @@ pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: f64, scalar_on_left: bool) -> 
         d => d,
     };
     let x = cast_if(a, dt);
+    if op == BinaryOp::Pow && !scalar_on_left && integral && s.abs() <= i32::MAX as f64 {
+        // An integer exponent is lax.integer_pow (like a Python int in jnp.power).
+        if dt.is_int() && s < 0.0 {
+            return Err(Error::arg(format!(
+                "power: exponent {s} is negative; integers to negative integer powers are not allowed"
+            )));
+        }
+        return Ok(integer_pow(&x, s as i64));
+    }
     let st = scalar_of(dt, s);
+    if op == BinaryOp::Pow && dt.is_int() {
+        check_int_exponents(if scalar_on_left { &x } else { &st }, "power")?;
+    }
     let shape = x.shape().to_vec();
     Ok(if scalar_on_left {
         typed(op, &st, &x, shape)
@@ -91,7 +132,7 @@ fn scalar_of(dt: DType, s: f64) -> Tensor {
     crate::ops::create::full(&[], s, dt)
 }
 
-fn cast_if(t: &Tensor, dt: DType) -> Tensor {
+pub(crate) fn cast_if(t: &Tensor, dt: DType) -> Tensor {
     if t.dtype() == dt {
         t.clone()
     } else {
@@ -99,10 +140,12 @@ fn cast_if(t: &Tensor, dt: DType) -> Tensor {
     }
 }
 
-trait Wrapping: Copy {
+trait Wrapping: Copy + Ord {
     fn w_add(self, o: Self) -> Self;
     fn w_sub(self, o: Self) -> Self;
     fn w_mul(self, o: Self) -> Self;
+    /// `self ** e` by repeated squaring (wrapping); `e` is non-negative (checked before).
+    fn w_pow(self, e: Self) -> Self;
 }
 macro_rules! wrapping {
     ($($t:ty),*) => {$(
@@ -110,10 +153,95 @@ macro_rules! wrapping {
             #[inline(always)] fn w_add(self, o: Self) -> Self { self.wrapping_add(o) }
             #[inline(always)] fn w_sub(self, o: Self) -> Self { self.wrapping_sub(o) }
             #[inline(always)] fn w_mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+            #[inline(always)] fn w_pow(self, e: Self) -> Self {
+                // Unrolled over every exponent bit (no data-dependent loop), like jnp's
+                // _pow_int_int; exponents are non-negative so bit 31 never matters for i32.
+                let (mut acc, mut base, mut e) = (1 as $t, self, e);
+                for _ in 0..(8 * std::mem::size_of::<$t>()) {
+                    acc = if e & 1 != 0 { acc.wrapping_mul(base) } else { acc };
+                    base = base.wrapping_mul(base);
+                    e >>= 1;
+                }
+                acc
+            }
         }
     )*};
 }
 wrapping!(i32, u32, u16, u8);
+
+/// E_ARG if a signed integer exponent tensor holds a negative value.
+fn check_int_exponents(e: &Tensor, name: &str) -> Result<()> {
+    if e.dtype() == DType::I32 {
+        if let Some(&v) = e.raw::<i32>().iter().find(|&&v| v < 0) {
+            return Err(Error::arg(format!(
+                "{name}: exponent {v} is negative; integers to negative integer powers are not allowed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// lax.integer_pow: `x ** y` for a fixed integer `y` by repeated squaring (so `x ** 2` is
+/// exactly `x * x` and `x ** 3` is `x * (x * x)`); a negative `y` is `1 / x ** -y` (float32
+/// only; integers were rejected by the caller).
+pub fn integer_pow(x: &Tensor, y: i64) -> Tensor {
+    // Per chunk: `acc` lives in the output, `base` in a scratch copy; each exponent bit is one
+    // vectorised pass (multiply into acc, then square base).
+    fn go<T: Copy + Send + Sync>(
+        x: &Tensor,
+        y: i64,
+        one: T,
+        mul: impl Fn(T, T) -> T + Copy + Send + Sync,
+    ) -> Tensor {
+        let xs = x.raw::<T>();
+        Tensor::build::<T>(x.shape().to_vec(), x.dtype(), |o| {
+            par::chunks(o, par::CHUNK, |s, c| {
+                let mut e = y.unsigned_abs();
+                if e == 0 {
+                    c.fill(one);
+                    return;
+                }
+                let mut base = xs[s..s + c.len()].to_vec();
+                let mut have = false;
+                loop {
+                    if e & 1 != 0 {
+                        if have {
+                            for (a, &b) in c.iter_mut().zip(&base) {
+                                *a = mul(*a, b);
+                            }
+                        } else {
+                            c.copy_from_slice(&base);
+                            have = true;
+                        }
+                    }
+                    e >>= 1;
+                    if e == 0 {
+                        break;
+                    }
+                    for b in base.iter_mut() {
+                        *b = mul(*b, *b);
+                    }
+                }
+            })
+        })
+    }
+    match x.dtype() {
+        DType::F32 => {
+            let p = go::<f32>(x, y, 1.0, |a, b| a * b);
+            if y < 0 {
+                crate::ops::elementwise::unary(crate::ops::elementwise::UnaryOp::Reciprocal, &p)
+                    .expect("reciprocal of float32 is defined")
+            } else {
+                p
+            }
+        }
+        DType::I32 => go::<i32>(x, y, 1, |a, b| a.wrapping_mul(b)),
+        DType::U32 => go::<u32>(x, y, 1, |a, b| a.wrapping_mul(b)),
+        DType::U16 => go::<u16>(x, y, 1, |a, b| a.wrapping_mul(b)),
+        DType::U8 => go::<u8>(x, y, 1, |a, b| a.wrapping_mul(b)),
+        DType::Bool => go::<u8>(x, y, 1, |a, b| ((a != 0) & (b != 0)) as u8),
+    }
+}
 
 /// Both operands already have the same dtype (float32 for Div).
 fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
@@ -124,6 +252,9 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
                 Add => kernel::<$T>(a, b, out, |x, y| x.w_add(y)),
                 Sub => kernel::<$T>(a, b, out, |x, y| x.w_sub(y)),
                 Mul => kernel::<$T>(a, b, out, |x, y| x.w_mul(y)),
+                Max => kernel::<$T>(a, b, out, |x, y| x.max(y)),
+                Min => kernel::<$T>(a, b, out, |x, y| x.min(y)),
+                Pow => kernel::<$T>(a, b, out, |x, y| x.w_pow(y)),
                 Div => unreachable!("integer division is done in float32"),
             }
         };
@@ -134,6 +265,9 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
             Sub => kernel::<f32>(a, b, out, |x, y| x - y),
             Mul => kernel::<f32>(a, b, out, |x, y| x * y),
             Div => kernel::<f32>(a, b, out, |x, y| x / y),
+            Max => kernel::<f32>(a, b, out, fmax_nan),
+            Min => kernel::<f32>(a, b, out, fmin_nan),
+            Pow => kernel::<f32>(a, b, out, f32::powf),
         },
         DType::I32 => int_op!(i32),
         DType::U32 => int_op!(u32),
@@ -142,9 +276,34 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
         // bool: add is logical or, multiply is logical and (numpy); bytes may be any non-zero.
         DType::Bool => match op {
             Add => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
-            Mul => kernel::<u8>(a, b, out, |x, y| ((x != 0) & (y != 0)) as u8),
-            Sub | Div => unreachable!("rejected or promoted earlier"),
+            Mul | Min => kernel::<u8>(a, b, out, |x, y| ((x != 0) & (y != 0)) as u8),
+            Max => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
+            Sub | Div | Pow => unreachable!("rejected or promoted earlier"),
         },
+    }
+}
+
+/// jnp.maximum for float32: NaN if either operand is NaN. Selects only (vectorises).
+#[inline(always)]
+pub(crate) fn fmax_nan(x: f32, y: f32) -> f32 {
+    if x.is_nan() | y.is_nan() {
+        x + y
+    } else if x > y {
+        x
+    } else {
+        y
+    }
+}
+
+/// jnp.minimum for float32: NaN if either operand is NaN.
+#[inline(always)]
+pub(crate) fn fmin_nan(x: f32, y: f32) -> f32 {
+    if x.is_nan() | y.is_nan() {
+        x + y
+    } else if x < y {
+        x
+    } else {
+        y
     }
 }
 

@@ -1,17 +1,30 @@
 //! Kernels. Each file is one family of operations; all take `&Tensor` and return a new tensor.
 
+pub mod argreduce;
+pub(crate) mod bcast;
 pub mod binary;
+pub mod compare;
 pub mod create;
+pub mod elementwise;
+pub mod gather;
+pub mod layout;
 pub mod mask;
 pub mod matmul;
 pub mod reduce;
+pub mod softmax;
 pub mod transpose;
 pub mod unary;
 
-pub use binary::{binary, binary_scalar, BinaryOp};
+pub use argreduce::{argmax, argmin};
+pub use binary::{binary, binary_scalar, integer_pow, BinaryOp};
+pub use compare::{compare, compare_scalar, logical, where_, CompareOp, LogicalOp, Operand};
 pub use create::{arange, eye, full, linspace};
+pub use elementwise::{erfc, unary, UnaryOp};
+pub use gather::{one_hot, take, TakeMode};
+pub use layout::{broadcast_to, concatenate, expand_dims, moveaxis, squeeze, stack, swapaxes};
 pub use mask::{tril, triu};
 pub use matmul::matmul;
-pub use reduce::{mean, sum};
+pub use reduce::{max, mean, min, prod, std, sum, var};
+pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
 pub use unary::{relu, sign};

@@ -1,4 +1,4 @@
-//! jnp.sum / jnp.mean over a set of axes.
+//! jnp.sum / mean / max / min / prod / var / std over a set of axes.
 //!
 //! Accumulation: float32 inputs are summed in f64 (eight independent lanes, so it vectorises)
 //! and rounded to f32 once at the end, which keeps results within ~1 ulp of a float64
@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::ops::binary::{fmax_nan, fmin_nan};
 use crate::par::PAR_MIN;
 use crate::shape::{normalize_axis, numel};
 use crate::tensor::Tensor;
@@ -25,13 +26,285 @@ pub fn mean(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> 
     reduce(x, axis, keepdims, true, "mean")
 }
 
-fn reduce(
+/// jnp.max: the largest element (NaN if any is NaN); same dtype. E_SHAPE for an empty reduction.
+pub fn max(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+    extremum(x, axis, keepdims, true)
+}
+
+/// jnp.min: the smallest element (NaN if any is NaN); same dtype. E_SHAPE for an empty reduction.
+pub fn min(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+    extremum(x, axis, keepdims, false)
+}
+
+/// jnp.prod: float32 products in f64 (rounded once); integer products wrap; dtypes as `sum`.
+pub fn prod(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+    let Axes { red, out_shape, .. } = axes(x, axis, keepdims, "prod")?;
+    let plan = Plan::new(x.shape(), &red);
+    let out_n = numel(&out_shape);
+    let mul = |a: f64, b: f64| a * b;
+    let imul = |a: i64, b: i64| a.wrapping_mul(b);
+    if x.dtype() == DType::F32 {
+        let acc = plan.run_with(x.raw::<f32>(), out_n, 1.0f64, |v| v as f64, prod_f32, mul);
+        return Ok(finish_f(acc, out_shape, false, 1));
+    }
+    let acc = match x.dtype() {
+        DType::I32 => plan.run_with(x.raw::<i32>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        DType::U32 => plan.run_with(x.raw::<u32>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        DType::U16 => plan.run_with(x.raw::<u16>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        DType::U8 => plan.run_with(x.raw::<u8>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        DType::Bool => plan.run_with(
+            x.raw::<u8>(),
+            out_n,
+            1i64,
+            |v| (v != 0) as i64,
+            |r: &[u8]| r.iter().all(|&v| v != 0) as i64,
+            imul,
+        ),
+        DType::F32 => unreachable!(),
+    };
+    Ok(if matches!(x.dtype(), DType::I32 | DType::Bool) {
+        Tensor::build::<i32>(out_shape, DType::I32, |o| {
+            o.iter_mut().zip(&acc).for_each(|(z, &v)| *z = v as i32)
+        })
+    } else {
+        Tensor::build::<u32>(out_shape, DType::U32, |o| {
+            o.iter_mut().zip(&acc).for_each(|(z, &v)| *z = v as u32)
+        })
+    })
+}
+
+/// jnp.var: `sum((x - mean)²) / (n - ddof)`, from f64 sums of x and x²; float32 result
+/// (integers and bool too). NaN for an empty reduction.
+pub fn var(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, ddof: f64) -> Result<Tensor> {
+    moments(x, axis, keepdims, ddof, false, "var")
+}
+
+/// jnp.std: the square root of `var`.
+pub fn std(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, ddof: f64) -> Result<Tensor> {
+    moments(x, axis, keepdims, ddof, true, "std")
+}
+
+fn extremum(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, is_max: bool) -> Result<Tensor> {
+    let what = if is_max { "max" } else { "min" };
+    let Axes {
+        red,
+        out_shape,
+        count,
+    } = axes(x, axis, keepdims, what)?;
+    let out_n = numel(&out_shape);
+    if count == 0 && out_n > 0 {
+        return Err(Error::shape(format!(
+            "{what}: x has shape {:?} and axis {} selects no elements; the {what} of an empty \
+             set is undefined (numpy: zero-size array to reduction operation)",
+            x.shape(),
+            match axis {
+                Some(a) => format!("{a:?}"),
+                None => "None".to_string(),
+            }
+        )));
+    }
+    let plan = Plan::new(x.shape(), &red);
+    let dt = x.dtype();
+    // Closures and fn items (never fn pointers), so every fold inlines and vectorises.
+    macro_rules! int {
+        ($T:ty, $conv:expr) => {{
+            let conv = $conv;
+            let acc = if is_max {
+                plan.run_with(
+                    x.raw::<$T>(),
+                    out_n,
+                    <$T>::MIN,
+                    conv,
+                    |r: &[$T]| r.iter().fold(<$T>::MIN, |m, &v| m.max(conv(v))),
+                    |a: $T, b: $T| a.max(b),
+                )
+            } else {
+                plan.run_with(
+                    x.raw::<$T>(),
+                    out_n,
+                    <$T>::MAX,
+                    conv,
+                    |r: &[$T]| r.iter().fold(<$T>::MAX, |m, &v| m.min(conv(v))),
+                    |a: $T, b: $T| a.min(b),
+                )
+            };
+            Tensor::build::<$T>(out_shape, dt, |o| o.copy_from_slice(&acc))
+        }};
+    }
+    Ok(match dt {
+        DType::F32 => {
+            let xs = x.raw::<f32>();
+            let acc = if is_max {
+                plan.run_with(xs, out_n, f32::NEG_INFINITY, |v| v, max_f32, fmax_nan)
+            } else {
+                plan.run_with(xs, out_n, f32::INFINITY, |v| v, min_f32, fmin_nan)
+            };
+            Tensor::build::<f32>(out_shape, dt, |o| o.copy_from_slice(&acc))
+        }
+        DType::I32 => int!(i32, |v: i32| v),
+        DType::U32 => int!(u32, |v: u32| v),
+        DType::U16 => int!(u16, |v: u16| v),
+        DType::U8 => int!(u8, |v: u8| v),
+        DType::Bool => int!(u8, |v: u8| (v != 0) as u8),
+    })
+}
+
+fn moments(
     x: &Tensor,
     axis: Option<&[i64]>,
     keepdims: bool,
-    is_mean: bool,
+    ddof: f64,
+    sqrt: bool,
     what: &str,
 ) -> Result<Tensor> {
+    let Axes {
+        red,
+        out_shape,
+        count,
+    } = axes(x, axis, keepdims, what)?;
+    let plan = Plan::new(x.shape(), &red);
+    let out_n = numel(&out_shape);
+    let z = (0.0f64, 0.0f64);
+    let comb = |a: (f64, f64), b: (f64, f64)| (a.0 + b.0, a.1 + b.1);
+    let sq = |v: f64| (v, v * v);
+    let acc = match x.dtype() {
+        DType::F32 => plan.run_with(
+            x.raw::<f32>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::I32 => plan.run_with(
+            x.raw::<i32>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::U32 => plan.run_with(
+            x.raw::<u32>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::U16 => plan.run_with(
+            x.raw::<u16>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::U8 => plan.run_with(
+            x.raw::<u8>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::Bool => plan.run_with(
+            x.raw::<u8>(),
+            out_n,
+            z,
+            |v| sq((v != 0) as u8 as f64),
+            |r| sum2(r, |v| (v != 0) as u8 as f64),
+            comb,
+        ),
+    };
+    let n = count as f64;
+    Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
+        o.iter_mut().zip(&acc).for_each(|(z, &(s, s2))| {
+            let v = (s2 - s * (s / n)).max(0.0) / (n - ddof);
+            *z = if sqrt { v.sqrt() } else { v } as f32
+        })
+    }))
+}
+
+/// Sums of `f(x)` and `f(x)²` over a contiguous run, eight independent lanes each.
+fn sum2<T: Copy>(xs: &[T], f: impl Fn(T) -> f64) -> (f64, f64) {
+    let (mut s, mut s2) = ([0.0f64; 8], [0.0f64; 8]);
+    let mut it = xs.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            let v = f(c[j]);
+            s[j] += v;
+            s2[j] += v * v;
+        }
+    }
+    let (mut a, mut b) = (s.iter().sum::<f64>(), s2.iter().sum::<f64>());
+    for &v in it.remainder() {
+        let v = f(v);
+        a += v;
+        b += v * v;
+    }
+    (a, b)
+}
+
+/// Product of a contiguous run of f32 in f64, eight independent lanes.
+fn prod_f32(xs: &[f32]) -> f64 {
+    let mut lanes = [1.0f64; 8];
+    let mut it = xs.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            lanes[j] *= c[j] as f64;
+        }
+    }
+    let tail: f64 = it.remainder().iter().map(|&v| v as f64).product();
+    lanes.iter().product::<f64>() * tail
+}
+
+fn prod_int<T: Copy + Into<i64>>(xs: &[T]) -> i64 {
+    xs.iter().fold(1i64, |a, &v| a.wrapping_mul(v.into()))
+}
+
+/// NaN-propagating max of a contiguous run, eight lanes.
+#[inline(always)]
+pub(crate) fn max_f32(xs: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut it = xs.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            lanes[j] = fmax_nan(lanes[j], c[j]);
+        }
+    }
+    let m = it
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| fmax_nan(m, v));
+    lanes.iter().fold(m, |m, &v| fmax_nan(m, v))
+}
+
+/// NaN-propagating min of a contiguous run, eight lanes.
+fn min_f32(xs: &[f32]) -> f32 {
+    let mut lanes = [f32::INFINITY; 8];
+    let mut it = xs.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            lanes[j] = fmin_nan(lanes[j], c[j]);
+        }
+    }
+    let m = it
+        .remainder()
+        .iter()
+        .fold(f32::INFINITY, |m, &v| fmin_nan(m, v));
+    lanes.iter().fold(m, |m, &v| fmin_nan(m, v))
+}
+
+/// Which axes a reduction folds, and the resulting shape.
+struct Axes {
+    red: Vec<bool>,
+    out_shape: Vec<usize>,
+    /// Elements folded into each output.
+    count: usize,
+}
+
+fn axes(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Axes> {
     let nd = x.ndim();
     let mut red = vec![axis.is_none(); nd];
     if let Some(ax) = axis {
@@ -58,7 +331,26 @@ fn reduce(
         })
         .collect();
     let count: usize = (0..nd).filter(|&i| red[i]).map(|i| shape[i]).product();
-    let plan = Plan::new(shape, &red);
+    Ok(Axes {
+        red,
+        out_shape,
+        count,
+    })
+}
+
+fn reduce(
+    x: &Tensor,
+    axis: Option<&[i64]>,
+    keepdims: bool,
+    is_mean: bool,
+    what: &str,
+) -> Result<Tensor> {
+    let Axes {
+        red,
+        out_shape,
+        count,
+    } = axes(x, axis, keepdims, what)?;
+    let plan = Plan::new(x.shape(), &red);
     let out_n = numel(&out_shape);
 
     let out_dt = match (is_mean, x.dtype()) {
@@ -190,6 +482,21 @@ impl Plan {
         conv: impl Fn(T) -> A + Sync + Copy,
         run_sum: impl Fn(&[T]) -> A + Sync + Copy,
     ) -> Vec<A> {
+        self.run_with(xs, out_n, zero, conv, run_sum, A::plus)
+    }
+
+    /// Folds `xs` into `out_n` accumulators starting at `zero` (the identity of `comb`):
+    /// `conv` turns one element into an accumulator, `run_fold` folds a contiguous run of the
+    /// reduced innermost axis, `comb` combines two accumulators.
+    fn run_with<T: Copy + Sync, A: Copy + Send + Sync>(
+        &self,
+        xs: &[T],
+        out_n: usize,
+        zero: A,
+        conv: impl Fn(T) -> A + Sync + Copy,
+        run_sum: impl Fn(&[T]) -> A + Sync + Copy,
+        comb: impl Fn(A, A) -> A + Sync + Copy,
+    ) -> Vec<A> {
         let mut acc = vec![zero; out_n];
         if self.size == 0 {
             return acc;
@@ -205,7 +512,7 @@ impl Plan {
             1
         };
         if parts == 1 {
-            self.go(0..d0, xs, &mut acc, 0, conv, run_sum);
+            self.go(0..d0, xs, &mut acc, 0, conv, run_sum, comb);
         } else if !self.red[0] {
             // Outer axis kept: each part owns a contiguous block of the output.
             let per = d0.div_ceil(parts);
@@ -213,7 +520,15 @@ impl Plan {
                 .enumerate()
                 .for_each(|(p, out)| {
                     let r = p * per..((p + 1) * per).min(d0);
-                    self.go(r.clone(), xs, out, r.start * self.ost[0], conv, run_sum);
+                    self.go(
+                        r.clone(),
+                        xs,
+                        out,
+                        r.start * self.ost[0],
+                        conv,
+                        run_sum,
+                        comb,
+                    );
                 });
         } else {
             // Outer axis reduced: partial accumulators, added at the end.
@@ -223,21 +538,21 @@ impl Plan {
                 .map(|p| {
                     let mut part = vec![zero; out_n];
                     let r = (p * per).min(d0)..((p + 1) * per).min(d0);
-                    self.go(r, xs, &mut part, 0, conv, run_sum);
+                    self.go(r, xs, &mut part, 0, conv, run_sum, comb);
                     part
                 })
                 .collect();
             for part in partials {
-                acc.iter_mut().zip(part).for_each(|(a, v)| *a = a.plus(v));
+                acc.iter_mut().zip(part).for_each(|(a, v)| *a = comb(*a, v));
             }
         }
         acc
     }
 
-    /// Adds indices `range` of the outermost axis into `out`, whose element 0 is output offset
+    /// Folds indices `range` of the outermost axis into `out`, whose element 0 is output offset
     /// `base` (so a parallel part can own a sub-slice of the output).
     #[allow(clippy::too_many_arguments)]
-    fn go<T: Copy, A: Acc>(
+    fn go<T: Copy, A: Copy>(
         &self,
         range: std::ops::Range<usize>,
         xs: &[T],
@@ -245,16 +560,17 @@ impl Plan {
         base: usize,
         conv: impl Fn(T) -> A + Copy,
         run_sum: impl Fn(&[T]) -> A + Copy,
+        comb: impl Fn(A, A) -> A + Copy,
     ) {
         if self.dims.len() == 1 {
             let src = &xs[range.clone()];
             if self.red[0] {
-                out[0] = out[0].plus(run_sum(src));
+                out[0] = comb(out[0], run_sum(src));
             } else {
                 let o = &mut out[range.start - base..range.end - base];
                 o.iter_mut()
                     .zip(src)
-                    .for_each(|(a, &v)| *a = a.plus(conv(v)));
+                    .for_each(|(a, &v)| *a = comb(*a, conv(v)));
             }
             return;
         }
@@ -268,12 +584,13 @@ impl Plan {
                 i * self.ost[0],
                 conv,
                 run_sum,
+                comb,
             );
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn go_at<T: Copy, A: Acc>(
+    fn go_at<T: Copy, A: Copy>(
         &self,
         l: usize,
         xs: &[T],
@@ -283,18 +600,19 @@ impl Plan {
         ooff: usize,
         conv: impl Fn(T) -> A + Copy,
         run_sum: impl Fn(&[T]) -> A + Copy,
+        comb: impl Fn(A, A) -> A + Copy,
     ) {
         let n = self.dims[l];
         if l + 1 == self.dims.len() {
             let src = &xs[ioff..ioff + n];
             if self.red[l] {
                 let slot = &mut out[ooff - base];
-                *slot = slot.plus(run_sum(src));
+                *slot = comb(*slot, run_sum(src));
             } else {
                 let o = &mut out[ooff - base..ooff - base + n];
                 o.iter_mut()
                     .zip(src)
-                    .for_each(|(a, &v)| *a = a.plus(conv(v)));
+                    .for_each(|(a, &v)| *a = comb(*a, conv(v)));
             }
             return;
         }
@@ -308,6 +626,7 @@ impl Plan {
                 ooff + i * self.ost[l],
                 conv,
                 run_sum,
+                comb,
             );
         }
     }

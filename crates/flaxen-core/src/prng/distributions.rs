@@ -1,14 +1,18 @@
-//! float32/int32/bool distributions of jax.random (spec g.5), bit-for-bit in the partitionable
+//! float32/int32/bool distributions of jax.random (spec g.5), bit-for-bit in either threefry
 //! layout: uniform from the top 23 bits of the 32-bit random words, normal and truncated_normal through
-//! erf_inv, randint from two split keys.
+//! erf_inv, randint from two split keys. The free functions use the default (partitionable)
+//! layout; `Layout::<dist>` picks one.
 
 use crate::cpu;
 use crate::dtype::DType;
+use crate::error::Result;
 use crate::par;
+use crate::shape::numel;
 use crate::tensor::Tensor;
 
 use super::erf::{erf, erf_inv};
-use super::threefry::{bits_chunk, split};
+use super::layout::{Layout, Words};
+use super::original::check_words;
 
 /// jax.random.uniform float32 core: `max(minval, f * (maxval - minval) + minval)` where f is the
 /// mantissa trick value in [0, 1). The multiply-add is fused, as XLA's CPU backend emits it
@@ -52,44 +56,144 @@ fn apply(post: Post, u: f32) -> f32 {
 cpu::fast_fn! {
     /// One chunk of a float distribution: bits for flat indices `start..` written into `out`
     /// (same width as f32), then mapped in place.
-    fn float_chunk(key: [u32; 2], start: usize, out: &mut [u32], minval: f32, maxval: f32, post: Post) {
-        bits_chunk(key, start, out);
+    fn float_chunk(words: Words, start: usize, out: &mut [u32], minval: f32, maxval: f32, post: Post) {
+        words.fill(start, out);
         for w in out.iter_mut() {
             *w = apply(post, unit_to_range(*w, minval, maxval)).to_bits();
         }
     }
 }
 
-fn float_dist(key: [u32; 2], shape: &[usize], minval: f32, maxval: f32, post: Post) -> Tensor {
+/// The words of a draw of one 32-bit word per element of `shape`.
+fn words_for(layout: Layout, key: [u32; 2], shape: &[usize]) -> Result<Words> {
+    let count = numel(shape) as u64;
+    if layout == Layout::Original {
+        check_words(count)?;
+    }
+    Ok(Words { key, layout, count })
+}
+
+fn float_dist(words: Words, shape: &[usize], minval: f32, maxval: f32, post: Post) -> Tensor {
     Tensor::build::<f32>(shape.to_vec(), DType::F32, |o| {
-        let words: &mut [u32] = bytemuck::cast_slice_mut(o);
-        par::chunks(words, par::CHUNK, |s, c| {
-            float_chunk(key, s, c, minval, maxval, post)
+        let out: &mut [u32] = bytemuck::cast_slice_mut(o);
+        par::chunks(out, par::CHUNK, |s, c| {
+            float_chunk(words, s, c, minval, maxval, post)
         });
     })
 }
 
+// The partitionable layout never fails (no draw-size limit), so the free functions unwrap.
+const INFALLIBLE: &str = "the partitionable layout has no draw-size limit";
+
 /// jax.random.uniform(key, shape, float32, minval, maxval).
 pub fn uniform(key: [u32; 2], shape: &[usize], minval: f32, maxval: f32) -> Tensor {
-    float_dist(key, shape, minval, maxval, Post::Uniform)
+    Layout::Partitionable
+        .uniform(key, shape, minval, maxval)
+        .expect(INFALLIBLE)
 }
 
 /// jax.random.normal(key, shape) float32: sqrt(2) * erf_inv(uniform(nextafter(-1, 0), 1)).
 pub fn normal(key: [u32; 2], shape: &[usize]) -> Tensor {
-    float_dist(key, shape, next_toward_zero(-1.0), 1.0, Post::Normal)
+    Layout::Partitionable.normal(key, shape).expect(INFALLIBLE)
 }
 
 /// jax.random.truncated_normal(key, lower, upper, shape) float32, clipped to the open interval
 /// (nextafter(lower, +inf), nextafter(upper, -inf)).
 pub fn truncated_normal(key: [u32; 2], lower: f32, upper: f32, shape: &[usize]) -> Tensor {
-    let sqrt2 = std::f32::consts::SQRT_2;
-    let a = erf(lower / sqrt2);
-    let b = erf(upper / sqrt2);
-    let post = Post::Truncated {
-        lo: next_up(lower),
-        hi: next_down(upper),
-    };
-    float_dist(key, shape, a, b, post)
+    Layout::Partitionable
+        .truncated_normal(key, lower, upper, shape)
+        .expect(INFALLIBLE)
+}
+
+/// jax.random.randint(key, shape, minval, maxval) int32. minval/maxval are clipped to the int32
+/// range; maxval <= minval gives minval everywhere.
+pub fn randint(key: [u32; 2], shape: &[usize], minval: i64, maxval: i64) -> Tensor {
+    Layout::Partitionable
+        .randint(key, shape, minval, maxval)
+        .expect(INFALLIBLE)
+}
+
+/// jax.random.bernoulli(key, p, shape): uniform(key, shape) < p, as a bool tensor.
+pub fn bernoulli(key: [u32; 2], p: f32, shape: &[usize]) -> Tensor {
+    Layout::Partitionable
+        .bernoulli(key, p, shape)
+        .expect(INFALLIBLE)
+}
+
+/// The same distributions with the words of a chosen layout. Errors (E_ARG) only for original
+/// draws beyond 2^32 words.
+impl Layout {
+    pub fn uniform(
+        self,
+        key: [u32; 2],
+        shape: &[usize],
+        minval: f32,
+        maxval: f32,
+    ) -> Result<Tensor> {
+        Ok(float_dist(
+            words_for(self, key, shape)?,
+            shape,
+            minval,
+            maxval,
+            Post::Uniform,
+        ))
+    }
+
+    pub fn normal(self, key: [u32; 2], shape: &[usize]) -> Result<Tensor> {
+        let words = words_for(self, key, shape)?;
+        Ok(float_dist(
+            words,
+            shape,
+            next_toward_zero(-1.0),
+            1.0,
+            Post::Normal,
+        ))
+    }
+
+    pub fn truncated_normal(
+        self,
+        key: [u32; 2],
+        lower: f32,
+        upper: f32,
+        shape: &[usize],
+    ) -> Result<Tensor> {
+        let sqrt2 = std::f32::consts::SQRT_2;
+        let a = erf(lower / sqrt2);
+        let b = erf(upper / sqrt2);
+        let post = Post::Truncated {
+            lo: next_up(lower),
+            hi: next_down(upper),
+        };
+        Ok(float_dist(words_for(self, key, shape)?, shape, a, b, post))
+    }
+
+    pub fn randint(
+        self,
+        key: [u32; 2],
+        shape: &[usize],
+        minval: i64,
+        maxval: i64,
+    ) -> Result<Tensor> {
+        let ks = self.split(key, 2)?;
+        let ws = [
+            words_for(self, ks[0], shape)?,
+            words_for(self, ks[1], shape)?,
+        ];
+        Ok(randint_from(ws, shape, minval, maxval))
+    }
+
+    pub fn bernoulli(self, key: [u32; 2], p: f32, shape: &[usize]) -> Result<Tensor> {
+        let u = self.uniform(key, shape, 0.0, 1.0)?;
+        let us = u.raw::<f32>();
+        Ok(Tensor::build::<u8>(shape.to_vec(), DType::Bool, |o| {
+            par::chunks(o, par::CHUNK, |s, c| {
+                let src = &us[s..s + c.len()];
+                for (z, &v) in c.iter_mut().zip(src) {
+                    *z = (v < p) as u8;
+                }
+            })
+        }))
+    }
 }
 
 /// XLA's unsigned remainder: x % 0 is x.
@@ -105,7 +209,7 @@ fn rem(x: u32, y: u32) -> u32 {
 cpu::fast_fn! {
     /// One chunk of randint: higher bits from k1 in `out`, lower bits from k2 in `lower`.
     fn randint_chunk(
-        ks: [[u32; 2]; 2],
+        ws: [Words; 2],
         start: usize,
         out: &mut [u32],
         lower: &mut [u32],
@@ -113,8 +217,8 @@ cpu::fast_fn! {
         span: u32,
         mult: u32,
     ) {
-        bits_chunk(ks[0], start, out);
-        bits_chunk(ks[1], start, lower);
+        ws[0].fill(start, out);
+        ws[1].fill(start, lower);
         for (w, &l) in out.iter_mut().zip(lower.iter()) {
             let off = rem(rem(*w, span).wrapping_mul(mult).wrapping_add(rem(l, span)), span);
             *w = lo.wrapping_add(off as i32) as u32;
@@ -122,10 +226,8 @@ cpu::fast_fn! {
     }
 }
 
-/// jax.random.randint(key, shape, minval, maxval) int32. minval/maxval are clipped to the int32
-/// range; maxval <= minval gives minval everywhere.
-pub fn randint(key: [u32; 2], shape: &[usize], minval: i64, maxval: i64) -> Tensor {
-    let ks = split(key, 2);
+/// randint from the words of the two split keys (higher bits, lower bits).
+fn randint_from(ws: [Words; 2], shape: &[usize], minval: i64, maxval: i64) -> Tensor {
     let maxval_out_of_range = maxval > i32::MAX as i64;
     let lo = minval.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     let hi = maxval.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
@@ -138,27 +240,12 @@ pub fn randint(key: [u32; 2], shape: &[usize], minval: i64, maxval: i64) -> Tens
     }
     let mult = rem(1u32 << 16, span);
     let mult = rem(mult.wrapping_mul(mult), span);
-    let ks = [ks[0], ks[1]];
     Tensor::build::<i32>(shape.to_vec(), DType::I32, |o| {
         let words: &mut [u32] = bytemuck::cast_slice_mut(o);
         par::chunks(words, par::CHUNK, |s, c| {
             let mut lower = vec![0u32; c.len()];
-            randint_chunk(ks, s, c, &mut lower, lo, span, mult);
+            randint_chunk(ws, s, c, &mut lower, lo, span, mult);
         });
-    })
-}
-
-/// jax.random.bernoulli(key, p, shape): uniform(key, shape) < p, as a bool tensor.
-pub fn bernoulli(key: [u32; 2], p: f32, shape: &[usize]) -> Tensor {
-    let u = uniform(key, shape, 0.0, 1.0);
-    let us = u.raw::<f32>();
-    Tensor::build::<u8>(shape.to_vec(), DType::Bool, |o| {
-        par::chunks(o, par::CHUNK, |s, c| {
-            let src = &us[s..s + c.len()];
-            for (z, &v) in c.iter_mut().zip(src) {
-                *z = (v < p) as u8;
-            }
-        })
     })
 }
 

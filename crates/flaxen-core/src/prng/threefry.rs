@@ -1,12 +1,16 @@
 //! Threefry-2x32 (20 rounds), JAX's default PRNG, in the partitionable layout that JAX uses by
 //! default (`jax_threefry_partitionable=True`): every output element is a pure function of
 //! (key, flat index), so results are identical however the work is split across threads.
+//! `Layout::Original` (original.rs) is the layout of JAX before that default changed.
 
 use crate::cpu;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::par;
 use crate::tensor::Tensor;
+
+use super::layout::Layout;
+use super::original;
 
 const ROT: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
 
@@ -44,26 +48,44 @@ fn ctr(i: u64) -> [u32; 2] {
     [(i >> 32) as u32, i as u32]
 }
 
-/// jax.random.split(key, n), partitionable: key i = block(key, (hi32(i), lo32(i))), i.e.
-/// `fold_in(key, i)` for i < 2^32. For a shape, split by its element count and reshape.
+/// jax.random.split(key, n) in the default (partitionable) layout: key i = block(key, (hi32(i),
+/// lo32(i))), i.e. `fold_in(key, i)` for i < 2^32. For a shape, split by its element count and
+/// reshape.
 pub fn split(key: [u32; 2], n: usize) -> Vec<[u32; 2]> {
     (0..n as u64).map(|i| threefry2x32(key, ctr(i))).collect()
 }
 
-/// jax.random.bits for 8/16/32-bit widths (uint8/uint16/uint32 tensor of `shape`), partitionable:
-/// element i = low bits of (b0 ^ b1) where (b0, b1) = block(key, (hi32(i), lo32(i))).
+/// jax.random.bits for 8/16/32-bit widths (uint8/uint16/uint32 tensor of `shape`) in the default
+/// (partitionable) layout: element i = low bits of (b0 ^ b1) where (b0, b1) = block(key,
+/// (hi32(i), lo32(i))).
 pub fn random_bits(key: [u32; 2], bit_width: u32, shape: &[usize]) -> Result<Tensor> {
-    let shape = shape.to_vec();
-    Ok(match bit_width {
-        32 => fill_bits::<u32>(key, shape, DType::U32, bits_u32),
-        16 => fill_bits::<u16>(key, shape, DType::U16, bits_u16),
-        8 => fill_bits::<u8>(key, shape, DType::U8, bits_u8),
-        _ => {
-            return Err(Error::arg(format!(
-                "random_bits: bit_width is {bit_width}; expected 8, 16 or 32 (64 needs x64 mode)"
-            )))
+    Layout::Partitionable.random_bits(key, bit_width, shape)
+}
+
+impl Layout {
+    /// jax.random.split(key, n) in this layout (E_ARG only for original draws beyond 2^32 words).
+    pub fn split(self, key: [u32; 2], n: usize) -> Result<Vec<[u32; 2]>> {
+        match self {
+            Layout::Partitionable => Ok(split(key, n)),
+            Layout::Original => original::split(key, n),
         }
-    })
+    }
+
+    /// jax.random.bits for 8/16/32-bit widths in this layout.
+    pub fn random_bits(self, key: [u32; 2], bit_width: u32, shape: &[usize]) -> Result<Tensor> {
+        if self == Layout::Original {
+            return original::random_bits(key, bit_width, shape);
+        }
+        let shape = shape.to_vec();
+        Ok(match bit_width {
+            32 => fill_bits::<u32>(key, shape, DType::U32, bits_u32),
+            16 => fill_bits::<u16>(key, shape, DType::U16, bits_u16),
+            8 => fill_bits::<u8>(key, shape, DType::U8, bits_u8),
+            _ => return Err(Error::arg(format!(
+                "random_bits: bit_width is {bit_width}; expected 8, 16 or 32 (64 needs x64 mode)"
+            ))),
+        })
+    }
 }
 
 /// `b0 ^ b1` of the blocks at flat indices `start..start + out.len()`: the 32-bit words of
