@@ -121,3 +121,16 @@ test('reductions against float64 references on a large random tensor', (t) => {
   const got = jnp.sum(x, 0).data
   for (let j = 0; j < 500; j++) t.true(Math.abs(got[j] - cols[j]) < 1e-4, `column ${j}`)
 })
+
+test('dividing by a JS number multiplies by its float32 reciprocal, as JAX on CPU does (bit for bit)', (t) => {
+  const x = random.normal(random.key(0), [1000])
+  const viaReciprocal = jnp.multiply(x, Math.fround(1 / 3))
+  t.deepEqual(Array.from(jnp.divide(x, 3).data), Array.from(viaReciprocal.data))
+  // true division differs in the last bit for some values: the rewrite is observable
+  const d = x.data as Float32Array
+  t.true(Array.from(d).some((v, i) => Math.fround(v / 3) !== viaReciprocal.data[i]))
+  // array / array and number / array stay true divisions
+  const three = jnp.full([1000], 3)
+  t.deepEqual(Array.from(jnp.divide(x, three).data), Array.from(d, (v) => Math.fround(v / 3)))
+  t.deepEqual(Array.from(jnp.divide(3, x).data), Array.from(d, (v) => Math.fround(3 / v)))
+})
