@@ -1,0 +1,87 @@
+// `flaxen bench` (dist/cli.js) end to end on its quick settings: the JSON report's structure and
+// that every figure is a positive number. No timing thresholds: speed targets live in the
+// benchmark's report, never in tests. Peers are switched off for the structural run (so the test
+// does not depend on python3/numpy or onnxruntime being installed) and left as found for the
+// tiny-op run.
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const root = join(__dirname, '..')
+const cli = join(root, 'dist', 'cli.js')
+
+function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [cli, 'bench', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 110_000 })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0
+
+test('bench --json --svg: report structure, positive figures and ratios, absent peers noted, a chart', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-bench-'))
+  try {
+    const svg = join(dir, 'matmul.svg')
+    const r = bench(['matmul', 'tiny-op', '--quick', '--json', '--threads', '1', '--svg', svg], {
+      FLAXEN_BENCH_PYTHON: join(dir, 'no-python'),
+      FLAXEN_BENCH_ORT: join(dir, 'no-ort'),
+    })
+    t.is(r.status, 0, r.stderr)
+    const report = JSON.parse(r.stdout)
+    t.deepEqual(report.meta.threads, [1])
+    t.true(report.meta.quick)
+    t.false(report.meta.peers.numpy.available)
+    t.false(report.meta.peers.onnxruntime.available)
+    t.deepEqual(report.suites.map((s: { name: string }) => s.name), ['matmul', 'tiny-op'])
+    for (const s of report.suites) {
+      t.truthy(s.title)
+      t.truthy(s.unit)
+      t.true(s.columns.some((c: { key: string }) => c.key === s.primary))
+      t.deepEqual(s.notes, [])
+      t.true(s.rows.length > 0)
+      for (const row of s.rows) {
+        t.is(row.threads, 1)
+        t.true(positive(row.results[s.primary]?.value), `${s.name} ${row.id}: primary figure`)
+        for (const [key, m] of Object.entries<any>(row.results)) {
+          t.true(positive(m.value), `${s.name} ${row.id} ${key}`)
+          t.true(positive(m.stats.medianNs) && m.stats.batches >= 3, `${s.name} ${row.id} ${key} stats`)
+        }
+        for (const [key, ratio] of Object.entries(row.ratios)) {
+          t.true(positive(ratio), `${s.name} ${row.id} ratio ${key}`)
+          t.is(ratio, row.results[s.primary].value / row.results[key].value)
+        }
+      }
+    }
+    const matmul = report.suites[0]
+    t.deepEqual(matmul.rows.map((row: { id: string }) => row.id), ['matmul-64', 'matmul-256'])
+    t.true(positive(matmul.rows[0].results.js.value), 'the JS baseline always runs')
+    t.true(matmul.rows[0].notes.some((n: string) => n.startsWith('numpy:')))
+    t.true(matmul.rows[0].notes.some((n: string) => n.startsWith('onnxruntime:')))
+    t.true(report.targets.some((x: { id: string; pass: boolean | null }) => x.id === 'tiny-add' && x.pass !== null))
+    t.true(report.targets.every((x: { suite: string }) => ['matmul', 'tiny-op'].includes(x.suite)))
+    const chart = readFileSync(svg, 'utf8')
+    t.true(chart.startsWith('<svg'))
+    t.true(chart.includes('<polyline'))
+    t.true(chart.includes('flaxen, 1 thread'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('bench tiny-op with the peers this machine has: a table with ratios', (t) => {
+  const r = bench(['tiny-op', '--quick'])
+  t.is(r.status, 0, r.stderr)
+  t.regex(r.stdout, /tiny-op overhead/)
+  t.regex(r.stdout, /add 16 \(new output\)\s+1\s+[\d.]+ +[\d.]+ \([\d.]+×\)/)
+  t.regex(r.stdout, /Targets \(issue 5\)/)
+})
+
+test('bench --help, and usage errors exit with 2', (t) => {
+  const help = bench(['--help'])
+  t.is(help.status, 0)
+  t.regex(help.stdout, /Usage: flaxen bench/)
+  t.is(bench(['no-such-suite']).status, 2)
+  t.is(bench(['--svg']).status, 2)
+  t.is(bench(['tiny-op', '--svg', 'x.svg']).status, 2)
+})

@@ -1,0 +1,12 @@
+// Every suite, in report order. `flaxen bench NAME...` selects by `name`.
+import type { Suite } from '../suite'
+import { causalDense } from './causal-dense'
+import { elementwise } from './elementwise'
+import { masking } from './masking'
+import { matmul } from './matmul'
+import { matvec } from './matvec'
+import { memory } from './memory'
+import { mlp } from './mlp'
+import { tinyOp } from './tiny-op'
+
+export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, tinyOp, memory]
