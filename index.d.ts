@@ -9,7 +9,7 @@ export interface TensorHandle {
 }
 
 /** dtype names accepted and returned by the addon. */
-export type NativeDType = 'float32' | 'int32' | 'uint32' | 'uint16' | 'uint8' | 'bool'
+export type NativeDType = 'float32' | 'int32' | 'uint32' | 'uint16' | 'uint8' | 'bool' | 'int8'
 
 export type NumericArray =
   | Float32Array
@@ -35,7 +35,7 @@ export function eye(n: number, m: number, dtype: NativeDType): TensorHandle
 /** `[dtypeCode, ...shape]`; dtypeCode indexes DTYPE_NAMES. */
 export function meta(h: TensorHandle): number[]
 /** A typed array viewing the tensor's native memory (no copy). */
-export function view(h: TensorHandle): Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array
+export function view(h: TensorHandle): Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array
 /** Frees the tensor's storage now (when no other tensor shares it); detaches `view` if given. */
 export function dispose(h: TensorHandle, view?: ArrayBufferView): void
 /** Bytes of tensor storage currently alive in this process. */
@@ -82,6 +82,8 @@ export function argmin(x: TensorHandle, axis: number | null, keepdims: boolean):
 export function softmax(x: TensorHandle, axes: number[] | null): TensorHandle
 export function logSoftmax(x: TensorHandle, axes: number[] | null): TensorHandle
 export function logsumexp(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+/** jnp.round: half to even (float32); integers unchanged for decimals >= 0. */
+export function round(x: TensorHandle, decimals: number): TensorHandle
 /** jnp.take along `axis` (null: flattened x); mode 'fill' (jnp's default), 'clip' or 'wrap'. */
 export function take(x: TensorHandle, indices: TensorHandle, axis: number | null, mode: string): TensorHandle
 export function oneHot(x: TensorHandle, numClasses: number, dtype: NativeDType, axis: number): TensorHandle

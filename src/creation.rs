@@ -55,6 +55,7 @@ fn cast_from_f64(v: &[f64], dtype: DType, shape: &[usize]) -> flaxen_core::Resul
         DType::U32 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u32).collect::<Vec<_>>(), shape),
         DType::U16 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u16).collect::<Vec<_>>(), shape),
         DType::U8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u8).collect::<Vec<_>>(), shape),
+        DType::I8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as i8).collect::<Vec<_>>(), shape),
         DType::Bool => Tensor::from_vec(v.iter().map(|&x| x != 0.0).collect::<Vec<_>>(), shape),
     }
 }

@@ -12,6 +12,7 @@ mod operands;
 mod ops;
 mod random;
 mod reductions;
+mod round;
 mod shape;
 
 use node_api::{Callback, Env, JsError, Value};
@@ -54,6 +55,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("softmax", reductions::softmax),
     ("logSoftmax", reductions::log_softmax),
     ("logsumexp", reductions::logsumexp),
+    ("round", round::round),
     ("take", shape::take),
     ("oneHot", shape::one_hot),
     ("concatenate", shape::concatenate),

@@ -23,6 +23,7 @@ fn view_kind(dt: DType) -> TypedArrayType {
         DType::U32 => TypedArrayType::Uint32,
         DType::U16 => TypedArrayType::Uint16,
         DType::U8 | DType::Bool => TypedArrayType::Uint8,
+        DType::I8 => TypedArrayType::Int8,
     }
 }
 

@@ -13,7 +13,7 @@ const TYPED_DTYPE = new Map<Function, DType>([
   [Float64Array, 'float32'],
   [Int32Array, 'int32'],
   [Int16Array, 'int32'],
-  [Int8Array, 'int32'],
+  [Int8Array, 'int8'],
   [Uint32Array, 'uint32'],
   [Uint16Array, 'uint16'],
   [Uint8Array, 'uint8'],
@@ -404,6 +404,11 @@ export function logSoftmax(x: Tensor, axis: number | readonly number[] | null = 
 /** jax.nn.logsumexp: `log(sum(exp(x)))` over `axis` (all axes when omitted), computed stably. */
 export function logsumexp(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
   return new Tensor(native.logsumexp(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+}
+
+/** jnp.round: half to even, like lax.round(ROUND_TO_NEAREST_EVEN); integers come back unchanged. */
+export function round(x: Tensor, decimals = 0): Tensor {
+  return new Tensor(native.round(asTensor(x, 'x').handle, decimals))
 }
 
 // ---- indexing and shape ops -------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { track } from './tidy'
 export type DType = NativeDType
 export const DTYPES: readonly DType[] = native.DTYPE_NAMES
 
-export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array
+export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array
 
 /** Nested arrays as returned by `toArray()`. */
 export type NestedArray = number | boolean | NestedArray[]

@@ -1,6 +1,7 @@
 // Golden values computed by real Flax / JAX, in ../shared/fixtures/golden (beside the repo).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { jnp, type Tensor } from '../../ts/index'
 
 export interface GoldenArray {
   shape: number[]
@@ -31,4 +32,10 @@ export function loadLocalGolden(name: string): Golden {
 
 export function isGoldenArray(x: unknown): x is GoldenArray {
   return typeof x === 'object' && x !== null && 'shape' in x && 'dtype' in x && 'data' in x
+}
+
+/** A golden array as a flaxen tensor (float32 unless the golden dtype is int32 or bool). */
+export function goldenTensor(g: GoldenArray): Tensor {
+  const dtype = g.dtype === 'int32' || g.dtype === 'bool' ? g.dtype : 'float32'
+  return jnp.reshape(jnp.array(g.data.map((v) => (v === null ? NaN : v)), dtype), g.shape)
 }

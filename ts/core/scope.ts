@@ -94,7 +94,8 @@ export class Scope {
   readonly rngs: Record<string, LazyRng>
   readonly name: string | null
   readonly mutable: CollectionFilter
-  readonly parent: Scope | null
+  /** Writable only for `nn.shareScope`, which re-attaches child scopes (as Flax assigns `scope.parent`). */
+  parent: Scope | null
   readonly path: readonly string[]
   /** Like `path`, but may carry transform decorations such as `map_variables(dense)`. */
   readonly debugPath: readonly string[]

@@ -20,6 +20,11 @@ export {
   type Variables,
 } from './module'
 export { liftTransform, mapVariables, type NNMapVariablesOptions } from './transforms'
+export { CompactNameScope, compactNameScope } from './compact-name-scope'
+export { Sequential, type SequentialLayer } from './sequential'
+export { shareScope } from './share-scope'
+export { WeightNorm, type WeightNormProps } from './weight-norm'
+export { SpectralNorm, type SpectralNormCallOptions, type SpectralNormProps } from './spectral-norm'
 export { DenyList } from '../core/filters'
 export { Variable } from '../core/variable'
 export { Scope } from '../core/scope'

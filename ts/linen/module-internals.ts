@@ -27,7 +27,7 @@ import {
   CallSetupUnboundModuleError,
 } from '../errors'
 import { isPlainObject, map as treeMap } from '../tree'
-import { captureStack, currentModule, moduleStack } from './context'
+import { callRecorders, captureStack, currentModule, moduleStack } from './context'
 import type { Module } from './module'
 import { ModuleInternalState, SetupState } from './module-state'
 
@@ -163,7 +163,9 @@ export function postInit(m: Module): void {
 
   if (isModule(parent)) {
     const pi = internals(parent)
-    endConstruction(pi)
+    // A parent adopting its module fields from its own postInit is still being constructed:
+    // its subclass field initializers run after this, and must not hit the frozen rules.
+    if (pi.state.isInitialized) endConstruction(pi)
     // Unnamed in setup: named when assigned to an attribute.
     if (pi.state.inSetup && i.target.name === null) return
     if (!initializationAllowed(pi) || pi.target.scope === null) throw new AssignSubModuleError(className(m))
@@ -186,9 +188,7 @@ export function postInit(m: Module): void {
   }
 
   // Eagerly bind module-valued fields now that a scope is available.
-  if (i.target.scope !== null) {
-    for (const key of i.fieldNames) registerSubmodules(m, key, i.target[key])
-  }
+  if (i.target.scope !== null) registerFields(m)
   i.state.isInitialized = true
 }
 
@@ -249,8 +249,19 @@ function freezeAttr(x: unknown): unknown {
   return x
 }
 
-/** `_register_submodules`: stores `val` as attribute `name`, adopting the unnamed modules inside it. */
-export function registerSubmodules(m: Module, name: string, val: unknown): void {
+/**
+ * Adopts the modules held by the dataclass fields. A class may give a field's Flax name in
+ * `static flaxFieldNames` (`{ layerInstance: 'layer_instance' }`): the adopted modules are named
+ * after it, so their variables sit under Flax's data keys while the prop stays camelCase.
+ */
+function registerFields(m: Module): void {
+  const i = internals(m)
+  const flaxNames = (i.target.constructor as { flaxFieldNames?: Record<string, string> }).flaxFieldNames ?? {}
+  for (const key of i.fieldNames) registerSubmodules(m, key, i.target[key], flaxNames[key])
+}
+
+/** `_register_submodules`: stores `val` as attribute `name`, adopting the unnamed modules inside it (named after `adoptAs`, default `name`). */
+export function registerSubmodules(m: Module, name: string, val: unknown, adoptAs: string = name): void {
   const i = internals(m)
   const scope: Scope = i.target.scope
   const rootVars = scope.root._variables
@@ -278,7 +289,7 @@ export function registerSubmodules(m: Module, name: string, val: unknown): void 
     const si = internals(sub as Module)
     if (si.target.name === null) {
       setRaw(si, 'parent', m)
-      setRaw(si, 'name', adoptedName ?? `${name}${suffix}`)
+      setRaw(si, 'name', adoptedName ?? `${adoptAs}${suffix}`)
       queue.push(sub as Module)
     }
     return sub
@@ -291,16 +302,23 @@ export function registerSubmodules(m: Module, name: string, val: unknown): void 
 // ---------------------------------------------------------------------------------------------
 // Setup and the method protocol
 
+/** Run at the end of every (non-shallow) setup, still in setup: e.g. creating the `compactNameScope` children. */
+const afterSetupHooks: ((m: Module) => void)[] = []
+export function registerAfterSetupHook(hook: (m: Module) => void): void {
+  afterSetupHooks.push(hook)
+}
+
 /** `_try_setup`: runs setup once on a bound module (shallow: only registers module fields). */
 export function trySetup(m: Module, shallow = false): void {
   const i = internals(m)
   if (i.target.scope === null || i.state.inSetup || i.state.setupCalled === SetupState.DONE) return
   try {
     i.state.inSetup = true
-    for (const key of i.fieldNames) registerSubmodules(m, key, i.target[key])
+    registerFields(m)
     if (!shallow) {
       const setup = Reflect.get(i.target, 'setup') as Function
       callWrappedMethod(m, setup, [], { setup: true, name: 'setup' })
+      for (const hook of afterSetupHooks) hook(m)
     }
   } finally {
     i.state.inSetup = false
@@ -339,9 +357,10 @@ export function callWrappedMethod(m: Module, fn: Function, args: unknown[], kind
   }
   moduleStack.push(m)
   try {
+    const name = kind.name ?? fn.name
+    if (!isSetup && callRecorders.length) callRecorders[callRecorders.length - 1](m, name)
     const y = fn.apply(m, args)
     const filter = captureStack.length ? captureStack[captureStack.length - 1] : false
-    const name = kind.name ?? fn.name
     if (!isSetup && filter && filter(m, name)) m.sow('intermediates', name, y)
     return y
   } finally {

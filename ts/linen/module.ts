@@ -4,7 +4,10 @@
 // (`new Dense({ features: 3 })`), declared in subclasses with `declare features: number` or
 // given defaults with class fields (`useBias = true`); `name` and `parent` are reserved. Flax
 // keyword arguments of init/apply become an options object (`applyWith(vars, { mutable }, x)`).
-// The machinery (proxy, naming, setup, method wrapping) lives in module-internals.ts.
+// Module-valued fields are adopted under the field name; a built-in layer whose Flax field name
+// differs from the camelCase prop declares it (`static flaxFieldNames = { layerInstance:
+// 'layer_instance' }`) so variables keep Flax's keys. The machinery (proxy, naming, setup,
+// method wrapping) lives in module-internals.ts.
 import type { CollectionFilter } from '../core/filters'
 import { DenyList, unionFilters } from '../core/filters'
 import * as core from '../core/init-apply'
@@ -26,7 +29,7 @@ import {
 import * as jnp from '../jnp'
 import type { Tensor } from '../tensor'
 import { isPlainObject } from '../tree'
-import { type CaptureFilter, captureStack } from './context'
+import { type CaptureFilter, callRecorders, captureStack } from './context'
 import {
   METHOD_OF,
   type MethodInfo,
@@ -41,6 +44,7 @@ import {
   isModule,
   nameTaken,
   registerModulePrototype,
+  UNSPECIFIED_PARENT,
 } from './module-internals'
 
 export type ModuleProps = ModuleConstructorProps
@@ -242,6 +246,32 @@ export class Module {
     return apply(resolveMethod(this, options.method), this, { ...options, rngs })(variables, ...args)
   }
 
+  /**
+   * `module_paths`: runs `init` and returns, for every module whose method ran, its path
+   * (`''`, `'Bar_0'`, `'Bar_0/Dense_0'`, ...) → an unbound copy of it, in the order the calls
+   * started. A path called again is listed once unless `showRepeated`.
+   */
+  modulePaths(rngs: RngsArg, ...args: any[]): Record<string, Module> {
+    return this.modulePathsWith(rngs, {}, ...args)
+  }
+
+  modulePathsWith(rngs: RngsArg, { showRepeated = false, ...options }: InitWithOptions & { showRepeated?: boolean }, ...args: any[]): Record<string, Module> {
+    moduleChecks(this)
+    const calls: [string, Module][] = []
+    callRecorders.push((m) => calls.push([(m.scope as Scope).path.join('/'), m.clone()]))
+    try {
+      this.initWith(rngs, options, ...args)
+    } finally {
+      callRecorders.pop()
+    }
+    const out: Record<string, Module> = {}
+    for (const [path, m] of calls) {
+      if (!showRepeated && path in out) continue
+      out[path] = m.copy({ parent: null })
+    }
+    return out
+  }
+
   /** An interactive clone bound to `variables` (a non-temporary root scope). */
   bind(variables: Variables, { rngs = null, mutable = false }: { rngs?: Record<string, PRNGKey> | null; mutable?: CollectionFilter } = {}): this {
     moduleChecks(this)
@@ -262,6 +292,16 @@ export class Module {
   clone(updates: ModuleProps = {}): this {
     const { parent = null, ...rest } = updates
     return cloneModule(this, { parent: parent as Module | Scope | null, updates: rest }) as this
+  }
+
+  /**
+   * A deep clone meant as a sibling: its parent is the module whose method is running (unless
+   * `parent` is given) and its name is re-derived (`name: null` → the next autoname, so
+   * `Dense_0.copy()` is `Dense_1`), Flax's `Module.copy`.
+   */
+  copy(updates: ModuleProps = {}): this {
+    const { parent = UNSPECIFIED_PARENT, name = null, ...rest } = updates as Record<string, unknown>
+    return cloneModule(this, { parent: parent as Module | Scope | null, deepClone: true, updates: { ...rest, name } }) as this
   }
 
   // -- inside methods ------------------------------------------------------------------------

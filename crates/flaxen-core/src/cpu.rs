@@ -24,6 +24,29 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
+/// Cached answer of `has_avx512f`: 0 unknown, 1 no, 2 yes.
+static AVX512: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Whether to run the AVX-512 kernels (the GEMM microkernel, matvec): the CPU has AVX-512F and
+/// `FLAXEN_NO_SIMD` is unset (then the portable paths run). Read once.
+#[inline]
+pub(crate) fn has_avx512f() -> bool {
+    use std::sync::atomic::Ordering;
+    match AVX512.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            #[cfg(target_arch = "x86_64")]
+            let hw = std::is_x86_feature_detected!("avx512f");
+            #[cfg(not(target_arch = "x86_64"))]
+            let hw = false;
+            let yes = hw && std::env::var_os("FLAXEN_NO_SIMD").is_none();
+            AVX512.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
+}
+
 fn detect() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -10,18 +10,21 @@ pub enum DType {
     U32,
     U16,
     U8,
+    /// Signed bytes (e.g. int8-quantised weights).
+    I8,
     /// One byte per element holding 0 or 1 (numpy's layout).
     Bool,
 }
 
 impl DType {
-    pub const ALL: [DType; 6] = [
+    pub const ALL: [DType; 7] = [
         DType::F32,
         DType::I32,
         DType::U32,
         DType::U16,
         DType::U8,
         DType::Bool,
+        DType::I8,
     ];
 
     /// The numpy / jnp name.
@@ -32,6 +35,7 @@ impl DType {
             DType::U32 => "uint32",
             DType::U16 => "uint16",
             DType::U8 => "uint8",
+            DType::I8 => "int8",
             DType::Bool => "bool",
         }
     }
@@ -55,7 +59,7 @@ impl DType {
         match self {
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::U16 => 2,
-            DType::U8 | DType::Bool => 1,
+            DType::U8 | DType::I8 | DType::Bool => 1,
         }
     }
 
@@ -65,7 +69,10 @@ impl DType {
 
     /// Integer types (bool excluded).
     pub fn is_int(&self) -> bool {
-        matches!(self, DType::I32 | DType::U32 | DType::U16 | DType::U8)
+        matches!(
+            self,
+            DType::I32 | DType::U32 | DType::U16 | DType::U8 | DType::I8
+        )
     }
 
     pub fn is_unsigned(&self) -> bool {
@@ -86,6 +93,7 @@ mod sealed {
     impl Sealed for u32 {}
     impl Sealed for u16 {}
     impl Sealed for u8 {}
+    impl Sealed for i8 {}
     impl Sealed for bool {}
 }
 
@@ -132,6 +140,7 @@ int_element!(i32, DType::I32);
 int_element!(u32, DType::U32);
 int_element!(u16, DType::U16);
 int_element!(u8, DType::U8);
+int_element!(i8, DType::I8);
 
 impl Element for f32 {
     const DTYPE: DType = DType::F32;

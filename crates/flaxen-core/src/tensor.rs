@@ -39,6 +39,11 @@ macro_rules! dispatch {
                 type $T = u8;
                 $body
             }
+            $crate::dtype::DType::I8 => {
+                #[allow(dead_code)]
+                type $T = i8;
+                $body
+            }
         }
     };
 }

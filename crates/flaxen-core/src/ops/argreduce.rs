@@ -48,7 +48,7 @@ macro_rules! rank_int {
         }
     )*};
 }
-rank_int!(i32, u32, u16, u8);
+rank_int!(i32, u32, u16, u8, i8);
 
 fn arg(x: &Tensor, axis: Option<i64>, keepdims: bool, max: bool) -> Result<Tensor> {
     let what = if max { "argmax" } else { "argmin" };
@@ -89,6 +89,7 @@ fn arg(x: &Tensor, axis: Option<i64>, keepdims: bool, max: bool) -> Result<Tenso
         DType::U32 => run::<u32>(x.raw(), outer, n, inner, out_shape, max),
         DType::U16 => run::<u16>(x.raw(), outer, n, inner, out_shape, max),
         DType::U8 => run::<u8>(x.raw(), outer, n, inner, out_shape, max),
+        DType::I8 => run::<i8>(x.raw(), outer, n, inner, out_shape, max),
         DType::Bool => {
             let b = x.astype(DType::Bool); // bytes normalised to 0/1
             run::<u8>(b.raw(), outer, n, inner, out_shape, max)

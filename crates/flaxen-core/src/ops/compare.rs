@@ -83,6 +83,7 @@ pub fn compare(op: CompareOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         DType::U32 => cmp_typed::<u32, u32>(op, &a, &b, out, |v| v),
         DType::U16 => cmp_typed::<u16, u16>(op, &a, &b, out, |v| v),
         DType::U8 => cmp_typed::<u8, u8>(op, &a, &b, out, |v| v),
+        DType::I8 => cmp_typed::<i8, i8>(op, &a, &b, out, |v| v),
         // Any non-zero byte is true.
         DType::Bool => cmp_typed::<u8, u8>(op, &a, &b, out, |v| (v != 0) as u8),
     })
@@ -101,6 +102,7 @@ pub fn compare_scalar(op: CompareOp, a: &Tensor, s: f64, scalar_on_left: bool) -
         DType::U32 => cmp_scalar::<u32, i64>(op, a, s as i64, shape, |v| v as i64),
         DType::U16 => cmp_scalar::<u16, i64>(op, a, s as i64, shape, |v| v as i64),
         DType::U8 => cmp_scalar::<u8, i64>(op, a, s as i64, shape, |v| v as i64),
+        DType::I8 => cmp_scalar::<i8, i64>(op, a, s as i64, shape, |v| v as i64),
         DType::Bool => cmp_scalar::<u8, i64>(op, a, s as i64, shape, |v| (v != 0) as i64),
     })
 }

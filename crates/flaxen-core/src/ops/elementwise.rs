@@ -172,7 +172,7 @@ fn logical_not(x: &Tensor) -> Tensor {
         DType::F32 => map::<f32, u8>(x, DType::Bool, |v| (v == 0.0) as u8),
         DType::I32 | DType::U32 => map::<u32, u8>(x, DType::Bool, |v| (v == 0) as u8),
         DType::U16 => map::<u16, u8>(x, DType::Bool, |v| (v == 0) as u8),
-        DType::U8 | DType::Bool => map::<u8, u8>(x, DType::Bool, |v| (v == 0) as u8),
+        DType::U8 | DType::I8 | DType::Bool => map::<u8, u8>(x, DType::Bool, |v| (v == 0) as u8),
     }
 }
 
@@ -195,6 +195,7 @@ fn int_unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         DType::U32 => int_ops!(u32, |v: u32| v),
         DType::U16 => int_ops!(u16, |v: u16| v),
         DType::U8 => int_ops!(u8, |v: u8| v),
+        DType::I8 => int_ops!(i8, |v: i8| v.wrapping_abs()),
         DType::Bool => match op {
             Abs => x.astype(DType::Bool),
             Square => int_unary(op, &x.astype(DType::I32))?,

@@ -43,6 +43,7 @@ fn fill_value(dt: DType) -> f64 {
         DType::U32 => u32::MAX as f64,
         DType::U16 => u16::MAX as f64,
         DType::U8 => u8::MAX as f64,
+        DType::I8 => i8::MIN as f64,
         DType::Bool => 1.0,
     }
 }

@@ -1,19 +1,17 @@
-//! jnp.matmul for float32 on matrixmultiply's sgemm. Batched and broadcast leading axes are
-//! handled here; large products are split into independent tiles (batch entry x row or column
-//! block) run by rayon, each tile one single-threaded sgemm writing a disjoint part of C.
+//! jnp.matmul for float32. Batched and broadcast leading axes are handled here; each matrix
+//! product runs on `gemm` (AVX-512 microkernel, or matrixmultiply's sgemm without AVX-512),
+//! split across the pool when large. Batches of small products run one task per group of
+//! entries.
 
 use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::ops::gemm::{self, Gemm};
 use crate::par::SendPtr;
 use crate::shape::{broadcast_strides, numel, strides};
 use crate::tensor::Tensor;
 
-/// Below this many multiply-adds a product runs on the calling thread.
-const PAR_WORK: usize = 64 * 64 * 64;
-/// Smallest row/column block worth its own task (each task re-packs its panel of A or B).
-const MIN_BLOCK: usize = 32;
 
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     for (t, n) in [(a, "a"), (b, "b")] {
@@ -94,57 +92,32 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (av, bv) = (a.raw::<f32>(), b.raw::<f32>());
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |c| {
         let cp = SendPtr(c.as_mut_ptr());
-        // Tile = (batch entry, rows r0..r1, cols c0..c1).
-        let tile = |(bi, r0, r1, c0, c1): (usize, usize, usize, usize, usize)| {
-            // SAFETY: a/b offsets address m*k / k*n blocks inside av/bv; the tile writes rows
-            // r0..r1 x cols c0..c1 of batch entry bi, disjoint from every other tile. beta = 0,
-            // so sgemm never reads the (uninitialised) C.
-            unsafe {
-                matrixmultiply::sgemm(
-                    r1 - r0,
-                    k,
-                    c1 - c0,
-                    1.0,
-                    av.as_ptr().add(oa[bi] + r0 * k),
-                    k as isize,
-                    1,
-                    bv.as_ptr().add(ob[bi] + c0),
-                    n as isize,
-                    1,
-                    0.0,
-                    cp.get().add(bi * m * n + r0 * n + c0),
-                    n as isize,
-                    1,
-                );
-            }
+        let entry = |bi: usize| Gemm {
+            m,
+            n,
+            k,
+            // SAFETY: oa/ob address whole m×k / k×n matrices inside av/bv; entry bi of C is
+            // the bi-th m×n block of the output.
+            a: unsafe { av.as_ptr().add(oa[bi]) },
+            lda: k,
+            b: unsafe { bv.as_ptr().add(ob[bi]) },
+            ldb: n,
+            c: unsafe { cp.get().add(bi * m * n) },
+            ldc: n,
+            accumulate: false,
         };
-        let work = nb * m * n * k;
-        if work < PAR_WORK {
-            (0..nb).for_each(|bi| tile((bi, 0, m, 0, n)));
-            return;
+        let work = m * n * k;
+        if nb == 1 || work >= gemm::PAR_WORK {
+            // One product at a time, each split across the pool if large enough.
+            // SAFETY: each entry writes its own block of C; A and B are inputs (not C).
+            (0..nb).for_each(|bi| unsafe { gemm::gemm(&entry(bi)) });
+        } else {
+            // Many small products: one task per group of batch entries.
+            let per = (gemm::PAR_WORK / work.max(1)).max(1);
+            (0..nb).into_par_iter().with_min_len(per).for_each(|bi| {
+                // SAFETY: as above; entries are disjoint blocks of C.
+                unsafe { gemm::gemm_st(&entry(bi)) }
+            });
         }
-        let want = 4 * rayon::current_num_threads();
-        let per = want.div_ceil(nb); // blocks per batch entry
-        let mut tiles = Vec::new();
-        for bi in 0..nb {
-            if per <= 1 {
-                tiles.push((bi, 0, m, 0, n));
-            } else if m >= n {
-                let rb = m.div_ceil(per).max(MIN_BLOCK);
-                tiles.extend(
-                    (0..m)
-                        .step_by(rb)
-                        .map(|r0| (bi, r0, (r0 + rb).min(m), 0, n)),
-                );
-            } else {
-                let cb = n.div_ceil(per).max(MIN_BLOCK);
-                tiles.extend(
-                    (0..n)
-                        .step_by(cb)
-                        .map(|c0| (bi, 0, m, c0, (c0 + cb).min(n))),
-                );
-            }
-        }
-        tiles.into_par_iter().for_each(tile);
     }))
 }

@@ -52,6 +52,7 @@ pub fn prod(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> 
         DType::U32 => plan.run_with(x.raw::<u32>(), out_n, 1i64, |v| v as i64, prod_int, imul),
         DType::U16 => plan.run_with(x.raw::<u16>(), out_n, 1i64, |v| v as i64, prod_int, imul),
         DType::U8 => plan.run_with(x.raw::<u8>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        DType::I8 => plan.run_with(x.raw::<i8>(), out_n, 1i64, |v| v as i64, prod_int, imul),
         DType::Bool => plan.run_with(
             x.raw::<u8>(),
             out_n,
@@ -145,6 +146,7 @@ fn extremum(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, is_max: bool) -> R
         DType::U32 => int!(u32, |v: u32| v),
         DType::U16 => int!(u16, |v: u16| v),
         DType::U8 => int!(u8, |v: u8| v),
+        DType::I8 => int!(i8, |v: i8| v),
         DType::Bool => int!(u8, |v: u8| (v != 0) as u8),
     })
 }
@@ -202,6 +204,14 @@ fn moments(
         ),
         DType::U8 => plan.run_with(
             x.raw::<u8>(),
+            out_n,
+            z,
+            |v| sq(v as f64),
+            |r| sum2(r, |v| v as f64),
+            comb,
+        ),
+        DType::I8 => plan.run_with(
+            x.raw::<i8>(),
             out_n,
             z,
             |v| sq(v as f64),
@@ -355,7 +365,7 @@ fn reduce(
 
     let out_dt = match (is_mean, x.dtype()) {
         (true, _) | (false, DType::F32) => DType::F32,
-        (false, DType::I32 | DType::Bool) => DType::I32,
+        (false, DType::I32 | DType::I8 | DType::Bool) => DType::I32,
         (false, _) => DType::U32,
     };
     if x.dtype() == DType::F32 {
@@ -367,6 +377,7 @@ fn reduce(
         DType::U32 => plan.run(x.raw::<u32>(), out_n, 0i64, |v| v as i64, sum_int),
         DType::U16 => plan.run(x.raw::<u16>(), out_n, 0i64, |v| v as i64, sum_int),
         DType::U8 => plan.run(x.raw::<u8>(), out_n, 0i64, |v| v as i64, sum_int),
+        DType::I8 => plan.run(x.raw::<i8>(), out_n, 0i64, |v| v as i64, sum_int),
         DType::Bool => plan.run(x.raw::<u8>(), out_n, 0i64, |v| (v != 0) as i64, sum_int),
         DType::F32 => unreachable!(),
     };

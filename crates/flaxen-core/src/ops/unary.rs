@@ -33,6 +33,7 @@ pub fn sign(x: &Tensor) -> Result<Tensor> {
         DType::U32 => map::<u32>(x, |v| (v != 0) as u32),
         DType::U16 => map::<u16>(x, |v| (v != 0) as u16),
         DType::U8 => map::<u8>(x, |v| (v != 0) as u8),
+        DType::I8 => map::<i8>(x, |v| v.signum()),
         DType::Bool => {
             return Err(Error::dtype(
                 "sign: x has dtype bool; expected a numeric dtype",

@@ -1,0 +1,115 @@
+//! y[1×n] (+)= x[1×k]·W[k×n]: the matrix-vector product. Every element of W is used once, so
+//! the speed is the speed of reading W: rows are streamed four at a time (four sequential
+//! streams the prefetchers follow), each adding into a slice of y that stays in L1.
+
+use super::Gemm;
+
+/// Columns of y updated per pass over the rows (8 KiB of y, resident in L1).
+const JB: usize = 2048;
+
+/// Runs the M = 1 product `g` (g.m must be 1) on the calling thread.
+///
+/// # Safety
+/// As `gemm_st`.
+pub(crate) unsafe fn gemv(g: &Gemm) {
+    debug_assert_eq!(g.m, 1);
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected; the caller vouches for the blocks.
+        return unsafe { gemv_avx512(g) };
+    }
+    // SAFETY: the caller vouches for x (k floats), W (k rows of stride ldb, n columns) and y.
+    let (x, y) = unsafe {
+        (
+            std::slice::from_raw_parts(g.a, g.k),
+            std::slice::from_raw_parts_mut(g.c, g.n),
+        )
+    };
+    let row = |p: usize, j0: usize, j1: usize| -> &[f32] {
+        // SAFETY: row p < k of W, columns j0..j1 ≤ n.
+        unsafe { std::slice::from_raw_parts(g.b.add(p * g.ldb + j0), j1 - j0) }
+    };
+    for j0 in (0..g.n).step_by(JB) {
+        let j1 = (j0 + JB).min(g.n);
+        let y = &mut y[j0..j1];
+        if !g.accumulate {
+            y.fill(0.0);
+        }
+        let mut p = 0;
+        while p + 4 <= g.k {
+            let (w0, w1, w2, w3) = (row(p, j0, j1), row(p + 1, j0, j1), row(p + 2, j0, j1), row(p + 3, j0, j1));
+            let (x0, x1, x2, x3) = (x[p], x[p + 1], x[p + 2], x[p + 3]);
+            for j in 0..y.len() {
+                y[j] += x0 * w0[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j];
+            }
+            p += 4;
+        }
+        while p < g.k {
+            let (w, xp) = (row(p, j0, j1), x[p]);
+            for j in 0..y.len() {
+                y[j] += xp * w[j];
+            }
+            p += 1;
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512F must be available; as `gemv`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gemv_avx512(g: &Gemm) {
+    let (k, n) = (g.k, g.n);
+    for j0 in (0..n).step_by(JB) {
+        let len = (n - j0).min(JB);
+        let mut first = !g.accumulate;
+        let mut p = 0;
+        // SAFETY: rows p..p+4 (or p) < k and columns j0..j0+len ≤ n are inside W; y has n floats.
+        unsafe {
+            while p + 4 <= k {
+                rows_avx512::<4>(g, p, j0, len, first);
+                first = false;
+                p += 4;
+            }
+            while p < k {
+                rows_avx512::<1>(g, p, j0, len, first);
+                first = false;
+                p += 1;
+            }
+        }
+    }
+}
+
+/// y[j0..j0+len] (+)= Σ_{r<R} x[p+r]·W[p+r, j0..j0+len]; `first`: y is not read (overwritten).
+///
+/// # Safety
+/// AVX-512F; rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn rows_avx512<const R: usize>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
+    use std::arch::x86_64::*;
+    // SAFETY (whole body): x[p+r], W[p+r, j0+j] and y[j0+j] for r < R, j < len (the mask cuts
+    // the last vector at len) are inside the operands by the caller's guarantee.
+    unsafe {
+        let y = g.c.add(j0);
+        let mut xs = [_mm512_setzero_ps(); R];
+        let mut ws = [g.b; R];
+        for r in 0..R {
+            xs[r] = _mm512_set1_ps(*g.a.add(p + r));
+            ws[r] = g.b.add((p + r) * g.ldb + j0);
+        }
+        let mut j = 0;
+        while j < len {
+            let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
+            let mut s = _mm512_mul_ps(xs[0], _mm512_maskz_loadu_ps(m, ws[0].add(j)));
+            for r in 1..R {
+                s = _mm512_fmadd_ps(xs[r], _mm512_maskz_loadu_ps(m, ws[r].add(j)), s);
+            }
+            if !first {
+                s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y.add(j)), s);
+            }
+            _mm512_mask_storeu_ps(y.add(j), m, s);
+            j += 16;
+        }
+    }
+}
