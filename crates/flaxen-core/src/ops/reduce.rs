@@ -169,63 +169,20 @@ fn moments(
     let z = (0.0f64, 0.0f64);
     let comb = |a: (f64, f64), b: (f64, f64)| (a.0 + b.0, a.1 + b.1);
     let sq = |v: f64| (v, v * v);
+    // One pass of (sum, sum of squares) in f64, whatever the element type.
+    macro_rules! sums {
+        ($t:ty, $to_f64:expr) => {
+            plan.run_with(x.raw::<$t>(), out_n, z, |v| sq($to_f64(v)), |r| sum2(r, $to_f64), comb)
+        };
+    }
     let acc = match x.dtype() {
-        DType::F32 => plan.run_with(
-            x.raw::<f32>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::I32 => plan.run_with(
-            x.raw::<i32>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::U32 => plan.run_with(
-            x.raw::<u32>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::U16 => plan.run_with(
-            x.raw::<u16>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::U8 => plan.run_with(
-            x.raw::<u8>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::I8 => plan.run_with(
-            x.raw::<i8>(),
-            out_n,
-            z,
-            |v| sq(v as f64),
-            |r| sum2(r, |v| v as f64),
-            comb,
-        ),
-        DType::Bool => plan.run_with(
-            x.raw::<u8>(),
-            out_n,
-            z,
-            |v| sq((v != 0) as u8 as f64),
-            |r| sum2(r, |v| (v != 0) as u8 as f64),
-            comb,
-        ),
+        DType::F32 => sums!(f32, |v: f32| v as f64),
+        DType::I32 => sums!(i32, |v: i32| v as f64),
+        DType::U32 => sums!(u32, |v: u32| v as f64),
+        DType::U16 => sums!(u16, |v: u16| v as f64),
+        DType::U8 => sums!(u8, |v: u8| v as f64),
+        DType::I8 => sums!(i8, |v: i8| v as f64),
+        DType::Bool => sums!(u8, |v: u8| (v != 0) as u8 as f64),
     };
     let n = count as f64;
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
