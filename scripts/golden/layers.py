@@ -6,9 +6,6 @@ Flax/JAX. Run with jax 0.10.2 / flax 0.12.8 (CPU):
 Arrays are written as {shape, dtype, data}; NaN as null (JSON has no NaN). The tests never run
 Python: they read the JSON.
 """
-import inspect
-import json
-import sys
 
 import flax
 import flax.linen as nn
@@ -17,17 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import random
 
+from golden_doc import write
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  a = np.asarray(x)
-  data = a.reshape(-1).tolist()
-  if a.dtype.kind == 'f':
-    data = [None if np.isnan(v) else float(np.float32(v)) for v in data]
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': data}
+
 
 
 def scenarios():
@@ -93,12 +82,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'layers',
-      'about': 'nn.Embed, nn.Dropout, nn.PReLU and the orthogonal initializer (scripts/golden/layers.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=1)
-  sys.stdout.write('\n')
+  write('layers', 'nn.Embed, nn.Dropout, nn.PReLU and the orthogonal initializer (scripts/golden/layers.py).', scenarios)

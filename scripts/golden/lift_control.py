@@ -3,9 +3,6 @@ plus the parameters each branch initialises), from real Flax/JAX (jax 0.10.2, fl
 
     python scripts/golden/lift_control.py > __test__/golden/lift_control.json
 """
-import inspect
-import json
-import sys
 
 import flax
 import jax
@@ -14,17 +11,9 @@ import numpy as np
 from flax.core import apply, init, lift, nn
 from jax import random
 
+from golden_doc import write
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  a = np.asarray(x)
-  data = a.reshape(-1).tolist()
-  if a.dtype.kind == 'f':
-    data = [float(np.float32(v)) for v in data]
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': data}
+
 
 
 def scenarios():
@@ -100,12 +89,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'lift_control',
-      'about': 'flax.core.lift.cond / switch / while_loop (scripts/golden/lift_control.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=1)
-  sys.stdout.write('\n')
+  write('lift_control', 'flax.core.lift.cond / switch / while_loop (scripts/golden/lift_control.py).', scenarios)

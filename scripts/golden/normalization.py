@@ -6,9 +6,6 @@
 Arrays are written as {shape, dtype, data}; NaN as null (JSON has no NaN). The tests never run
 Python: they read the JSON.
 """
-import inspect
-import json
-import sys
 
 import flax
 import flax.linen as nn
@@ -19,19 +16,9 @@ from flax.core import init as core_init, apply as core_apply, lift
 from flax.core import nn as core_nn
 from jax import random
 
+from golden_doc import write
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool)) or x is None:
-    return x
-  a = np.asarray(x)
-  data = a.reshape(-1).tolist()
-  if a.dtype.kind == 'f':
-    data = [None if np.isnan(v) else float(np.float32(v)) for v in data]
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': data}
+
 
 
 def scenarios():
@@ -170,12 +157,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'normalization',
-      'about': 'nn.WeightNorm, nn.SpectralNorm and weight standardisation, all map_variables (scripts/golden/normalization.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=1)
-  sys.stdout.write('\n')
+  write('normalization', 'nn.WeightNorm, nn.SpectralNorm and weight standardisation, all map_variables (scripts/golden/normalization.py).', scenarios)
