@@ -2,93 +2,143 @@
 //! arrays (which need element alignment) can both use it in place. A global counter of live
 //! bytes lets the binding report native memory to V8 (`napi_adjust_external_memory`).
 //!
-//! Large blocks are recycled: a fresh multi-megabyte allocation costs page faults (the kernel
-//! maps and zeroes every page on first touch), which is several times the cost of the kernel
-//! that fills it. Blocks of at least `POOL_MIN` bytes therefore have size-class capacities
-//! (four classes per power of two) and, when their `Storage` drops — i.e. when the last `Arc`
-//! goes, which includes the `Arc`s held by JS zero-copy views — they go to a free list of their
-//! class instead of back to the allocator, as long as the pool stays under `POOL_CAP` bytes.
-//! A zeroed allocation served from the pool is cleared with memset; an uninitialised one is
-//! not (its kernel writes every byte, as with a fresh `malloc`).
+//! Blocks are recycled instead of going back to the allocator on every drop:
+//! * large ones (≥ `POOL_MIN`) because a fresh multi-megabyte allocation costs page faults (the
+//!   OS maps and zeroes every page on first touch), several times the cost of the kernel that
+//!   fills it. They go to a process-wide pool capped at `POOL_CAP` bytes;
+//! * small ones because an aligned `malloc`/`free` pair (plus the heap trimming it triggers)
+//!   is a large share of a tiny op. They go to a per-thread cache capped at `SMALL_CAP` bytes.
+//!
+//! Capacities are rounded up to size classes (four per power of two, 64 bytes at least), and a
+//! block returns to its class's free list when its `Storage` drops — i.e. when the last `Arc`
+//! goes, which includes the `Arc`s held by JS zero-copy views. A zeroed allocation served from
+//! a free list is cleared with memset; an uninitialised one is not (its kernel writes every
+//! byte, as with a fresh `malloc`).
 
 use std::alloc::{self, Layout};
+use std::cell::RefCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Mutex;
 
 /// Alignment of every storage: one cache line, enough for AVX-512 loads.
 pub const ALIGN: usize = 64;
 
-/// Smallest block that is pooled (smaller ones come from malloc's own caches cheaply).
+/// Smallest block that goes to the process-wide pool (smaller ones use the thread cache).
 pub const POOL_MIN: usize = 64 << 10;
-/// Most bytes the pool keeps; blocks freed beyond it go back to the allocator.
+/// Most bytes the process-wide pool keeps; blocks freed beyond it go back to the allocator.
 pub const POOL_CAP: usize = 160 << 20;
+/// Most bytes each thread's cache of small blocks keeps.
+pub const SMALL_CAP: usize = 4 << 20;
 
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 
-/// Bytes currently held by all live `Storage`s (allocation adds, drop subtracts). Pooled free
-/// blocks are not live.
+/// Bytes currently held by all live `Storage`s (allocation adds, drop subtracts). Free blocks
+/// kept for reuse are not live.
 pub fn live_bytes() -> i64 {
     LIVE_BYTES.load(Ordering::Relaxed)
 }
 
 /// Free blocks by size class (addresses; every block of class i has capacity `class_cap(i)`).
-struct Pool {
+#[derive(Default)]
+struct FreeLists {
     free: Vec<Vec<usize>>,
     bytes: usize,
 }
 
-static POOL: Mutex<Pool> = Mutex::new(Pool { free: Vec::new(), bytes: 0 });
+impl FreeLists {
+    fn pop(&mut self, idx: usize) -> Option<usize> {
+        let block = self.free.get_mut(idx).and_then(|l| l.pop());
+        if block.is_some() {
+            self.bytes -= class_cap(idx);
+        }
+        block
+    }
 
-fn pool() -> std::sync::MutexGuard<'static, Pool> {
-    // The pool's state stays consistent even if a holder panicked (pushes and pops are atomic
-    // with respect to panics), so a poisoned lock is still usable.
+    /// Keeps the block unless that would exceed `cap` bytes; false if not kept.
+    fn push(&mut self, idx: usize, addr: usize, cap: usize) -> bool {
+        let size = class_cap(idx);
+        if self.bytes + size > cap {
+            return false;
+        }
+        if self.free.len() <= idx {
+            self.free.resize_with(idx + 1, Vec::new);
+        }
+        self.free[idx].push(addr);
+        self.bytes += size;
+        true
+    }
+
+    /// Gives every block back to the allocator.
+    fn release(&mut self) {
+        for (i, list) in self.free.iter_mut().enumerate() {
+            for addr in list.drain(..) {
+                // SAFETY: listed blocks were allocated by `Storage::alloc` with their class
+                // capacity and alignment, and are owned by the list alone (just removed).
+                unsafe { alloc::dealloc(addr as *mut u8, Storage::layout(class_cap(i))) };
+            }
+        }
+        self.bytes = 0;
+    }
+}
+
+static POOL: Mutex<FreeLists> = Mutex::new(FreeLists { free: Vec::new(), bytes: 0 });
+
+fn pool() -> std::sync::MutexGuard<'static, FreeLists> {
+    // The lists stay consistent even if a holder panicked (no code between a list update and
+    // the byte count can panic), so a poisoned lock is still usable.
     POOL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Bytes held by the pool's free blocks.
+/// This thread's cache of small blocks; gives them back to the allocator when the thread ends.
+struct SmallCache(FreeLists);
+
+impl Drop for SmallCache {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+thread_local! {
+    static SMALL: RefCell<SmallCache> = RefCell::new(SmallCache(FreeLists::default()));
+}
+
+/// Bytes held by the process-wide pool's free blocks.
 pub fn pool_bytes() -> usize {
     pool().bytes
 }
 
-/// Returns every pooled block to the allocator.
+/// Returns every block of the process-wide pool and of this thread's cache to the allocator.
 pub fn trim_pool() {
-    let blocks: Vec<(usize, usize)> = {
-        let mut p = pool();
-        p.bytes = 0;
-        let mut out = Vec::new();
-        for (i, list) in p.free.iter_mut().enumerate() {
-            out.extend(list.drain(..).map(|a| (a, class_cap(i))));
-        }
-        out
-    };
-    for (addr, cap) in blocks {
-        // SAFETY: pooled blocks were allocated by `Storage::alloc` with this capacity and
-        // alignment, and are owned by the pool alone (just removed from it).
-        unsafe { alloc::dealloc(addr as *mut u8, Storage::layout(cap)) };
-    }
+    pool().release();
+    let _ = SMALL.try_with(|c| c.borrow_mut().0.release());
 }
 
-/// Size class of a pooled request: (class index, capacity ≥ len). Classes are 2^e·(1 + q/4).
+/// Size class of a request: (class index, capacity ≥ len). Classes are 64 bytes, then
+/// 2^e·(1 + q/4) for e ≥ 6, q < 4.
 fn class_of(len: usize) -> (usize, usize) {
-    debug_assert!(len >= POOL_MIN);
+    if len <= ALIGN {
+        return (0, ALIGN);
+    }
     let e = (usize::BITS - 1 - len.leading_zeros()) as usize;
     let step = 1usize << (e - 2);
     let q = (len - (1 << e)).div_ceil(step);
-    let idx = (e - POOL_MIN.trailing_zeros() as usize) * 4 + q;
+    let idx = (e - 6) * 4 + q;
     (idx, class_cap(idx))
 }
 
 fn class_cap(idx: usize) -> usize {
-    let e = idx / 4 + POOL_MIN.trailing_zeros() as usize;
+    let e = idx / 4 + 6;
     (1 << e) + (idx % 4) * (1 << (e - 2))
 }
 
 pub struct Storage {
     ptr: NonNull<u8>,
     len: usize,
-    /// Allocated bytes: `len`, or the size-class capacity for pooled sizes.
+    /// Allocated bytes (the size-class capacity; 0 for an empty storage).
     cap: usize,
+    /// Set once JS may write the bytes through a zero-copy view (see `mark_exposed`).
+    exposed: AtomicBool,
 }
 
 // SAFETY: the block is plain bytes with no interior pointers or thread affinity. Concurrent
@@ -104,34 +154,27 @@ impl Storage {
     }
 
     fn alloc(len: usize, zeroed: bool) -> Storage {
+        let exposed = AtomicBool::new(false);
         if len == 0 {
             // No allocation: an aligned dangling pointer is valid for zero-length slices.
             let ptr = NonNull::new(std::ptr::without_provenance_mut::<u8>(ALIGN)).unwrap();
-            return Storage { ptr, len, cap: 0 };
+            return Storage { ptr, len, cap: 0, exposed };
         }
-        let cap = if len >= POOL_MIN {
-            let (idx, cap) = class_of(len);
-            let reused = {
-                let mut p = pool();
-                let block = p.free.get_mut(idx).and_then(|l| l.pop());
-                if block.is_some() {
-                    p.bytes -= cap;
-                }
-                block
-            };
-            if let Some(addr) = reused {
-                let ptr = NonNull::new(addr as *mut u8).expect("pooled blocks are non-null");
-                if zeroed {
-                    // SAFETY: the block has cap ≥ len writable bytes and is owned by us alone.
-                    unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
-                }
-                LIVE_BYTES.fetch_add(len as i64, Ordering::Relaxed);
-                return Storage { ptr, len, cap };
-            }
-            cap
+        let (idx, cap) = class_of(len);
+        let reused = if cap >= POOL_MIN {
+            pool().pop(idx)
         } else {
-            len
+            SMALL.try_with(|c| c.borrow_mut().0.pop(idx)).ok().flatten()
         };
+        LIVE_BYTES.fetch_add(len as i64, Ordering::Relaxed);
+        if let Some(addr) = reused {
+            let ptr = NonNull::new(addr as *mut u8).expect("free-listed blocks are non-null");
+            if zeroed {
+                // SAFETY: the block has cap ≥ len writable bytes and is owned by us alone.
+                unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
+            }
+            return Storage { ptr, len, cap, exposed };
+        }
         let layout = Self::layout(cap);
         // SAFETY: layout has non-zero size.
         let raw = unsafe {
@@ -142,8 +185,7 @@ impl Storage {
             }
         };
         let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        LIVE_BYTES.fetch_add(len as i64, Ordering::Relaxed);
-        Storage { ptr, len, cap }
+        Storage { ptr, len, cap, exposed }
     }
 
     /// `bytes` zero bytes.
@@ -184,6 +226,18 @@ impl Storage {
         self.len == 0
     }
 
+    /// Records that something outside the core (a JS zero-copy view) may now write these bytes
+    /// at any time between calls. Lazy results that read this storage later (the binding's
+    /// deferred triu/tril) must not be created once it is set.
+    pub fn mark_exposed(&self) {
+        self.exposed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `mark_exposed` was called.
+    pub fn is_exposed(&self) -> bool {
+        self.exposed.load(Ordering::Relaxed)
+    }
+
     /// The bytes (read-only view).
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: ptr is valid for len bytes (or dangling+aligned with len 0).
@@ -197,21 +251,18 @@ impl Drop for Storage {
             return;
         }
         LIVE_BYTES.fetch_sub(self.len as i64, Ordering::Relaxed);
-        if self.cap >= POOL_MIN {
-            let (idx, cap) = class_of(self.cap);
-            debug_assert_eq!(cap, self.cap);
-            let mut p = pool();
-            if p.bytes + cap <= POOL_CAP {
-                if p.free.len() <= idx {
-                    p.free.resize_with(idx + 1, Vec::new);
-                }
-                p.free[idx].push(self.ptr.as_ptr() as usize);
-                p.bytes += cap;
-                return;
-            }
+        let (idx, cap) = class_of(self.cap);
+        debug_assert_eq!(cap, self.cap);
+        let addr = self.ptr.as_ptr() as usize;
+        let kept = if cap >= POOL_MIN {
+            pool().push(idx, addr, POOL_CAP)
+        } else {
+            SMALL.try_with(|c| c.borrow_mut().0.push(idx, addr, SMALL_CAP)).unwrap_or(false)
+        };
+        if !kept {
+            // SAFETY: allocated in `alloc` with this exact layout, and not kept by any list.
+            unsafe { alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
         }
-        // SAFETY: allocated in `alloc` with this exact layout.
-        unsafe { alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
     }
 }
 

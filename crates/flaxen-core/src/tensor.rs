@@ -52,13 +52,53 @@ pub(crate) use dispatch;
 #[derive(Clone)]
 pub struct Tensor {
     storage: Arc<Storage>,
-    shape: Vec<usize>,
+    shape: Dims,
     dtype: DType,
+}
+
+/// A shape, inline up to `Dims::INLINE` axes: making and dropping a tensor then allocates
+/// nothing but its storage (a heap shape per tensor was a measurable part of a tiny op).
+#[derive(Clone)]
+enum Dims {
+    Inline(u8, [usize; Dims::INLINE]),
+    Heap(Vec<usize>),
+}
+
+impl Dims {
+    const INLINE: usize = 6;
+
+    fn new(s: &[usize]) -> Dims {
+        if s.len() <= Self::INLINE {
+            let mut d = [0; Self::INLINE];
+            d[..s.len()].copy_from_slice(s);
+            Dims::Inline(s.len() as u8, d)
+        } else {
+            Dims::Heap(s.to_vec())
+        }
+    }
+
+    fn from_vec(v: Vec<usize>) -> Dims {
+        if v.len() <= Self::INLINE {
+            Self::new(&v)
+        } else {
+            Dims::Heap(v)
+        }
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        match self {
+            Dims::Inline(n, d) => &d[..*n as usize],
+            Dims::Heap(v) => v,
+        }
+    }
 }
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor({}, {:?})", self.dtype.name(), self.shape)
+        write!(f, "Tensor({}, {:?})", self.dtype.name(), &self.shape[..])
     }
 }
 
@@ -99,7 +139,7 @@ impl Tensor {
         }
         Ok(Tensor {
             storage,
-            shape: shape.to_vec(),
+            shape: Dims::new(shape),
             dtype,
         })
     }
@@ -122,7 +162,7 @@ impl Tensor {
         };
         Ok(Tensor {
             storage: Arc::new(Storage::from_bytes(bytes)),
-            shape: shape.to_vec(),
+            shape: Dims::new(shape),
             dtype: T::DTYPE,
         })
     }
@@ -143,7 +183,7 @@ impl Tensor {
         }
         Ok(Tensor {
             storage: Arc::new(Storage::from_bytes(bytes)),
-            shape: shape.to_vec(),
+            shape: Dims::new(shape),
             dtype,
         })
     }
@@ -152,7 +192,7 @@ impl Tensor {
         let storage = Storage::zeroed(numel(shape) * dtype.size());
         Tensor {
             storage: Arc::new(storage),
-            shape: shape.to_vec(),
+            shape: Dims::new(shape),
             dtype,
         }
     }
@@ -182,7 +222,7 @@ impl Tensor {
         fill(out);
         Tensor {
             storage: Arc::new(storage),
-            shape,
+            shape: Dims::from_vec(shape),
             dtype,
         }
     }
@@ -272,7 +312,7 @@ impl Tensor {
         let mismatch = || {
             Error::shape(format!(
                 "reshape: cannot reshape shape {:?} ({size} elements) into shape {shape:?}",
-                self.shape
+                &self.shape[..]
             ))
         };
         let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
@@ -286,7 +326,7 @@ impl Tensor {
         }
         Ok(Tensor {
             storage: self.storage.clone(),
-            shape: out,
+            shape: Dims::from_vec(out),
             dtype: self.dtype,
         })
     }
@@ -296,7 +336,7 @@ impl Tensor {
     /// saturates, NaN → 0); int→int wraps; x→bool is `x != 0`; bool→x is 0/1.
     pub fn astype(&self, dtype: DType) -> Tensor {
         let src = self;
-        let shape = self.shape.clone();
+        let shape = self.shape.to_vec();
         if src.dtype == DType::Bool {
             let s = src.raw::<u8>();
             if dtype == DType::Bool {

@@ -73,7 +73,21 @@ fn large_blocks_are_reused_and_zeroed_when_asked() {
     assert_eq!(pool_bytes(), 0);
     assert_eq!(live_bytes(), base);
 
-    // Small blocks are not pooled.
-    drop(Storage::uninit(POOL_MIN - 64));
+    // Small blocks go to this thread's cache instead (not the process-wide pool), and are
+    // reused and zeroed the same way.
+    let s = Storage::uninit(1000);
+    let small = s.as_ptr() as usize;
+    assert_eq!(small % 64, 0);
+    // SAFETY: fresh block of 1000 bytes owned by this test.
+    unsafe { std::ptr::write_bytes(s.as_mut_ptr(), 0xCD, 1000) };
+    drop(s);
     assert_eq!(pool_bytes(), 0);
+    let z = Storage::zeroed(990);
+    assert_eq!(z.as_ptr() as usize, small, "same class reuses the cached block");
+    assert!(z.as_bytes().iter().all(|&b| b == 0));
+    drop(z);
+    let t = Tensor::zeros(&[250], DType::F32);
+    assert!(t.as_slice::<f32>().unwrap().iter().all(|&v| v == 0.0));
+    drop(t);
+    assert_eq!(live_bytes(), base);
 }

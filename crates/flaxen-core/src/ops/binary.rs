@@ -66,6 +66,11 @@ pub(crate) fn promote_named(da: DType, db: DType, name: &str, an: &str, bn: &str
 
 /// `a op b` with numpy broadcasting.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    // Fast path (the common case, and most of a tiny op's cost): float32 operands of one shape
+    // need no broadcasting, promotion or casts.
+    if a.dtype() == DType::F32 && b.dtype() == DType::F32 && a.shape() == b.shape() {
+        return Ok(typed(op, a, b, a.shape().to_vec()));
+    }
     let name = op.name();
     let out_shape = broadcast_shapes_named(a.shape(), b.shape(), name, "a", "b")?;
     let common = promote(a.dtype(), b.dtype(), name)?;

@@ -25,7 +25,7 @@ pub use elementwise::{erfc, unary, UnaryOp};
 pub use gather::{one_hot, take, TakeMode};
 pub use layout::{broadcast_to, concatenate, expand_dims, moveaxis, squeeze, stack, swapaxes};
 pub use mask::{tril, triu};
-pub use matmul::matmul;
+pub use matmul::{matmul, matmul_masked};
 pub use reduce::{max, mean, min, prod, std, sum, var};
 pub use round::round;
 pub use softmax::{log_softmax, logsumexp, softmax};

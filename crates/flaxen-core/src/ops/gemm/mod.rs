@@ -8,7 +8,7 @@
 //!   of B rather than packing anything.
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod avx512;
+mod avx512;
 mod gemv;
 
 use std::cell::RefCell;
@@ -70,16 +70,14 @@ impl PackBuf {
         PackBuf { mem: Vec::new() }
     }
 
-    /// Two disjoint buffers of at least `a` and `b` floats.
+    /// A buffer of at least `len` floats (contents unspecified).
     #[allow(dead_code)]
-    fn get(&mut self, a: usize, b: usize) -> (*mut f32, *mut f32) {
-        let (ua, ub) = (a.div_ceil(16), b.div_ceil(16));
-        if self.mem.len() < ua + ub {
-            self.mem = vec![Aligned([0.0; 16]); ua + ub];
+    fn get(&mut self, len: usize) -> *mut f32 {
+        let blocks = len.div_ceil(16);
+        if self.mem.len() < blocks {
+            self.mem = vec![Aligned([0.0; 16]); blocks];
         }
-        let base = self.mem.as_mut_ptr() as *mut f32;
-        // SAFETY: the allocation holds ua + ub blocks of 16 floats.
-        (base, unsafe { base.add(16 * ua) })
+        self.mem.as_mut_ptr() as *mut f32
     }
 }
 
@@ -204,4 +202,154 @@ fn packs_b(g: &Gemm) -> bool {
         return avx512::should_pack_b(g);
     }
     false
+}
+
+/// Rows of B per step of the banded product (one pass of rank-`BAND_KB` updates over C).
+const BAND_KB: usize = 256;
+
+thread_local! {
+    /// Scratch for the masked diagonal blocks of `gemm_band` (BAND_KB² floats at most).
+    static BAND_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// C = A·mask(B) (g.accumulate must be false), where mask keeps B[r, c] iff `c - r >= diag`
+/// (`upper`, jnp.triu) or `c - r <= diag` (jnp.tril) and zeroes the rest, touching only the
+/// kept band: per block of `BAND_KB` rows of B, the columns fully kept by every row of the block
+/// are one `gemm_st` on B in place, the columns crossing the diagonal one `gemm_st` on a masked
+/// copy of that small block, and columns kept by no row are skipped. The block that keeps the
+/// most columns runs first and writes C; the others accumulate; columns no block keeps are
+/// zeroed. `parallel`: split across the pool (column bands of equal work, or row bands).
+///
+/// # Safety
+/// As `gemm_st`.
+pub(crate) unsafe fn gemm_band(g: &Gemm, diag: i64, upper: bool, parallel: bool) {
+    debug_assert!(!g.accumulate);
+    let threads = if parallel { rayon::current_num_threads() } else { 1 };
+    // Kept elements per column, for the work estimate and the column split.
+    let kept = |c: usize| -> usize {
+        let c = c as i64;
+        let rows = if upper { c - diag + 1 } else { g.k as i64 - (c - diag).max(0) };
+        rows.clamp(0, g.k as i64) as usize
+    };
+    let total: usize = (0..g.n).map(kept).sum();
+    if threads <= 1 || total * g.m < PAR_WORK {
+        // SAFETY: same contract; the whole of C.
+        return unsafe { band_st(g, diag, upper, 0, g.n) };
+    }
+    let cp = SendPtr(g.c);
+    if g.m.div_ceil(12) >= 2 * threads && g.m >= g.n / 4 {
+        // Row bands: each task owns whole rows of C (and reads the band of B).
+        let rows = g.m.div_ceil(threads);
+        (0..threads).into_par_iter().for_each(|t| {
+            let _ = cp;
+            let (r0, r1) = ((t * rows).min(g.m), ((t + 1) * rows).min(g.m));
+            if r0 < r1 {
+                // SAFETY: disjoint row bands of C.
+                unsafe { band_st(&g.tile(r0, r1, 0, g.n), diag, upper, 0, g.n) };
+            }
+        });
+        return;
+    }
+    // Column bands of about equal kept work, on 32-column boundaries.
+    let parts = 2 * threads;
+    let mut cuts = vec![0];
+    let mut acc = 0;
+    for c in 0..g.n {
+        acc += kept(c);
+        if cuts.len() < parts && acc * parts >= total * cuts.len() && (c + 1) % 32 == 0 {
+            cuts.push(c + 1);
+        }
+    }
+    cuts.push(g.n);
+    cuts.dedup();
+    cuts.windows(2).collect::<Vec<_>>().into_par_iter().for_each(|w| {
+        let _ = cp;
+        // SAFETY: disjoint column bands of C.
+        unsafe { band_st(g, diag, upper, w[0], w[1]) };
+    });
+}
+
+/// Columns c0..c1 of `gemm_band`'s C, on the calling thread.
+///
+/// # Safety
+/// As `gemm_st`, for columns c0..c1 of C.
+unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
+    let (k, kb) = (g.k, BAND_KB);
+    let clamp = |c: i64| c.clamp(c0 as i64, c1 as i64) as usize;
+    let blocks = k.div_ceil(kb);
+    // (r0, r1, [partial columns), [full columns)) of block `i`, clipped to c0..c1.
+    let cols = |i: usize| {
+        let (r0, r1) = (i * kb, ((i + 1) * kb).min(k));
+        let (r0i, r1i) = (r0 as i64, r1 as i64);
+        if upper {
+            // Row r keeps c >= r + diag: some row keeps c >= r0 + diag, all keep c >= r1-1+diag.
+            let (lo, full) = (clamp(r0i + diag), clamp(r1i - 1 + diag));
+            (r0, r1, (lo, full), (full, c1))
+        } else {
+            // Row r keeps c <= r + diag: all keep c <= r0 + diag, some keep c <= r1-1+diag.
+            let (full, hi) = (clamp(r0i + diag + 1), clamp(r1i + diag));
+            (r0, r1, (full, hi), (c0, full))
+        }
+    };
+    let order: Vec<usize> = if upper { (0..blocks).collect() } else { (0..blocks).rev().collect() };
+    // The first block processed keeps a superset of every later block's columns.
+    let (_, _, fp, ff) = cols(order[0]);
+    let (touched_lo, touched_hi) = (fp.0.min(ff.0), fp.1.max(ff.1));
+    let zero = |a: usize, b: usize| {
+        for i in 0..g.m {
+            // SAFETY: row i, columns a..b ⊆ c0..c1 of C (caller's block).
+            unsafe { std::slice::from_raw_parts_mut(g.c.add(i * g.ldc + a), b - a).fill(0.0) };
+        }
+    };
+    if touched_lo >= touched_hi {
+        zero(c0, c1);
+        return;
+    }
+    zero(c0, touched_lo);
+    zero(touched_hi, c1);
+    BAND_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        for (step, &i) in order.iter().enumerate() {
+            let (r0, r1, (p0, p1), (f0, f1)) = cols(i);
+            let acc = step > 0;
+            // SAFETY: rows r0..r1 < k and columns of c0..c1 ≤ n stay inside A, B and C.
+            let sub = |b: *const f32, ldb: usize, j0: usize, j1: usize| unsafe {
+                Gemm {
+                    m: g.m,
+                    n: j1 - j0,
+                    k: r1 - r0,
+                    a: g.a.add(r0),
+                    lda: g.lda,
+                    b,
+                    ldb,
+                    c: g.c.add(j0),
+                    ldc: g.ldc,
+                    accumulate: acc,
+                }
+            };
+            if f0 < f1 {
+                // SAFETY: the fully kept block B[r0..r1, f0..f1] read in place; C columns f0..f1.
+                unsafe { gemm_st(&sub(g.b.add(r0 * g.ldb + f0), g.ldb, f0, f1)) };
+            }
+            if p0 < p1 {
+                let w = p1 - p0;
+                scratch.clear();
+                scratch.reserve((r1 - r0) * w);
+                for r in r0..r1 {
+                    // SAFETY: row r < k, columns p0..p1 ≤ n of B.
+                    let row = unsafe { std::slice::from_raw_parts(g.b.add(r * g.ldb + p0), w) };
+                    scratch.extend(row.iter().enumerate().map(|(j, &v)| {
+                        let d = (p0 + j) as i64 - r as i64;
+                        if (upper && d >= diag) || (!upper && d <= diag) {
+                            v
+                        } else {
+                            0.0
+                        }
+                    }));
+                }
+                // SAFETY: the masked copy is (r1-r0)×w with row stride w; C columns p0..p1.
+                unsafe { gemm_st(&sub(scratch.as_ptr(), w, p0, p1)) };
+            }
+        }
+    });
 }
