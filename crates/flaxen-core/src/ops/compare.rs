@@ -283,6 +283,9 @@ pub fn where_(cond: &Tensor, x: Operand, y: Operand) -> Result<Tensor> {
     if numel(&out) == 0 {
         return Ok(Tensor::zeros(&out, dt));
     }
+    if let Some(t) = crate::ops::mask::select_fast(&c, &x, &y, &out) {
+        return Ok(t);
+    }
     let plan = Plan::new(&out, [c.shape(), x.shape(), y.shape()]);
     let cv = c.raw::<u8>();
     Ok(dispatch!(dt, T => {
