@@ -71,7 +71,6 @@ impl PackBuf {
     }
 
     /// A buffer of at least `len` floats (contents unspecified).
-    #[allow(dead_code)]
     fn get(&mut self, len: usize) -> *mut f32 {
         let blocks = len.div_ceil(16);
         if self.mem.len() < blocks {
@@ -156,6 +155,10 @@ pub(crate) unsafe fn gemm(g: &Gemm) {
         // SAFETY: same contract.
         return unsafe { gemm_st(g) };
     }
+    if g.m == 1 && !g.accumulate && g.k >= 2 * threads {
+        // SAFETY: same contract.
+        return unsafe { gemv_split_k(g, threads) };
+    }
     let tiles = split(g, threads);
     let cp = SendPtr(g.c);
     tiles.into_par_iter().for_each(|(r0, r1, c0, c1)| {
@@ -163,6 +166,43 @@ pub(crate) unsafe fn gemm(g: &Gemm) {
         // SAFETY: the tiles partition C, so each task writes a disjoint block.
         unsafe { gemm_st(&g.tile(r0, r1, c0, c1)) };
     });
+}
+
+/// The parallel matrix-vector product: each task reads whole rows of B (contiguous, the best
+/// pattern for memory bandwidth) for its share of k into its own partial y; the partials are
+/// then added into C.
+///
+/// # Safety
+/// As `gemm_st`, with `g.m == 1` and `!g.accumulate`.
+unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
+    let (n, k) = (g.n, g.k);
+    let parts = threads;
+    let mut partial = vec![0.0f32; (parts - 1) * n];
+    let pp = SendPtr(partial.as_mut_ptr());
+    let cp = SendPtr(g.c);
+    (0..parts).into_par_iter().for_each(|t| {
+        let (k0, k1) = (k * t / parts, k * (t + 1) / parts);
+        // SAFETY: part 0 writes C, part t > 0 its own n floats of `partial`; rows k0..k1 of B
+        // and entries k0..k1 of x are inside the operands.
+        let sub = unsafe {
+            Gemm {
+                k: k1 - k0,
+                a: g.a.add(k0),
+                b: g.b.add(k0 * g.ldb),
+                c: if t == 0 { cp.get() } else { pp.get().add((t - 1) * n) },
+                ..*g
+            }
+        };
+        // SAFETY: disjoint outputs (see above).
+        unsafe { gemv(&sub) };
+    });
+    // SAFETY: C has n floats (m = 1), written by part 0 above.
+    let y = unsafe { std::slice::from_raw_parts_mut(g.c, n) };
+    for part in partial.chunks_exact(n) {
+        for (a, &b) in y.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
 }
 
 /// Partitions the output of `g` into `threads` tiles on microkernel boundaries: column bands
@@ -205,11 +245,11 @@ fn packs_b(g: &Gemm) -> bool {
 }
 
 /// Rows of B per step of the banded product (one pass of rank-`BAND_KB` updates over C).
-const BAND_KB: usize = 256;
+const BAND_KB: usize = 64;
 
 thread_local! {
     /// Scratch for the masked diagonal blocks of `gemm_band` (BAND_KB² floats at most).
-    static BAND_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static BAND_SCRATCH: RefCell<PackBuf> = const { RefCell::new(PackBuf::new()) };
 }
 
 /// C = A·mask(B) (g.accumulate must be false), where mask keeps B[r, c] iff `c - r >= diag`
@@ -278,16 +318,23 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
     let clamp = |c: i64| c.clamp(c0 as i64, c1 as i64) as usize;
     let blocks = k.div_ceil(kb);
     // (r0, r1, [partial columns), [full columns)) of block `i`, clipped to c0..c1.
+    // Boundaries between masked and in-place columns are moved outwards to multiples of 16
+    // (the masked copy grows by a few zero columns) so the in-place part starts on a 64-byte
+    // column of B and C when their rows are aligned.
+    let down = |c: usize| (c & !15).max(c0);
+    let up = |c: usize| c.next_multiple_of(16).min(c1);
     let cols = |i: usize| {
         let (r0, r1) = (i * kb, ((i + 1) * kb).min(k));
         let (r0i, r1i) = (r0 as i64, r1 as i64);
         if upper {
             // Row r keeps c >= r + diag: some row keeps c >= r0 + diag, all keep c >= r1-1+diag.
             let (lo, full) = (clamp(r0i + diag), clamp(r1i - 1 + diag));
+            let (lo, full) = if lo < full { (down(lo), up(full)) } else { (lo, full) };
             (r0, r1, (lo, full), (full, c1))
         } else {
             // Row r keeps c <= r + diag: all keep c <= r0 + diag, some keep c <= r1-1+diag.
             let (full, hi) = (clamp(r0i + diag + 1), clamp(r1i + diag));
+            let (full, hi) = if full < hi { (down(full), up(hi)) } else { (full, hi) };
             (r0, r1, (full, hi), (c0, full))
         }
     };
@@ -333,22 +380,25 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
             }
             if p0 < p1 {
                 let w = p1 - p0;
-                scratch.clear();
-                scratch.reserve((r1 - r0) * w);
-                for r in r0..r1 {
+                let ld = w.next_multiple_of(16);
+                // SAFETY: the buffer holds at least (r1-r0)·ld floats, owned by this thread.
+                let buf = unsafe { std::slice::from_raw_parts_mut(scratch.get((r1 - r0) * ld), (r1 - r0) * ld) };
+                for (r, out) in (r0..r1).zip(buf.chunks_exact_mut(ld)) {
                     // SAFETY: row r < k, columns p0..p1 ≤ n of B.
                     let row = unsafe { std::slice::from_raw_parts(g.b.add(r * g.ldb + p0), w) };
-                    scratch.extend(row.iter().enumerate().map(|(j, &v)| {
-                        let d = (p0 + j) as i64 - r as i64;
-                        if (upper && d >= diag) || (!upper && d <= diag) {
-                            v
-                        } else {
-                            0.0
-                        }
-                    }));
+                    // Row r keeps one contiguous run of columns [lo, hi) of p0..p1.
+                    let edge = r as i64 + diag - p0 as i64;
+                    let (lo, hi) = if upper {
+                        (edge.clamp(0, w as i64) as usize, w)
+                    } else {
+                        (0, (edge + 1).clamp(0, w as i64) as usize)
+                    };
+                    out[..lo].fill(0.0);
+                    out[lo..hi].copy_from_slice(&row[lo..hi]);
+                    out[hi..w].fill(0.0);
                 }
                 // SAFETY: the masked copy is (r1-r0)×w with row stride w; C columns p0..p1.
-                unsafe { gemm_st(&sub(scratch.as_ptr(), w, p0, p1)) };
+                unsafe { gemm_st(&sub(buf.as_ptr(), ld, p0, p1)) };
             }
         }
     });
