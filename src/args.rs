@@ -15,10 +15,9 @@ fn type_error(what: &str, expected: &str, env: Env, v: Value) -> JsError {
 }
 
 pub fn number(env: Env, v: Value, what: &str) -> Result<f64, JsError> {
-    if env.type_of(v)? != ValueType::Number {
-        return Err(type_error(what, "a number", env, v));
-    }
-    env.get_f64(v)
+    // `napi_get_value_double` itself rejects non-numbers (no coercion), so one call suffices on
+    // the hot path; the message is built only on failure.
+    env.get_f64(v).map_err(|_| type_error(what, "a number", env, v))
 }
 
 /// A finite number (E_ARG for NaN and infinities).

@@ -1,12 +1,22 @@
 //! Tensor handles: the JS side holds a Node-API external owning a `TensorHandle`.
 //!
-//! Memory reporting: V8 only collects what it knows about, so each handle reports the bytes of
-//! freshly made storage with `napi_adjust_external_memory`. Finalizers run inside GC and may not
-//! call Node-API, so a dropped handle only adds its bytes to the env's pending-free counter;
-//! the next handle made in that env settles the difference with V8.
+//! Memory reporting: V8 only collects what it knows about, so each handle accounts the bytes of
+//! freshly made storage for `napi_adjust_external_memory`. Finalizers run inside GC and may not
+//! call Node-API, so a dropped handle only adds its bytes to the env's pending-free counter.
+//! Handles made later settle both with V8, in batches: the call happens once the unreported
+//! net exceeds `REPORT_BATCH` bytes (a Node-API call per tiny op is a measurable share of it).
+//!
+//! Deferred masks: `triu`/`tril` of a float32 tensor make a *lazy* handle holding the source
+//! and the diagonal (no kernel runs). Any use of the handle materialises it once (the result
+//! then replaces the lazy state), except `matmul(x, lazy)`, which multiplies by the masked
+//! source directly without materialising (see `flaxen_core::ops::matmul_masked`). Deferring is
+//! only sound while nothing can write the source's bytes: the core never writes a storage after
+//! it was returned, but JS can through a zero-copy view. So a source whose storage has ever had
+//! a view is masked eagerly, and making a view of a storage first materialises every pending
+//! lazy handle that reads it (the registry `PENDING`).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::{Cell, Ref, RefCell};
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -24,17 +34,92 @@ pub fn dtype_code(dt: DType) -> u32 {
 
 static TENSOR_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0001, 0x7465_6e73_6f72_0001);
 
-/// Per-env state (instance data): bytes freed by finalizers, not yet reported to V8.
+/// Net bytes (allocated minus freed) accumulated before V8 is told.
+const REPORT_BATCH: i64 = 1 << 20;
+
+/// Per-env state (instance data): bytes freed by finalizers, not yet settled, and the net of
+/// allocations and frees not yet reported to V8.
 struct EnvState {
     pending_free: Arc<AtomicI64>,
+    unreported: Cell<i64>,
 }
 
 pub fn init_env(env: Env) -> Result<(), JsError> {
-    env.set_instance_data(EnvState { pending_free: Arc::new(AtomicI64::new(0)) })
+    env.set_instance_data(EnvState { pending_free: Arc::new(AtomicI64::new(0)), unreported: Cell::new(0) })
+}
+
+/// What a handle holds.
+enum Slot {
+    Ready(Tensor),
+    /// A deferred triu/tril (see the module docs).
+    Lazy(Rc<LazyMask>),
+    Disposed,
+}
+
+/// `triu(src, k)` (upper) or `tril(src, k)`, computed on first use.
+pub struct LazyMask {
+    state: RefCell<LazyState>,
+    k: i64,
+    upper: bool,
+}
+
+enum LazyState {
+    Pending(Tensor),
+    /// Materialised by the registry (a view of the source was made); the handle adopts it.
+    Done(Tensor),
+}
+
+impl LazyMask {
+    fn compute(src: &Tensor, k: i64, upper: bool) -> flaxen_core::Result<Tensor> {
+        if upper {
+            flaxen_core::ops::triu(src, k)
+        } else {
+            flaxen_core::ops::tril(src, k)
+        }
+    }
+}
+
+thread_local! {
+    /// Pending lazy masks of this thread's env(s), so that a new view of a source can
+    /// materialise them first. Dead or finished entries are pruned as it grows.
+    static PENDING: RefCell<Vec<Weak<LazyMask>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Materialises every pending lazy mask whose source shares `storage` (called before JS gets
+/// a view of it, after which JS may write those bytes).
+pub fn materialise_readers_of(storage: &Arc<Storage>) -> Result<(), JsError> {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.is_empty() {
+            return Ok(());
+        }
+        for w in p.iter() {
+            let Some(lazy) = w.upgrade() else { continue };
+            let mut st = lazy.state.borrow_mut();
+            if let LazyState::Pending(src) = &*st {
+                if Arc::ptr_eq(src.storage(), storage) {
+                    let done = LazyMask::compute(src, lazy.k, lazy.upper).map_err(core_error)?;
+                    *st = LazyState::Done(done);
+                }
+            }
+        }
+        p.retain(|w| w.upgrade().is_some_and(|l| matches!(*l.state.borrow(), LazyState::Pending(_))));
+        Ok(())
+    })
+}
+
+fn register_pending(lazy: &Rc<LazyMask>) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= 64 && p.len().is_power_of_two() {
+            p.retain(|w| w.upgrade().is_some_and(|l| matches!(*l.state.borrow(), LazyState::Pending(_))));
+        }
+        p.push(Rc::downgrade(lazy));
+    });
 }
 
 pub struct TensorHandle {
-    tensor: RefCell<Option<Tensor>>,
+    slot: RefCell<Slot>,
     /// Bytes this handle reported to V8 (0 for views that share storage reported elsewhere).
     reported: Cell<i64>,
     pending_free: Arc<AtomicI64>,
@@ -84,7 +169,8 @@ impl TensorHandle {
     /// Drops the tensor now; its reported bytes become pending for the next settlement. The
     /// views' storage reference goes too when every view has been detached.
     pub fn dispose(&self) {
-        self.tensor.borrow_mut().take();
+        let old = self.slot.replace(Slot::Disposed);
+        drop(old);
         if let Some(slot) = self.views.borrow().as_ref() {
             if slot.made.get() == slot.detached.get() {
                 slot.storage.borrow_mut().take();
@@ -106,24 +192,53 @@ fn state<'a>(env: Env) -> Result<&'a EnvState, JsError> {
         .ok_or_else(|| JsError::error("E_NAPI", "flaxen: the addon was not initialised in this env"))
 }
 
-/// Wraps a core result into a new JS handle, reporting its native bytes.
+/// Accounts `bytes` newly held by a handle (and the frees finalizers left pending), telling V8
+/// once the net exceeds `REPORT_BATCH`.
+fn account(env: Env, st: &EnvState, bytes: i64) -> Result<(), JsError> {
+    let mut net = st.unreported.get() + bytes;
+    if st.pending_free.load(Ordering::Relaxed) != 0 {
+        net -= st.pending_free.swap(0, Ordering::Relaxed);
+    }
+    if net.abs() >= REPORT_BATCH {
+        env.adjust_external_memory(net)?;
+        net = 0;
+    }
+    st.unreported.set(net);
+    Ok(())
+}
+
+fn new_handle(env: Env, st: &EnvState, slot: Slot, reported: i64) -> Result<Value, JsError> {
+    let handle = TensorHandle {
+        slot: RefCell::new(slot),
+        reported: Cell::new(reported),
+        pending_free: st.pending_free.clone(),
+        views: RefCell::new(None),
+    };
+    env.create_external(handle, &TENSOR_TAG)
+}
+
+/// Wraps a core result into a new JS handle, accounting its native bytes.
 pub fn wrap(env: Env, result: flaxen_core::Result<Tensor>) -> Result<Value, JsError> {
     let tensor = result.map_err(core_error)?;
     let st = state(env)?;
     // A storage shared with another tensor (reshape) was already reported by that tensor.
     let fresh = Arc::strong_count(tensor.storage()) == 1;
     let reported = if fresh { tensor.nbytes() as i64 } else { 0 };
-    let delta = reported - st.pending_free.swap(0, Ordering::Relaxed);
-    if delta != 0 {
-        env.adjust_external_memory(delta)?;
+    account(env, st, reported)?;
+    new_handle(env, st, Slot::Ready(tensor), reported)
+}
+
+/// A lazy `triu(src, k)` (upper) or `tril(src, k)` handle, or the eager result when deferring
+/// is not possible or not useful (see the module docs). Same errors as the eager ops.
+pub fn wrap_mask(env: Env, src: &Tensor, k: i64, upper: bool) -> Result<Value, JsError> {
+    let defer = src.dtype() == DType::F32 && src.ndim() >= 2 && src.size() > 0 && !src.storage().is_exposed();
+    if !defer {
+        return wrap(env, LazyMask::compute(src, k, upper));
     }
-    let handle = TensorHandle {
-        tensor: RefCell::new(Some(tensor)),
-        reported: Cell::new(reported),
-        pending_free: st.pending_free.clone(),
-        views: RefCell::new(None),
-    };
-    env.create_external(handle, &TENSOR_TAG)
+    let lazy = Rc::new(LazyMask { state: RefCell::new(LazyState::Pending(src.clone())), k, upper });
+    register_pending(&lazy);
+    let st = state(env)?;
+    new_handle(env, st, Slot::Lazy(lazy), 0)
 }
 
 /// The handle behind a JS value; TypeError `E_TYPE` naming `what` for anything else.
@@ -132,11 +247,73 @@ pub fn handle<'a>(env: Env, v: Value, what: &str) -> Result<&'a TensorHandle, Js
         .map_err(|_| JsError::type_error("E_TYPE", format!("{what}: expected a tensor handle")))
 }
 
-/// The tensor behind a JS handle (a cheap clone: storage is shared); `E_DISPOSED` after dispose.
-pub fn tensor(env: Env, v: Value, what: &str) -> Result<Tensor, JsError> {
-    handle(env, v, what)?
-        .tensor
-        .borrow()
-        .clone()
-        .ok_or_else(|| JsError::error("E_DISPOSED", format!("{what}: tensor used after dispose()")))
+fn disposed(what: &str) -> JsError {
+    JsError::error("E_DISPOSED", format!("{what}: tensor used after dispose()"))
+}
+
+impl TensorHandle {
+    /// The tensor, materialising a lazy mask first (its bytes are then accounted).
+    fn ready(&self, env: Env, what: &str) -> Result<Ref<'_, Tensor>, JsError> {
+        let lazy = match &*self.slot.borrow() {
+            Slot::Lazy(l) => Some(l.clone()),
+            Slot::Disposed => return Err(disposed(what)),
+            Slot::Ready(_) => None,
+        };
+        if let Some(lazy) = lazy {
+            let done = match &*lazy.state.borrow() {
+                LazyState::Pending(src) => LazyMask::compute(src, lazy.k, lazy.upper).map_err(core_error)?,
+                LazyState::Done(t) => t.clone(),
+            };
+            let bytes = done.nbytes() as i64;
+            account(env, state(env)?, bytes)?;
+            self.reported.set(bytes);
+            *self.slot.borrow_mut() = Slot::Ready(done);
+        }
+        Ok(Ref::map(self.slot.borrow(), |s| match s {
+            Slot::Ready(t) => t,
+            _ => unreachable!("materialised above"),
+        }))
+    }
+
+    /// (source, k, upper) of a lazy mask not materialised yet.
+    fn pending_mask(&self) -> Option<(Tensor, i64, bool)> {
+        match &*self.slot.borrow() {
+            Slot::Lazy(l) => match &*l.state.borrow() {
+                LazyState::Pending(src) => Some((src.clone(), l.k, l.upper)),
+                LazyState::Done(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Shape and dtype without materialising a lazy mask.
+    pub fn meta<R>(&self, what: &str, f: impl FnOnce(&[usize], DType) -> R) -> Result<R, JsError> {
+        match &*self.slot.borrow() {
+            Slot::Ready(t) => Ok(f(t.shape(), t.dtype())),
+            Slot::Lazy(l) => match &*l.state.borrow() {
+                LazyState::Pending(t) | LazyState::Done(t) => Ok(f(t.shape(), t.dtype())),
+            },
+            Slot::Disposed => Err(disposed(what)),
+        }
+    }
+}
+
+/// The tensor behind a JS handle, borrowed for the current call (a lazy mask is materialised);
+/// `E_DISPOSED` after dispose.
+pub fn tensor<'a>(env: Env, v: Value, what: &str) -> Result<Ref<'a, Tensor>, JsError> {
+    handle(env, v, what)?.ready(env, what)
+}
+
+/// `tensor`, as an owned (cheap) clone.
+pub fn tensor_owned(env: Env, v: Value, what: &str) -> Result<Tensor, JsError> {
+    Ok(tensor(env, v, what)?.clone())
+}
+
+/// (source, k, upper) if `v` is a lazy triu/tril not materialised yet; E_DISPOSED after dispose.
+pub fn pending_mask(env: Env, v: Value, what: &str) -> Result<Option<(Tensor, i64, bool)>, JsError> {
+    let h = handle(env, v, what)?;
+    if matches!(&*h.slot.borrow(), Slot::Disposed) {
+        return Err(disposed(what));
+    }
+    Ok(h.pending_mask())
 }

@@ -6,11 +6,12 @@ use node_api::{CallbackInfo, Env, JsError, TypedArrayType, Value, ValueType};
 use crate::handle;
 
 /// `meta(h)` → `[dtypeCode, ...shape]`: one call gives the JS side everything it caches.
+/// A lazy triu/tril stays lazy (its shape and dtype are its source's).
 pub fn meta(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let t = handle::tensor(env, info.arg(0), "h")?;
-    let out = env.create_array(t.ndim() + 1)?;
-    env.set_element(out, 0, env.create_u32(handle::dtype_code(t.dtype()))?)?;
-    for (i, &d) in t.shape().iter().enumerate() {
+    let (dt, shape) = handle::handle(env, info.arg(0), "h")?.meta("h", |s, d| (d, s.to_vec()))?;
+    let out = env.create_array(shape.len() + 1)?;
+    env.set_element(out, 0, env.create_u32(handle::dtype_code(dt))?)?;
+    for (i, &d) in shape.iter().enumerate() {
         env.set_element(out, i as u32 + 1, env.create_f64(d as f64)?)?;
     }
     Ok(out)
@@ -33,6 +34,10 @@ fn view_kind(dt: DType) -> TypedArrayType {
 pub fn view(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let h = handle::handle(env, info.arg(0), "h")?;
     let t = handle::tensor(env, info.arg(0), "h")?;
+    // From here on JS may write these bytes: deferred masks reading them must run first, and
+    // no new ones may defer on them.
+    handle::materialise_readers_of(t.storage())?;
+    t.storage().mark_exposed();
     let slot = h.view_slot(&t);
     // SAFETY: the storage holds at least `nbytes` bytes (contiguous tensor, offset 0). The slot
     // given as owner keeps its `Arc` for as long as the ArrayBuffer object exists, except that

@@ -30,7 +30,7 @@ impl Arg {
 pub fn tensor_or_number(env: Env, v: Value, what: &str) -> Result<Arg, JsError> {
     match env.type_of(v)? {
         ValueType::Number => Ok(Arg::Scalar(env.get_f64(v)?)),
-        ValueType::External => Ok(Arg::Tensor(handle::tensor(env, v, what)?)),
+        ValueType::External => Ok(Arg::Tensor(handle::tensor_owned(env, v, what)?)),
         _ => Err(JsError::type_error("E_TYPE", format!("{what}: expected a tensor handle or a number, got {}", got(env, v)))),
     }
 }
@@ -40,7 +40,7 @@ pub fn tensors(env: Env, v: Value, what: &str) -> Result<Vec<Tensor>, JsError> {
     if !env.is_array(v)? {
         return Err(JsError::type_error("E_TYPE", format!("{what}: expected an array of tensor handles, got {}", got(env, v))));
     }
-    (0..env.array_len(v)?).map(|i| handle::tensor(env, env.get_element(v, i)?, &format!("{what}[{i}]"))).collect()
+    (0..env.array_len(v)?).map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{what}[{i}]"))).collect()
 }
 
 /// `null`/`undefined` → None, else an integer.

@@ -5,8 +5,12 @@ use node_api::{CallbackInfo, Env, JsError, Value};
 
 use crate::{args, handle};
 
+/// `matmul(a, b)`; a lazy `triu`/`tril` b is multiplied without materialising it.
 pub fn matmul(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let a = handle::tensor(env, info.arg(0), "a")?;
+    if let Some((src, k, upper)) = handle::pending_mask(env, info.arg(1), "b")? {
+        return handle::wrap(env, ops::matmul_masked(&a, &src, k, upper));
+    }
     let b = handle::tensor(env, info.arg(1), "b")?;
     handle::wrap(env, ops::matmul(&a, &b))
 }
@@ -46,16 +50,18 @@ pub fn binary_scalar(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     handle::wrap(env, ops::binary_scalar(op, &a, s, left))
 }
 
+/// `triu(x, k)`: deferred (a lazy handle) for float32, see `handle.rs`.
 pub fn triu(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let x = handle::tensor(env, info.arg(0), "x")?;
     let k = args::integer(env, info.arg(1), "k")?;
-    handle::wrap(env, ops::triu(&x, k))
+    handle::wrap_mask(env, &x, k, true)
 }
 
+/// `tril(x, k)`: deferred like `triu`.
 pub fn tril(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let x = handle::tensor(env, info.arg(0), "x")?;
     let k = args::integer(env, info.arg(1), "k")?;
-    handle::wrap(env, ops::tril(&x, k))
+    handle::wrap_mask(env, &x, k, false)
 }
 
 pub fn sign(env: Env, info: CallbackInfo) -> Result<Value, JsError> {

@@ -9,7 +9,7 @@ use std::ptr;
 use crate::env::Env;
 use crate::error::{JsError, Result, E_TYPE};
 use crate::sys;
-use crate::value::{Value, ValueType};
+use crate::value::Value;
 
 /// A 128-bit type tag (`napi_type_tag`). Give every native type its own random constant, e.g.
 /// `static TENSOR_TAG: TypeTag = TypeTag::new(0x8d1c_..., 0x41f2_...);`
@@ -134,7 +134,13 @@ impl Env {
     /// guarantees until it returns: do not keep it beyond that. Use interior mutability
     /// (`Cell`, `RefCell`) for state that changes.
     pub fn get_external<'a, T: 'static>(self, v: Value, tag: &TypeTag) -> Result<&'a T> {
-        if self.type_of(v)? != ValueType::External || !self.check_type_tag(v, tag)? {
+        // The tag check fails (or errors, for non-objects) on anything we did not tag, and only
+        // externals are tagged by `create_external`; `napi_get_value_external` then rejects any
+        // other tagged object. No `typeof` call is needed on this hot path.
+        if !self.check_type_tag(v, tag).unwrap_or(false) {
+            // For `undefined`/`null` the check itself throws ("Cannot convert undefined or null
+            // to object"); drop that so the caller's typed error is the one JS sees.
+            let _ = self.take_exception();
             return Err(expected::<T>());
         }
         let mut data = ptr::null_mut();
