@@ -55,11 +55,24 @@ impl FreeLists {
         block
     }
 
-    /// Keeps the block unless that would exceed `cap` bytes; false if not kept.
+    /// Keeps the block, within `cap` bytes; false if not kept. When full, blocks of other
+    /// classes are given back to the allocator to make room (largest share first): the block
+    /// just freed is the size the program uses now, while a pool left full of another size
+    /// (say, by an earlier phase's garbage) would otherwise send every large block of the new
+    /// phase back to the OS and fault its pages in again on the next allocation.
     fn push(&mut self, idx: usize, addr: usize, cap: usize) -> bool {
         let size = class_cap(idx);
-        if self.bytes + size > cap {
-            return false;
+        let same = self.free.get(idx).map_or(0, |l| l.len() * size);
+        if same + size > cap {
+            return false; // even without every other class it would not fit
+        }
+        while self.bytes + size > cap {
+            let Some(victim) = self.fullest_other(idx) else { return false };
+            let old = self.free[victim].pop().expect("fullest_other picks a non-empty class");
+            self.bytes -= class_cap(victim);
+            // SAFETY: listed blocks were allocated by `Storage::alloc` with their class
+            // capacity and alignment, and are owned by the list alone (just removed).
+            unsafe { alloc::dealloc(old as *mut u8, Storage::layout(class_cap(victim))) };
         }
         if self.free.len() <= idx {
             self.free.resize_with(idx + 1, Vec::new);
@@ -67,6 +80,13 @@ impl FreeLists {
         self.free[idx].push(addr);
         self.bytes += size;
         true
+    }
+
+    /// The class other than `idx` whose free blocks hold the most bytes (None if all empty).
+    fn fullest_other(&self, idx: usize) -> Option<usize> {
+        (0..self.free.len())
+            .filter(|&i| i != idx && !self.free[i].is_empty())
+            .max_by_key(|&i| self.free[i].len() * class_cap(i))
     }
 
     /// Gives every block back to the allocator.
@@ -269,5 +289,47 @@ impl Drop for Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Storage({} bytes)", self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh block of class `idx`, as `Storage::alloc` makes them.
+    fn block(idx: usize) -> usize {
+        // SAFETY: non-zero size; the block is handed to a FreeLists, which deallocates it.
+        unsafe { alloc::alloc(Storage::layout(class_cap(idx))) as usize }
+    }
+
+    #[test]
+    fn a_full_pool_makes_room_for_the_size_in_use_now() {
+        let (small, big) = (class_of(4 << 20).0, class_of(16 << 20).0);
+        let cap = 20 << 20;
+        let mut lists = FreeLists::default();
+        for _ in 0..5 {
+            assert!(lists.push(small, block(small), cap));
+        }
+        assert_eq!(lists.bytes, 20 << 20);
+        // Full of small blocks: a big one evicts four of them (largest share first).
+        assert!(lists.push(big, block(big), cap));
+        assert_eq!(lists.bytes, (16 << 20) + (4 << 20));
+        assert_eq!(lists.free[small].len(), 1);
+        // No room for two big ones: refused, and the small block stays.
+        let extra = block(big);
+        assert!(!lists.push(big, extra, cap));
+        assert_eq!(lists.free[small].len(), 1);
+        assert_eq!(lists.bytes, 20 << 20);
+        // SAFETY: `extra` was not kept, so it is still ours.
+        unsafe { alloc::dealloc(extra as *mut u8, Storage::layout(class_cap(big))) };
+        // Bigger than the whole pool: never kept, nothing evicted.
+        let huge = class_of(32 << 20).0;
+        let h = block(huge);
+        assert!(!lists.push(huge, h, cap));
+        assert_eq!(lists.bytes, 20 << 20);
+        // SAFETY: not kept.
+        unsafe { alloc::dealloc(h as *mut u8, Storage::layout(class_cap(huge))) };
+        lists.release();
+        assert_eq!(lists.bytes, 0);
     }
 }
