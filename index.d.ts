@@ -38,6 +38,8 @@ export function meta(h: TensorHandle): number[]
 export function view(h: TensorHandle): Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array
 /** Frees the tensor's storage now (when no other tensor shares it); detaches `view` if given. */
 export function dispose(h: TensorHandle, view?: ArrayBufferView): void
+/** Runs the tensor's deferred work now (a lazy triu/tril is materialised). */
+export function blockUntilReady(h: TensorHandle): void
 /** Bytes of tensor storage currently alive in this process. */
 export function liveBytes(): number
 

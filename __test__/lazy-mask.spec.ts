@@ -68,6 +68,14 @@ test('a lazy mask allocates nothing until used; shape and dtype do not materiali
   t.is(d[2], w.data[2])
   m.dispose()
   t.is(native.liveBytes() - before, 0)
+  // blockUntilReady() materialises at once, and returns the tensor.
+  const r = jnp.tril(w, -1)
+  t.is(r.blockUntilReady(), r)
+  t.is(native.liveBytes() - before, 256 * 256 * 4)
+  t.is(r.data[1], 0)
+  t.is(r.data[256], w.data[256])
+  r.dispose()
+  t.throws(() => r.blockUntilReady(), { code: 'E_DISPOSED' } as any)
   w.dispose()
 })
 

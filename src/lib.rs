@@ -28,6 +28,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("view", memory::view),
     ("dispose", memory::dispose),
     ("liveBytes", memory::live_bytes),
+    ("blockUntilReady", memory::block_until_ready),
     ("matmul", ops::matmul),
     ("binary", ops::binary),
     ("binaryScalar", ops::binary_scalar),

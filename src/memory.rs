@@ -72,6 +72,12 @@ pub fn dispose(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     env.undefined()
 }
 
+/// `blockUntilReady(h)`: runs any deferred work of the tensor (a lazy triu/tril) now.
+pub fn block_until_ready(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    handle::tensor(env, info.arg(0), "h")?;
+    env.undefined()
+}
+
 /// `liveBytes()`: bytes of tensor storage alive in this process.
 pub fn live_bytes(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
     env.create_f64(flaxen_core::live_bytes() as f64)

@@ -101,6 +101,16 @@ export class Tensor {
     return new Tensor(native.astype(this.handle, dtype))
   }
 
+  /**
+   * Finishes any deferred work now and returns this tensor (JAX's `block_until_ready`). flaxen
+   * defers float32 `triu`/`tril` until their result is used (so `matmul(x, triu(w))` can skip
+   * the zero triangle); call this to pay that cost at a chosen point, e.g. when timing.
+   */
+  blockUntilReady(): this {
+    native.blockUntilReady(this.handle)
+    return this
+  }
+
   /** Frees the storage now (unless another tensor shares it); later use throws E_DISPOSED. */
   dispose(): void {
     if (this.#handle === null) return

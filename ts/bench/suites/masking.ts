@@ -3,6 +3,8 @@
 // baselines made in JS with the same array: `dst.set(src)` into an existing array (memcpy speed:
 // the ceiling for an op that reads and writes every byte) and `new Float32Array(n); .set(src)`
 // (what any op producing a fresh array at least pays: allocation, first touch of the pages, copy).
+// flaxen defers float32 triu until its result is used, so each call ends in blockUntilReady():
+// what is timed is the masking kernel itself.
 import * as jnp from '../../jnp'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
@@ -21,13 +23,13 @@ function triuCase(ctx: Ctx, n: number): Case {
     impls: [
       syncImpl('flaxen', ctx, () => {
         const x = jnp.reshape(jnp.array(src()), [n, n])
-        return { fn: () => jnp.triu(x).dispose(), dispose: () => x.dispose() }
+        return { fn: () => jnp.triu(x).blockUntilReady().dispose(), dispose: () => x.dispose() }
       }),
       // Outputs left to the GC, as the JS alloc+copy baseline leaves its arrays: whether freed
       // memory is reused or returned to the OS (and faulted in again) differs between the two.
       syncImpl('flaxenGc', ctx, () => {
         const x = jnp.reshape(jnp.array(src()), [n, n])
-        return { fn: () => jnp.triu(x), dispose: () => x.dispose() }
+        return { fn: () => jnp.triu(x).blockUntilReady(), dispose: () => x.dispose() }
       }),
       numpyImpl(ctx, { op: 'triu', rows: n, cols: n }),
       ortImpl(
