@@ -34,11 +34,12 @@ export class Dense extends Module {
     const bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
     inputs = promoteDtype(inputs, this.dtype, 'Dense')
     // dot_general contracting the last axis of x with axis 0 of the kernel: flatten the
-    // leading dims, one matmul, restore them.
-    const lead = inputs.shape.slice(0, -1)
-    let y = jnp.matmul(inputs.reshape([-1, inFeatures]), kernel)
-    if (bias !== null) y = jnp.add(y, bias.reshape([1, this.features]))
-    return y.reshape([...lead, this.features])
+    // leading dims, one matmul, restore them (a 2-D input needs neither reshape; the bias
+    // broadcasts over the rows as it is).
+    const flat = inputs.ndim === 2 ? inputs : inputs.reshape([-1, inFeatures])
+    let y = jnp.matmul(flat, kernel)
+    if (bias !== null) y = jnp.add(y, bias)
+    return inputs.ndim === 2 ? y : y.reshape([...inputs.shape.slice(0, -1), this.features])
   }
 }
 
