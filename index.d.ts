@@ -84,6 +84,12 @@ export function argmin(x: TensorHandle, axis: number | null, keepdims: boolean):
 export function softmax(x: TensorHandle, axes: number[] | null): TensorHandle
 export function logSoftmax(x: TensorHandle, axes: number[] | null): TensorHandle
 export function logsumexp(x: TensorHandle, axes: number[] | null, keepdims: boolean): TensorHandle
+/**
+ * Fused layer normalisation over the last axis (float32): `(x - mean) * (rsqrt(var + eps) * scale) + bias`
+ * with Flax's statistics; `rms`: mean 0 and var = mean(x²); else `fastVariance` picks
+ * max(0, mean(x²) - mean²) over mean((x - mean)²). scale/bias: shape [x.shape[-1]] or null.
+ */
+export function layerNorm(x: TensorHandle, scale: TensorHandle | null, bias: TensorHandle | null, eps: number, rms: boolean, fastVariance: boolean): TensorHandle
 /** jnp.round: half to even (float32); integers unchanged for decimals >= 0. */
 export function round(x: TensorHandle, decimals: number): TensorHandle
 /** jnp.take along `axis` (null: flattened x); mode 'fill' (jnp's default), 'clip' or 'wrap'. */

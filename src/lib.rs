@@ -8,6 +8,7 @@ mod elementwise;
 mod handle;
 mod linalg;
 mod memory;
+mod norm;
 mod operands;
 mod ops;
 mod random;
@@ -56,6 +57,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("softmax", reductions::softmax),
     ("logSoftmax", reductions::log_softmax),
     ("logsumexp", reductions::logsumexp),
+    ("layerNorm", norm::layer_norm),
     ("round", round::round),
     ("take", shape::take),
     ("oneHot", shape::one_hot),
