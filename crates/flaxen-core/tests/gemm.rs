@@ -111,7 +111,8 @@ fn packed_and_prefetched_b() {
 fn parallel_splits() {
     for threads in [1, 2, 3, 4] {
         with_threads(threads, || {
-            check_2d(200, 150, 170); // row bands
+            check_2d(800, 40, 96); // many row panels: row bands
+            check_2d(200, 150, 170); // fewer than 16 panels per thread: column bands
             check_2d(20, 300, 400); // few rows: column bands
             check_2d(7, 500, 300);
         });
