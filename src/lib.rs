@@ -15,6 +15,7 @@ mod random;
 mod reductions;
 mod round;
 mod shape;
+mod threads;
 
 use node_api::{Callback, Env, JsError, Value};
 
@@ -84,6 +85,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
 
 fn init(env: Env, exports: Value) -> Result<(), JsError> {
     handle::init_env(env)?;
+    threads::init_pool();
     for &(name, cb) in FUNCTIONS {
         let f = env.create_function(name, cb)?;
         env.set_named_property(exports, name, f)?;

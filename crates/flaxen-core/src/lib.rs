@@ -6,7 +6,7 @@ pub mod dtype;
 pub mod error;
 pub mod linalg;
 pub mod ops;
-pub(crate) mod par;
+pub mod par;
 pub mod prng;
 pub mod shape;
 pub mod storage;

@@ -44,3 +44,23 @@ impl<T> SendPtr<T> {
         self.0
     }
 }
+
+/// rayon's own rule for the pool size: `RAYON_NUM_THREADS` if a positive integer, else the
+/// available cores.
+pub fn configured_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Builds the global pool with the calling thread as worker 0 and `threads` in all: parallel
+/// kernels called from this thread then start their share at once instead of queueing the job
+/// and parking until the workers finish. The caller must stay alive for the process's life and
+/// `threads` must be at least 2 (the calling thread only runs jobs it makes itself, so jobs
+/// from other threads need another worker). False if the global pool already existed.
+pub fn join_global_pool(threads: usize) -> bool {
+    assert!(threads >= 2, "join_global_pool needs at least 2 threads, got {threads}");
+    rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build_global().is_ok()
+}

@@ -1,0 +1,37 @@
+//! The kernels' thread pool. On the process's main thread (where Node runs JS), that thread
+//! joins rayon's global pool as worker 0 (`flaxen_core::par::join_global_pool`): a parallel
+//! kernel called from JS then starts its share at once on the calling thread, and the other
+//! workers steal the rest as they wake. Otherwise rayon queues the whole job for its workers and
+//! parks the JS thread until they finish: wake-ups of ~50–100 µs each on a VM whose idle vCPUs
+//! sleep, paid by every kernel that follows some JS work (a module apply, say).
+//!
+//! Only on the main thread, and only with two threads or more: a Node worker thread may exit
+//! (worker 0 would be gone), and with one thread in all, jobs queued from Node worker threads
+//! would wait for a worker 0 that only runs jobs it makes itself.
+
+use flaxen_core::par;
+
+/// Sets up the global pool (once, on the main thread; elsewhere rayon's default applies).
+pub fn init_pool() {
+    let threads = par::configured_threads();
+    if threads >= 2 && is_main_thread() {
+        // False means the pool already exists (the addon loaded twice, or rayon ran first): the
+        // default pool then serves, which is correct, only slower to start each kernel.
+        let _ = par::join_global_pool(threads);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn is_main_thread() -> bool {
+    extern "C" {
+        fn getpid() -> i32;
+        fn gettid() -> i32;
+    }
+    // SAFETY: both are argument-less libc wrappers of system calls that cannot fail.
+    unsafe { getpid() == gettid() }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_main_thread() -> bool {
+    false
+}
