@@ -166,3 +166,31 @@ test('modules passed as arguments are lifted through placeholders', (t) => {
   t.true(data(v.params.other.kernel).every((w) => w === 1 || w === -1))
   t.deepEqual(data(new UsesArg().apply(v, jnp.ones([1, 2]))), data(y))
 })
+
+test('one shared class serves every call with the same target: each keeps its own functions, clones and subclasses too', (t) => {
+  const neg = (v: Variables) => tree.map((x: Tensor) => jnp.negative(x), v)
+  const Neg = nn.mapVariables(nn.Dense, 'params', neg, undefined, { init: true })
+  const Sign = nn.mapVariables(nn.Dense, 'params', sign, undefined, { init: true })
+  const x = jnp.array([[0.5, -2, 3]])
+  const v = new nn.Dense({ features: 2 }).init(random.key(3), x)
+  const kernel = data(v.params.kernel as Tensor)
+  const dot = (k: number[]) => [0, 1].map((j) => 0.5 * k[j] - 2 * k[2 + j] + 3 * k[4 + j])
+  const close = (a: number[], b: number[]) => a.every((y, i) => Math.abs(y - b[i]) < 1e-5)
+  // Same class underneath (one hidden class per target, see transforms.ts), different functions.
+  t.is(Object.getPrototypeOf(new Neg({ features: 2 })), Object.getPrototypeOf(new Sign({ features: 2 })))
+  t.true(close(data(new Neg({ features: 2 }).apply(v, x)), dot(kernel.map((k) => -k))))
+  t.true(close(data(new Sign({ features: 2 }).apply(v, x)), dot(kernel.map(Math.sign))))
+  // A clone keeps the functions of the call that made the original.
+  const neg2 = new Neg({ features: 2 }).clone()
+  t.true(close(data(neg2.apply(v, x)), dot(kernel.map((k) => -k))))
+  // A subclass of the returned class keeps them too, clones included.
+  class NamedNeg extends Neg {}
+  const sub = new NamedNeg({ features: 2 })
+  t.true(sub instanceof nn.Dense)
+  t.true(close(data(sub.clone().apply(v, x)), dot(kernel.map((k) => -k))))
+  // The shared class itself, reached around the returned one, has no functions: a coded error.
+  const Shared = Object.getPrototypeOf(new Neg({ features: 2 })).constructor
+  const err = t.throws(() => new Shared({ features: 2 }).apply(v, x))
+  t.is((err as any).code, 'E_ARG')
+  t.regex(err!.message, /Map_variablesDense\.call: this instance was made without the options of nn\.map_variables/)
+})

@@ -60,6 +60,12 @@ export interface Internals {
    * not be mistaken for assignments to a frozen module.
    */
   constructing: boolean
+  /**
+   * Options of a lifted transform's class (`nn.mapVariables(Dense, ...)`), per method name.
+   * The transformed class is shared by every call with the same target and methods (see
+   * transforms.ts), so the options travel with the instance and its clones instead.
+   */
+  liftOptions?: Readonly<Record<string, unknown>>
 }
 
 export interface MethodInfo {
@@ -520,6 +526,7 @@ export function cloneModule(m: Module, { parent = null, deepClone = false, reset
   attrs.parent = parent
   const Cls = i.target.constructor as new (props: Record<string, unknown>) => Module
   const clone = new Cls(attrs)
+  internals(clone).liftOptions ??= i.liftOptions
   endConstruction(internals(clone))
   return clone
 }
