@@ -46,6 +46,16 @@ export interface Suite extends SuiteInfo {
   cases(ctx: Ctx): Case[]
 }
 
+/**
+ * `ctx` with a warm-up long enough for module applies. An `nn` apply runs a lot of JS that V8
+ * tiers up over ~1500 calls (~0.7 s here), compiling on background threads that meanwhile take
+ * the kernels' second core; a server sees the steady state, so module suites warm up for 2 s
+ * (every implementation of the suite alike). `--quick` keeps its short timings.
+ */
+export function withModuleWarmup(ctx: Ctx): Ctx {
+  return ctx.quick ? ctx : { ...ctx, timing: { ...ctx.timing, warmupMs: Math.max(ctx.timing.warmupMs, 2000) } }
+}
+
 /** Runs at 1 thread and at the largest configured count (deduplicated). */
 export const oneAndMax = (configured: number[]): number[] => [...new Set([Math.min(...configured), Math.max(...configured)])]
 
