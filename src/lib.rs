@@ -2,6 +2,7 @@
 //! Every entry point validates its arguments (wrong JS types → TypeError `E_TYPE`; core errors
 //! keep their codes) before any kernel runs.
 
+mod alloc;
 mod args;
 mod creation;
 mod elementwise;
@@ -18,6 +19,9 @@ mod shape;
 mod threads;
 
 use node_api::{Callback, Env, JsError, Value};
+
+#[global_allocator]
+static ALLOC: alloc::CachingAlloc = alloc::CachingAlloc;
 
 /// Every function the addon exports, by its JS name.
 const FUNCTIONS: &[(&str, Callback)] = &[
