@@ -4,19 +4,11 @@ use flaxen_core::ops::matmul;
 use flaxen_core::shape::broadcast_shapes;
 use flaxen_core::{DType, ErrorCode, Tensor};
 
+mod common;
+
 /// Deterministic pseudo-random data in [-1, 1).
 fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    common::values(n, seed, 1.0)
 }
 
 fn t(shape: &[usize], seed: u64) -> Tensor {

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use crate::cpu::fast_fn;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::ops::reduce::sum_f32;
 use crate::par::{CHUNK, PAR_MIN};
 use crate::tensor::Tensor;
 
@@ -120,7 +121,7 @@ fast_fn! {
                 (mu, if d < 0.0 { 0.0 } else { d })
             }
             NormStats::Mean { fast_variance: false } => {
-                let mu = (sum(x) / n) as f32;
+                let mu = (sum_f32(x) / n) as f32;
                 (mu, (sum_sq(x, mu) / n) as f32)
             }
         };
@@ -150,20 +151,6 @@ fast_fn! {
             }
         }
     }
-}
-
-/// Σx in f64, eight lanes.
-#[inline(always)]
-fn sum(xs: &[f32]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let mut it = xs.chunks_exact(8);
-    for c in &mut it {
-        for j in 0..8 {
-            lanes[j] += c[j] as f64;
-        }
-    }
-    let tail: f64 = it.remainder().iter().map(|&v| v as f64).sum();
-    lanes.iter().sum::<f64>() + tail
 }
 
 /// Σ((x − shift)²) in f64, eight lanes; difference and square rounded to float32 first.

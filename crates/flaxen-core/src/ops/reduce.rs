@@ -366,8 +366,10 @@ fn finish_f(acc: Vec<f64>, shape: Vec<usize>, is_mean: bool, count: usize) -> Te
     })
 }
 
-/// Sum of a contiguous run of f32 in f64, eight independent lanes.
-fn sum_f32(xs: &[f32]) -> f64 {
+/// Sum of a contiguous run of f32 in f64, eight independent lanes. Always inlined: the fused
+/// normalisation calls it inside its AVX-512 (`fast_fn!`) body.
+#[inline(always)]
+pub(crate) fn sum_f32(xs: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let mut it = xs.chunks_exact(8);
     for c in &mut it {
