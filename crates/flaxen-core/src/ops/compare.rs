@@ -71,6 +71,21 @@ impl CompareOp {
     }
 }
 
+/// `$go!(CompareOp::X)` for the `CompareOp::X` that `$op` is: one monomorphised loop per op
+/// (the op is a constant inside each).
+macro_rules! by_op {
+    ($op:expr, $go:ident) => {
+        match $op {
+            CompareOp::Equal => $go!(CompareOp::Equal),
+            CompareOp::NotEqual => $go!(CompareOp::NotEqual),
+            CompareOp::Less => $go!(CompareOp::Less),
+            CompareOp::LessEqual => $go!(CompareOp::LessEqual),
+            CompareOp::Greater => $go!(CompareOp::Greater),
+            CompareOp::GreaterEqual => $go!(CompareOp::GreaterEqual),
+        }
+    };
+}
+
 /// `a op b` elementwise with broadcasting; a bool tensor.
 pub fn compare(op: CompareOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
@@ -130,15 +145,7 @@ fn cmp_typed<T: Copy + Sync, K: PartialOrd>(
     if numel(&out) == 0 {
         return Tensor::zeros(&out, DType::Bool);
     }
-    // One monomorphised loop per op (the op is a constant inside each).
-    match op {
-        CompareOp::Equal => go!(CompareOp::Equal),
-        CompareOp::NotEqual => go!(CompareOp::NotEqual),
-        CompareOp::Less => go!(CompareOp::Less),
-        CompareOp::LessEqual => go!(CompareOp::LessEqual),
-        CompareOp::Greater => go!(CompareOp::Greater),
-        CompareOp::GreaterEqual => go!(CompareOp::GreaterEqual),
-    }
+    by_op!(op, go)
 }
 
 fn cmp_scalar<T: Copy + Sync, K: PartialOrd + Copy + Sync + Send>(
@@ -161,14 +168,7 @@ fn cmp_scalar<T: Copy + Sync, K: PartialOrd + Copy + Sync + Send>(
             })
         };
     }
-    match op {
-        CompareOp::Equal => go!(CompareOp::Equal),
-        CompareOp::NotEqual => go!(CompareOp::NotEqual),
-        CompareOp::Less => go!(CompareOp::Less),
-        CompareOp::LessEqual => go!(CompareOp::LessEqual),
-        CompareOp::Greater => go!(CompareOp::Greater),
-        CompareOp::GreaterEqual => go!(CompareOp::GreaterEqual),
-    }
+    by_op!(op, go)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -233,45 +233,38 @@ fn prod_int<T: Copy + Into<i64>>(xs: &[T]) -> i64 {
 /// NaN-propagating max of a contiguous run, eight lanes.
 #[inline(always)]
 pub(crate) fn max_f32(xs: &[f32]) -> f32 {
-    let mut lanes = [f32::NEG_INFINITY; 8];
-    let mut it = xs.chunks_exact(8);
-    for c in &mut it {
-        for j in 0..8 {
-            lanes[j] = fmax_nan(lanes[j], c[j]);
-        }
-    }
-    let m = it
-        .remainder()
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| fmax_nan(m, v));
-    lanes.iter().fold(m, |m, &v| fmax_nan(m, v))
+    fold8(xs, f32::NEG_INFINITY, fmax_nan)
 }
 
 /// NaN-propagating min of a contiguous run, eight lanes.
 fn min_f32(xs: &[f32]) -> f32 {
-    let mut lanes = [f32::INFINITY; 8];
+    fold8(xs, f32::INFINITY, fmin_nan)
+}
+
+/// `xs` folded with `f` from `init` in eight independent lanes (so the loop vectorises).
+#[inline(always)]
+fn fold8(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32 + Copy) -> f32 {
+    let mut lanes = [init; 8];
     let mut it = xs.chunks_exact(8);
     for c in &mut it {
         for j in 0..8 {
-            lanes[j] = fmin_nan(lanes[j], c[j]);
+            lanes[j] = f(lanes[j], c[j]);
         }
     }
-    let m = it
-        .remainder()
-        .iter()
-        .fold(f32::INFINITY, |m, &v| fmin_nan(m, v));
-    lanes.iter().fold(m, |m, &v| fmin_nan(m, v))
+    let m = it.remainder().iter().fold(init, |m, &v| f(m, v));
+    lanes.iter().fold(m, |m, &v| f(m, v))
 }
 
 /// Which axes a reduction folds, and the resulting shape.
-struct Axes {
-    red: Vec<bool>,
-    out_shape: Vec<usize>,
+pub(crate) struct Axes {
+    pub red: Vec<bool>,
+    pub out_shape: Vec<usize>,
     /// Elements folded into each output.
-    count: usize,
+    pub count: usize,
 }
 
-fn axes(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Axes> {
+/// Which axes of `x` `axis` folds (all for None); E_ARG for an axis out of range or named twice.
+pub(crate) fn reduced_axes(x: &Tensor, axis: Option<&[i64]>, what: &str) -> Result<Vec<bool>> {
     let nd = x.ndim();
     let mut red = vec![axis.is_none(); nd];
     if let Some(ax) = axis {
@@ -285,6 +278,12 @@ fn axes(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<
             red[i] = true;
         }
     }
+    Ok(red)
+}
+
+pub(crate) fn axes(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Axes> {
+    let nd = x.ndim();
+    let red = reduced_axes(x, axis, what)?;
     let shape = x.shape();
     let out_shape: Vec<usize> = (0..nd)
         .filter_map(|i| {

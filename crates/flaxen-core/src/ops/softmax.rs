@@ -13,13 +13,12 @@ use rayon::prelude::*;
 
 use crate::cpu::fast_fn;
 use crate::dtype::DType;
-use crate::error::{Error, Result};
-use crate::ops::binary::fmax_nan;
+use crate::error::Result;
+use crate::ops::binary::{cast_if, fmax_nan};
 use crate::ops::elementwise::exp;
-use crate::ops::reduce::max_f32;
+use crate::ops::reduce::{axes, max_f32, reduced_axes, Axes};
 use crate::ops::transpose::transpose;
 use crate::par::{SendPtr, CHUNK, PAR_MIN};
-use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
 
 /// Columns per task in the strided layout (per-column state stays in L1).
@@ -45,16 +44,8 @@ pub fn log_softmax(x: &Tensor, axis: Option<&[i64]>) -> Result<Tensor> {
 /// `log(sum(exp(x - m))) + m` over `axis` (`None`: all axes), `m` the max where finite else 0.
 /// An empty reduction gives -inf.
 pub fn logsumexp(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
-    let x = float(x);
-    let red = reduced_axes(&x, axis, "logsumexp")?;
-    let mut out_shape = Vec::new();
-    for (i, &d) in x.shape().iter().enumerate() {
-        if !red[i] {
-            out_shape.push(d);
-        } else if keepdims {
-            out_shape.push(1);
-        }
-    }
+    let x = cast_if(x, DType::F32);
+    let Axes { red, out_shape, .. } = axes(&x, axis, keepdims, "logsumexp")?;
     let (src, outer, n, inner) = layout(&x, &red)?;
     let xs = src.raw::<f32>();
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
@@ -63,7 +54,7 @@ pub fn logsumexp(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Ten
 }
 
 fn normalize(x: &Tensor, axis: Option<&[i64]>, mode: Mode, what: &str) -> Result<Tensor> {
-    let x = float(x);
+    let x = cast_if(x, DType::F32);
     let red = reduced_axes(&x, axis, what)?;
     let (src, outer, n, inner) = layout(&x, &red)?;
     let xs = src.raw::<f32>();
@@ -80,31 +71,6 @@ fn normalize(x: &Tensor, axis: Option<&[i64]>, mode: Mode, what: &str) -> Result
         inv[p] = i as i64;
     }
     transpose(&y, Some(&inv))
-}
-
-fn float(x: &Tensor) -> Tensor {
-    if x.dtype() == DType::F32 {
-        x.clone()
-    } else {
-        x.astype(DType::F32)
-    }
-}
-
-fn reduced_axes(x: &Tensor, axis: Option<&[i64]>, what: &str) -> Result<Vec<bool>> {
-    let nd = x.ndim();
-    let mut red = vec![axis.is_none(); nd];
-    if let Some(ax) = axis {
-        for &a in ax {
-            let i = normalize_axis(a, nd, what)?;
-            if red[i] {
-                return Err(Error::arg(format!(
-                    "{what}: axis {ax:?} names axis {i} twice"
-                )));
-            }
-            red[i] = true;
-        }
-    }
-    Ok(red)
 }
 
 /// Kept axes in order, then reduced axes in order.
