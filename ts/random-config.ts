@@ -1,5 +1,6 @@
 // JAX's configuration flags that change random values (`jax.config`): each keeps JAX's default,
 // so code that never touches them gets JAX's default numbers.
+import { withFlags } from './config-flags'
 
 export interface RandomConfig {
   /**
@@ -19,11 +20,5 @@ export const config: RandomConfig = {
 
 /** Runs `fn` with some flags changed, restoring them afterwards (like `jax.threefry_partitionable(False)`). */
 export function withConfig<T>(changes: Partial<RandomConfig>, fn: () => T): T {
-  const saved = { ...config }
-  Object.assign(config, changes)
-  try {
-    return fn()
-  } finally {
-    Object.assign(config, saved)
-  }
+  return withFlags(config, changes, fn)
 }

@@ -2,6 +2,7 @@
 //
 // Only flags whose default flaxen reproduces live here; each keeps Flax's default so a model
 // ported without touching the config gets Flax's default numbers.
+import { withFlags } from '../config-flags'
 
 export interface FlaxConfig {
   /**
@@ -24,11 +25,5 @@ export const config: FlaxConfig = {
 
 /** Runs `fn` with some flags changed, restoring them afterwards (like `flax.config.temp_flip_flag`). */
 export function withConfig<T>(changes: Partial<FlaxConfig>, fn: () => T): T {
-  const saved = { ...config }
-  Object.assign(config, changes)
-  try {
-    return fn()
-  } finally {
-    Object.assign(config, saved)
-  }
+  return withFlags(config, changes, fn)
 }
