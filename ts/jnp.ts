@@ -107,19 +107,32 @@ const enum Op {
   Power = 6,
 }
 
-function binary(op: Op, name: string, a: Operand, b: Operand): Tensor {
+/**
+ * A two-operand op of tensors and/or JS numbers: tensor-tensor through `both`, else through
+ * `scalar(op, tensor, number, numberOnLeft)` (two numbers: the left one as a 0-d float32).
+ */
+function twoOperands(
+  both: (op: number, a: TensorHandle, b: TensorHandle) => TensorHandle,
+  scalar: (op: number, a: TensorHandle, s: number, left: boolean) => TensorHandle,
+  op: number,
+  name: string,
+  a: Operand,
+  b: Operand,
+): Tensor {
   if (a instanceof Tensor) {
-    if (b instanceof Tensor) return new Tensor(native.binary(op, a.handle, b.handle))
-    if (typeof b === 'number') return new Tensor(native.binaryScalar(op, a.handle, b, false))
+    if (b instanceof Tensor) return new Tensor(both(op, a.handle, b.handle))
+    if (typeof b === 'number') return new Tensor(scalar(op, a.handle, b, false))
     throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
   }
   if (typeof a === 'number') {
-    if (b instanceof Tensor) return new Tensor(native.binaryScalar(op, b.handle, a, true))
-    if (typeof b === 'number') return new Tensor(native.binaryScalar(op, native.full([], a, 'float32'), b, false))
+    if (b instanceof Tensor) return new Tensor(scalar(op, b.handle, a, true))
+    if (typeof b === 'number') return new Tensor(scalar(op, native.full([], a, 'float32'), b, false))
     throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
   }
   throw codedTypeError(`${name}: a must be a Tensor or a number, got ${describe(a)}`)
 }
+
+const binary = (op: Op, name: string, a: Operand, b: Operand): Tensor => twoOperands(native.binary, native.binaryScalar, op, name, a, b)
 
 export const add = (a: Operand, b: Operand): Tensor => binary(Op.Add, 'add', a, b)
 export const subtract = (a: Operand, b: Operand): Tensor => binary(Op.Subtract, 'subtract', a, b)
@@ -258,19 +271,7 @@ const enum Cmp {
   GreaterEqual = 5,
 }
 
-function compare(op: Cmp, name: string, a: Operand, b: Operand): Tensor {
-  if (a instanceof Tensor) {
-    if (b instanceof Tensor) return new Tensor(native.compare(op, a.handle, b.handle))
-    if (typeof b === 'number') return new Tensor(native.compareScalar(op, a.handle, b, false))
-    throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
-  }
-  if (typeof a === 'number') {
-    if (b instanceof Tensor) return new Tensor(native.compareScalar(op, b.handle, a, true))
-    if (typeof b === 'number') return new Tensor(native.compareScalar(op, native.full([], a, 'float32'), b, false))
-    throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
-  }
-  throw codedTypeError(`${name}: a must be a Tensor or a number, got ${describe(a)}`)
-}
+const compare = (op: Cmp, name: string, a: Operand, b: Operand): Tensor => twoOperands(native.compare, native.compareScalar, op, name, a, b)
 
 /** `a == b` elementwise (broadcasting); a number compares with jnp's weak typing. */
 export const equal = (a: Operand, b: Operand): Tensor => compare(Cmp.Equal, 'equal', a, b)
