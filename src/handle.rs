@@ -252,8 +252,9 @@ fn disposed(what: &str) -> JsError {
 }
 
 impl TensorHandle {
-    /// The tensor, materialising a lazy mask first (its bytes are then accounted).
-    fn ready(&self, env: Env, what: &str) -> Result<Ref<'_, Tensor>, JsError> {
+    /// The tensor, materialising a lazy mask first (its bytes are then accounted);
+    /// `E_DISPOSED` after dispose.
+    pub fn ready(&self, env: Env, what: &str) -> Result<Ref<'_, Tensor>, JsError> {
         let lazy = match &*self.slot.borrow() {
             Slot::Lazy(l) => Some(l.clone()),
             Slot::Disposed => return Err(disposed(what)),
@@ -275,14 +276,16 @@ impl TensorHandle {
         }))
     }
 
-    /// (source, k, upper) of a lazy mask not materialised yet.
-    fn pending_mask(&self) -> Option<(Tensor, i64, bool)> {
+    /// (source, k, upper) if this is a lazy triu/tril not materialised yet; `E_DISPOSED` after
+    /// dispose.
+    pub fn pending_mask(&self, what: &str) -> Result<Option<(Tensor, i64, bool)>, JsError> {
         match &*self.slot.borrow() {
             Slot::Lazy(l) => match &*l.state.borrow() {
-                LazyState::Pending(src) => Some((src.clone(), l.k, l.upper)),
-                LazyState::Done(_) => None,
+                LazyState::Pending(src) => Ok(Some((src.clone(), l.k, l.upper))),
+                LazyState::Done(_) => Ok(None),
             },
-            _ => None,
+            Slot::Ready(_) => Ok(None),
+            Slot::Disposed => Err(disposed(what)),
         }
     }
 
@@ -307,13 +310,4 @@ pub fn tensor<'a>(env: Env, v: Value, what: &str) -> Result<Ref<'a, Tensor>, JsE
 /// `tensor`, as an owned (cheap) clone.
 pub fn tensor_owned(env: Env, v: Value, what: &str) -> Result<Tensor, JsError> {
     Ok(tensor(env, v, what)?.clone())
-}
-
-/// (source, k, upper) if `v` is a lazy triu/tril not materialised yet; E_DISPOSED after dispose.
-pub fn pending_mask(env: Env, v: Value, what: &str) -> Result<Option<(Tensor, i64, bool)>, JsError> {
-    let h = handle(env, v, what)?;
-    if matches!(&*h.slot.borrow(), Slot::Disposed) {
-        return Err(disposed(what));
-    }
-    Ok(h.pending_mask())
 }

@@ -33,7 +33,7 @@ fn view_kind(dt: DType) -> TypedArrayType {
 /// unless `dispose` detaches every view first.
 pub fn view(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let h = handle::handle(env, info.arg(0), "h")?;
-    let t = handle::tensor(env, info.arg(0), "h")?;
+    let t = h.ready(env, "h")?;
     // From here on JS may write these bytes: deferred masks reading them must run first, and
     // no new ones may defer on them.
     handle::materialise_readers_of(t.storage())?;

@@ -8,10 +8,11 @@ use crate::{args, handle};
 /// `matmul(a, b)`; a lazy `triu`/`tril` b is multiplied without materialising it.
 pub fn matmul(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let a = handle::tensor(env, info.arg(0), "a")?;
-    if let Some((src, k, upper)) = handle::pending_mask(env, info.arg(1), "b")? {
+    let hb = handle::handle(env, info.arg(1), "b")?;
+    if let Some((src, k, upper)) = hb.pending_mask("b")? {
         return handle::wrap(env, ops::matmul_masked(&a, &src, k, upper));
     }
-    let b = handle::tensor(env, info.arg(1), "b")?;
+    let b = hb.ready(env, "b")?;
     handle::wrap(env, ops::matmul(&a, &b))
 }
 
