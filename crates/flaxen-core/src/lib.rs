@@ -7,6 +7,7 @@ pub mod error;
 pub mod linalg;
 pub mod ops;
 pub mod par;
+pub mod plan;
 pub mod prng;
 pub mod shape;
 pub mod storage;

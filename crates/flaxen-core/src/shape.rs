@@ -156,3 +156,38 @@ pub(crate) fn broadcast_strides(s: &[usize], out: &[usize]) -> Vec<usize> {
         })
         .collect()
 }
+
+/// The shape `reshape(shape)` gives a tensor of shape `from` (one -1 is inferred); E_ARG for a
+/// bad request, E_SHAPE when the element counts differ.
+pub fn resolve_reshape(from: &[usize], shape: &[i64]) -> Result<Vec<usize>> {
+    let mut infer = None;
+    let mut known: usize = 1;
+    for (i, &d) in shape.iter().enumerate() {
+        if d == -1 {
+            if infer.is_some() {
+                return Err(Error::arg(format!("reshape: shape {shape:?} has more than one -1")));
+            }
+            infer = Some(i);
+        } else if d < 0 {
+            return Err(Error::arg(format!(
+                "reshape: shape {shape:?} has negative dimension {d} at axis {i} (only -1 is allowed)"
+            )));
+        } else {
+            known = known.saturating_mul(d as usize);
+        }
+    }
+    let size = numel(from);
+    let mismatch = || {
+        Error::shape(format!("reshape: cannot reshape shape {from:?} ({size} elements) into shape {shape:?}"))
+    };
+    let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(i) = infer {
+        if known == 0 || !size.is_multiple_of(known) {
+            return Err(mismatch());
+        }
+        out[i] = size / known;
+    } else if known != size {
+        return Err(mismatch());
+    }
+    Ok(out)
+}

@@ -290,40 +290,7 @@ impl Tensor {
 
     /// Same data, new shape; shares the storage. One -1 is inferred.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
-        let mut infer = None;
-        let mut known: usize = 1;
-        for (i, &d) in shape.iter().enumerate() {
-            if d == -1 {
-                if infer.is_some() {
-                    return Err(Error::arg(format!(
-                        "reshape: shape {shape:?} has more than one -1"
-                    )));
-                }
-                infer = Some(i);
-            } else if d < 0 {
-                return Err(Error::arg(format!(
-                    "reshape: shape {shape:?} has negative dimension {d} at axis {i} (only -1 is allowed)"
-                )));
-            } else {
-                known = known.saturating_mul(d as usize);
-            }
-        }
-        let size = self.size();
-        let mismatch = || {
-            Error::shape(format!(
-                "reshape: cannot reshape shape {:?} ({size} elements) into shape {shape:?}",
-                &self.shape[..]
-            ))
-        };
-        let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        if let Some(i) = infer {
-            if known == 0 || !size.is_multiple_of(known) {
-                return Err(mismatch());
-            }
-            out[i] = size / known;
-        } else if known != size {
-            return Err(mismatch());
-        }
+        let out = crate::shape::resolve_reshape(&self.shape, shape)?;
         Ok(Tensor {
             storage: self.storage.clone(),
             shape: Dims::from_vec(out),

@@ -27,22 +27,38 @@ struct Plan {
     ob: Vec<usize>,
 }
 
-impl Plan {
-    fn new(a: &Tensor, b: &Tensor) -> Result<Plan> {
-        for (t, n) in [(a, "a"), (b, "b")] {
-            if t.dtype() != DType::F32 {
+/// The output shape of `matmul` for operands of these shapes and dtypes, with its checks (E_DTYPE
+/// unless both are float32, E_SHAPE for scalars, mismatched inner sizes or batch axes).
+pub fn out_shape(sa: &[usize], da: DType, sb: &[usize], db: DType) -> Result<Vec<usize>> {
+    Ok(Shapes::new(sa, da, sb, db)?.out)
+}
+
+/// The sizes of a validated product.
+struct Shapes {
+    out: Vec<usize>,
+    batch: Vec<usize>,
+    m: usize,
+    n: usize,
+    k: usize,
+    ba: Vec<usize>,
+    bb: Vec<usize>,
+}
+
+impl Shapes {
+    fn new(sa: &[usize], da: DType, sb: &[usize], db: DType) -> Result<Shapes> {
+        for (shape, dt, n) in [(sa, da, "a"), (sb, db, "b")] {
+            if dt != DType::F32 {
                 return Err(Error::dtype(format!(
                     "matmul: {n} has dtype {}; only float32 is supported",
-                    t.dtype()
+                    dt
                 )));
             }
-            if t.ndim() == 0 {
+            if shape.is_empty() {
                 return Err(Error::shape(format!(
                     "matmul: {n} is a scalar (shape []); it needs at least 1 dimension"
                 )));
             }
         }
-        let (sa, sb) = (a.shape(), b.shape());
         // numpy: a 1-D a is a row [1, K] and a 1-D b a column [K, 1]; that axis is removed afterwards.
         let a2: Vec<usize> = if sa.len() == 1 {
             vec![1, sa[0]]
@@ -71,8 +87,8 @@ impl Plan {
                 "matmul: a has shape {sa:?} and b has shape {sb:?}: a's {aaxis} ({k}) must equal b's {baxis} ({kb})"
             )));
         }
-        let (ba, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
-        let batch = crate::shape::broadcast_shapes(ba, bb).map_err(|_| {
+        let (ba, bb) = (a2[..a2.len() - 2].to_vec(), b2[..b2.len() - 2].to_vec());
+        let batch = crate::shape::broadcast_shapes(&ba, &bb).map_err(|_| {
             Error::shape(format!(
                 "matmul: a has shape {sa:?} and b has shape {sb:?}: batch axes {ba:?} and {bb:?} do not broadcast"
             ))
@@ -84,6 +100,13 @@ impl Plan {
         if sb.len() > 1 {
             out_shape.push(n);
         }
+        Ok(Shapes { out: out_shape, batch, m, n, k, ba, bb })
+    }
+}
+
+impl Plan {
+    fn new(a: &Tensor, b: &Tensor) -> Result<Plan> {
+        let Shapes { out: out_shape, batch, m, n, k, ba, bb } = Shapes::new(a.shape(), a.dtype(), b.shape(), b.dtype())?;
         let nb = numel(&batch);
         // Element offsets of each batch entry's matrix in a and b (0 stride on broadcast axes).
         let offsets = |bs: &[usize], mat: usize| -> Vec<usize> {
@@ -103,7 +126,7 @@ impl Plan {
                 })
                 .collect()
         };
-        let (oa, ob) = (offsets(ba, m * k), offsets(bb, k * n));
+        let (oa, ob) = (offsets(&ba, m * k), offsets(&bb, k * n));
         Ok(Plan { out_shape, m, n, k, nb, oa, ob })
     }
 

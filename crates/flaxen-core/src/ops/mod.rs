@@ -15,6 +15,7 @@ pub mod norm;
 pub mod reduce;
 pub mod round;
 pub mod softmax;
+pub mod table;
 pub mod transpose;
 pub mod unary;
 

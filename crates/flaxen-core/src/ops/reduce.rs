@@ -38,7 +38,7 @@ pub fn min(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
 
 /// jnp.prod: float32 products in f64 (rounded once); integer products wrap; dtypes as `sum`.
 pub fn prod(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
-    let Axes { red, out_shape, .. } = axes(x, axis, keepdims, "prod")?;
+    let Axes { red, out_shape, .. } = axes(x.shape(), axis, keepdims, "prod")?;
     let plan = Plan::new(x.shape(), &red);
     let out_n = numel(&out_shape);
     let mul = |a: f64, b: f64| a * b;
@@ -91,7 +91,7 @@ fn extremum(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, is_max: bool) -> R
         red,
         out_shape,
         count,
-    } = axes(x, axis, keepdims, what)?;
+    } = axes(x.shape(), axis, keepdims, what)?;
     let out_n = numel(&out_shape);
     if count == 0 && out_n > 0 {
         return Err(Error::shape(format!(
@@ -163,7 +163,7 @@ fn moments(
         red,
         out_shape,
         count,
-    } = axes(x, axis, keepdims, what)?;
+    } = axes(x.shape(), axis, keepdims, what)?;
     let plan = Plan::new(x.shape(), &red);
     let out_n = numel(&out_shape);
     let z = (0.0f64, 0.0f64);
@@ -264,8 +264,8 @@ pub(crate) struct Axes {
 }
 
 /// Which axes of `x` `axis` folds (all for None); E_ARG for an axis out of range or named twice.
-pub(crate) fn reduced_axes(x: &Tensor, axis: Option<&[i64]>, what: &str) -> Result<Vec<bool>> {
-    let nd = x.ndim();
+pub(crate) fn reduced_axes(shape: &[usize], axis: Option<&[i64]>, what: &str) -> Result<Vec<bool>> {
+    let nd = shape.len();
     let mut red = vec![axis.is_none(); nd];
     if let Some(ax) = axis {
         for &a in ax {
@@ -281,10 +281,9 @@ pub(crate) fn reduced_axes(x: &Tensor, axis: Option<&[i64]>, what: &str) -> Resu
     Ok(red)
 }
 
-pub(crate) fn axes(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Axes> {
-    let nd = x.ndim();
-    let red = reduced_axes(x, axis, what)?;
-    let shape = x.shape();
+pub(crate) fn axes(shape: &[usize], axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Axes> {
+    let nd = shape.len();
+    let red = reduced_axes(shape, axis, what)?;
     let out_shape: Vec<usize> = (0..nd)
         .filter_map(|i| {
             if !red[i] {
@@ -315,7 +314,7 @@ fn reduce(
         red,
         out_shape,
         count,
-    } = axes(x, axis, keepdims, what)?;
+    } = axes(x.shape(), axis, keepdims, what)?;
     let plan = Plan::new(x.shape(), &red);
     let out_n = numel(&out_shape);
 

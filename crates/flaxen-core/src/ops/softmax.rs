@@ -45,7 +45,7 @@ pub fn log_softmax(x: &Tensor, axis: Option<&[i64]>) -> Result<Tensor> {
 /// An empty reduction gives -inf.
 pub fn logsumexp(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
     let x = cast_if(x, DType::F32);
-    let Axes { red, out_shape, .. } = axes(&x, axis, keepdims, "logsumexp")?;
+    let Axes { red, out_shape, .. } = axes(x.shape(), axis, keepdims, "logsumexp")?;
     let (src, outer, n, inner) = layout(&x, &red)?;
     let xs = src.raw::<f32>();
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
@@ -55,7 +55,7 @@ pub fn logsumexp(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Ten
 
 fn normalize(x: &Tensor, axis: Option<&[i64]>, mode: Mode, what: &str) -> Result<Tensor> {
     let x = cast_if(x, DType::F32);
-    let red = reduced_axes(&x, axis, what)?;
+    let red = reduced_axes(x.shape(), axis, what)?;
     let (src, outer, n, inner) = layout(&x, &red)?;
     let xs = src.raw::<f32>();
     let y = Tensor::build::<f32>(src.shape().to_vec(), DType::F32, |o| {

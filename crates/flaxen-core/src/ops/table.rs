@@ -1,0 +1,1228 @@
+//! The op table: every kernel family described once — its name, operands, attributes, how its
+//! output shapes and dtypes follow from its inputs (`infer`, without running anything), and how
+//! it runs (`run`). Eager calls from JS, tracing and plans all go through this table, so an op
+//! added here is callable, traceable and plannable with no further code.
+//!
+//! `infer` is where arguments are validated before anything is allocated: a plan checks every
+//! node when it is built, and the binding's eager path relies on the same checks inside the
+//! kernels (which compute the same shapes first).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::linalg;
+use crate::ops::{self, BinaryOp, CompareOp, LogicalOp, NormStats, Operand, TakeMode, UnaryOp};
+use crate::prng::{self, Layout};
+use crate::shape::{broadcast_shapes_named, check_shape, normalize_axis};
+use crate::tensor::Tensor;
+
+/// Output shape and dtype of a value, known without its data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Meta {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+}
+
+impl Meta {
+    pub fn new(shape: Vec<usize>, dtype: DType) -> Meta {
+        Meta { shape, dtype }
+    }
+    pub fn of(t: &Tensor) -> Meta {
+        Meta::new(t.shape().to_vec(), t.dtype())
+    }
+}
+
+/// What an operand slot accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum In {
+    /// A tensor.
+    Tensor,
+    /// A tensor or a JS number (weakly typed scalar).
+    Operand,
+    /// A tensor or nothing (null).
+    Optional,
+    /// A PRNG key: uint32 data of shape [2].
+    Key,
+    /// Any number of tensors (the op's only operand).
+    List,
+}
+
+/// What an attribute slot accepts (the binding reads JS values by kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrKind {
+    Bool,
+    /// An integer within ±2^53.
+    Int,
+    /// A non-negative integer.
+    Count,
+    /// An integer or null.
+    OptInt,
+    /// Any number.
+    Num,
+    /// A finite number.
+    Finite,
+    /// An array of integers.
+    Ints,
+    /// An array of integers or null.
+    OptInts,
+    /// An array of non-negative integers whose product is within the core's limit.
+    Shape,
+    DType,
+    /// One of the listed strings.
+    Choice(&'static [&'static str]),
+}
+
+/// An attribute value, already checked against its kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    None,
+    Bool(bool),
+    Int(i64),
+    Num(f64),
+    Ints(Vec<i64>),
+    Shape(Vec<usize>),
+    DType(DType),
+    Choice(usize),
+}
+
+impl Attr {
+    fn bool(&self) -> bool {
+        matches!(self, Attr::Bool(true))
+    }
+    fn int(&self) -> i64 {
+        match self {
+            Attr::Int(i) => *i,
+            _ => 0,
+        }
+    }
+    fn opt_int(&self) -> Option<i64> {
+        match self {
+            Attr::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    fn num(&self) -> f64 {
+        match self {
+            Attr::Num(x) => *x,
+            Attr::Int(i) => *i as f64,
+            _ => f64::NAN,
+        }
+    }
+    fn ints(&self) -> &[i64] {
+        match self {
+            Attr::Ints(v) => v,
+            _ => &[],
+        }
+    }
+    fn opt_ints(&self) -> Option<&[i64]> {
+        match self {
+            Attr::Ints(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn shape(&self) -> &[usize] {
+        match self {
+            Attr::Shape(v) => v,
+            _ => &[],
+        }
+    }
+    fn dtype(&self) -> DType {
+        match self {
+            Attr::DType(d) => *d,
+            _ => DType::F32,
+        }
+    }
+    fn choice(&self) -> usize {
+        match self {
+            Attr::Choice(i) => *i,
+            _ => 0,
+        }
+    }
+    fn layout(&self) -> Layout {
+        if self.bool() {
+            Layout::Partitionable
+        } else {
+            Layout::Original
+        }
+    }
+}
+
+/// An operand at run time.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    T(&'a Tensor),
+    S(f64),
+    None,
+    L(&'a [Tensor]),
+}
+
+/// An operand at trace time: its meta, a scalar, nothing, or a list of metas.
+#[derive(Clone, Copy, Debug)]
+pub enum MArg<'a> {
+    T(&'a Meta),
+    S(f64),
+    None,
+    L(&'a [Meta]),
+}
+
+/// Broad classes the plan optimiser cares about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Output i depends only on input element i (after broadcasting); no reductions.
+    Elementwise,
+    /// Output shares the input's storage (reshape-like): no kernel runs.
+    View,
+    /// A random draw or other op whose value depends on nothing but its operands (pure).
+    Other,
+}
+
+pub type InferFn = fn(&[Attr], &[MArg]) -> Result<Vec<Meta>>;
+pub type RunFn = fn(&[Attr], &[Arg]) -> Result<Vec<Tensor>>;
+
+/// One row of the table.
+pub struct OpDef {
+    pub name: &'static str,
+    pub inputs: &'static [(&'static str, In)],
+    pub attrs: &'static [(&'static str, AttrKind)],
+    pub class: Class,
+    pub infer: InferFn,
+    pub run: RunFn,
+}
+
+// ---- helpers shared by the rows ------------------------------------------------------------
+
+fn one(m: Meta) -> Result<Vec<Meta>> {
+    Ok(vec![m])
+}
+
+fn out(t: Result<Tensor>) -> Result<Vec<Tensor>> {
+    t.map(|t| vec![t])
+}
+
+fn tensor<'a>(a: &Arg<'a>) -> &'a Tensor {
+    match a {
+        Arg::T(t) => t,
+        _ => unreachable!("the binding and the planner pass a tensor for In::Tensor"),
+    }
+}
+
+fn meta<'a>(a: &MArg<'a>) -> &'a Meta {
+    match a {
+        MArg::T(m) => m,
+        _ => unreachable!("a tensor meta for In::Tensor"),
+    }
+}
+
+fn opt_tensor<'a>(a: &Arg<'a>) -> Option<&'a Tensor> {
+    match a {
+        Arg::T(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// A scalar operand as a 0-d tensor of `dt`.
+fn scalar(s: f64, dt: DType) -> Tensor {
+    ops::full(&[], s, dt)
+}
+
+/// An operand's tensor; a number becomes a float32 scalar (jnp.asarray of a Python float).
+fn operand_tensor(a: &Arg) -> Tensor {
+    match a {
+        Arg::T(t) => (*t).clone(),
+        Arg::S(s) => scalar(*s, DType::F32),
+        _ => unreachable!("an operand"),
+    }
+}
+
+fn operand_meta(a: &MArg) -> Meta {
+    match a {
+        MArg::T(m) => (*m).clone(),
+        _ => Meta::new(vec![], DType::F32),
+    }
+}
+
+/// A truth operand (logical ops): a number is a bool scalar (`x != 0`).
+fn truth_tensor(a: &Arg) -> Tensor {
+    match a {
+        Arg::T(t) => (*t).clone(),
+        Arg::S(s) => scalar((*s != 0.0) as u8 as f64, DType::Bool),
+        _ => unreachable!("an operand"),
+    }
+}
+
+fn operand_shape<'a>(a: &MArg<'a>) -> &'a [usize] {
+    match a {
+        MArg::T(m) => &m.shape,
+        _ => &[],
+    }
+}
+
+fn key_words(a: &Arg, what: &str) -> Result<[u32; 2]> {
+    let t = tensor(a);
+    if t.dtype() != DType::U32 || t.shape() != [2] {
+        return Err(Error::dtype(format!(
+            "{what}: expected key data (uint32 of shape [2]), got {} of shape {:?}",
+            t.dtype().name(),
+            t.shape()
+        )));
+    }
+    let w = t.raw::<u32>();
+    Ok([w[0], w[1]])
+}
+
+fn check_key(m: &MArg, what: &str) -> Result<()> {
+    let m = meta(m);
+    if m.dtype != DType::U32 || m.shape != [2] {
+        return Err(Error::dtype(format!(
+            "{what}: expected key data (uint32 of shape [2]), got {} of shape {:?}",
+            m.dtype.name(),
+            m.shape
+        )));
+    }
+    Ok(())
+}
+
+fn key_tensor(w: [u32; 2]) -> Tensor {
+    Tensor::from_slice(&w, &[2]).expect("two words fit shape [2]")
+}
+
+fn is_integral(s: f64) -> bool {
+    s.is_finite() && s.fract() == 0.0
+}
+
+/// jnp's weak-type rule for a tensor of `dt` with a number `s` (see `ops::binary_scalar`).
+fn weak(dt: DType, s: f64, div: bool) -> DType {
+    match dt {
+        DType::F32 => DType::F32,
+        _ if div || !is_integral(s) => DType::F32,
+        DType::Bool => DType::I32,
+        d => d,
+    }
+}
+
+// ---- binary arithmetic ---------------------------------------------------------------------
+
+fn binary_op(name: &str) -> BinaryOp {
+    match name {
+        "add" => BinaryOp::Add,
+        "subtract" => BinaryOp::Sub,
+        "multiply" => BinaryOp::Mul,
+        "divide" => BinaryOp::Div,
+        "maximum" => BinaryOp::Max,
+        "minimum" => BinaryOp::Min,
+        _ => BinaryOp::Pow,
+    }
+}
+
+fn infer_binary(op: BinaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
+    let name = op.name();
+    let div = op == BinaryOp::Div;
+    match (&args[0], &args[1]) {
+        (MArg::T(a), MArg::T(b)) => {
+            let shape = broadcast_shapes_named(&a.shape, &b.shape, name, "a", "b")?;
+            let common = ops::binary::promote(a.dtype, b.dtype, name)?;
+            if common == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Pow) {
+                return Err(Error::dtype(format!("{name}: bool operands are not supported; cast to an integer dtype first")));
+            }
+            one(Meta::new(shape, if div { DType::F32 } else { common }))
+        }
+        (MArg::T(a), MArg::S(s)) | (MArg::S(s), MArg::T(a)) => one(Meta::new(a.shape.clone(), weak(a.dtype, *s, div))),
+        _ => one(Meta::new(vec![], DType::F32)),
+    }
+}
+
+fn run_binary(op: BinaryOp, args: &[Arg]) -> Result<Vec<Tensor>> {
+    out(match (&args[0], &args[1]) {
+        (Arg::T(a), Arg::T(b)) => ops::binary(op, a, b),
+        (Arg::T(a), Arg::S(s)) => ops::binary_scalar(op, a, *s, false),
+        (Arg::S(s), Arg::T(b)) => ops::binary_scalar(op, b, *s, true),
+        (a, Arg::S(s)) => ops::binary_scalar(op, &operand_tensor(a), *s, false),
+        _ => unreachable!("operands"),
+    })
+}
+
+macro_rules! binary_row {
+    ($name:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("a", In::Operand), ("b", In::Operand)],
+            attrs: &[],
+            class: Class::Elementwise,
+            infer: |_, a| infer_binary(binary_op($name), a),
+            run: |_, a| run_binary(binary_op($name), a),
+        }
+    };
+}
+
+// ---- comparisons and logic -----------------------------------------------------------------
+
+fn compare_op(name: &str) -> CompareOp {
+    match name {
+        "equal" => CompareOp::Equal,
+        "not_equal" => CompareOp::NotEqual,
+        "less" => CompareOp::Less,
+        "less_equal" => CompareOp::LessEqual,
+        "greater" => CompareOp::Greater,
+        _ => CompareOp::GreaterEqual,
+    }
+}
+
+fn infer_broadcast_bool(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
+    let shape = broadcast_shapes_named(operand_shape(&args[0]), operand_shape(&args[1]), name, "a", "b")?;
+    one(Meta::new(shape, DType::Bool))
+}
+
+fn run_compare(op: CompareOp, args: &[Arg]) -> Result<Vec<Tensor>> {
+    out(match (&args[0], &args[1]) {
+        (Arg::T(a), Arg::T(b)) => ops::compare(op, a, b),
+        (Arg::T(a), Arg::S(s)) => ops::compare_scalar(op, a, *s, false),
+        (Arg::S(s), Arg::T(b)) => ops::compare_scalar(op, b, *s, true),
+        (a, Arg::S(s)) => ops::compare_scalar(op, &operand_tensor(a), *s, false),
+        _ => unreachable!("operands"),
+    })
+}
+
+macro_rules! compare_row {
+    ($name:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("a", In::Operand), ("b", In::Operand)],
+            attrs: &[],
+            class: Class::Elementwise,
+            infer: |_, a| infer_broadcast_bool($name, a),
+            run: |_, a| run_compare(compare_op($name), a),
+        }
+    };
+}
+
+fn logical_op(name: &str) -> LogicalOp {
+    match name {
+        "logical_and" => LogicalOp::And,
+        "logical_or" => LogicalOp::Or,
+        _ => LogicalOp::Xor,
+    }
+}
+
+macro_rules! logical_row {
+    ($name:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("a", In::Operand), ("b", In::Operand)],
+            attrs: &[],
+            class: Class::Elementwise,
+            infer: |_, a| infer_broadcast_bool($name, a),
+            run: |_, a| out(ops::logical(logical_op($name), &truth_tensor(&a[0]), &truth_tensor(&a[1]))),
+        }
+    };
+}
+
+fn infer_where(args: &[MArg]) -> Result<Vec<Meta>> {
+    let xy = broadcast_shapes_named(operand_shape(&args[1]), operand_shape(&args[2]), "where", "x", "y")?;
+    let shape = broadcast_shapes_named(operand_shape(&args[0]), &xy, "where", "condition", "x and y")?;
+    let dt = match (&args[1], &args[2]) {
+        (MArg::T(a), MArg::T(b)) => ops::binary::promote_named(a.dtype, b.dtype, "where", "x", "y")?,
+        (MArg::T(a), MArg::S(s)) | (MArg::S(s), MArg::T(a)) => weak(a.dtype, *s, false),
+        (MArg::S(s), MArg::S(t)) => {
+            if is_integral(*s) && is_integral(*t) {
+                DType::I32
+            } else {
+                DType::F32
+            }
+        }
+        _ => unreachable!("operands"),
+    };
+    one(Meta::new(shape, dt))
+}
+
+fn run_where(args: &[Arg]) -> Result<Vec<Tensor>> {
+    fn op<'a>(a: &Arg<'a>) -> Operand<'a> {
+        match *a {
+            Arg::T(t) => Operand::Tensor(t),
+            Arg::S(s) => Operand::Scalar(s),
+            _ => unreachable!("operands"),
+        }
+    }
+    out(ops::where_(&truth_tensor(&args[0]), op(&args[1]), op(&args[2])))
+}
+
+// ---- unary ---------------------------------------------------------------------------------
+
+fn unary_op(name: &str) -> UnaryOp {
+    *UnaryOp::ALL.iter().find(|o| o.name() == name).expect("a unary row names a UnaryOp")
+}
+
+fn infer_unary(op: UnaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
+    use UnaryOp::*;
+    let m = operand_meta(&args[0]);
+    let dt = match (op, m.dtype) {
+        (LogicalNot, _) => DType::Bool,
+        (_, DType::F32) => DType::F32,
+        (Exp | Log | Sqrt | Tanh | Reciprocal | Erf, _) => DType::F32,
+        (Rsqrt | Sigmoid | Silu | Gelu | GeluExact, dt) => {
+            return Err(Error::dtype(format!("{}: x has dtype {dt}; expected float32 (cast with astype)", op.name())))
+        }
+        (Square, DType::Bool) => DType::I32,
+        (Negative, DType::Bool) => {
+            return Err(Error::dtype(format!("{}: x has dtype bool; expected a numeric dtype (jnp rejects bool here)", op.name())))
+        }
+        (_, dt) => dt,
+    };
+    one(Meta::new(m.shape, dt))
+}
+
+macro_rules! unary_row {
+    ($name:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Operand)],
+            attrs: &[],
+            class: Class::Elementwise,
+            infer: |_, a| infer_unary(unary_op($name), a),
+            run: |_, a| out(ops::unary(unary_op($name), &operand_tensor(&a[0]))),
+        }
+    };
+}
+
+fn same(args: &[MArg]) -> Result<Vec<Meta>> {
+    one(meta(&args[0]).clone())
+}
+
+// ---- reductions ----------------------------------------------------------------------------
+
+fn reduced_shape(m: &Meta, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Vec<usize>> {
+    Ok(ops::reduce::axes(&m.shape, axis, keepdims, what)?.out_shape)
+}
+
+/// jnp's sum/prod dtypes: float32 stays, int32 and bool give int32, unsigned give uint32.
+fn sum_dtype(dt: DType) -> DType {
+    match dt {
+        DType::F32 => DType::F32,
+        DType::U32 | DType::U16 | DType::U8 => DType::U32,
+        _ => DType::I32,
+    }
+}
+
+macro_rules! reduce_row {
+    ($name:literal, $f:path, $dt:expr) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: &[("axis", AttrKind::OptInts), ("keepdims", AttrKind::Bool)],
+            class: Class::Other,
+            infer: |at, a| {
+                let m = meta(&a[0]);
+                let dt: fn(DType) -> DType = $dt;
+                one(Meta::new(reduced_shape(m, at[0].opt_ints(), at[1].bool(), $name)?, dt(m.dtype)))
+            },
+            run: |at, a| out($f(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
+        }
+    };
+}
+
+macro_rules! moments_row {
+    ($name:literal, $f:path) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: &[("axis", AttrKind::OptInts), ("keepdims", AttrKind::Bool), ("ddof", AttrKind::Finite)],
+            class: Class::Other,
+            infer: |at, a| one(Meta::new(reduced_shape(meta(&a[0]), at[0].opt_ints(), at[1].bool(), $name)?, DType::F32)),
+            run: |at, a| out($f(tensor(&a[0]), at[0].opt_ints(), at[1].bool(), at[2].num())),
+        }
+    };
+}
+
+fn infer_arg_reduce(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let shape = match at[0].opt_int() {
+        None if at[1].bool() => vec![1; m.shape.len()],
+        None => vec![],
+        Some(ax) => reduced_shape(m, Some(&[ax]), at[1].bool(), what)?,
+    };
+    one(Meta::new(shape, DType::I32))
+}
+
+macro_rules! arg_reduce_row {
+    ($name:literal, $f:path) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: &[("axis", AttrKind::OptInt), ("keepdims", AttrKind::Bool)],
+            class: Class::Other,
+            infer: |at, a| infer_arg_reduce(at, a, $name),
+            run: |at, a| out($f(tensor(&a[0]), at[0].opt_int(), at[1].bool())),
+        }
+    };
+}
+
+fn infer_softmax(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    ops::reduce::axes(&m.shape, at[0].opt_ints(), false, what)?;
+    one(Meta::new(m.shape.clone(), DType::F32))
+}
+
+// ---- shapes and layout ---------------------------------------------------------------------
+
+fn infer_matmul(args: &[MArg]) -> Result<Vec<Meta>> {
+    let (a, b) = (meta(&args[0]), meta(&args[1]));
+    let shape = ops::matmul::out_shape(&a.shape, a.dtype, &b.shape, b.dtype)?;
+    one(Meta::new(shape, DType::F32))
+}
+
+fn infer_mask(args: &[MArg], what: &str) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    if m.shape.len() < 2 {
+        return Err(Error::shape(format!("{what}: x has shape {:?}; it needs at least 2 dimensions", m.shape)));
+    }
+    one(m.clone())
+}
+
+fn permutation(perm: Option<&[i64]>, nd: usize, what: &str) -> Result<Vec<usize>> {
+    let Some(ax) = perm else { return Ok((0..nd).rev().collect()) };
+    if ax.len() != nd {
+        return Err(Error::arg(format!(
+            "{what}: axes {ax:?} has {} entries but x has {nd} axes; axes must be a permutation of 0..{nd}",
+            ax.len()
+        )));
+    }
+    let mut seen = vec![false; nd];
+    ax.iter()
+        .map(|&a| {
+            let i = normalize_axis(a, nd, &format!("{what}: axes"))?;
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(Error::arg(format!("{what}: axes {ax:?} repeats axis {i}; axes must be a permutation of 0..{nd}")));
+            }
+            Ok(i)
+        })
+        .collect()
+}
+
+fn permuted(m: &Meta, perm: &[usize]) -> Vec<Meta> {
+    vec![Meta::new(perm.iter().map(|&p| m.shape[p]).collect(), m.dtype)]
+}
+
+fn unique_axes(axes: &[i64], nd: usize, what: &str) -> Result<Vec<usize>> {
+    let mut seen = vec![false; nd];
+    axes.iter()
+        .map(|&a| {
+            let i = normalize_axis(a, nd, what)?;
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(Error::arg(format!("{what}: {axes:?} repeats axis {i}")));
+            }
+            Ok(i)
+        })
+        .collect()
+}
+
+fn infer_expand_dims(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let axes = at[0].ints();
+    let nd = m.shape.len() + axes.len();
+    let ins = unique_axes(axes, nd, "expand_dims: axis")?;
+    let mut src = m.shape.iter();
+    let shape = (0..nd).map(|i| if ins.contains(&i) { 1 } else { *src.next().expect("one source axis per slot") }).collect();
+    one(Meta::new(shape, m.dtype))
+}
+
+fn infer_squeeze(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let nd = m.shape.len();
+    let drop: Vec<usize> = match at[0].opt_ints() {
+        None => (0..nd).filter(|&i| m.shape[i] == 1).collect(),
+        Some(ax) => {
+            let v = unique_axes(ax, nd, "squeeze: axis")?;
+            if let Some(&i) = v.iter().find(|&&i| m.shape[i] != 1) {
+                return Err(Error::arg(format!(
+                    "squeeze: axis {i} of shape {:?} has size {}; only axes of size 1 can be squeezed",
+                    m.shape, m.shape[i]
+                )));
+            }
+            v
+        }
+    };
+    one(Meta::new((0..nd).filter(|i| !drop.contains(i)).map(|i| m.shape[i]).collect(), m.dtype))
+}
+
+fn infer_reshape(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let shape = crate::shape::resolve_reshape(&m.shape, at[0].ints())?;
+    one(Meta::new(shape, m.dtype))
+}
+
+fn infer_concatenate(at: &[Attr], args: &[MArg], stack: bool) -> Result<Vec<Meta>> {
+    let MArg::L(xs) = args[0] else { unreachable!("a list") };
+    let what = if stack { "stack" } else { "concatenate" };
+    let Some(first) = xs.first() else {
+        return Err(Error::arg(format!("{what}: xs is empty; need at least one array to {what}")));
+    };
+    let mut dt = first.dtype;
+    for (i, x) in xs.iter().enumerate().skip(1) {
+        dt = ops::binary::promote_named(dt, x.dtype, what, "xs[0]", &format!("xs[{i}]"))?;
+    }
+    if stack {
+        if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| x.shape != first.shape) {
+            return Err(Error::shape(format!(
+                "stack: xs[0] has shape {:?} and xs[{i}] has shape {:?}; all inputs must have the same shape",
+                first.shape, x.shape
+            )));
+        }
+        let ax = normalize_axis(at[0].int(), first.shape.len() + 1, "stack: axis")?;
+        let mut shape = first.shape.clone();
+        shape.insert(ax, xs.len());
+        return one(Meta::new(check_shape(&shape, "stack: result")?, dt));
+    }
+    let nd = first.shape.len();
+    if nd == 0 {
+        return Err(Error::shape("concatenate: zero-dimensional arrays cannot be concatenated"));
+    }
+    let ax = normalize_axis(at[0].int(), nd, "concatenate: axis")?;
+    let mut shape = first.shape.clone();
+    for (i, x) in xs.iter().enumerate().skip(1) {
+        let fits = x.shape.len() == nd && (0..nd).all(|d| d == ax || x.shape[d] == first.shape[d]);
+        if !fits {
+            return Err(Error::shape(format!(
+                "concatenate: xs[0] has shape {:?} and xs[{i}] has shape {:?}; all dimensions but axis {ax} must match",
+                first.shape, x.shape
+            )));
+        }
+        shape[ax] += x.shape[ax];
+    }
+    one(Meta::new(check_shape(&shape, "concatenate: result")?, dt))
+}
+
+fn infer_take(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let (x, idx) = (meta(&args[0]), meta(&args[1]));
+    if idx.dtype == DType::F32 {
+        return Err(Error::dtype("take: indices must be an integer tensor, got float32"));
+    }
+    let (shape, ax) = match at[0].opt_int() {
+        None => (vec![x.shape.iter().product()], 0),
+        Some(a) => (x.shape.clone(), normalize_axis(a, x.shape.len(), "take: axis")?),
+    };
+    let mut o = shape[..ax].to_vec();
+    o.extend_from_slice(&idx.shape);
+    o.extend_from_slice(&shape[ax + 1..]);
+    one(Meta::new(check_shape(&o, "take: result")?, x.dtype))
+}
+
+fn infer_one_hot(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let mut shape = meta(&args[0]).shape.clone();
+    let n = at[0].int() as usize;
+    let ax = normalize_axis(at[2].int(), shape.len() + 1, "one_hot: axis")?;
+    shape.insert(ax, n);
+    one(Meta::new(check_shape(&shape, "one_hot: result")?, at[1].dtype()))
+}
+
+fn infer_broadcast_to(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let shape = at[0].shape();
+    let fits = shape.len() >= m.shape.len() && crate::shape::broadcast_shapes(&m.shape, shape).is_ok_and(|s| s == shape);
+    if !fits {
+        return Err(Error::shape(format!(
+            "broadcast_to: cannot broadcast x of shape {:?} to shape {shape:?} (each dimension of x must equal the target's trailing dimension or be 1)",
+            m.shape
+        )));
+    }
+    one(Meta::new(shape.to_vec(), m.dtype))
+}
+
+fn moveaxis_perm(nd: usize, source: &[i64], destination: &[i64]) -> Result<Vec<usize>> {
+    if source.len() != destination.len() {
+        return Err(Error::arg(format!(
+            "moveaxis: source {source:?} and destination {destination:?} must have the same number of axes"
+        )));
+    }
+    let src = unique_axes(source, nd, "moveaxis: source")?;
+    let dst = unique_axes(destination, nd, "moveaxis: destination")?;
+    let mut order: Vec<usize> = (0..nd).filter(|i| !src.contains(i)).collect();
+    let mut pairs: Vec<(usize, usize)> = dst.into_iter().zip(src).collect();
+    pairs.sort_unstable();
+    for (d, s) in pairs {
+        order.insert(d, s);
+    }
+    Ok(order)
+}
+
+fn infer_layer_norm(args: &[MArg]) -> Result<Vec<Meta>> {
+    let x = meta(&args[0]);
+    if x.dtype != DType::F32 {
+        return Err(Error::dtype(format!("layer_norm: x has dtype {}; expected float32", x.dtype)));
+    }
+    let Some(&f) = x.shape.last() else {
+        return Err(Error::shape("layer_norm: x is a scalar; it needs at least one axis"));
+    };
+    for (i, what) in [(1, "scale"), (2, "bias")] {
+        if let MArg::T(p) = &args[i] {
+            if p.shape != [f] || p.dtype != DType::F32 {
+                return Err(Error::shape(format!(
+                    "layer_norm: {what} has shape {:?} ({}); expected float32 of shape [{f}] (x has shape {:?})",
+                    p.shape, p.dtype, x.shape
+                )));
+            }
+        }
+    }
+    one(x.clone())
+}
+
+// ---- creation ------------------------------------------------------------------------------
+
+fn infer_arange(at: &[Attr]) -> Result<Vec<Meta>> {
+    let (start, stop, step) = (at[0].num(), at[1].num(), at[2].num());
+    if step == 0.0 {
+        return Err(Error::arg("arange: step must not be 0"));
+    }
+    let n = ((stop - start) / step).ceil().max(0.0);
+    let shape = check_shape(&[n], "arange: length")?;
+    one(Meta::new(shape, at[3].dtype()))
+}
+
+// ---- random --------------------------------------------------------------------------------
+
+fn infer_draw(at: &[Attr], args: &[MArg], shape_at: usize, dt: DType, what: &str) -> Result<Vec<Meta>> {
+    check_key(&args[0], what)?;
+    one(Meta::new(at[shape_at].shape().to_vec(), dt))
+}
+
+const KEY: &[(&str, In)] = &[("key", In::Key)];
+const AXIS_KEEP: &[(&str, AttrKind)] = &[("axis", AttrKind::OptInts), ("keepdims", AttrKind::Bool)];
+const TAKE_MODES: &[&str] = &["fill", "clip", "wrap"];
+
+/// Every op, by code (its index). The binding exports the names in this order as `OP_NAMES`.
+pub static OPS: &[OpDef] = &[
+    binary_row!("add"),
+    binary_row!("subtract"),
+    binary_row!("multiply"),
+    binary_row!("divide"),
+    binary_row!("maximum"),
+    binary_row!("minimum"),
+    binary_row!("power"),
+    compare_row!("equal"),
+    compare_row!("not_equal"),
+    compare_row!("less"),
+    compare_row!("less_equal"),
+    compare_row!("greater"),
+    compare_row!("greater_equal"),
+    logical_row!("logical_and"),
+    logical_row!("logical_or"),
+    logical_row!("logical_xor"),
+    OpDef {
+        name: "where",
+        inputs: &[("condition", In::Operand), ("x", In::Operand), ("y", In::Operand)],
+        attrs: &[],
+        class: Class::Elementwise,
+        infer: |_, a| infer_where(a),
+        run: |_, a| run_where(a),
+    },
+    unary_row!("exp"),
+    unary_row!("log"),
+    unary_row!("sqrt"),
+    unary_row!("rsqrt"),
+    unary_row!("tanh"),
+    unary_row!("abs"),
+    unary_row!("negative"),
+    unary_row!("square"),
+    unary_row!("reciprocal"),
+    unary_row!("floor"),
+    unary_row!("ceil"),
+    unary_row!("sigmoid"),
+    unary_row!("silu"),
+    unary_row!("gelu"),
+    unary_row!("gelu(approximate=false)"),
+    unary_row!("erf"),
+    unary_row!("logical_not"),
+    OpDef {
+        name: "sign",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[],
+        class: Class::Elementwise,
+        infer: |_, a| same(a),
+        run: |_, a| out(ops::sign(tensor(&a[0]))),
+    },
+    OpDef {
+        name: "relu",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[],
+        class: Class::Elementwise,
+        infer: |_, a| same(a),
+        run: |_, a| out(ops::relu(tensor(&a[0]))),
+    },
+    OpDef {
+        name: "round",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("decimals", AttrKind::Int)],
+        class: Class::Elementwise,
+        infer: |_, a| same(a),
+        run: |at, a| out(ops::round(tensor(&a[0]), at[0].int().clamp(i32::MIN as i64, i32::MAX as i64) as i32)),
+    },
+    OpDef {
+        name: "astype",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("dtype", AttrKind::DType)],
+        class: Class::Elementwise,
+        infer: |at, a| one(Meta::new(meta(&a[0]).shape.clone(), at[0].dtype())),
+        run: |at, a| Ok(vec![tensor(&a[0]).astype(at[0].dtype())]),
+    },
+    OpDef {
+        name: "matmul",
+        inputs: &[("a", In::Tensor), ("b", In::Tensor)],
+        attrs: &[],
+        class: Class::Other,
+        infer: |_, a| infer_matmul(a),
+        run: |_, a| out(ops::matmul(tensor(&a[0]), tensor(&a[1]))),
+    },
+    OpDef {
+        name: "matmul_masked",
+        inputs: &[("a", In::Tensor), ("b", In::Tensor)],
+        attrs: &[("k", AttrKind::Int), ("upper", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |_, a| infer_matmul(a),
+        run: |at, a| out(ops::matmul_masked(tensor(&a[0]), tensor(&a[1]), at[0].int(), at[1].bool())),
+    },
+    OpDef {
+        name: "triu",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("k", AttrKind::Int)],
+        class: Class::Other,
+        infer: |_, a| infer_mask(a, "triu"),
+        run: |at, a| out(ops::triu(tensor(&a[0]), at[0].int())),
+    },
+    OpDef {
+        name: "tril",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("k", AttrKind::Int)],
+        class: Class::Other,
+        infer: |_, a| infer_mask(a, "tril"),
+        run: |at, a| out(ops::tril(tensor(&a[0]), at[0].int())),
+    },
+    OpDef {
+        name: "transpose",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axes", AttrKind::OptInts)],
+        class: Class::Other,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            Ok(permuted(m, &permutation(at[0].opt_ints(), m.shape.len(), "transpose")?))
+        },
+        run: |at, a| out(ops::transpose(tensor(&a[0]), at[0].opt_ints())),
+    },
+    reduce_row!("sum", ops::sum, sum_dtype),
+    reduce_row!("mean", ops::mean, |_| DType::F32),
+    reduce_row!("max", ops::max, |d| d),
+    reduce_row!("min", ops::min, |d| d),
+    reduce_row!("prod", ops::prod, sum_dtype),
+    moments_row!("var", ops::var),
+    moments_row!("std", ops::std),
+    arg_reduce_row!("argmax", ops::argmax),
+    arg_reduce_row!("argmin", ops::argmin),
+    OpDef {
+        name: "softmax",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInts)],
+        class: Class::Other,
+        infer: |at, a| infer_softmax(at, a, "softmax"),
+        run: |at, a| out(ops::softmax(tensor(&a[0]), at[0].opt_ints())),
+    },
+    OpDef {
+        name: "log_softmax",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInts)],
+        class: Class::Other,
+        infer: |at, a| infer_softmax(at, a, "log_softmax"),
+        run: |at, a| out(ops::log_softmax(tensor(&a[0]), at[0].opt_ints())),
+    },
+    OpDef {
+        name: "logsumexp",
+        inputs: &[("x", In::Tensor)],
+        attrs: AXIS_KEEP,
+        class: Class::Other,
+        infer: |at, a| one(Meta::new(reduced_shape(meta(&a[0]), at[0].opt_ints(), at[1].bool(), "logsumexp")?, DType::F32)),
+        run: |at, a| out(ops::logsumexp(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
+    },
+    OpDef {
+        name: "layer_norm",
+        inputs: &[("x", In::Tensor), ("scale", In::Optional), ("bias", In::Optional)],
+        attrs: &[("eps", AttrKind::Finite), ("rms", AttrKind::Bool), ("fastVariance", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |_, a| infer_layer_norm(a),
+        run: |at, a| {
+            let stats = if at[1].bool() { NormStats::Rms } else { NormStats::Mean { fast_variance: at[2].bool() } };
+            out(ops::layer_norm(tensor(&a[0]), opt_tensor(&a[1]), opt_tensor(&a[2]), at[0].num(), stats))
+        },
+    },
+    OpDef {
+        name: "take",
+        inputs: &[("x", In::Tensor), ("indices", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInt), ("mode", AttrKind::Choice(TAKE_MODES))],
+        class: Class::Other,
+        infer: infer_take,
+        run: |at, a| {
+            let mode = TakeMode::from_name(TAKE_MODES[at[1].choice()])?;
+            out(ops::take(tensor(&a[0]), tensor(&a[1]), at[0].opt_int(), mode))
+        },
+    },
+    OpDef {
+        name: "one_hot",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("numClasses", AttrKind::Count), ("dtype", AttrKind::DType), ("axis", AttrKind::Int)],
+        class: Class::Other,
+        infer: infer_one_hot,
+        run: |at, a| out(ops::one_hot(tensor(&a[0]), at[0].int() as usize, at[1].dtype(), at[2].int())),
+    },
+    OpDef {
+        name: "concatenate",
+        inputs: &[("xs", In::List)],
+        attrs: &[("axis", AttrKind::Int)],
+        class: Class::Other,
+        infer: |at, a| infer_concatenate(at, a, false),
+        run: |at, a| match a[0] {
+            Arg::L(xs) => out(ops::concatenate(xs, at[0].int())),
+            _ => unreachable!("a list"),
+        },
+    },
+    OpDef {
+        name: "stack",
+        inputs: &[("xs", In::List)],
+        attrs: &[("axis", AttrKind::Int)],
+        class: Class::Other,
+        infer: |at, a| infer_concatenate(at, a, true),
+        run: |at, a| match a[0] {
+            Arg::L(xs) => out(ops::stack(xs, at[0].int())),
+            _ => unreachable!("a list"),
+        },
+    },
+    OpDef {
+        name: "expand_dims",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis", AttrKind::Ints)],
+        class: Class::View,
+        infer: infer_expand_dims,
+        run: |at, a| out(ops::expand_dims(tensor(&a[0]), at[0].ints())),
+    },
+    OpDef {
+        name: "squeeze",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInts)],
+        class: Class::View,
+        infer: infer_squeeze,
+        run: |at, a| out(ops::squeeze(tensor(&a[0]), at[0].opt_ints())),
+    },
+    OpDef {
+        name: "reshape",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("shape", AttrKind::Ints)],
+        class: Class::View,
+        infer: infer_reshape,
+        run: |at, a| out(tensor(&a[0]).reshape(at[0].ints())),
+    },
+    OpDef {
+        name: "broadcast_to",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("shape", AttrKind::Shape)],
+        class: Class::Other,
+        infer: infer_broadcast_to,
+        run: |at, a| out(ops::broadcast_to(tensor(&a[0]), at[0].shape())),
+    },
+    OpDef {
+        name: "swapaxes",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis1", AttrKind::Int), ("axis2", AttrKind::Int)],
+        class: Class::Other,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            let nd = m.shape.len();
+            let i = normalize_axis(at[0].int(), nd, "swapaxes: axis1")?;
+            let j = normalize_axis(at[1].int(), nd, "swapaxes: axis2")?;
+            let mut perm: Vec<usize> = (0..nd).collect();
+            perm.swap(i, j);
+            Ok(permuted(m, &perm))
+        },
+        run: |at, a| out(ops::swapaxes(tensor(&a[0]), at[0].int(), at[1].int())),
+    },
+    OpDef {
+        name: "moveaxis",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("source", AttrKind::Ints), ("destination", AttrKind::Ints)],
+        class: Class::Other,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            Ok(permuted(m, &moveaxis_perm(m.shape.len(), at[0].ints(), at[1].ints())?))
+        },
+        run: |at, a| out(ops::moveaxis(tensor(&a[0]), at[0].ints(), at[1].ints())),
+    },
+    OpDef {
+        name: "full",
+        inputs: &[],
+        attrs: &[("shape", AttrKind::Shape), ("value", AttrKind::Num), ("dtype", AttrKind::DType)],
+        class: Class::Other,
+        infer: |at, _| one(Meta::new(at[0].shape().to_vec(), at[2].dtype())),
+        run: |at, _| Ok(vec![ops::full(at[0].shape(), at[1].num(), at[2].dtype())]),
+    },
+    OpDef {
+        name: "arange",
+        inputs: &[],
+        attrs: &[("start", AttrKind::Finite), ("stop", AttrKind::Finite), ("step", AttrKind::Finite), ("dtype", AttrKind::DType)],
+        class: Class::Other,
+        infer: |at, _| infer_arange(at),
+        run: |at, _| out(ops::arange(at[0].num(), at[1].num(), at[2].num(), at[3].dtype())),
+    },
+    OpDef {
+        name: "linspace",
+        inputs: &[],
+        attrs: &[("start", AttrKind::Finite), ("stop", AttrKind::Finite), ("num", AttrKind::Count)],
+        class: Class::Other,
+        infer: |at, _| one(Meta::new(check_shape(&[at[2].int() as usize], "linspace: num")?, DType::F32)),
+        run: |at, _| Ok(vec![ops::linspace(at[0].num(), at[1].num(), at[2].int() as usize)]),
+    },
+    OpDef {
+        name: "eye",
+        inputs: &[],
+        attrs: &[("n", AttrKind::Count), ("m", AttrKind::Count), ("dtype", AttrKind::DType)],
+        class: Class::Other,
+        infer: |at, _| one(Meta::new(check_shape(&[at[0].int() as usize, at[1].int() as usize], "eye")?, at[2].dtype())),
+        run: |at, _| Ok(vec![ops::eye(at[0].int() as usize, at[1].int() as usize, at[2].dtype())]),
+    },
+    OpDef {
+        name: "qr",
+        inputs: &[("a", In::Tensor)],
+        attrs: &[],
+        class: Class::Other,
+        infer: |_, a| {
+            let m = meta(&a[0]);
+            if m.dtype != DType::F32 {
+                return Err(Error::dtype(format!("qr: expected a float32 matrix, got {}", m.dtype.name())));
+            }
+            let &[r, c] = &m.shape[..] else {
+                return Err(Error::shape(format!("qr: expected a 2-D matrix, got shape {:?}", m.shape)));
+            };
+            let k = r.min(c);
+            Ok(vec![Meta::new(vec![r, k], DType::F32), Meta::new(vec![k, c], DType::F32)])
+        },
+        run: |_, a| linalg::qr(tensor(&a[0])).map(|(q, r)| vec![q, r]),
+    },
+    OpDef {
+        name: "threefry2x32",
+        inputs: &[("key", In::Key), ("counter", In::Key)],
+        attrs: &[],
+        class: Class::Other,
+        infer: |_, a| {
+            check_key(&a[0], "threefry2x32: key")?;
+            check_key(&a[1], "threefry2x32: counter")?;
+            one(Meta::new(vec![2], DType::U32))
+        },
+        run: |_, a| Ok(vec![key_tensor(prng::threefry2x32(key_words(&a[0], "key")?, key_words(&a[1], "counter")?))]),
+    },
+    OpDef {
+        name: "fold_in",
+        inputs: KEY,
+        attrs: &[("data", AttrKind::Int)],
+        class: Class::Other,
+        infer: |_, a| {
+            check_key(&a[0], "fold_in: key")?;
+            one(Meta::new(vec![2], DType::U32))
+        },
+        // JAX casts the data to uint32 (wrapping).
+        run: |at, a| Ok(vec![key_tensor(prng::fold_in(key_words(&a[0], "fold_in: key")?, at[0].int() as u32))]),
+    },
+    OpDef {
+        name: "split",
+        inputs: KEY,
+        attrs: &[("n", AttrKind::Count), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| {
+            check_key(&a[0], "split: key")?;
+            let n = at[0].int() as usize;
+            check_shape(&[n, 2], "split: n")?;
+            if n > MAX_SPLIT {
+                return Err(Error::arg(format!("split: n is {n}; at most {MAX_SPLIT} keys are made by one split")));
+            }
+            Ok(vec![Meta::new(vec![2], DType::U32); n])
+        },
+        run: |at, a| {
+            let keys = at[1].layout().split(key_words(&a[0], "split: key")?, at[0].int() as usize)?;
+            Ok(keys.into_iter().map(key_tensor).collect())
+        },
+    },
+    OpDef {
+        name: "bits",
+        inputs: KEY,
+        attrs: &[("width", AttrKind::Int), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| {
+            let dt = match at[0].int() {
+                8 => DType::U8,
+                16 => DType::U16,
+                32 => DType::U32,
+                w => return Err(Error::dtype(format!("bits: width must be 8, 16 or 32 bits, got {w}"))),
+            };
+            infer_draw(at, a, 1, dt, "bits: key")
+        },
+        run: |at, a| out(at[2].layout().random_bits(key_words(&a[0], "bits: key")?, at[0].int() as u32, at[1].shape())),
+    },
+    OpDef {
+        name: "uniform",
+        inputs: KEY,
+        attrs: &[("shape", AttrKind::Shape), ("minval", AttrKind::Finite), ("maxval", AttrKind::Finite), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| infer_draw(at, a, 0, DType::F32, "uniform: key"),
+        run: |at, a| {
+            let k = key_words(&a[0], "uniform: key")?;
+            out(at[3].layout().uniform(k, at[0].shape(), at[1].num() as f32, at[2].num() as f32))
+        },
+    },
+    OpDef {
+        name: "normal",
+        inputs: KEY,
+        attrs: &[("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| infer_draw(at, a, 0, DType::F32, "normal: key"),
+        run: |at, a| out(at[1].layout().normal(key_words(&a[0], "normal: key")?, at[0].shape())),
+    },
+    OpDef {
+        name: "truncated_normal",
+        inputs: KEY,
+        attrs: &[("lower", AttrKind::Num), ("upper", AttrKind::Num), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| {
+            if at[0].num().is_nan() || at[1].num().is_nan() {
+                return Err(Error::arg("truncatedNormal: lower and upper must not be NaN"));
+            }
+            infer_draw(at, a, 2, DType::F32, "truncated_normal: key")
+        },
+        run: |at, a| {
+            let k = key_words(&a[0], "truncated_normal: key")?;
+            out(at[3].layout().truncated_normal(k, at[0].num() as f32, at[1].num() as f32, at[2].shape()))
+        },
+    },
+    OpDef {
+        name: "randint",
+        inputs: KEY,
+        attrs: &[("shape", AttrKind::Shape), ("minval", AttrKind::Int), ("maxval", AttrKind::Int), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| infer_draw(at, a, 0, DType::I32, "randint: key"),
+        run: |at, a| {
+            let k = key_words(&a[0], "randint: key")?;
+            out(at[3].layout().randint(k, at[0].shape(), at[1].int(), at[2].int()))
+        },
+    },
+    OpDef {
+        name: "bernoulli",
+        inputs: KEY,
+        attrs: &[("p", AttrKind::Finite), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        class: Class::Other,
+        infer: |at, a| infer_draw(at, a, 1, DType::Bool, "bernoulli: key"),
+        run: |at, a| out(at[2].layout().bernoulli(key_words(&a[0], "bernoulli: key")?, at[0].num() as f32, at[1].shape())),
+    },
+];
+
+/// The most keys one `split` returns: each is its own JS object, so a request for billions
+/// would exhaust memory long before the kernel ran.
+pub const MAX_SPLIT: usize = 1 << 20;
+
+/// The row of `code`; E_ARG naming the valid range otherwise.
+pub fn op(code: usize) -> Result<&'static OpDef> {
+    OPS.get(code).ok_or_else(|| Error::arg(format!("op: expected an op code in 0..{}, got {code}", OPS.len())))
+}
+
+/// The code of the op called `name` (plans and tests look ops up by name).
+pub fn code(name: &str) -> Option<usize> {
+    OPS.iter().position(|d| d.name == name)
+}

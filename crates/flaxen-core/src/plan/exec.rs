@@ -1,0 +1,221 @@
+//! A compiled plan and its execution: a straight-line list of steps over value slots.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::ops::table::{Meta, OpDef};
+use crate::tensor::Tensor;
+
+use super::compile::{fold_constants, fuse_masks, run_op};
+use super::{Graph, Src};
+
+/// Where a step reads an operand.
+#[derive(Clone, Copy, Debug)]
+enum Loc {
+    Input(usize),
+    Const(usize),
+    Slot(usize),
+    Scalar(f64),
+    None,
+}
+
+struct Step {
+    node: usize,
+    args: Vec<Loc>,
+    outs: Vec<usize>,
+    /// Slots whose last use is this step: dropped right after it runs.
+    free: Vec<usize>,
+}
+
+/// A compiled trace: run it with `run`. Immutable once built, so it can run on any thread and
+/// several calls can run it at once.
+pub struct Plan {
+    inputs: Vec<Meta>,
+    graph: Graph,
+    steps: Vec<Step>,
+    outputs: Vec<Loc>,
+    slots: usize,
+    /// Inputs dropped after their last use (in input order); a donated input's storage then
+    /// returns to the pool as soon as the plan no longer needs it.
+    input_free: Vec<Vec<usize>>,
+    const_storages: HashSet<usize>,
+}
+
+/// What the passes left, for tests and `jit(...).lower()`-style inspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanStats {
+    pub steps: usize,
+    pub consts: usize,
+    pub ops: Vec<&'static str>,
+}
+
+impl Plan {
+    /// Compiles `graph` with the given outputs (sources in that graph).
+    pub fn compile(mut graph: Graph, outputs: Vec<Src>) -> Result<Plan> {
+        let mut outputs = outputs;
+        fuse_masks(&mut graph);
+        fold_constants(&mut graph, &mut outputs)?;
+        // Dead-code elimination: mark the nodes the outputs need, walking backwards.
+        let n = graph.nodes.len();
+        let mut live = vec![false; n];
+        let mark = |s: &Src, live: &mut Vec<bool>| {
+            if let Src::Node(m, _) = *s {
+                live[m] = true;
+            }
+        };
+        for s in &outputs {
+            mark(s, &mut live);
+        }
+        for i in (0..n).rev() {
+            if live[i] {
+                for s in graph.nodes[i].args.clone().iter() {
+                    mark(s, &mut live);
+                }
+            }
+        }
+        // Slots for the outputs of live nodes.
+        let mut slot_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut slots = 0;
+        for i in (0..n).filter(|&i| live[i]) {
+            slot_of[i] = (slots..slots + graph.nodes[i].outs.len()).collect();
+            slots += graph.nodes[i].outs.len();
+        }
+        let loc = |s: Src| match s {
+            Src::Input(i) => Loc::Input(i),
+            Src::Const(i) => Loc::Const(i),
+            Src::Node(m, o) => Loc::Slot(slot_of[m][o]),
+            Src::Scalar(x) => Loc::Scalar(x),
+            Src::None => Loc::None,
+        };
+        let mut steps: Vec<Step> = (0..n)
+            .filter(|&i| live[i])
+            .map(|i| Step { node: i, args: graph.nodes[i].args.iter().map(|&s| loc(s)).collect(), outs: slot_of[i].clone(), free: vec![] })
+            .collect();
+        let outputs: Vec<Loc> = outputs.into_iter().map(loc).collect();
+        // Liveness: the last step reading each slot or input frees it (outputs are never freed).
+        let mut last_slot = vec![usize::MAX; slots];
+        let mut last_input = vec![usize::MAX; graph.inputs.len()];
+        for (si, st) in steps.iter().enumerate() {
+            for a in &st.args {
+                match *a {
+                    Loc::Slot(s) => last_slot[s] = si,
+                    Loc::Input(i) => last_input[i] = si,
+                    _ => {}
+                }
+            }
+        }
+        for o in &outputs {
+            match *o {
+                Loc::Slot(s) => last_slot[s] = usize::MAX - 1,
+                Loc::Input(i) => last_input[i] = usize::MAX - 1,
+                _ => {}
+            }
+        }
+        for (s, &si) in last_slot.iter().enumerate() {
+            if si < steps.len() {
+                steps[si].free.push(s);
+            }
+        }
+        let mut input_free = vec![Vec::new(); steps.len()];
+        for (i, &si) in last_input.iter().enumerate() {
+            if si < steps.len() {
+                input_free[si].push(i);
+            }
+        }
+        let const_storages = graph.consts.iter().map(|c| std::sync::Arc::as_ptr(c.storage()) as usize).collect();
+        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages })
+    }
+
+    pub fn inputs(&self) -> &[Meta] {
+        &self.inputs
+    }
+
+    pub fn stats(&self) -> PlanStats {
+        PlanStats {
+            steps: self.steps.len(),
+            consts: self.graph.consts.len(),
+            ops: self.steps.iter().map(|s| self.graph.nodes[s.node].def().name).collect(),
+        }
+    }
+
+    /// Checks `inputs` against the traced metas (E_ARG for the count, E_SHAPE / E_DTYPE naming
+    /// the argument and both metas otherwise).
+    pub fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::arg(format!("plan: expected {} input tensors, got {}", self.inputs.len(), inputs.len())));
+        }
+        for (i, (t, m)) in inputs.iter().zip(&self.inputs).enumerate() {
+            if t.shape() != m.shape {
+                return Err(Error::shape(format!("plan: input {i} has shape {:?}; the plan was traced for shape {:?}", t.shape(), m.shape)));
+            }
+            if t.dtype() != m.dtype {
+                return Err(Error::dtype(format!("plan: input {i} has dtype {}; the plan was traced for dtype {}", t.dtype(), m.dtype)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the plan. Inputs are taken by value and dropped after their last use, so a donated
+    /// input (one the caller no longer holds) frees its storage for the plan's own buffers.
+    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
+        self.check_inputs(&inputs)?;
+        let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
+        for (si, st) in self.steps.iter().enumerate() {
+            let outs = {
+                let get = |s: Src| -> Option<&Tensor> {
+                    match s {
+                        Src::Input(i) => inputs[i].as_ref(),
+                        Src::Const(i) => self.graph.consts.get(i),
+                        Src::Node(slot, _) => slots[slot].as_ref(),
+                        _ => None,
+                    }
+                };
+                let node = &self.graph.nodes[st.node];
+                run_op(node, &resolve(&st.args), &get).map_err(|e| at_step(e, node.def()))?
+            };
+            for (&slot, t) in st.outs.iter().zip(outs) {
+                slots[slot] = Some(t);
+            }
+            for &s in &st.free {
+                slots[s] = None;
+            }
+            for &i in &self.input_free[si] {
+                inputs[i] = None;
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|o| {
+                let t = match *o {
+                    Loc::Input(i) => inputs[i].clone(),
+                    Loc::Const(i) => self.graph.consts.get(i).cloned(),
+                    Loc::Slot(s) => slots[s].clone(),
+                    _ => None,
+                }
+                .ok_or_else(|| Error::arg("plan: an output has no value"))?;
+                // An output must not share bytes with a constant or an argument: JS may write
+                // it through `t.data`, which would change the plan or the caller's tensor.
+                let shared = matches!(o, Loc::Input(_)) || self.const_storages.contains(&(std::sync::Arc::as_ptr(t.storage()) as usize));
+                Ok(if shared { t.astype(t.dtype()) } else { t })
+            })
+            .collect()
+    }
+}
+
+/// Step operands as graph sources over the run's value slots (slot i is `Src::Node(i, 0)`).
+fn resolve(args: &[Loc]) -> Vec<Src> {
+    args.iter()
+        .map(|&l| match l {
+            Loc::Input(i) => Src::Input(i),
+            Loc::Const(i) => Src::Const(i),
+            Loc::Slot(s) => Src::Node(s, 0),
+            Loc::Scalar(x) => Src::Scalar(x),
+            Loc::None => Src::None,
+        })
+        .collect()
+}
+
+fn at_step(e: Error, def: &OpDef) -> Error {
+    Error::new(e.code, format!("{} (in a jit plan, op {})", e.message, def.name))
+}
