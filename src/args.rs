@@ -98,21 +98,8 @@ pub fn integers(env: Env, v: Value, what: &str) -> Result<Vec<i64>, JsError> {
         .collect()
 }
 
-/// `null`/`undefined` → None, else an array of integers.
-pub fn optional_integers(env: Env, v: Value, what: &str) -> Result<Option<Vec<i64>>, JsError> {
-    match env.type_of(v)? {
-        ValueType::Null | ValueType::Undefined => Ok(None),
-        _ => integers(env, v, what).map(Some),
-    }
-}
-
-/// Raw key data: a Uint32Array of length 2.
-pub fn key(env: Env, v: Value, what: &str) -> Result<[u32; 2], JsError> {
-    let pair = uint32_pair(env, v);
-    pair.ok_or_else(|| JsError::type_error("E_TYPE", format!("{what}: expected a Uint32Array of length 2 (key data)")))
-}
-
-fn uint32_pair(env: Env, v: Value) -> Option<[u32; 2]> {
+/// Key data (a Uint32Array of length 2) as a uint32 tensor of shape [2]; None for anything else.
+pub fn key_tensor(env: Env, v: Value) -> Option<flaxen_core::Tensor> {
     if !env.is_typedarray(v).ok()? {
         return None;
     }
@@ -122,5 +109,5 @@ fn uint32_pair(env: Env, v: Value) -> Option<[u32; 2]> {
     }
     // SAFETY: kind and length were checked; the view is read during this callback while no JS runs.
     let s = unsafe { info.as_slice::<u32>() }.ok()?;
-    Some([s[0], s[1]])
+    flaxen_core::Tensor::from_slice(s, &[2]).ok()
 }

@@ -1,6 +1,6 @@
 //! Array creation: copies from JS typed arrays and fills.
 
-use flaxen_core::{ops, DType, Tensor};
+use flaxen_core::{DType, Tensor};
 use node_api::{CallbackInfo, Env, JsError, TypedArrayInfo, TypedArrayType, Value};
 
 use crate::{args, handle};
@@ -58,39 +58,4 @@ fn cast_from_f64(v: &[f64], dtype: DType, shape: &[usize]) -> flaxen_core::Resul
         DType::I8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as i8).collect::<Vec<_>>(), shape),
         DType::Bool => Tensor::from_vec(v.iter().map(|&x| x != 0.0).collect::<Vec<_>>(), shape),
     }
-}
-
-/// `full(shape, value, dtype)`
-pub fn full(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let shape = args::shape(env, info.arg(0), "shape")?;
-    let value = args::number(env, info.arg(1), "value")?;
-    let dtype = args::dtype(env, info.arg(2), "dtype")?;
-    handle::wrap(env, Ok(ops::full(&shape, value, dtype)))
-}
-
-/// `arange(start, stop, step, dtype)`
-pub fn arange(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let start = args::finite(env, info.arg(0), "start")?;
-    let stop = args::finite(env, info.arg(1), "stop")?;
-    let step = args::finite(env, info.arg(2), "step")?;
-    let dtype = args::dtype(env, info.arg(3), "dtype")?;
-    handle::wrap(env, ops::arange(start, stop, step, dtype))
-}
-
-/// `linspace(start, stop, num)`
-pub fn linspace(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let start = args::finite(env, info.arg(0), "start")?;
-    let stop = args::finite(env, info.arg(1), "stop")?;
-    let num = args::count(env, info.arg(2), "num")?;
-    flaxen_core::shape::check_shape(&[num], "num").map_err(args::core_error)?;
-    handle::wrap(env, Ok(ops::linspace(start, stop, num)))
-}
-
-/// `eye(n, m, dtype)`
-pub fn eye(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let n = args::count(env, info.arg(0), "n")?;
-    let m = args::count(env, info.arg(1), "m")?;
-    let dtype = args::dtype(env, info.arg(2), "dtype")?;
-    flaxen_core::shape::check_shape(&[n, m], "eye").map_err(args::core_error)?;
-    handle::wrap(env, Ok(ops::eye(n, m, dtype)))
 }

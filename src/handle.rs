@@ -53,6 +53,8 @@ enum Slot {
     Ready(Tensor),
     /// A deferred triu/tril (see the module docs).
     Lazy(Rc<LazyMask>),
+    /// A value recorded by a `jit` trace (see `trace.rs`): shape and dtype, no data.
+    Traced(crate::trace::Tracer),
     Disposed,
 }
 
@@ -228,6 +230,12 @@ pub fn wrap(env: Env, result: flaxen_core::Result<Tensor>) -> Result<Value, JsEr
     new_handle(env, st, Slot::Ready(tensor), reported)
 }
 
+/// A new handle for a traced value (no bytes to report).
+pub fn wrap_tracer(env: Env, tracer: crate::trace::Tracer) -> Result<Value, JsError> {
+    let st = state(env)?;
+    new_handle(env, st, Slot::Traced(tracer), 0)
+}
+
 /// A lazy `triu(src, k)` (upper) or `tril(src, k)` handle, or the eager result when deferring
 /// is not possible or not useful (see the module docs). Same errors as the eager ops.
 pub fn wrap_mask(env: Env, src: &Tensor, k: i64, upper: bool) -> Result<Value, JsError> {
@@ -258,6 +266,7 @@ impl TensorHandle {
         let lazy = match &*self.slot.borrow() {
             Slot::Lazy(l) => Some(l.clone()),
             Slot::Disposed => return Err(disposed(what)),
+            Slot::Traced(t) => return Err(t.concretization_error(what)),
             Slot::Ready(_) => None,
         };
         if let Some(lazy) = lazy {
@@ -284,10 +293,19 @@ impl TensorHandle {
                 LazyState::Pending(src) => Ok(Some((src.clone(), l.k, l.upper))),
                 LazyState::Done(_) => Ok(None),
             },
-            Slot::Ready(_) => Ok(None),
+            Slot::Ready(_) | Slot::Traced(_) => Ok(None),
             Slot::Disposed => Err(disposed(what)),
         }
     }
+
+    /// The tracer, if this handle is a traced value.
+    pub fn tracer(&self) -> Option<crate::trace::Tracer> {
+        match &*self.slot.borrow() {
+            Slot::Traced(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
 
     /// Shape and dtype without materialising a lazy mask.
     pub fn meta<R>(&self, what: &str, f: impl FnOnce(&[usize], DType) -> R) -> Result<R, JsError> {
@@ -296,6 +314,7 @@ impl TensorHandle {
             Slot::Lazy(l) => match &*l.state.borrow() {
                 LazyState::Pending(t) | LazyState::Done(t) => Ok(f(t.shape(), t.dtype())),
             },
+            Slot::Traced(t) => Ok(f(&t.meta.shape, t.meta.dtype)),
             Slot::Disposed => Err(disposed(what)),
         }
     }

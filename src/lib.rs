@@ -5,18 +5,13 @@
 mod alloc;
 mod args;
 mod creation;
-mod elementwise;
 mod handle;
-mod linalg;
 mod memory;
-mod norm;
-mod operands;
-mod ops;
+mod op;
+mod plan;
 mod random;
-mod reductions;
-mod round;
-mod shape;
 mod threads;
+mod trace;
 
 use node_api::{Callback, Env, JsError, Value};
 
@@ -25,65 +20,25 @@ static ALLOC: alloc::CachingAlloc = alloc::CachingAlloc;
 
 /// Every function the addon exports, by its JS name.
 const FUNCTIONS: &[(&str, Callback)] = &[
+    ("op", op::op),
     ("fromData", creation::from_data),
-    ("full", creation::full),
-    ("arange", creation::arange),
-    ("linspace", creation::linspace),
-    ("eye", creation::eye),
     ("meta", memory::meta),
     ("view", memory::view),
     ("dispose", memory::dispose),
     ("liveBytes", memory::live_bytes),
     ("blockUntilReady", memory::block_until_ready),
-    ("matmul", ops::matmul),
-    ("binary", ops::binary),
-    ("binaryScalar", ops::binary_scalar),
-    ("triu", ops::triu),
-    ("tril", ops::tril),
-    ("sign", ops::sign),
-    ("relu", ops::relu),
-    ("transpose", ops::transpose),
-    ("sum", ops::sum),
-    ("mean", ops::mean),
-    ("reshape", ops::reshape),
-    ("astype", ops::astype),
-    ("unary", elementwise::unary),
-    ("compare", elementwise::compare),
-    ("compareScalar", elementwise::compare_scalar),
-    ("logical", elementwise::logical),
-    ("where", elementwise::where_),
-    ("max", reductions::max),
-    ("min", reductions::min),
-    ("prod", reductions::prod),
-    ("variance", reductions::var),
-    ("std", reductions::std),
-    ("argmax", reductions::argmax),
-    ("argmin", reductions::argmin),
-    ("softmax", reductions::softmax),
-    ("logSoftmax", reductions::log_softmax),
-    ("logsumexp", reductions::logsumexp),
-    ("layerNorm", norm::layer_norm),
-    ("round", round::round),
-    ("take", shape::take),
-    ("oneHot", shape::one_hot),
-    ("concatenate", shape::concatenate),
-    ("stack", shape::stack),
-    ("expandDims", shape::expand_dims),
-    ("squeeze", shape::squeeze),
-    ("broadcastTo", shape::broadcast_to),
-    ("swapaxes", shape::swapaxes),
-    ("moveaxis", shape::moveaxis),
-    ("threefry2x32", random::threefry2x32),
     ("keyFromSeed", random::key_from_seed),
-    ("foldIn", random::fold_in),
-    ("split", random::split),
-    ("bits", random::bits),
-    ("uniform", random::uniform),
-    ("normal", random::normal),
-    ("truncatedNormal", random::truncated_normal),
-    ("randint", random::randint),
-    ("bernoulli", random::bernoulli),
-    ("qr", linalg::qr),
+    ("traceBegin", trace::begin),
+    ("traceInput", trace::input),
+    ("traceEnd", trace::end),
+    ("traceAbort", trace::abort),
+    ("planRun", plan::run),
+    ("planRunAsync", plan::run_async),
+    ("planStats", plan::stats),
+    ("cancelToken", plan::new_cancel_token),
+    ("cancel", plan::cancel),
+    ("setNumThreads", plan::set_num_threads),
+    ("getNumThreads", plan::get_num_threads),
     ("panicForTest", panic_for_test),
 ];
 
@@ -99,6 +54,7 @@ fn init(env: Env, exports: Value) -> Result<(), JsError> {
         env.set_element(names, i as u32, env.create_string(dt.name())?)?;
     }
     env.set_named_property(exports, "DTYPE_NAMES", names)?;
+    env.set_named_property(exports, "OP_NAMES", op::names(env)?)?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 // Errors of the tensor façade carry a stable `code`, like the addon's own: callers branch on the
 // code, never on the message text.
 
-export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_TYPE' | 'E_PANIC'
+export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_DONATED' | 'E_TYPE' | 'E_PANIC'
 
 export interface CodedError extends Error {
   code: ErrorCode

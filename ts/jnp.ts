@@ -1,6 +1,7 @@
 // jnp: array creation and ops, each a Rust kernel behind the addon.
 import { codedError, codedTypeError, showShape } from './coded-error'
 import { native, type NumericArray, type TensorHandle } from './native'
+import { op1, opCode } from './ops'
 import { Tensor, asTensor, checkShapeArg, describe, type DType, type NestedArray } from './tensor'
 export { tidy } from './tidy'
 
@@ -60,10 +61,12 @@ export function array(data: ArrayLike | Tensor, dtype?: DType): Tensor {
   return new Tensor(native.fromData(flat, dtype ?? (isBool ? 'bool' : 'float32'), shape))
 }
 
+const FULL = opCode('full')
+
 export function full(shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
   const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32')
   if (typeof value !== 'number' && typeof value !== 'boolean') throw codedTypeError(`full: value must be a number or boolean, got ${describe(value)}`)
-  return new Tensor(native.full(checkShapeArg(shape, 'shape'), Number(value), dt))
+  return new Tensor(op1(FULL, checkShapeArg(shape, 'shape'), Number(value), dt))
 }
 
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
@@ -78,98 +81,83 @@ export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor
 export function arange(startOrStop: number, stop?: number, step = 1, dtype?: DType): Tensor {
   const [start, end] = stop === undefined ? [0, startOrStop] : [startOrStop, stop]
   const dt = dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32')
-  return new Tensor(native.arange(start, end, step, dt))
+  return new Tensor(op1(opCode('arange'), start, end, step, dt))
 }
 
 export function linspace(start: number, stop: number, num = 50): Tensor {
-  return new Tensor(native.linspace(start, stop, num))
+  return new Tensor(op1(opCode('linspace'), start, stop, num))
 }
 
 export function eye(n: number, m?: number, dtype: DType = 'float32'): Tensor {
-  return new Tensor(native.eye(n, m ?? n, dtype))
+  return new Tensor(op1(opCode('eye'), n, m ?? n, dtype))
 }
 
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return asTensor(x, 'x').reshape(shape)
 }
 
+const MATMUL = opCode('matmul')
+
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  return new Tensor(native.matmul(asTensor(a, 'a').handle, asTensor(b, 'b').handle))
+  return new Tensor(op1(MATMUL, asTensor(a, 'a').handle, asTensor(b, 'b').handle))
 }
 
-const enum Op {
-  Add = 0,
-  Subtract = 1,
-  Multiply = 2,
-  Divide = 3,
-  Maximum = 4,
-  Minimum = 5,
-  Power = 6,
+/** A tensor or number operand's handle or value, for the table's `Operand` slots. */
+function operand(x: unknown, name: string, what: string): TensorHandle | number {
+  if (x instanceof Tensor) return x.handle
+  if (typeof x === 'number') return x
+  throw codedTypeError(`${name}: ${what} must be a Tensor or a number, got ${describe(x)}`)
 }
 
-/**
- * A two-operand op of tensors and/or JS numbers: tensor-tensor through `both`, else through
- * `scalar(op, tensor, number, numberOnLeft)` (two numbers: the left one as a 0-d float32).
- */
-function twoOperands(
-  both: (op: number, a: TensorHandle, b: TensorHandle) => TensorHandle,
-  scalar: (op: number, a: TensorHandle, s: number, left: boolean) => TensorHandle,
-  op: number,
-  name: string,
-  a: Operand,
-  b: Operand,
-): Tensor {
-  if (a instanceof Tensor) {
-    if (b instanceof Tensor) return new Tensor(both(op, a.handle, b.handle))
-    if (typeof b === 'number') return new Tensor(scalar(op, a.handle, b, false))
-    throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
-  }
-  if (typeof a === 'number') {
-    if (b instanceof Tensor) return new Tensor(scalar(op, b.handle, a, true))
-    if (typeof b === 'number') return new Tensor(scalar(op, native.full([], a, 'float32'), b, false))
-    throw codedTypeError(`${name}: b must be a Tensor or a number, got ${describe(b)}`)
-  }
-  throw codedTypeError(`${name}: a must be a Tensor or a number, got ${describe(a)}`)
+/** A two-operand op of tensors and/or JS numbers (numbers are weakly typed scalars). */
+function binaryOp(name: string): (a: Operand, b: Operand) => Tensor {
+  const code = opCode(name)
+  return (a, b) => new Tensor(op1(code, operand(a, name, 'a'), operand(b, name, 'b')))
 }
 
-const binary = (op: Op, name: string, a: Operand, b: Operand): Tensor => twoOperands(native.binary, native.binaryScalar, op, name, a, b)
-
-export const add = (a: Operand, b: Operand): Tensor => binary(Op.Add, 'add', a, b)
-export const subtract = (a: Operand, b: Operand): Tensor => binary(Op.Subtract, 'subtract', a, b)
-export const multiply = (a: Operand, b: Operand): Tensor => binary(Op.Multiply, 'multiply', a, b)
-export const divide = (a: Operand, b: Operand): Tensor => binary(Op.Divide, 'divide', a, b)
+export const add = binaryOp('add')
+export const subtract = binaryOp('subtract')
+export const multiply = binaryOp('multiply')
+export const divide = binaryOp('divide')
 /** Elementwise maximum; NaN if either operand is NaN. */
-export const maximum = (a: Operand, b: Operand): Tensor => binary(Op.Maximum, 'maximum', a, b)
+export const maximum = binaryOp('maximum')
 /** Elementwise minimum; NaN if either operand is NaN. */
-export const minimum = (a: Operand, b: Operand): Tensor => binary(Op.Minimum, 'minimum', a, b)
+export const minimum = binaryOp('minimum')
 /**
  * `a ** b`. An integer-valued number exponent is `lax.integer_pow` (repeated multiplication, so
  * `power(x, 2)` is exactly `x * x`); integer tensors need non-negative exponents (E_ARG).
  */
-export const power = (a: Operand, b: Operand): Tensor => binary(Op.Power, 'power', a, b)
+export const power = binaryOp('power')
 
 /** Upper triangle of the last two axes: zeroes entries below the k-th diagonal. */
+const TRIU = opCode('triu')
 export function triu(x: Tensor, k = 0): Tensor {
-  return new Tensor(native.triu(asTensor(x, 'x').handle, k))
+  return new Tensor(op1(TRIU, asTensor(x, 'x').handle, k))
 }
 
 /** Lower triangle of the last two axes: zeroes entries above the k-th diagonal. */
+const TRIL = opCode('tril')
 export function tril(x: Tensor, k = 0): Tensor {
-  return new Tensor(native.tril(asTensor(x, 'x').handle, k))
+  return new Tensor(op1(TRIL, asTensor(x, 'x').handle, k))
 }
 
+const SIGN = opCode('sign')
 export function sign(x: Tensor): Tensor {
-  return new Tensor(native.sign(asTensor(x, 'x').handle))
+  return new Tensor(op1(SIGN, asTensor(x, 'x').handle))
 }
 
 /** max(x, 0); exported to users as `nn.relu`. */
+const RELU = opCode('relu')
 export function relu(x: Tensor): Tensor {
-  return new Tensor(native.relu(asTensor(x, 'x').handle))
+  return new Tensor(op1(RELU, asTensor(x, 'x').handle))
 }
 
+const TRANSPOSE = opCode('transpose')
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
-  return new Tensor(native.transpose(asTensor(x, 'x').handle, axes === undefined ? null : checkShapeArg(axes, 'axes')))
+  return new Tensor(op1(TRANSPOSE, asTensor(x, 'x').handle, axes === undefined ? null : checkShapeArg(axes, 'axes')))
 }
+
+const REDUCE = { sum: opCode('sum'), mean: opCode('mean'), max: opCode('max'), min: opCode('min'), prod: opCode('prod'), logsumexp: opCode('logsumexp') }
 
 export interface ReduceOptions {
   keepdims?: boolean
@@ -182,147 +170,110 @@ function axesArg(axis: number | readonly number[] | undefined | null): number[] 
 }
 
 export function sum(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.sum(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.sum, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 export function mean(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.mean(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.mean, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 // ---- elementwise math: one native entry point, `unary(op, x)` ---------------------------------
 
-/** Codes of the native `unary(op, x)`, in the order of the core's `UnaryOp::ALL`. */
-const enum Unary {
-  Exp = 0,
-  Log = 1,
-  Sqrt = 2,
-  Rsqrt = 3,
-  Tanh = 4,
-  Abs = 5,
-  Negative = 6,
-  Square = 7,
-  Reciprocal = 8,
-  Floor = 9,
-  Ceil = 10,
-  Sigmoid = 11,
-  Silu = 12,
-  Gelu = 13,
-  GeluExact = 14,
-  Erf = 15,
-  LogicalNot = 16,
-}
-
-/** A tensor operand's handle; a JS number becomes a float32 scalar. */
-function operandHandle(x: unknown, name: string, what: string): TensorHandle {
-  if (x instanceof Tensor) return x.handle
-  if (typeof x === 'number') return native.full([], x, 'float32')
-  throw codedTypeError(`${name}: ${what} must be a Tensor or a number, got ${describe(x)}`)
-}
-
-function unary(op: Unary, name: string, x: Operand): Tensor {
-  return new Tensor(native.unary(op, operandHandle(x, name, 'x')))
+/** A one-operand elementwise op of a tensor or a number (a float32 scalar). */
+function unaryOp(name: string, jsName = name): (x: Operand) => Tensor {
+  const code = opCode(name)
+  return (x) => new Tensor(op1(code, operand(x, jsName, 'x')))
 }
 
 /** e^x (integers and bool are computed in float32, as in jnp). */
-export const exp = (x: Operand): Tensor => unary(Unary.Exp, 'exp', x)
+export const exp = unaryOp('exp')
 /** Natural logarithm. */
-export const log = (x: Operand): Tensor => unary(Unary.Log, 'log', x)
-export const sqrt = (x: Operand): Tensor => unary(Unary.Sqrt, 'sqrt', x)
+export const log = unaryOp('log')
+export const sqrt = unaryOp('sqrt')
 /** `1 / sqrt(x)` (jax.lax.rsqrt; float32 only). */
-export const rsqrt = (x: Operand): Tensor => unary(Unary.Rsqrt, 'rsqrt', x)
-export const tanh = (x: Operand): Tensor => unary(Unary.Tanh, 'tanh', x)
+export const rsqrt = unaryOp('rsqrt')
+export const tanh = unaryOp('tanh')
 /** |x|; integer dtypes are kept (int32's minimum wraps, as in numpy). */
-export const abs = (x: Operand): Tensor => unary(Unary.Abs, 'abs', x)
+export const abs = unaryOp('abs')
 /** -x; integer dtypes are kept (unsigned values wrap). */
-export const negative = (x: Operand): Tensor => unary(Unary.Negative, 'negative', x)
+export const negative = unaryOp('negative')
 /** x * x; integer dtypes are kept (wrapping), bool becomes int32. */
-export const square = (x: Operand): Tensor => unary(Unary.Square, 'square', x)
+export const square = unaryOp('square')
 /** 1 / x (integers are computed in float32). */
-export const reciprocal = (x: Operand): Tensor => unary(Unary.Reciprocal, 'reciprocal', x)
+export const reciprocal = unaryOp('reciprocal')
 /** Round toward -inf; integers are returned unchanged (a copy). */
-export const floor = (x: Operand): Tensor => unary(Unary.Floor, 'floor', x)
+export const floor = unaryOp('floor')
 /** Round toward +inf; integers are returned unchanged (a copy). */
-export const ceil = (x: Operand): Tensor => unary(Unary.Ceil, 'ceil', x)
+export const ceil = unaryOp('ceil')
 /** The error function (jax.lax.erf, XLA's float32 rational approximation). */
-export const erf = (x: Operand): Tensor => unary(Unary.Erf, 'erf', x)
+export const erf = unaryOp('erf')
 /** `1 / (1 + exp(-x))` (jax.nn.sigmoid; float32 only). */
-export const sigmoid = (x: Operand): Tensor => unary(Unary.Sigmoid, 'sigmoid', x)
+export const sigmoid = unaryOp('sigmoid')
 /** `x * sigmoid(x)` (jax.nn.silu, a.k.a. swish; float32 only). */
-export const silu = (x: Operand): Tensor => unary(Unary.Silu, 'silu', x)
+export const silu = unaryOp('silu')
 
 /**
  * jax.nn.gelu. `approximate = true` (jax's default) is the tanh form
  * `x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`; false is `0.5 x erfc(-x / sqrt(2))`.
  * float32 only.
  */
+const geluTanh = unaryOp('gelu')
+const geluExact = unaryOp('gelu(approximate=false)', 'gelu')
+
 export function gelu(x: Operand, approximate = true): Tensor {
   if (typeof approximate !== 'boolean') throw codedTypeError(`gelu: approximate must be a boolean, got ${describe(approximate)}`)
-  return unary(approximate ? Unary.Gelu : Unary.GeluExact, 'gelu', x)
+  return approximate ? geluTanh(x) : geluExact(x)
 }
 
 // ---- comparisons and logical ops: bool tensors ------------------------------------------------
 
-const enum Cmp {
-  Equal = 0,
-  NotEqual = 1,
-  Less = 2,
-  LessEqual = 3,
-  Greater = 4,
-  GreaterEqual = 5,
-}
-
-const compare = (op: Cmp, name: string, a: Operand, b: Operand): Tensor => twoOperands(native.compare, native.compareScalar, op, name, a, b)
-
 /** `a == b` elementwise (broadcasting); a number compares with jnp's weak typing. */
-export const equal = (a: Operand, b: Operand): Tensor => compare(Cmp.Equal, 'equal', a, b)
-export const notEqual = (a: Operand, b: Operand): Tensor => compare(Cmp.NotEqual, 'notEqual', a, b)
-export const less = (a: Operand, b: Operand): Tensor => compare(Cmp.Less, 'less', a, b)
-export const lessEqual = (a: Operand, b: Operand): Tensor => compare(Cmp.LessEqual, 'lessEqual', a, b)
-export const greater = (a: Operand, b: Operand): Tensor => compare(Cmp.Greater, 'greater', a, b)
-export const greaterEqual = (a: Operand, b: Operand): Tensor => compare(Cmp.GreaterEqual, 'greaterEqual', a, b)
+export const equal = binaryOp('equal')
+export const notEqual = binaryOp('not_equal')
+export const less = binaryOp('less')
+export const lessEqual = binaryOp('less_equal')
+export const greater = binaryOp('greater')
+export const greaterEqual = binaryOp('greater_equal')
 
 /** A tensor, or a JS number or boolean used as a scalar. */
 export type LogicalOperand = Tensor | number | boolean
 
-/** A logical operand's handle: numbers and booleans become a bool scalar (`x != 0`). */
-function truthHandle(x: unknown, name: string, what: string): TensorHandle {
+/** A logical operand: a tensor's handle, or a number or boolean as a number (`x != 0` is taken). */
+function truth(x: unknown, name: string, what: string): TensorHandle | number {
   if (x instanceof Tensor) return x.handle
-  if (typeof x === 'number' || typeof x === 'boolean') return native.full([], Number(x), 'bool')
+  if (typeof x === 'number' || typeof x === 'boolean') return Number(x)
   throw codedTypeError(`${name}: ${what} must be a Tensor, a number or a boolean, got ${describe(x)}`)
 }
 
-const enum Logic {
-  And = 0,
-  Or = 1,
-  Xor = 2,
-}
-
-function logical(op: Logic, name: string, a: LogicalOperand, b: LogicalOperand): Tensor {
-  return new Tensor(native.logical(op, truthHandle(a, name, 'a'), truthHandle(b, name, 'b')))
+function logicalOp(name: string, jsName: string): (a: LogicalOperand, b: LogicalOperand) => Tensor {
+  const code = opCode(name)
+  return (a, b) => new Tensor(op1(code, truth(a, jsName, 'a'), truth(b, jsName, 'b')))
 }
 
 /** Elementwise `a && b` of any dtypes (non-zero is true); a bool tensor. */
-export const logicalAnd = (a: LogicalOperand, b: LogicalOperand): Tensor => logical(Logic.And, 'logicalAnd', a, b)
-export const logicalOr = (a: LogicalOperand, b: LogicalOperand): Tensor => logical(Logic.Or, 'logicalOr', a, b)
-export const logicalXor = (a: LogicalOperand, b: LogicalOperand): Tensor => logical(Logic.Xor, 'logicalXor', a, b)
+export const logicalAnd = logicalOp('logical_and', 'logicalAnd')
+export const logicalOr = logicalOp('logical_or', 'logicalOr')
+export const logicalXor = logicalOp('logical_xor', 'logicalXor')
+const LOGICAL_NOT = opCode('logical_not')
 export function logicalNot(x: LogicalOperand): Tensor {
-  return new Tensor(native.unary(Unary.LogicalNot, truthHandle(x, 'logicalNot', 'x')))
+  return new Tensor(op1(LOGICAL_NOT, truth(x, 'logicalNot', 'x')))
 }
 
 /** A `where` branch: a tensor handle, a number (weakly typed) or a bool scalar for a boolean. */
 function branch(x: unknown, what: string): TensorHandle | number {
   if (x instanceof Tensor) return x.handle
   if (typeof x === 'number') return x
-  if (typeof x === 'boolean') return native.full([], Number(x), 'bool')
+  if (typeof x === 'boolean') return op1(FULL, [], Number(x), 'bool')
   throw codedTypeError(`where: ${what} must be a Tensor, a number or a boolean, got ${describe(x)}`)
 }
 
+const WHERE = opCode('where')
 /**
  * `x` where `condition` is true (non-zero), else `y`; all three broadcast together. The result
  * has the dtype of x and y (numbers are weakly typed: `where(c, t, 0)` keeps t's dtype).
  */
 export function where(condition: LogicalOperand, x: LogicalOperand, y: LogicalOperand): Tensor {
-  return new Tensor(native.where(truthHandle(condition, 'where', 'condition'), branch(x, 'x'), branch(y, 'y')))
+  return new Tensor(op1(WHERE, truth(condition, 'where', 'condition'), branch(x, 'x'), branch(y, 'y')))
 }
 
 /** `minimum(maximum(x, min), max)`; either bound may be omitted (null/undefined). */
@@ -330,7 +281,7 @@ export function clip(x: Operand, min?: Operand | null, max?: Operand | null): Te
   if (!(x instanceof Tensor) && typeof x !== 'number') throw codedTypeError(`clip: x must be a Tensor or a number, got ${describe(x)}`)
   const noMin = min === undefined || min === null
   const noMax = max === undefined || max === null
-  if (noMin && noMax) return x instanceof Tensor ? x.astype(x.dtype) : new Tensor(native.full([], x, 'float32'))
+  if (noMin && noMax) return x instanceof Tensor ? x.astype(x.dtype) : full([], x, 'float32')
   const lo = noMin ? x : maximum(x, min)
   if (noMax) return lo as Tensor
   const out = minimum(lo, max)
@@ -347,17 +298,17 @@ export interface VarianceOptions extends ReduceOptions {
 
 /** Largest element over `axis` (all axes when omitted); NaN propagates; E_SHAPE if empty. */
 export function max(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.max(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.max, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 /** Smallest element over `axis` (all axes when omitted); NaN propagates; E_SHAPE if empty. */
 export function min(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.min(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.min, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 /** Product over `axis`; dtypes as `sum` (int32/bool → int32, unsigned → uint32, wrapping). */
 export function prod(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.prod(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.prod, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 function ddofArg(ddof: unknown, name: string): number {
@@ -367,13 +318,13 @@ function ddofArg(ddof: unknown, name: string): number {
 
 /** Variance `sum((x - mean)^2) / (n - ddof)` over `axis`, float32 (computed in f64). */
 function variance(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false, ddof = 0 }: VarianceOptions = {}): Tensor {
-  return new Tensor(native.variance(asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'var')))
+  return new Tensor(op1(opCode('var'), asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'var')))
 }
 export { variance as var }
 
 /** Standard deviation: `sqrt(var(x, axis, { ddof }))`. */
 export function std(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false, ddof = 0 }: VarianceOptions = {}): Tensor {
-  return new Tensor(native.std(asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'std')))
+  return new Tensor(op1(opCode('std'), asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'std')))
 }
 
 function axisArg(axis: unknown, name: string): number | null {
@@ -384,32 +335,32 @@ function axisArg(axis: unknown, name: string): number | null {
 
 /** Index of the first maximum along `axis` (of the flattened tensor when omitted), int32. */
 export function argmax(x: Tensor, axis?: number | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.argmax(asTensor(x, 'x').handle, axisArg(axis, 'argmax'), keepdims))
+  return new Tensor(op1(opCode('argmax'), asTensor(x, 'x').handle, axisArg(axis, 'argmax'), keepdims))
 }
 
 /** Index of the first minimum along `axis` (of the flattened tensor when omitted), int32. */
 export function argmin(x: Tensor, axis?: number | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.argmin(asTensor(x, 'x').handle, axisArg(axis, 'argmin'), keepdims))
+  return new Tensor(op1(opCode('argmin'), asTensor(x, 'x').handle, axisArg(axis, 'argmin'), keepdims))
 }
 
 /** jax.nn.softmax: `exp(x - max) / sum(exp(x - max))` over `axis` (default -1; null = all). */
 export function softmax(x: Tensor, axis: number | readonly number[] | null = -1): Tensor {
-  return new Tensor(native.softmax(asTensor(x, 'x').handle, axesArg(axis)))
+  return new Tensor(op1(opCode('softmax'), asTensor(x, 'x').handle, axesArg(axis)))
 }
 
 /** jax.nn.log_softmax: `(x - max) - log(sum(exp(x - max)))` over `axis` (default -1). */
 export function logSoftmax(x: Tensor, axis: number | readonly number[] | null = -1): Tensor {
-  return new Tensor(native.logSoftmax(asTensor(x, 'x').handle, axesArg(axis)))
+  return new Tensor(op1(opCode('log_softmax'), asTensor(x, 'x').handle, axesArg(axis)))
 }
 
 /** jax.nn.logsumexp: `log(sum(exp(x)))` over `axis` (all axes when omitted), computed stably. */
 export function logsumexp(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
-  return new Tensor(native.logsumexp(asTensor(x, 'x').handle, axesArg(axis), keepdims))
+  return new Tensor(op1(REDUCE.logsumexp, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 /** jnp.round: half to even, like lax.round(ROUND_TO_NEAREST_EVEN); integers come back unchanged. */
 export function round(x: Tensor, decimals = 0): Tensor {
-  return new Tensor(native.round(asTensor(x, 'x').handle, decimals))
+  return new Tensor(op1(opCode('round'), asTensor(x, 'x').handle, decimals))
 }
 
 // ---- indexing and shape ops -------------------------------------------------------------------
@@ -435,7 +386,7 @@ function indicesHandle(indices: unknown, name: string): TensorHandle {
  * result shape is `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
  */
 export function take(x: Tensor, indices: Tensor | number | readonly number[], axis?: number | null, { mode = 'fill' }: TakeOptions = {}): Tensor {
-  return new Tensor(native.take(asTensor(x, 'x').handle, indicesHandle(indices, 'take'), axisArg(axis, 'take'), mode))
+  return new Tensor(op1(opCode('take'), asTensor(x, 'x').handle, indicesHandle(indices, 'take'), axisArg(axis, 'take'), mode))
 }
 
 export interface OneHotOptions {
@@ -447,7 +398,7 @@ export interface OneHotOptions {
 /** jax.nn.one_hot: `x[..., None] == arange(numClasses)` as `dtype` (default float32). */
 export function oneHot(x: Tensor | number | readonly number[], numClasses: number, { dtype = 'float32', axis = -1 }: OneHotOptions = {}): Tensor {
   const h = x instanceof Tensor ? x.handle : indicesHandle(x, 'oneHot')
-  return new Tensor(native.oneHot(h, numClasses, dtype, axis))
+  return new Tensor(op1(opCode('one_hot'), h, numClasses, dtype, axis))
 }
 
 function handles(xs: unknown, name: string): TensorHandle[] {
@@ -457,12 +408,12 @@ function handles(xs: unknown, name: string): TensorHandle[] {
 
 /** Joins tensors along an existing axis (all other dimensions must match). */
 export function concatenate(xs: readonly Tensor[], axis = 0): Tensor {
-  return new Tensor(native.concatenate(handles(xs, 'concatenate'), axis))
+  return new Tensor(op1(opCode('concatenate'), handles(xs, 'concatenate'), axis))
 }
 
 /** Joins tensors of equal shape along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
-  return new Tensor(native.stack(handles(xs, 'stack'), axis))
+  return new Tensor(op1(opCode('stack'), handles(xs, 'stack'), axis))
 }
 
 function axesList(axis: unknown, name: string): number[] {
@@ -472,26 +423,26 @@ function axesList(axis: unknown, name: string): number[] {
 
 /** Inserts size-1 axes at `axis` (positions in the result); shares storage. */
 export function expandDims(x: Tensor, axis: number | readonly number[]): Tensor {
-  return new Tensor(native.expandDims(asTensor(x, 'x').handle, axesList(axis, 'expandDims')))
+  return new Tensor(op1(opCode('expand_dims'), asTensor(x, 'x').handle, axesList(axis, 'expandDims')))
 }
 
 /** Removes size-1 axes (`axis`, or all of them when omitted); shares storage. */
 export function squeeze(x: Tensor, axis?: number | readonly number[] | null): Tensor {
-  return new Tensor(native.squeeze(asTensor(x, 'x').handle, axesArg(axis)))
+  return new Tensor(op1(opCode('squeeze'), asTensor(x, 'x').handle, axesArg(axis)))
 }
 
 /** A copy of `x` repeated along broadcast axes to exactly `shape`. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
-  return new Tensor(native.broadcastTo(asTensor(x, 'x').handle, checkShapeArg(shape, 'shape')))
+  return new Tensor(op1(opCode('broadcast_to'), asTensor(x, 'x').handle, checkShapeArg(shape, 'shape')))
 }
 
 export function swapaxes(x: Tensor, axis1: number, axis2: number): Tensor {
-  return new Tensor(native.swapaxes(asTensor(x, 'x').handle, axis1, axis2))
+  return new Tensor(op1(opCode('swapaxes'), asTensor(x, 'x').handle, axis1, axis2))
 }
 
 /** Moves axes `source` to positions `destination`; the other axes keep their order. */
 export function moveaxis(x: Tensor, source: number | readonly number[], destination: number | readonly number[]): Tensor {
-  return new Tensor(native.moveaxis(asTensor(x, 'x').handle, axesList(source, 'moveaxis'), axesList(destination, 'moveaxis')))
+  return new Tensor(op1(opCode('moveaxis'), asTensor(x, 'x').handle, axesList(source, 'moveaxis'), axesList(destination, 'moveaxis')))
 }
 
 /** A copy of `x` cast to `dtype` (numpy rules: float→int truncates, x→bool is x != 0). */

@@ -1,5 +1,5 @@
 // linalg: the linear algebra of `jnp.linalg` that flaxen needs (Rust kernels, f64 inside).
-import { native } from './native'
+import { opCode, opN } from './ops'
 import { Tensor, asTensor } from './tensor'
 
 /**
@@ -8,6 +8,6 @@ import { Tensor, asTensor } from './tensor'
  * values agree with JAX to float32 rounding, not bit for bit.
  */
 export function qr(a: Tensor): [Tensor, Tensor] {
-  const [q, r] = native.qr(asTensor(a, 'a').handle)
+  const [q, r] = opN(opCode('qr'), asTensor(a, 'a').handle)
   return [new Tensor(q), new Tensor(r)]
 }

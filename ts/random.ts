@@ -2,26 +2,49 @@
 // follow `random.config` (JAX's defaults: partitionable, offset 0).
 import { type CodedError, codedTypeError } from './coded-error'
 import { ValueError } from './errors'
-import { native } from './native'
+import { native, type TensorHandle } from './native'
+import { op1, opCode, opN } from './ops'
 import { config } from './random-config'
 import { Tensor, checkShapeArg, describe } from './tensor'
 
 export { config, withConfig, type RandomConfig } from './random-config'
 
-/** A threefry key: two uint32 words, like `jax.random.key(seed)` (key data `[k0, k1]`). */
+/**
+ * A threefry key: two uint32 words, like `jax.random.key(seed)` (key data `[k0, k1]`). Inside
+ * `jit` a key argument is traced: its words are not known until the plan runs.
+ */
 export class Key {
-  readonly words: Uint32Array
+  #words: Uint32Array | undefined
+  #tensor: Tensor | undefined
 
   /** @internal Use `random.key(seed)`, or `Key.fromWords` for raw key data. */
-  constructor(words: Uint32Array) {
-    this.words = words
+  constructor(data: Uint32Array | Tensor) {
+    if (data instanceof Tensor) this.#tensor = data
+    else this.#words = data
   }
 
   static fromWords(k0: number, k1: number): Key {
     return new Key(Uint32Array.of(k0, k1))
   }
 
+  /** The key data (throws ConcretizationTypeError for a key traced by `jit`). */
+  get words(): Uint32Array {
+    if (this.#words === undefined) this.#words = Uint32Array.from(this.#tensor!.data)
+    return this.#words
+  }
+
+  /** @internal The op table's operand: the key data, or the tensor holding it. */
+  get operand(): Uint32Array | TensorHandle {
+    return this.#words ?? this.#tensor!.handle
+  }
+
+  /** @internal The key as a uint32 tensor of shape [2], if it is one (a split output or a tracer). */
+  get tensor(): Tensor | undefined {
+    return this.#tensor
+  }
+
   toString(): string {
+    if (this.#words === undefined && String(this.#tensor).startsWith('Traced')) return 'Key(<traced>)'
     return `Key([${this.words[0]}, ${this.words[1]}])`
   }
 
@@ -35,8 +58,8 @@ export function isKey(x: unknown): x is Key | Uint32Array {
   return x instanceof Key || (x instanceof Uint32Array && x.length === 2)
 }
 
-function words(k: unknown, what = 'key'): Uint32Array {
-  if (k instanceof Key) return k.words
+function keyOperand(k: unknown, what = 'key'): Uint32Array | TensorHandle {
+  if (k instanceof Key) return k.operand
   if (k instanceof Uint32Array && k.length === 2) return k
   throw codedTypeError(`${what}: expected a random.Key (or a Uint32Array of length 2), got ${describe(k)}`)
 }
@@ -56,18 +79,20 @@ export function key(seed: number): Key {
 export const PRNGKey = key
 
 export function keyData(k: Key | Uint32Array): Uint32Array {
-  return Uint32Array.from(words(k))
+  if (k instanceof Key) return Uint32Array.from(k.words)
+  return Uint32Array.from(keyOperand(k) as Uint32Array)
 }
 
+const SPLIT = opCode('split')
+const FOLD_IN = opCode('fold_in')
+
 export function split(k: Key | Uint32Array, n = 2): Key[] {
-  const flat = native.split(words(k), n, config.threefryPartitionable)
-  const out: Key[] = []
-  for (let i = 0; i < flat.length; i += 2) out.push(new Key(flat.slice(i, i + 2)))
-  return out
+  const out = opN(SPLIT, keyOperand(k), n, config.threefryPartitionable)
+  return (Array.isArray(out) ? out : [out]).map((h) => new Key(new Tensor(h)))
 }
 
 export function foldIn(k: Key | Uint32Array, data: number): Key {
-  return new Key(native.foldIn(words(k), data))
+  return new Key(new Tensor(op1(FOLD_IN, keyOperand(k), data)))
 }
 
 /** uint64 is accepted and gives uint32 values, as JAX's 32-bit mode canonicalizes it. */
@@ -83,7 +108,7 @@ export function bits(k: Key | Uint32Array, shape: readonly number[] = [], dtype:
     err.code = 'E_DTYPE'
     throw err
   }
-  return new Tensor(native.bits(words(k), width, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+  return new Tensor(op1(opCode('bits'), keyOperand(k), width, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export interface UniformOptions {
@@ -92,21 +117,21 @@ export interface UniformOptions {
 }
 
 export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], { minval = 0, maxval = 1 }: UniformOptions = {}): Tensor {
-  return new Tensor(native.uniform(words(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
+  return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
 }
 
 export function normal(k: Key | Uint32Array, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.normal(words(k), checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+  return new Tensor(op1(opCode('normal'), keyOperand(k), checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.truncatedNormal(words(k), lower, upper, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+  return new Tensor(op1(opCode('truncated_normal'), keyOperand(k), lower, upper, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
 export function randint(k: Key | Uint32Array, shape: readonly number[], minval: number, maxval: number): Tensor {
-  return new Tensor(native.randint(words(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
+  return new Tensor(op1(opCode('randint'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
 }
 
 export function bernoulli(k: Key | Uint32Array, p = 0.5, shape: readonly number[] = []): Tensor {
-  return new Tensor(native.bernoulli(words(k), p, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+  return new Tensor(op1(opCode('bernoulli'), keyOperand(k), p, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }

@@ -1,7 +1,9 @@
 // The JS Tensor: a native handle (Rust-owned storage) plus cached shape and dtype.
 import { codedError, codedTypeError, showShape } from './coded-error'
 import { native, type NativeDType, type TensorHandle } from './native'
+import { op1, opCode } from './ops'
 import { track } from './tidy'
+import { asJaxError } from './jax-errors'
 
 export type DType = NativeDType
 export const DTYPES: readonly DType[] = native.DTYPE_NAMES
@@ -11,11 +13,15 @@ export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array |
 /** Nested arrays as returned by `toArray()`. */
 export type NestedArray = number | boolean | NestedArray[]
 
+const RESHAPE = opCode('reshape')
+const ASTYPE = opCode('astype')
+
 export class Tensor {
   #handle: TensorHandle | null
   #shape: readonly number[] | undefined
   #dtype: DType | undefined
   #view: TypedArray | undefined
+  #donated = false
 
   /** @internal Use `jnp.*` to make tensors. */
   constructor(handle: TensorHandle) {
@@ -23,10 +29,20 @@ export class Tensor {
     track(this)
   }
 
-  /** @internal The live native handle; throws E_DISPOSED after `dispose()`. */
+  /** @internal The live native handle; throws E_DISPOSED after `dispose()`, E_DONATED after donation. */
   get handle(): TensorHandle {
-    if (this.#handle === null) throw codedError('E_DISPOSED', 'tensor: used after dispose()')
+    if (this.#handle === null) {
+      if (this.#donated) throw codedError('E_DONATED', 'tensor: used after it was donated to a jit call (donateArgnums); a donated tensor is consumed, as JAX deletes donated buffers')
+      throw codedError('E_DISPOSED', 'tensor: used after dispose()')
+    }
     return this.#handle
+  }
+
+  /** @internal Called by `jit` after the addon consumed this tensor (donateArgnums). */
+  markDonated(): void {
+    this.#handle = null
+    this.#view = undefined
+    this.#donated = true
   }
 
   get isDisposed(): boolean {
@@ -63,7 +79,13 @@ export class Tensor {
   /** A typed array viewing the native memory: no copy, and a write through it is seen by the next op. */
   get data(): TypedArray {
     const h = this.handle
-    if (this.#view === undefined) this.#view = native.view(h)
+    if (this.#view === undefined) {
+      try {
+        this.#view = native.view(h)
+      } catch (e) {
+        throw asJaxError(e)
+      }
+    }
     return this.#view
   }
 
@@ -94,11 +116,11 @@ export class Tensor {
 
   /** Same data in a new shape (a view sharing storage: the storage is contiguous). One -1 is inferred. */
   reshape(shape: readonly number[]): Tensor {
-    return new Tensor(native.reshape(this.handle, checkShapeArg(shape, 'shape')))
+    return new Tensor(op1(RESHAPE, this.handle, checkShapeArg(shape, 'shape')))
   }
 
   astype(dtype: DType): Tensor {
-    return new Tensor(native.astype(this.handle, dtype))
+    return new Tensor(op1(ASTYPE, this.handle, dtype))
   }
 
   /**
@@ -107,7 +129,11 @@ export class Tensor {
    * the zero triangle); call this to pay that cost at a chosen point, e.g. when timing.
    */
   blockUntilReady(): this {
-    native.blockUntilReady(this.handle)
+    try {
+      native.blockUntilReady(this.handle)
+    } catch (e) {
+      throw asJaxError(e)
+    }
     return this
   }
 
@@ -119,8 +145,20 @@ export class Tensor {
     this.#view = undefined
   }
 
+  /** `Number(t)`, `+t`, template strings: the value of a one-element tensor (as JAX's `float(x)`). */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (hint === 'string') return this.toString()
+    return Number(this.item())
+  }
+
   toString(): string {
     if (this.#handle === null) return 'Tensor(<disposed>)'
+    try {
+      this.data
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ConcretizationTypeError') return `Traced<${this.dtype}${showShape(this.shape)}>`
+      throw e
+    }
     return `Tensor(${JSON.stringify(this.toArray())}, dtype=${this.dtype}, shape=${showShape(this.shape)})`
   }
 

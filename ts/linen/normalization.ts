@@ -5,7 +5,9 @@
 // the path does not change an output (bit-identical on every case measured; the sums' order
 // differs, which could in principle move a mean by one float32 ulp).
 import * as jnp from '../jnp'
-import { native } from '../native'
+import { op1, opCode } from '../ops'
+
+const LAYER_NORM = opCode('layer_norm')
 import { Tensor, type DType } from '../tensor'
 import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
@@ -97,7 +99,7 @@ function normalize(mdl: Module, x: Tensor, s: NormSettings): Tensor {
 
   const lastOnly = (axes: number[]) => axes.length === 1 && axes[0] === nd - 1
   if (lastOnly(red) && lastOnly(feat)) {
-    return new Tensor(native.layerNorm(x.handle, scale?.handle ?? null, bias?.handle ?? null, s.epsilon, s.rms, s.useFastVariance))
+    return new Tensor(op1(LAYER_NORM, x.handle, scale?.handle ?? null, bias?.handle ?? null, s.epsilon, s.rms, s.useFastVariance))
   }
   const featureShape = x.shape.map((d, i) => (feat.includes(i) ? d : 1))
   return composedNormalize(x, scale, bias, { epsilon: s.epsilon, rms: s.rms, useFastVariance: s.useFastVariance, red, featureShape })

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Disposed,
     /// Used by the binding: a Rust panic was caught at the boundary.
     Panic,
+    /// A cancellable run was cancelled.
+    Aborted,
 }
 
 impl ErrorCode {
@@ -27,6 +29,7 @@ impl ErrorCode {
             ErrorCode::Arg => "E_ARG",
             ErrorCode::Disposed => "E_DISPOSED",
             ErrorCode::Panic => "E_PANIC",
+            ErrorCode::Aborted => "ABORT_ERR",
         }
     }
 }

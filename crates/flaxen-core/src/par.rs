@@ -45,13 +45,12 @@ impl<T> SendPtr<T> {
     }
 }
 
-/// rayon's own rule for the pool size: `RAYON_NUM_THREADS` if a positive integer, else the
-/// available cores.
+/// The pool size: `FLAXEN_NUM_THREADS`, else `RAYON_NUM_THREADS` (rayon's own rule), if a
+/// positive integer; else the available cores.
 pub fn configured_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
+    var("FLAXEN_NUM_THREADS")
+        .or_else(|| var("RAYON_NUM_THREADS"))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
@@ -63,4 +62,45 @@ pub fn configured_threads() -> usize {
 pub fn join_global_pool(threads: usize) -> bool {
     assert!(threads >= 2, "join_global_pool needs at least 2 threads, got {threads}");
     rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build_global().is_ok()
+}
+
+/// Threads of the pool that runs plans called asynchronously (0 = `configured_threads()`).
+static ASYNC_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+static ASYNC_POOL: std::sync::Mutex<Option<std::sync::Arc<rayon::ThreadPool>>> = std::sync::Mutex::new(None);
+
+/// Sets the size of the async pool (0 = the default); the next async run builds it anew.
+/// Runs already in flight finish on the pool they started on.
+pub fn set_async_threads(n: usize) {
+    ASYNC_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    *ASYNC_POOL.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// The async pool's size.
+pub fn async_threads() -> usize {
+    match ASYNC_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => configured_threads(),
+        n => n,
+    }
+}
+
+/// Runs `f` inside the async pool: its parallel kernels use that pool's workers. Plans called
+/// asynchronously run here rather than in the global pool, whose worker 0 is the JS thread
+/// (which only works on jobs it starts itself): there they would get one core fewer.
+pub fn in_async_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let pool = {
+        let mut slot = ASYNC_POOL.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(p) => p.clone(),
+            None => {
+                let built = rayon::ThreadPoolBuilder::new().num_threads(async_threads()).thread_name(|i| format!("flaxen-async-{i}")).build();
+                match built {
+                    Ok(p) => slot.insert(std::sync::Arc::new(p)).clone(),
+                    // No threads could be started: run on the calling (libuv) thread instead.
+                    Err(_) => return f(),
+                }
+            }
+        }
+    };
+    pool.install(f)
 }

@@ -85,59 +85,59 @@ pub enum Attr {
 }
 
 impl Attr {
-    fn bool(&self) -> bool {
+    pub fn bool(&self) -> bool {
         matches!(self, Attr::Bool(true))
     }
-    fn int(&self) -> i64 {
+    pub fn int(&self) -> i64 {
         match self {
             Attr::Int(i) => *i,
             _ => 0,
         }
     }
-    fn opt_int(&self) -> Option<i64> {
+    pub fn opt_int(&self) -> Option<i64> {
         match self {
             Attr::Int(i) => Some(*i),
             _ => None,
         }
     }
-    fn num(&self) -> f64 {
+    pub fn num(&self) -> f64 {
         match self {
             Attr::Num(x) => *x,
             Attr::Int(i) => *i as f64,
             _ => f64::NAN,
         }
     }
-    fn ints(&self) -> &[i64] {
+    pub fn ints(&self) -> &[i64] {
         match self {
             Attr::Ints(v) => v,
             _ => &[],
         }
     }
-    fn opt_ints(&self) -> Option<&[i64]> {
+    pub fn opt_ints(&self) -> Option<&[i64]> {
         match self {
             Attr::Ints(v) => Some(v),
             _ => None,
         }
     }
-    fn shape(&self) -> &[usize] {
+    pub fn shape(&self) -> &[usize] {
         match self {
             Attr::Shape(v) => v,
             _ => &[],
         }
     }
-    fn dtype(&self) -> DType {
+    pub fn dtype(&self) -> DType {
         match self {
             Attr::DType(d) => *d,
             _ => DType::F32,
         }
     }
-    fn choice(&self) -> usize {
+    pub fn choice(&self) -> usize {
         match self {
             Attr::Choice(i) => *i,
             _ => 0,
         }
     }
-    fn layout(&self) -> Layout {
+    pub fn layout(&self) -> Layout {
         if self.bool() {
             Layout::Partitionable
         } else {

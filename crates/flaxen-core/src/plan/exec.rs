@@ -1,6 +1,7 @@
 //! A compiled plan and its execution: a straight-line list of steps over value slots.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::ops::table::{Meta, OpDef};
@@ -158,10 +159,18 @@ impl Plan {
     /// Runs the plan. Inputs are taken by value and dropped after their last use, so a donated
     /// input (one the caller no longer holds) frees its storage for the plan's own buffers.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
+        self.run_cancellable(inputs, &AtomicBool::new(false))
+    }
+
+    /// `run`, checking `cancelled` before each step: once set, the run stops with E_ABORTED.
+    pub fn run_cancellable(&self, inputs: Vec<Tensor>, cancelled: &AtomicBool) -> Result<Vec<Tensor>> {
         self.check_inputs(&inputs)?;
         let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
         for (si, st) in self.steps.iter().enumerate() {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(Error::new(crate::ErrorCode::Aborted, "plan: the call was aborted"));
+            }
             let outs = {
                 let get = |s: Src| -> Option<&Tensor> {
                     match s {

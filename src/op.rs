@@ -1,0 +1,232 @@
+//! `op(code, ...operands, ...attributes)`: the one entry point for every row of the core's op
+//! table. Operands and attributes are read by the kinds the row declares, so every op validates
+//! its JS arguments the same way. With a `jit` trace open on this thread the op is recorded
+//! (tracer handles come back); otherwise it runs now.
+//!
+//! Eager only: a float32 `triu`/`tril` is deferred and `matmul` by such a lazy handle skips the
+//! zero triangle (see `handle.rs`); plans get the same through their mask-fusion pass.
+
+use std::cell::Ref;
+use std::rc::Rc;
+
+use flaxen_core::ops::table::{self, Arg, Attr, AttrKind, In, OpDef};
+use flaxen_core::plan::Src;
+use flaxen_core::Tensor;
+use node_api::{CallbackInfo, Env, JsError, Value, ValueType};
+
+use crate::trace::{TraceCtx, Tracer};
+use crate::{args, handle};
+
+/// An operand read from JS, owning or borrowing its tensor for the call.
+enum Held<'a> {
+    Ref(Ref<'a, Tensor>),
+    Own(Tensor),
+    Scalar(f64),
+    None,
+    List(Vec<Tensor>),
+}
+
+impl Held<'_> {
+    fn arg(&self) -> Arg<'_> {
+        match self {
+            Held::Ref(t) => Arg::T(t),
+            Held::Own(t) => Arg::T(t),
+            Held::Scalar(s) => Arg::S(*s),
+            Held::None => Arg::None,
+            Held::List(l) => Arg::L(l),
+        }
+    }
+}
+
+fn type_name(env: Env, v: Value) -> String {
+    env.type_of(v).map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|_| "unknown".into())
+}
+
+fn expected(def: &OpDef, what: &str, kind: &str, env: Env, v: Value) -> JsError {
+    JsError::type_error("E_TYPE", format!("{}: {what}: expected {kind}, got {}", def.name, type_name(env, v)))
+}
+
+
+/// Reads attribute `v` of `kind`.
+fn attr(env: Env, v: Value, def: &OpDef, name: &str, kind: AttrKind) -> Result<Attr, JsError> {
+    let what = format!("{}: {name}", def.name);
+    let nullish = matches!(env.type_of(v)?, ValueType::Null | ValueType::Undefined);
+    Ok(match kind {
+        AttrKind::Bool => Attr::Bool(args::boolean(env, v, &what)?),
+        AttrKind::Int => Attr::Int(args::integer(env, v, &what)?),
+        AttrKind::Count => Attr::Int(args::count(env, v, &what)? as i64),
+        AttrKind::OptInt if nullish => Attr::None,
+        AttrKind::OptInt => Attr::Int(args::integer(env, v, &what)?),
+        AttrKind::Num => Attr::Num(args::number(env, v, &what)?),
+        AttrKind::Finite => Attr::Num(args::finite(env, v, &what)?),
+        AttrKind::OptInts if nullish => Attr::None,
+        AttrKind::Ints | AttrKind::OptInts => Attr::Ints(args::integers(env, v, &what)?),
+        AttrKind::Shape => Attr::Shape(args::shape(env, v, &what)?),
+        AttrKind::DType => Attr::DType(args::dtype(env, v, &what)?),
+        AttrKind::Choice(options) => {
+            let s = args::string(env, v, &what)?;
+            let i = options.iter().position(|o| *o == s).ok_or_else(|| {
+                JsError::error("E_ARG", format!("{what}: expected one of {options:?}, got {s:?}"))
+            })?;
+            Attr::Choice(i)
+        }
+    })
+}
+
+/// Reads operand `v` of `kind` for an eager call.
+fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> Result<Held<'a>, JsError> {
+    let what = format!("{}: {name}", def.name);
+    let ty = env.type_of(v)?;
+    match (kind, ty) {
+        (In::Operand, ValueType::Number) => return Ok(Held::Scalar(env.get_f64(v)?)),
+        (In::Optional, ValueType::Null | ValueType::Undefined) => return Ok(Held::None),
+        (In::Key, ValueType::Object) => {
+            return args::key_tensor(env, v).map(Held::Own).ok_or_else(|| expected(def, name, "key data (a Uint32Array of length 2)", env, v));
+        }
+        (In::List, _) => {
+            if !env.is_array(v)? {
+                return Err(expected(def, name, "an array of tensors", env, v));
+            }
+            let list = (0..env.array_len(v)?)
+                .map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{what}[{i}]")))
+                .collect::<Result<_, _>>()?;
+            return Ok(Held::List(list));
+        }
+        (_, ValueType::External) => {}
+        _ => {
+            let k = match kind {
+                In::Operand => "a tensor or a number",
+                In::Optional => "a tensor or null",
+                In::Key => "a key",
+                _ => "a tensor",
+            };
+            return Err(expected(def, name, k, env, v));
+        }
+    }
+    let h = handle::handle(env, v, &what)?;
+    if let Some(t) = h.tracer() {
+        return Err(t.escaped(&what));
+    }
+    Ok(Held::Ref(h.ready(env, &what)?))
+}
+
+/// Reads operand `v` of `kind` as a source of trace `ctx` (concrete tensors become constants).
+fn traced_operand(env: Env, ctx: &Rc<TraceCtx>, v: Value, def: &OpDef, name: &str, kind: In, out: &mut Vec<Src>) -> Result<(), JsError> {
+    let what = format!("{}: {name}", def.name);
+    let ty = env.type_of(v)?;
+    match (kind, ty) {
+        (In::Operand, ValueType::Number) => out.push(Src::Scalar(env.get_f64(v)?)),
+        (In::Optional, ValueType::Null | ValueType::Undefined) => out.push(Src::None),
+        (In::Key, ValueType::Object) => {
+            let t = args::key_tensor(env, v).ok_or_else(|| expected(def, name, "key data (a Uint32Array of length 2)", env, v))?;
+            out.push(ctx.graph.borrow_mut().constant(&t));
+        }
+        (In::List, _) => {
+            if !env.is_array(v)? {
+                return Err(expected(def, name, "an array of tensors", env, v));
+            }
+            for i in 0..env.array_len(v)? {
+                traced_operand(env, ctx, env.get_element(v, i)?, def, &format!("{name}[{i}]"), In::Tensor, out)?;
+            }
+        }
+        (_, ValueType::External) => {
+            let h = handle::handle(env, v, &what)?;
+            if let Some(t) = h.tracer() {
+                out.push(t.src_in(ctx, &what)?);
+            } else if let Some((src, k, upper)) = h.pending_mask(&what)? {
+                // A deferred mask captured by the trace: record the mask, so plans can fuse it.
+                let mut g = ctx.graph.borrow_mut();
+                let c = g.constant(&src);
+                let op = table::code(if upper { "triu" } else { "tril" }).expect("triu and tril are in the table");
+                g.add(op, vec![Attr::Int(k)], vec![c]).map_err(args::core_error)?;
+                out.push(Src::Node(g.nodes.len() - 1, 0));
+            } else {
+                let t = h.ready(env, &what)?;
+                out.push(ctx.graph.borrow_mut().constant(&t));
+            }
+        }
+        _ => return Err(expected(def, name, "a tensor", env, v)),
+    }
+    Ok(())
+}
+
+/// `op(code, ...operands, ...attributes)` → a handle, or an array of handles for ops with
+/// several outputs (split, qr).
+pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let code = args::count(env, info.arg(0), "op")?;
+    let def = table::op(code).map_err(args::core_error)?;
+    let n_in = def.inputs.len();
+    let mut attrs = Vec::with_capacity(def.attrs.len());
+    for (j, &(name, kind)) in def.attrs.iter().enumerate() {
+        attrs.push(attr(env, info.arg(1 + n_in + j), def, name, kind)?);
+    }
+    if let Some(ctx) = crate::trace::active() {
+        return record(env, &info, &ctx, code, def, attrs);
+    }
+    let held = def
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, kind))| eager_operand(env, info.arg(1 + i), def, name, kind))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Deferred masks: see the module docs.
+    match def.name {
+        "triu" | "tril" => {
+            let Held::Ref(x) = &held[0] else { unreachable!("In::Tensor") };
+            return handle::wrap_mask(env, x, attrs[0].int(), def.name == "triu");
+        }
+        "matmul" => {
+            let hb = handle::handle(env, info.arg(2), "matmul: b")?;
+            if let Some((src, k, upper)) = hb.pending_mask("matmul: b")? {
+                let Held::Ref(a) = &held[0] else { unreachable!("In::Tensor") };
+                return handle::wrap(env, flaxen_core::ops::matmul_masked(a, &src, k, upper));
+            }
+        }
+        _ => {}
+    }
+    let operands: Vec<Arg> = held.iter().map(Held::arg).collect();
+    let outs = (def.run)(&attrs, &operands).map_err(args::core_error)?;
+    drop(operands);
+    drop(held);
+    wrap_all(env, outs.into_iter().map(Ok).collect(), |env, t| handle::wrap(env, Ok(t)))
+}
+
+fn record(env: Env, info: &CallbackInfo, ctx: &Rc<TraceCtx>, code: usize, def: &'static OpDef, attrs: Vec<Attr>) -> Result<Value, JsError> {
+    let mut srcs = Vec::with_capacity(def.inputs.len());
+    for (i, &(name, kind)) in def.inputs.iter().enumerate() {
+        traced_operand(env, ctx, info.arg(1 + i), def, name, kind, &mut srcs)?;
+    }
+    let metas = ctx.graph.borrow_mut().add(code, attrs, srcs).map_err(args::core_error)?.to_vec();
+    let node = ctx.graph.borrow().nodes.len() - 1;
+    let tracers = metas
+        .into_iter()
+        .enumerate()
+        .map(|(o, meta)| Ok(Tracer { ctx: ctx.clone(), src: Src::Node(node, o), meta, op: def.name }))
+        .collect();
+    wrap_all(env, tracers, handle::wrap_tracer)
+}
+
+/// One output as its handle; several as an array of handles.
+fn wrap_all<T>(env: Env, outs: Vec<flaxen_core::Result<T>>, wrap: impl Fn(Env, T) -> Result<Value, JsError>) -> Result<Value, JsError>
+where
+    T: Sized,
+{
+    let wrap1 = |t: flaxen_core::Result<T>| wrap(env, t.map_err(args::core_error)?);
+    if outs.len() == 1 {
+        return wrap1(outs.into_iter().next().expect("one output"));
+    }
+    let arr = env.create_array(outs.len())?;
+    for (i, t) in outs.into_iter().enumerate() {
+        env.set_element(arr, i as u32, wrap1(t)?)?;
+    }
+    Ok(arr)
+}
+
+/// `OP_NAMES`: the table's op names by code.
+pub fn names(env: Env) -> Result<Value, JsError> {
+    let arr = env.create_array(table::OPS.len())?;
+    for (i, d) in table::OPS.iter().enumerate() {
+        env.set_element(arr, i as u32, env.create_string(d.name)?)?;
+    }
+    Ok(arr)
+}

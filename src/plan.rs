@@ -1,0 +1,140 @@
+//! Compiled plans in JS: `planRun` (one native call, on the JS thread), `planRunAsync` (on the
+//! async pool; a Promise), `planStats`.
+//!
+//! Write protection of async inputs: an input whose storage JS can write (its `.data` was
+//! taken) is copied when the call is made, so later writes through the typed array are not
+//! seen by the queued or running plan. Other storages are immutable (the core never writes a
+//! storage after returning it), so they are shared without a copy.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use flaxen_core::plan::Plan;
+use flaxen_core::Tensor;
+use node_api::{CallbackInfo, Env, JsError, TypeTag, Value, ValueType};
+
+use crate::{args, handle};
+
+static PLAN_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0003, 0x706c_616e_0000_0001);
+
+pub fn wrap(env: Env, plan: Plan) -> Result<Value, JsError> {
+    env.create_external(Arc::new(plan), &PLAN_TAG)
+}
+
+fn plan<'a>(env: Env, v: Value) -> Result<&'a Arc<Plan>, JsError> {
+    env.get_external::<Arc<Plan>>(v, &PLAN_TAG).map_err(|_| JsError::type_error("E_TYPE", "plan: expected a plan handle"))
+}
+
+
+/// The inputs: tensor handles or key data. Donated handles (`donate[i]` true) are disposed
+/// once read: the plan holds the last reference and may reuse the storage.
+fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tensor>, JsError> {
+    if !env.is_array(v)? {
+        return Err(JsError::type_error("E_TYPE", "inputs: expected an array of tensors"));
+    }
+    let has_donate = !matches!(env.type_of(donate)?, ValueType::Null | ValueType::Undefined);
+    let n = env.array_len(v)?;
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let what = format!("inputs[{i}]");
+        let e = env.get_element(v, i)?;
+        if env.type_of(e)? != ValueType::External {
+            out.push(args::key_tensor(env, e).ok_or_else(|| JsError::type_error("E_TYPE", format!("{what}: expected a tensor or key data")))?);
+            continue;
+        }
+        let h = handle::handle(env, e, &what)?;
+        if let Some(t) = h.tracer() {
+            return Err(t.escaped(&what));
+        }
+        let t = h.ready(env, &what)?.clone();
+        let donated = has_donate && args::boolean(env, env.get_element(donate, i)?, &format!("donate[{i}]"))?;
+        if donated {
+            h.dispose();
+        }
+        out.push(if snapshot && t.storage().is_exposed() && !donated { t.astype(t.dtype()) } else { t });
+    }
+    Ok(out)
+}
+
+fn wrap_outputs(env: Env, outs: Vec<Tensor>) -> Result<Value, JsError> {
+    let arr = env.create_array(outs.len())?;
+    for (i, t) in outs.into_iter().enumerate() {
+        env.set_element(arr, i as u32, handle::wrap(env, Ok(t))?)?;
+    }
+    Ok(arr)
+}
+
+/// `planRun(plan, inputs, donate | null)` → output handles.
+pub fn run(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let p = plan(env, info.arg(0))?;
+    let ins = inputs(env, info.arg(1), info.arg(2), false)?;
+    let outs = p.run(ins).map_err(args::core_error)?;
+    wrap_outputs(env, outs)
+}
+
+/// `planRunAsync(plan, inputs, donate | null, token | null)` → a Promise of output handles,
+/// computed on the async pool (not the JS thread). Input shapes are checked now, so a bad call
+/// throws at once. Cancelling `token` stops the call before its next step (code `ABORT_ERR`, as DOM's
+/// AbortError).
+pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let p = plan(env, info.arg(0))?.clone();
+    let ins = inputs(env, info.arg(1), info.arg(2), true)?;
+    let token = match env.type_of(info.arg(3))? {
+        ValueType::Null | ValueType::Undefined => Arc::new(AtomicBool::new(false)),
+        _ => cancel_token(env, info.arg(3))?.clone(),
+    };
+    p.check_inputs(&ins).map_err(args::core_error)?;
+    env.spawn(
+        move || {
+            if token.load(Ordering::Relaxed) {
+                return Err(JsError::error("ABORT_ERR", "plan: the call was aborted"));
+            }
+            flaxen_core::par::in_async_pool(|| p.run_cancellable(ins, &token)).map_err(args::core_error)
+        },
+        wrap_outputs,
+    )
+}
+
+static TOKEN_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0004, 0x746f_6b65_6e00_0001);
+
+fn cancel_token<'a>(env: Env, v: Value) -> Result<&'a Arc<AtomicBool>, JsError> {
+    env.get_external::<Arc<AtomicBool>>(v, &TOKEN_TAG).map_err(|_| JsError::type_error("E_TYPE", "token: expected a cancel token"))
+}
+
+/// `cancelToken()` → a token for `planRunAsync`; `cancel(token)` sets it.
+pub fn new_cancel_token(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
+    env.create_external(Arc::new(AtomicBool::new(false)), &TOKEN_TAG)
+}
+
+pub fn cancel(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    cancel_token(env, info.arg(0))?.store(true, Ordering::Relaxed);
+    env.undefined()
+}
+
+/// `planStats(plan)` → `{ steps, consts, ops }` (what the passes left).
+pub fn stats(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let s = plan(env, info.arg(0))?.stats();
+    let o = env.create_object()?;
+    env.set_named_property(o, "steps", env.create_f64(s.steps as f64)?)?;
+    env.set_named_property(o, "consts", env.create_f64(s.consts as f64)?)?;
+    let ops = env.create_array(s.ops.len())?;
+    for (i, name) in s.ops.iter().enumerate() {
+        env.set_element(ops, i as u32, env.create_string(name)?)?;
+    }
+    env.set_named_property(o, "ops", ops)?;
+    Ok(o)
+}
+
+/// `setNumThreads(n)`: threads of the async pool (0 = default); `getNumThreads()` reads it.
+pub fn set_num_threads(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let n = args::count(env, info.arg(0), "n")?;
+    if n > 1024 {
+        return Err(JsError::range_error("E_ARG", format!("n: expected at most 1024 threads, got {n}")));
+    }
+    flaxen_core::par::set_async_threads(n);
+    env.undefined()
+}
+
+pub fn get_num_threads(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
+    env.create_f64(flaxen_core::par::async_threads() as f64)
+}

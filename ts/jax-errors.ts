@@ -1,0 +1,29 @@
+// JAX's own error classes for tracing (`jax.errors`). As with Flax's classes, `name` and `code`
+// are the class name. The addon raises plain Errors carrying these codes; `asJaxError` gives
+// them their class where the façade can catch them.
+
+/** Base of JAX's errors: `code` is the class name. */
+export class JaxError extends Error {
+  readonly code: string
+
+  constructor(message: string) {
+    super(message)
+    this.name = new.target.name
+    this.code = new.target.name
+  }
+}
+
+/** A traced value's data was read inside `jit` (`.data`, `toArray()`, `item()`, `Number(t)`). */
+export class ConcretizationTypeError extends JaxError {}
+
+/** A tracer escaped its trace and was used after it ended (or in another trace). */
+export class UnexpectedTracerError extends JaxError {}
+
+const CLASSES: Record<string, new (message: string) => JaxError> = { ConcretizationTypeError, UnexpectedTracerError }
+
+/** The addon's error with this code as an instance of JAX's class; other errors unchanged. */
+export function asJaxError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code
+  const cls = typeof code === 'string' ? CLASSES[code] : undefined
+  return cls === undefined ? e : new cls((e as Error).message)
+}
