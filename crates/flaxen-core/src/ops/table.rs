@@ -325,9 +325,26 @@ fn infer_binary(op: BinaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
             }
             one(Meta::new(shape, if div { DType::F32 } else { common }))
         }
-        (MArg::T(a), MArg::S(s)) | (MArg::S(s), MArg::T(a)) => one(Meta::new(a.shape.clone(), weak(a.dtype, *s, div))),
+        (MArg::T(a), MArg::S(s)) | (MArg::S(s), MArg::T(a)) => {
+            let dt = weak(a.dtype, *s, div);
+            if op == BinaryOp::Pow && matches!(args[1], MArg::S(_)) && dt.is_int() && negative_exponent(*s, dt) {
+                return Err(Error::arg(format!(
+                    "power: exponent {s} is negative; integers to negative integer powers are not allowed"
+                )));
+            }
+            one(Meta::new(a.shape.clone(), dt))
+        }
         _ => one(Meta::new(vec![], DType::F32)),
     }
+}
+
+/// Whether `binary_scalar` rejects the number `s` as the exponent of an integer tensor of `dt`:
+/// an integer exponent within i32 when negative, a larger one when negative as a scalar of `dt`.
+fn negative_exponent(s: f64, dt: DType) -> bool {
+    if s.abs() <= i32::MAX as f64 {
+        return s < 0.0;
+    }
+    dt == DType::I32 && scalar(s, dt).to_f64_vec()[0] < 0.0
 }
 
 fn run_binary(op: BinaryOp, args: &[Arg]) -> Result<Vec<Tensor>> {
@@ -371,6 +388,15 @@ fn infer_broadcast_bool(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
     one(Meta::new(shape, DType::Bool))
 }
 
+/// Comparisons: broadcast, then two tensors' dtypes must promote (`ops::compare`).
+fn infer_compare(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
+    let out = infer_broadcast_bool(name, args)?;
+    if let (MArg::T(a), MArg::T(b)) = (&args[0], &args[1]) {
+        ops::binary::promote(a.dtype, b.dtype, name)?;
+    }
+    Ok(out)
+}
+
 fn run_compare(op: CompareOp, args: &[Arg]) -> Result<Vec<Tensor>> {
     out(match (&args[0], &args[1]) {
         (Arg::T(a), Arg::T(b)) => ops::compare(op, a, b),
@@ -388,7 +414,7 @@ macro_rules! compare_row {
             inputs: &[("a", In::Operand), ("b", In::Operand)],
             attrs: &[],
             class: Class::Elementwise,
-            infer: |_, a| infer_broadcast_bool($name, a),
+            infer: |_, a| infer_compare($name, a),
             run: |_, a| run_compare(compare_op($name), a),
         }
     };
@@ -482,23 +508,42 @@ macro_rules! unary_row {
     };
 }
 
-fn same(args: &[MArg]) -> Result<Vec<Meta>> {
-    one(meta(&args[0]).clone())
-}
-
 // ---- reductions ----------------------------------------------------------------------------
 
 fn reduced_shape(m: &Meta, axis: Option<&[i64]>, keepdims: bool, what: &str) -> Result<Vec<usize>> {
     Ok(ops::reduce::axes(&m.shape, axis, keepdims, what)?.out_shape)
 }
 
-/// jnp's sum/prod dtypes: float32 stays, int32 and bool give int32, unsigned give uint32.
+/// jnp's sum dtypes: float32 stays, int32, int8 and bool give int32, unsigned give uint32.
 fn sum_dtype(dt: DType) -> DType {
     match dt {
         DType::F32 => DType::F32,
         DType::U32 | DType::U16 | DType::U8 => DType::U32,
         _ => DType::I32,
     }
+}
+
+/// `ops::prod`'s dtypes: as `sum_dtype`, except that int8 gives uint32 (what the kernel does;
+/// jnp would give int32).
+fn prod_dtype(dt: DType) -> DType {
+    match dt {
+        DType::I8 => DType::U32,
+        dt => sum_dtype(dt),
+    }
+}
+
+/// `ops::max`/`ops::min`: E_SHAPE when some output element reduces no elements.
+fn infer_extremum(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
+    let m = meta(&args[0]);
+    let axes = ops::reduce::axes(&m.shape, at[0].opt_ints(), at[1].bool(), what)?;
+    if axes.count == 0 && crate::shape::numel(&axes.out_shape) > 0 {
+        return Err(Error::shape(format!(
+            "{what}: x has shape {:?} and axis {:?} selects no elements; the {what} of an empty set is undefined",
+            m.shape,
+            at[0].opt_ints()
+        )));
+    }
+    one(Meta::new(axes.out_shape, m.dtype))
 }
 
 macro_rules! reduce_row {
@@ -533,11 +578,20 @@ macro_rules! moments_row {
 
 fn infer_arg_reduce(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
     let m = meta(&args[0]);
-    let shape = match at[0].opt_int() {
-        None if at[1].bool() => vec![1; m.shape.len()],
-        None => vec![],
-        Some(ax) => reduced_shape(m, Some(&[ax]), at[1].bool(), what)?,
+    let (shape, n) = match at[0].opt_int() {
+        None if at[1].bool() => (vec![1; m.shape.len()], crate::shape::numel(&m.shape)),
+        None => (vec![], crate::shape::numel(&m.shape)),
+        Some(ax) => (reduced_shape(m, Some(&[ax]), at[1].bool(), what)?, m.shape[normalize_axis(ax, m.shape.len(), what)?]),
     };
+    if n == 0 && crate::shape::numel(&shape) > 0 {
+        return Err(Error::shape(format!(
+            "{what}: x has shape {:?} and the reduced axis is empty; {what} of an empty sequence is undefined",
+            m.shape
+        )));
+    }
+    if n > i32::MAX as usize {
+        return Err(Error::shape(format!("{what}: the reduced axis has {n} elements; indices must fit int32")));
+    }
     one(Meta::new(shape, DType::I32))
 }
 
@@ -648,16 +702,18 @@ fn infer_reshape(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
     one(Meta::new(shape, m.dtype))
 }
 
+/// `ops::concatenate` / `ops::stack`, checking in their order (so the first error is theirs).
 fn infer_concatenate(at: &[Attr], args: &[MArg], stack: bool) -> Result<Vec<Meta>> {
     let MArg::L(xs) = args[0] else { unreachable!("a list") };
     let what = if stack { "stack" } else { "concatenate" };
     let Some(first) = xs.first() else {
         return Err(Error::arg(format!("{what}: xs is empty; need at least one array to {what}")));
     };
-    let mut dt = first.dtype;
-    for (i, x) in xs.iter().enumerate().skip(1) {
-        dt = ops::binary::promote_named(dt, x.dtype, what, "xs[0]", &format!("xs[{i}]"))?;
-    }
+    let promoted = || {
+        xs.iter().enumerate().skip(1).try_fold(first.dtype, |dt, (i, x)| {
+            ops::binary::promote_named(dt, x.dtype, what, "the inputs before it", &format!("xs[{i}]"))
+        })
+    };
     if stack {
         if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| x.shape != first.shape) {
             return Err(Error::shape(format!(
@@ -668,31 +724,42 @@ fn infer_concatenate(at: &[Attr], args: &[MArg], stack: bool) -> Result<Vec<Meta
         let ax = normalize_axis(at[0].int(), first.shape.len() + 1, "stack: axis")?;
         let mut shape = first.shape.clone();
         shape.insert(ax, xs.len());
+        let dt = promoted()?;
         return one(Meta::new(check_shape(&shape, "stack: result")?, dt));
     }
     let nd = first.shape.len();
-    if nd == 0 {
-        return Err(Error::shape("concatenate: zero-dimensional arrays cannot be concatenated"));
+    for (i, x) in xs.iter().enumerate() {
+        if x.shape.is_empty() {
+            return Err(Error::shape(format!(
+                "concatenate: xs[{i}] has shape [] (a scalar); zero-dimensional arrays cannot be concatenated"
+            )));
+        }
+        if x.shape.len() != nd {
+            return Err(Error::shape(format!(
+                "concatenate: xs[0] has shape {:?} and xs[{i}] has shape {:?}; all inputs must have the same number of dimensions",
+                first.shape, x.shape
+            )));
+        }
     }
     let ax = normalize_axis(at[0].int(), nd, "concatenate: axis")?;
     let mut shape = first.shape.clone();
     for (i, x) in xs.iter().enumerate().skip(1) {
-        let fits = x.shape.len() == nd && (0..nd).all(|d| d == ax || x.shape[d] == first.shape[d]);
-        if !fits {
+        if let Some(d) = (0..nd).find(|&d| d != ax && x.shape[d] != first.shape[d]) {
             return Err(Error::shape(format!(
-                "concatenate: xs[0] has shape {:?} and xs[{i}] has shape {:?}; all dimensions but axis {ax} must match",
+                "concatenate: xs[0] has shape {:?} and xs[{i}] has shape {:?}; they must match except along axis {ax} (they differ at axis {d})",
                 first.shape, x.shape
             )));
         }
         shape[ax] += x.shape[ax];
     }
+    let dt = promoted()?;
     one(Meta::new(check_shape(&shape, "concatenate: result")?, dt))
 }
 
 fn infer_take(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
     let (x, idx) = (meta(&args[0]), meta(&args[1]));
-    if idx.dtype == DType::F32 {
-        return Err(Error::dtype("take: indices must be an integer tensor, got float32"));
+    if !idx.dtype.is_int() {
+        return Err(Error::dtype(format!("take: indices has dtype {}; expected an integer dtype", idx.dtype)));
     }
     let (shape, ax) = match at[0].opt_int() {
         None => (vec![x.shape.iter().product()], 0),
@@ -701,7 +768,16 @@ fn infer_take(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
     let mut o = shape[..ax].to_vec();
     o.extend_from_slice(&idx.shape);
     o.extend_from_slice(&shape[ax + 1..]);
-    one(Meta::new(check_shape(&o, "take: result")?, x.dtype))
+    let o = check_shape(&o, "take: result")?;
+    let rest: usize = shape[..ax].iter().chain(&shape[ax + 1..]).product();
+    let fill = TAKE_MODES[at[1].choice()] == "fill";
+    if shape[ax] == 0 && !fill && crate::shape::numel(&idx.shape) > 0 && rest > 0 {
+        return Err(Error::arg(format!(
+            "take: x has shape {shape:?}: cannot take from an empty axis {ax} with mode {}",
+            TAKE_MODES[at[1].choice()]
+        )));
+    }
+    one(Meta::new(o, x.dtype))
 }
 
 fn infer_one_hot(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
@@ -744,18 +820,21 @@ fn moveaxis_perm(nd: usize, source: &[i64], destination: &[i64]) -> Result<Vec<u
 
 fn infer_layer_norm(args: &[MArg]) -> Result<Vec<Meta>> {
     let x = meta(&args[0]);
-    if x.dtype != DType::F32 {
-        return Err(Error::dtype(format!("layer_norm: x has dtype {}; expected float32", x.dtype)));
-    }
     let Some(&f) = x.shape.last() else {
         return Err(Error::shape("layer_norm: x is a scalar; it needs at least one axis"));
     };
+    if x.dtype != DType::F32 {
+        return Err(Error::dtype(format!("layer_norm: x has dtype {}; expected float32", x.dtype)));
+    }
     for (i, what) in [(1, "scale"), (2, "bias")] {
         if let MArg::T(p) = &args[i] {
-            if p.shape != [f] || p.dtype != DType::F32 {
+            if p.dtype != DType::F32 {
+                return Err(Error::dtype(format!("layer_norm: {what} has dtype {}; expected float32", p.dtype)));
+            }
+            if p.shape != [f] {
                 return Err(Error::shape(format!(
-                    "layer_norm: {what} has shape {:?} ({}); expected float32 of shape [{f}] (x has shape {:?})",
-                    p.shape, p.dtype, x.shape
+                    "layer_norm: {what} has shape {:?}; expected [{f}] (x has shape {:?})",
+                    p.shape, x.shape
                 )));
             }
         }
@@ -834,7 +913,13 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[],
         class: Class::Elementwise,
-        infer: |_, a| same(a),
+        infer: |_, a| {
+            let m = meta(&a[0]);
+            if m.dtype == DType::Bool {
+                return Err(Error::dtype("sign: x has dtype bool; expected a numeric dtype"));
+            }
+            one(m.clone())
+        },
         run: |_, a| out(ops::sign(tensor(&a[0]))),
     },
     OpDef {
@@ -842,7 +927,13 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[],
         class: Class::Elementwise,
-        infer: |_, a| same(a),
+        infer: |_, a| {
+            let m = meta(&a[0]);
+            if !matches!(m.dtype, DType::F32 | DType::I32) {
+                return Err(Error::dtype(format!("relu: x has dtype {}; expected float32 or int32", m.dtype)));
+            }
+            one(m.clone())
+        },
         run: |_, a| out(ops::relu(tensor(&a[0]))),
     },
     OpDef {
@@ -850,7 +941,17 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("decimals", AttrKind::Int)],
         class: Class::Elementwise,
-        infer: |_, a| same(a),
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            match m.dtype {
+                DType::Bool => Err(Error::dtype("round: x has dtype bool; expected a numeric dtype")),
+                dt if dt != DType::F32 && at[0].int() < 0 => Err(Error::arg(format!(
+                    "round: decimals is {}; negative decimals are only supported for float32 (x has dtype {dt})",
+                    at[0].int()
+                ))),
+                _ => one(m.clone()),
+            }
+        },
         run: |at, a| out(ops::round(tensor(&a[0]), at[0].int().clamp(i32::MIN as i64, i32::MAX as i64) as i32)),
     },
     OpDef {
@@ -874,7 +975,11 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("a", In::Tensor), ("b", In::Tensor)],
         attrs: &[("k", AttrKind::Int), ("upper", AttrKind::Bool)],
         class: Class::Other,
-        infer: |_, a| infer_matmul(a),
+        infer: |at, a| {
+            // A 1-D b falls back to the eager mask, which rejects it first.
+            infer_mask(&a[1..], if at[1].bool() { "triu" } else { "tril" })?;
+            infer_matmul(a)
+        },
         run: |at, a| out(ops::matmul_masked(tensor(&a[0]), tensor(&a[1]), at[0].int(), at[1].bool())),
     },
     OpDef {
@@ -906,9 +1011,23 @@ pub static OPS: &[OpDef] = &[
     },
     reduce_row!("sum", ops::sum, sum_dtype),
     reduce_row!("mean", ops::mean, |_| DType::F32),
-    reduce_row!("max", ops::max, |d| d),
-    reduce_row!("min", ops::min, |d| d),
-    reduce_row!("prod", ops::prod, sum_dtype),
+    OpDef {
+        name: "max",
+        inputs: &[("x", In::Tensor)],
+        attrs: AXIS_KEEP,
+        class: Class::Other,
+        infer: |at, a| infer_extremum(at, a, "max"),
+        run: |at, a| out(ops::max(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
+    },
+    OpDef {
+        name: "min",
+        inputs: &[("x", In::Tensor)],
+        attrs: AXIS_KEEP,
+        class: Class::Other,
+        infer: |at, a| infer_extremum(at, a, "min"),
+        run: |at, a| out(ops::min(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
+    },
+    reduce_row!("prod", ops::prod, prod_dtype),
     moments_row!("var", ops::var),
     moments_row!("std", ops::std),
     arg_reduce_row!("argmax", ops::argmax),
@@ -1147,6 +1266,7 @@ pub static OPS: &[OpDef] = &[
         attrs: &[("width", AttrKind::Int), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
         infer: |at, a| {
+            check_key(&a[0], "bits: key")?;
             let dt = match at[0].int() {
                 8 => DType::U8,
                 16 => DType::U16,
@@ -1182,6 +1302,7 @@ pub static OPS: &[OpDef] = &[
         attrs: &[("lower", AttrKind::Num), ("upper", AttrKind::Num), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
         infer: |at, a| {
+            check_key(&a[0], "truncated_normal: key")?;
             if at[0].num().is_nan() || at[1].num().is_nan() {
                 return Err(Error::arg("truncatedNormal: lower and upper must not be NaN"));
             }
