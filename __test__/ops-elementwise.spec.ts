@@ -100,7 +100,7 @@ test('unary dtype rules: ints promote for jnp math, stay for abs/negative/square
   code(t, () => jnp.gelu(jnp.ones([1]), 'no' as any), 'E_TYPE', /approximate/, TypeError)
   code(t, () => native.op(10_000, jnp.ones([1]).handle), 'E_ARG', /op: expected an op code in 0\.\.\d+, got 10000/)
   code(t, () => native.op('exp' as any, jnp.ones([1]).handle), 'E_TYPE', /op/, TypeError)
-  code(t, () => nop('exp', 'three'), 'E_TYPE', /exp: x: expected a tensor or a number, got string/, TypeError)
+  code(t, () => nop('exp', 'three'), 'E_TYPE', /exp: x: expected a tensor handle or a number, got string/, TypeError)
 })
 
 test('maximum / minimum broadcast, take scalars, and propagate NaN', (t) => {
@@ -168,7 +168,7 @@ test('comparisons broadcast to bool tensors; numbers compare with weak typing', 
   code(t, () => jnp.equal(jnp.ones([2, 3]), jnp.ones([2])), 'E_SHAPE', /\[2, 3\].*\[2\]/)
   code(t, () => jnp.equal(jnp.arange(2), jnp.ones([2], 'uint8')), 'E_DTYPE', /int32/)
   code(t, () => jnp.less(jnp.ones([2]), 'x' as any), 'E_TYPE', /b must be/, TypeError)
-  code(t, () => nop('less', jnp.ones([1]).handle, {}), 'E_TYPE', /less: b: expected a tensor or a number/, TypeError)
+  code(t, () => nop('less', jnp.ones([1]).handle, {}), 'E_TYPE', /less: b: expected a tensor handle or a number/, TypeError)
   code(t, () => nop('less', jnp.ones([1]).handle, 'no'), 'E_TYPE', /less: b/, TypeError)
 })
 
@@ -209,7 +209,7 @@ test('where broadcasts all three; numbers and booleans as branches keep the tens
   code(t, () => jnp.where(cond, jnp.ones([4]), 0), 'E_SHAPE', /\[3\].*\[4\]/)
   code(t, () => jnp.where(cond, i, jnp.ones([3], 'uint8')), 'E_DTYPE', /x has dtype int32 and y has dtype uint8/)
   code(t, () => jnp.where(cond, 'a' as any, 0), 'E_TYPE', /where: x must be/, TypeError)
-  code(t, () => nop('where', cond.handle, 'a', 0), 'E_TYPE', /where: x: expected a tensor or a number/, TypeError)
+  code(t, () => nop('where', cond.handle, 'a', 0), 'E_TYPE', /where: x: expected a tensor handle or a number/, TypeError)
 })
 
 test('clip is minimum(maximum(x, min), max); either bound optional', (t) => {

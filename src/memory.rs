@@ -32,8 +32,8 @@ fn view_kind(dt: DType) -> TypedArrayType {
 /// the handle's view slot, which holds an `Arc` of the storage, so the memory outlives the view
 /// unless `dispose` detaches every view first.
 pub fn view(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let h = handle::handle(env, info.arg(0), "h")?;
-    let t = h.ready(env, "h")?;
+    let h = handle::handle(env, info.arg(0), "tensor")?;
+    let t = h.ready(env, "the tensor read (.data, toArray, item)")?;
     // From here on JS may write these bytes: deferred masks reading them must run first, and
     // no new ones may defer on them.
     handle::materialise_readers_of(t.storage())?;
@@ -74,7 +74,7 @@ pub fn dispose(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
 
 /// `blockUntilReady(h)`: runs any deferred work of the tensor (a lazy triu/tril) now.
 pub fn block_until_ready(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    handle::tensor(env, info.arg(0), "h")?;
+    handle::tensor(env, info.arg(0), "the tensor passed to blockUntilReady")?;
     env.undefined()
 }
 

@@ -85,7 +85,7 @@ fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> R
         }
         (In::List, _) => {
             if !env.is_array(v)? {
-                return Err(expected(def, name, "an array of tensors", env, v));
+                return Err(expected(def, name, "an array of tensor handles", env, v));
             }
             let list = (0..env.array_len(v)?)
                 .map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{what}[{i}]")))
@@ -95,10 +95,10 @@ fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> R
         (_, ValueType::External) => {}
         _ => {
             let k = match kind {
-                In::Operand => "a tensor or a number",
-                In::Optional => "a tensor or null",
-                In::Key => "a key",
-                _ => "a tensor",
+                In::Operand => "a tensor handle or a number",
+                In::Optional => "a tensor handle or null",
+                In::Key => "key data (a Uint32Array of length 2) or a tensor handle",
+                _ => "a tensor handle",
             };
             return Err(expected(def, name, k, env, v));
         }
@@ -123,7 +123,7 @@ fn traced_operand(env: Env, ctx: &Rc<TraceCtx>, v: Value, def: &OpDef, name: &st
         }
         (In::List, _) => {
             if !env.is_array(v)? {
-                return Err(expected(def, name, "an array of tensors", env, v));
+                return Err(expected(def, name, "an array of tensor handles", env, v));
             }
             for i in 0..env.array_len(v)? {
                 traced_operand(env, ctx, env.get_element(v, i)?, def, &format!("{name}[{i}]"), In::Tensor, out)?;
@@ -145,7 +145,7 @@ fn traced_operand(env: Env, ctx: &Rc<TraceCtx>, v: Value, def: &OpDef, name: &st
                 out.push(ctx.graph.borrow_mut().constant(&t));
             }
         }
-        _ => return Err(expected(def, name, "a tensor", env, v)),
+        _ => return Err(expected(def, name, "a tensor handle", env, v)),
     }
     Ok(())
 }
