@@ -239,6 +239,20 @@ impl Tensor {
         unsafe { std::slice::from_raw_parts(self.storage.as_ptr() as *const T, self.size()) }
     }
 
+    /// The elements for writing in place, if this tensor is the only owner of its storage and
+    /// JS never got a view of it (so nothing else can observe the write).
+    pub(crate) fn raw_mut<T: Copy>(&mut self) -> Option<&mut [T]> {
+        assert_eq!(std::mem::size_of::<T>(), self.dtype.size(), "storage type does not match dtype");
+        let n = self.size();
+        let storage = Arc::get_mut(&mut self.storage)?;
+        if storage.is_exposed() {
+            return None;
+        }
+        // SAFETY: `get_mut` proves this is the only reference to the storage (no other tensor
+        // or view reads it), which holds `n` aligned elements of this width.
+        Some(unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr() as *mut T, n) })
+    }
+
     fn check_dtype<T: Element>(&self, what: &str) -> Result<()> {
         if T::DTYPE != self.dtype {
             return Err(Error::dtype(format!(

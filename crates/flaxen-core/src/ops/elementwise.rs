@@ -120,7 +120,14 @@ pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
             LogicalNot => unreachable!(),
         }
     }
-    let k: fn(&[f32], &mut [f32]) = match op {
+    Ok(map_f32(x, f32_kernel(op)))
+}
+
+/// The float32 slice kernel of `op` (`dst[i] = op(src[i])`), shared by the eager op and fused
+/// plans so both give the same bits. `LogicalNot` has none (its output is bool).
+pub(crate) fn f32_kernel(op: UnaryOp) -> fn(&[f32], &mut [f32]) {
+    use UnaryOp::*;
+    match op {
         Exp => k_exp,
         Log => k_log,
         Sqrt => k_sqrt,
@@ -137,9 +144,8 @@ pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         Gelu => k_gelu_tanh,
         GeluExact => k_gelu_exact,
         Erf => k_erf,
-        LogicalNot => unreachable!(),
-    };
-    Ok(map_f32(x, k))
+        LogicalNot => unreachable!("logical_not is not a float32 kernel"),
+    }
 }
 
 /// A float32 tensor from `k` applied chunk by chunk.

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod compare;
 pub mod create;
 pub mod elementwise;
+pub mod fused;
 pub mod gather;
 pub(crate) mod gemm;
 pub mod layout;

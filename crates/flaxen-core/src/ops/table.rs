@@ -69,6 +69,8 @@ pub enum AttrKind {
     DType,
     /// One of the listed strings.
     Choice(&'static [&'static str]),
+    /// Made by the plan compiler only (a fused program): JS cannot call such a row.
+    Internal,
 }
 
 /// An attribute value, already checked against its kind.
@@ -82,6 +84,7 @@ pub enum Attr {
     Shape(Vec<usize>),
     DType(DType),
     Choice(usize),
+    Program(std::sync::Arc<crate::ops::fused::Program>),
 }
 
 impl Attr {
@@ -135,6 +138,12 @@ impl Attr {
         match self {
             Attr::Choice(i) => *i,
             _ => 0,
+        }
+    }
+    pub fn program(&self) -> Option<&crate::ops::fused::Program> {
+        match self {
+            Attr::Program(p) => Some(p),
+            _ => None,
         }
     }
     pub fn layout(&self) -> Layout {
@@ -1334,16 +1343,64 @@ pub static OPS: &[OpDef] = &[
     },
 ];
 
+fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {
+    at[i].program().ok_or_else(|| Error::arg("fused ops are made by the plan compiler; they cannot be called directly"))
+}
+
+fn list<'a>(a: &[Arg<'a>]) -> &'a [Tensor] {
+    match a[0] {
+        Arg::L(xs) => xs,
+        _ => unreachable!("a list"),
+    }
+}
+
+fn infer_fused(at: &[Attr], i: usize) -> Result<Vec<Meta>> {
+    one(Meta::new(program(at, i)?.shape.clone(), DType::F32))
+}
+
+/// Rows the plan compiler makes (see `plan/compile.rs`): fused elementwise chains, alone or as
+/// a matmul's epilogue. Their attribute is `AttrKind::Internal`, so JS cannot call them.
+const FUSED: &[OpDef] = &[
+    OpDef {
+        name: "fused_elementwise",
+        inputs: &[("xs", In::List)],
+        attrs: &[("program", AttrKind::Internal)],
+        class: Class::Other,
+        infer: |at, _| infer_fused(at, 0),
+        run: |at, a| out(crate::ops::fused::run(program(at, 0)?, list(a))),
+    },
+    OpDef {
+        name: "matmul_fused",
+        inputs: &[("xs", In::List)],
+        attrs: &[("k", AttrKind::OptInt), ("upper", AttrKind::Bool), ("program", AttrKind::Internal)],
+        class: Class::Other,
+        infer: |at, _| infer_fused(at, 2),
+        run: |at, a| {
+            let xs = list(a);
+            let [x, w, extras @ ..] = xs else {
+                return Err(Error::arg("matmul_fused: expected the two matmul operands first"));
+            };
+            let product = match at[0].opt_int() {
+                Some(k) => ops::matmul_masked(x, w, k, at[1].bool())?,
+                None => ops::matmul(x, w)?,
+            };
+            out(crate::ops::fused::run_epilogue(program(at, 2)?, product, extras))
+        },
+    },
+];
+
 /// The most keys one `split` returns: each is its own JS object, so a request for billions
 /// would exhaust memory long before the kernel ran.
 pub const MAX_SPLIT: usize = 1 << 20;
 
-/// The row of `code`; E_ARG naming the valid range otherwise.
+/// The row of `code` (codes past `OPS` are the fused rows); E_ARG otherwise.
 pub fn op(code: usize) -> Result<&'static OpDef> {
-    OPS.get(code).ok_or_else(|| Error::arg(format!("op: expected an op code in 0..{}, got {code}", OPS.len())))
+    OPS.get(code)
+        .or_else(|| FUSED.get(code.wrapping_sub(OPS.len())))
+        .ok_or_else(|| Error::arg(format!("op: expected an op code in 0..{}, got {code}", OPS.len())))
 }
 
 /// The code of the op called `name` (plans and tests look ops up by name).
 pub fn code(name: &str) -> Option<usize> {
-    OPS.iter().position(|d| d.name == name)
+    OPS.iter().chain(FUSED).position(|d| d.name == name)
 }

@@ -20,15 +20,7 @@ fn map<T: Copy + Send + Sync>(x: &Tensor, f: impl Fn(T) -> T + Send + Sync + Cop
 /// jnp.sign: -1/0/1; float zeros keep their sign and NaN stays NaN (lax.sign); unsigned gives 0/1.
 pub fn sign(x: &Tensor) -> Result<Tensor> {
     Ok(match x.dtype() {
-        DType::F32 => map::<f32>(x, |v| {
-            if v > 0.0 {
-                1.0
-            } else if v < 0.0 {
-                -1.0
-            } else {
-                v
-            }
-        }),
+        DType::F32 => map::<f32>(x, sign_f32),
         DType::I32 => map::<i32>(x, |v| v.signum()),
         DType::U32 => map::<u32>(x, |v| (v != 0) as u32),
         DType::U16 => map::<u16>(x, |v| (v != 0) as u16),
@@ -45,7 +37,7 @@ pub fn sign(x: &Tensor) -> Result<Tensor> {
 /// jax.nn.relu = max(x, 0); NaN propagates (as jnp.maximum).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     Ok(match x.dtype() {
-        DType::F32 => map::<f32>(x, |v| if v > 0.0 || v.is_nan() { v } else { 0.0 }),
+        DType::F32 => map::<f32>(x, relu_f32),
         DType::I32 => map::<i32>(x, |v| v.max(0)),
         d => {
             return Err(Error::dtype(format!(
@@ -53,4 +45,26 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
             )))
         }
     })
+}
+
+/// lax.sign of one float32 (shared with fused plans).
+#[inline(always)]
+pub(crate) fn sign_f32(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        v
+    }
+}
+
+/// relu of one float32; NaN propagates (shared with fused plans).
+#[inline(always)]
+pub(crate) fn relu_f32(v: f32) -> f32 {
+    if v > 0.0 || v.is_nan() {
+        v
+    } else {
+        0.0
+    }
 }

@@ -44,7 +44,7 @@ pub struct Node {
 
 impl Node {
     pub fn def(&self) -> &'static OpDef {
-        &table::OPS[self.op]
+        table::op(self.op).expect("nodes hold valid op codes")
     }
 }
 

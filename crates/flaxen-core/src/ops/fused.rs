@@ -1,0 +1,233 @@
+//! Fused float32 elementwise chains, made by the plan compiler (never called from JS): a chain
+//! `acc = f_k(...f_1(start))` runs in one pass over the output, chunk by chunk, instead of one
+//! kernel and one intermediate tensor per op. After a matmul the chain is its epilogue: it runs
+//! in place over the product (bias add and activation without another pass through memory).
+//!
+//! Every step applies the same per-element function as the eager op (the same slice kernels
+//! and scalar functions, the same weak-scalar rules as `binary_scalar`), in the same order, so
+//! fused results are bit-identical to eager ones; no sums are reassociated.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::binary::{fmax_nan, fmin_nan};
+use crate::ops::elementwise::f32_kernel;
+use crate::ops::unary::{relu_f32, sign_f32};
+use crate::ops::{BinaryOp, UnaryOp};
+use crate::par;
+use crate::shape::numel;
+use crate::tensor::Tensor;
+
+/// A step's second operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Other {
+    /// A JS number, as the float32 the eager op would make of it.
+    Scalar(f32),
+    /// Extra tensor `i` of the fused op: the output's shape, a trailing block of it (a bias
+    /// row, repeated), or one element.
+    Extra(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    Unary(UnaryOp),
+    Relu,
+    Sign,
+    /// `acc = op(acc, other)`, or `op(other, acc)` when `acc_right`.
+    Binary { op: BinaryOp, other: Other, acc_right: bool },
+    /// lax.integer_pow: `acc ** n` by repeated squaring, then a reciprocal when n < 0.
+    IntPow(i64),
+}
+
+/// Where the chain starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Start {
+    /// Extra tensor `i` (it has the output's shape).
+    Extra(usize),
+    /// The product of the matmul this chain is the epilogue of (updated in place).
+    Product,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub start: Start,
+    pub steps: Vec<Step>,
+    pub shape: Vec<usize>,
+}
+
+/// Elements per chunk: small enough that the accumulators stay in L1.
+const CHUNK: usize = 2048;
+
+/// An extra operand read at flat output offsets: whole, repeated every `len`, or one element.
+struct Src<'a> {
+    data: &'a [f32],
+}
+
+impl Src<'_> {
+    /// `out[i] = self[start + i]` (indices taken modulo the operand's length).
+    fn load(&self, start: usize, out: &mut [f32]) {
+        let n = self.data.len();
+        if n == 1 {
+            out.fill(self.data[0]);
+            return;
+        }
+        let mut p = 0;
+        while p < out.len() {
+            let at = (start + p) % n;
+            let len = (n - at).min(out.len() - p);
+            out[p..p + len].copy_from_slice(&self.data[at..at + len]);
+            p += len;
+        }
+    }
+}
+
+/// Whether an operand of `shape` can be read by `Src` for an output of `out`: the same shape,
+/// one element, or a trailing block of the output's axes (leading 1s allowed).
+pub fn fits(shape: &[usize], out: &[usize]) -> bool {
+    let trimmed: &[usize] = {
+        let lead = shape.iter().take_while(|&&d| d == 1).count();
+        &shape[lead..]
+    };
+    numel(shape) == 1 || (trimmed.len() <= out.len() && out.ends_with(trimmed) && numel(shape) > 0)
+}
+
+#[inline(always)]
+fn apply2(op: BinaryOp, acc: &mut [f32], x: &[f32], acc_right: bool) {
+    macro_rules! go {
+        ($f:expr) => {
+            if acc_right {
+                acc.iter_mut().zip(x).for_each(|(a, &b)| *a = $f(b, *a));
+            } else {
+                acc.iter_mut().zip(x).for_each(|(a, &b)| *a = $f(*a, b));
+            }
+        };
+    }
+    match op {
+        BinaryOp::Add => go!(|p: f32, q: f32| p + q),
+        BinaryOp::Sub => go!(|p: f32, q: f32| p - q),
+        BinaryOp::Mul => go!(|p: f32, q: f32| p * q),
+        BinaryOp::Div => go!(|p: f32, q: f32| p / q),
+        BinaryOp::Max => go!(fmax_nan),
+        BinaryOp::Min => go!(fmin_nan),
+        BinaryOp::Pow => go!(f32::powf),
+    }
+}
+
+/// `integer_pow`'s per-element sequence of multiplications, on a chunk.
+fn int_pow(acc: &mut [f32], n: i64, base: &mut [f32], tmp: &mut [f32]) {
+    let mut e = n.unsigned_abs();
+    if e == 0 {
+        acc.fill(1.0);
+        return;
+    }
+    base.copy_from_slice(acc);
+    let mut have = false;
+    loop {
+        if e & 1 != 0 {
+            if have {
+                acc.iter_mut().zip(base.iter()).for_each(|(a, &b)| *a *= b);
+            } else {
+                acc.copy_from_slice(base);
+                have = true;
+            }
+        }
+        e >>= 1;
+        if e == 0 {
+            break;
+        }
+        base.iter_mut().for_each(|b| *b = *b * *b);
+    }
+    if n < 0 {
+        tmp.copy_from_slice(acc);
+        f32_kernel(UnaryOp::Reciprocal)(tmp, acc);
+    }
+}
+
+/// Runs `steps` over `acc` (a chunk at flat offset `start`).
+fn run_steps(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], tmp: &mut [f32], tmp2: &mut [f32]) {
+    let n = acc.len();
+    let (tmp, tmp2) = (&mut tmp[..n], &mut tmp2[..n]);
+    for step in steps {
+        match *step {
+            Step::Unary(op) => {
+                tmp.copy_from_slice(acc);
+                f32_kernel(op)(tmp, acc);
+            }
+            Step::Relu => acc.iter_mut().for_each(|v| *v = relu_f32(*v)),
+            Step::Sign => acc.iter_mut().for_each(|v| *v = sign_f32(*v)),
+            Step::Binary { op, other: Other::Scalar(s), acc_right } => {
+                tmp.fill(s);
+                apply2(op, acc, tmp, acc_right);
+            }
+            Step::Binary { op, other: Other::Extra(i), acc_right } => {
+                extras[i].load(start, tmp);
+                apply2(op, acc, tmp, acc_right);
+            }
+            Step::IntPow(p) => int_pow(acc, p, tmp, tmp2),
+        }
+    }
+}
+
+fn f32_data<'a>(t: &'a Tensor, what: &str) -> Result<&'a [f32]> {
+    if t.dtype() != DType::F32 {
+        return Err(Error::dtype(format!("fused: {what} has dtype {}; fused chains are float32", t.dtype())));
+    }
+    Ok(t.raw::<f32>())
+}
+
+fn sources<'a>(extras: &'a [Tensor], out: &[usize]) -> Result<Vec<Src<'a>>> {
+    extras
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if !fits(t.shape(), out) {
+                return Err(Error::shape(format!("fused: extra {i} of shape {:?} does not fit output {out:?}", t.shape())));
+            }
+            Ok(Src { data: f32_data(t, "an extra operand")? })
+        })
+        .collect()
+}
+
+fn chunks(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    par::chunks(out, CHUNK, |s, c| f(s, c))
+}
+
+/// Runs a chain that starts from an extra operand into a new tensor.
+pub fn run(prog: &Program, extras: &[Tensor]) -> Result<Tensor> {
+    let Start::Extra(first) = prog.start else {
+        return Err(Error::arg("fused: a matmul epilogue needs its product (use run_epilogue)"));
+    };
+    let srcs = sources(extras, &prog.shape)?;
+    let head = srcs.get(first).ok_or_else(|| Error::arg("fused: the start operand is missing"))?;
+    if head.data.len() != numel(&prog.shape) {
+        return Err(Error::shape(format!("fused: the start operand has {} elements; the output {:?} needs {}", head.data.len(), prog.shape, numel(&prog.shape))));
+    }
+    Ok(Tensor::build::<f32>(prog.shape.clone(), DType::F32, |o| {
+        chunks(o, |s, c| {
+            c.copy_from_slice(&head.data[s..s + c.len()]);
+            let (mut t1, mut t2) = ([0f32; CHUNK], [0f32; CHUNK]);
+            run_steps(&prog.steps, &srcs, s, c, &mut t1, &mut t2);
+        })
+    }))
+}
+
+/// Runs the chain in place over `product` (a fresh matmul output this call owns).
+pub fn run_epilogue(prog: &Program, mut product: Tensor, extras: &[Tensor]) -> Result<Tensor> {
+    let srcs = sources(extras, product.shape())?;
+    let steps = &prog.steps;
+    if let Some(acc) = product.raw_mut::<f32>() {
+        chunks(acc, |s, c| {
+            let (mut t1, mut t2) = ([0f32; CHUNK], [0f32; CHUNK]);
+            run_steps(steps, &srcs, s, c, &mut t1, &mut t2);
+        });
+        return Ok(product);
+    }
+    // Shared storage (an empty product, or one a zero-size op aliased): compute into a copy.
+    let src = product.raw::<f32>();
+    Ok(Tensor::build::<f32>(product.shape().to_vec(), DType::F32, |o| {
+        chunks(o, |s, c| {
+            c.copy_from_slice(&src[s..s + c.len()]);
+            let (mut t1, mut t2) = ([0f32; CHUNK], [0f32; CHUNK]);
+            run_steps(steps, &srcs, s, c, &mut t1, &mut t2);
+        })
+    }))
+}
