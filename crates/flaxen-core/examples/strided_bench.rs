@@ -91,4 +91,8 @@ fn main() {
     case("take [64,128,256] 96 idx axis 1", reps, || take(&big, &idx, Some(1), TakeMode::Fill).unwrap());
     let idx2 = indices(200, 256);
     case("take [64,128,256] 200 idx axis 2", reps, || take(&big, &idx2, Some(2), TakeMode::Fill).unwrap());
+    let idx3 = indices(1 << 18, 1 << 21);
+    case("take [64,128,256] 2^18 idx flattened", reps, || take(&big, &idx3, None, TakeMode::Fill).unwrap());
+    let (x4, idx4) = (data(&[8, 1000]), indices(300, 1000));
+    case("take [8,1000] 300 idx axis 1 (small)", reps * 10, || take(&x4, &idx4, Some(1), TakeMode::Clip).unwrap());
 }
