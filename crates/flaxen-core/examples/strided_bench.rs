@@ -16,7 +16,9 @@ fn data(shape: &[usize]) -> Tensor {
     let mut s = 0x2545_f491_4f6c_dd1du64;
     let v: Vec<f32> = (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 40) as f32) / (1u64 << 24) as f32 - 0.5
         })
         .collect();
@@ -27,7 +29,9 @@ fn indices(n: usize, bound: i32) -> Tensor {
     let mut s = 12345u64;
     let v: Vec<i32> = (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) % bound as u64) as i32
         })
         .collect();
@@ -36,9 +40,19 @@ fn indices(n: usize, bound: i32) -> Tensor {
 
 fn hash(t: &Tensor) -> u64 {
     let bytes: Vec<u8> = match t.dtype() {
-        DType::F32 => t.to_vec::<f32>().unwrap().iter().flat_map(|v| v.to_bits().to_le_bytes()).collect(),
+        DType::F32 => t
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_bits().to_le_bytes())
+            .collect(),
         DType::U8 => t.to_vec::<u8>().unwrap(),
-        DType::U16 => t.to_vec::<u16>().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect(),
+        DType::U16 => t
+            .to_vec::<u16>()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
         dt => panic!("hash: dtype {dt} not used here"),
     };
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -73,26 +87,62 @@ fn main() {
     let big_u16 = big.astype(DType::U16);
     let mid = data(&[32, 64, 64]);
     let small = data(&[8, 16, 32]);
-    case("transpose f32 [64,128,256] (2,0,1)", reps, || transpose(&big, Some(&[2, 0, 1])).unwrap());
-    case("transpose f32 [64,128,256] (1,2,0)", reps, || transpose(&big, Some(&[1, 2, 0])).unwrap());
-    case("transpose f32 [64,128,256] reverse", reps, || transpose(&big, None).unwrap());
-    case("transpose u8 [64,128,256] (2,0,1)", reps, || transpose(&big_u8, Some(&[2, 0, 1])).unwrap());
-    case("transpose u16 [64,128,256] (2,0,1)", reps, || transpose(&big_u16, Some(&[2, 0, 1])).unwrap());
-    case("transpose f32 [8,16,32] (2,0,1)", reps * 10, || transpose(&small, Some(&[2, 0, 1])).unwrap());
-    case("swapaxes f32 [64,128,256] (0,1)", reps, || swapaxes(&big, 0, 1).unwrap());
-    case("moveaxis f32 [32,64,64] 0 -> -1", reps, || moveaxis(&mid, &[0], &[-1]).unwrap());
-    case("moveaxis f32 [32,64,64] -1 -> 0", reps, || moveaxis(&mid, &[-1], &[0]).unwrap());
-    let parts = [data(&[64, 100, 256]), data(&[64, 28, 256]), data(&[64, 128, 256])];
-    case("concatenate 3 x [64,*,256] axis 1", reps, || concatenate(&parts, 1).unwrap());
+    case("transpose f32 [64,128,256] (2,0,1)", reps, || {
+        transpose(&big, Some(&[2, 0, 1])).unwrap()
+    });
+    case("transpose f32 [64,128,256] (1,2,0)", reps, || {
+        transpose(&big, Some(&[1, 2, 0])).unwrap()
+    });
+    case("transpose f32 [64,128,256] reverse", reps, || {
+        transpose(&big, None).unwrap()
+    });
+    case("transpose u8 [64,128,256] (2,0,1)", reps, || {
+        transpose(&big_u8, Some(&[2, 0, 1])).unwrap()
+    });
+    case("transpose u16 [64,128,256] (2,0,1)", reps, || {
+        transpose(&big_u16, Some(&[2, 0, 1])).unwrap()
+    });
+    case("transpose f32 [8,16,32] (2,0,1)", reps * 10, || {
+        transpose(&small, Some(&[2, 0, 1])).unwrap()
+    });
+    case("swapaxes f32 [64,128,256] (0,1)", reps, || {
+        swapaxes(&big, 0, 1).unwrap()
+    });
+    case("moveaxis f32 [32,64,64] 0 -> -1", reps, || {
+        moveaxis(&mid, &[0], &[-1]).unwrap()
+    });
+    case("moveaxis f32 [32,64,64] -1 -> 0", reps, || {
+        moveaxis(&mid, &[-1], &[0]).unwrap()
+    });
+    let parts = [
+        data(&[64, 100, 256]),
+        data(&[64, 28, 256]),
+        data(&[64, 128, 256]),
+    ];
+    case("concatenate 3 x [64,*,256] axis 1", reps, || {
+        concatenate(&parts, 1).unwrap()
+    });
     let cols = [data(&[4096, 3]), data(&[4096, 5])];
-    case("concatenate [4096,3]+[4096,5] axis 1", reps, || concatenate(&cols, 1).unwrap());
-    case("stack 3 x [32,64,64] axis 1", reps, || stack(&[mid.clone(), mid.clone(), mid.clone()], 1).unwrap());
+    case("concatenate [4096,3]+[4096,5] axis 1", reps, || {
+        concatenate(&cols, 1).unwrap()
+    });
+    case("stack 3 x [32,64,64] axis 1", reps, || {
+        stack(&[mid.clone(), mid.clone(), mid.clone()], 1).unwrap()
+    });
     let idx = indices(96, 128);
-    case("take [64,128,256] 96 idx axis 1", reps, || take(&big, &idx, Some(1), TakeMode::Fill).unwrap());
+    case("take [64,128,256] 96 idx axis 1", reps, || {
+        take(&big, &idx, Some(1), TakeMode::Fill).unwrap()
+    });
     let idx2 = indices(200, 256);
-    case("take [64,128,256] 200 idx axis 2", reps, || take(&big, &idx2, Some(2), TakeMode::Fill).unwrap());
+    case("take [64,128,256] 200 idx axis 2", reps, || {
+        take(&big, &idx2, Some(2), TakeMode::Fill).unwrap()
+    });
     let idx3 = indices(1 << 18, 1 << 21);
-    case("take [64,128,256] 2^18 idx flattened", reps, || take(&big, &idx3, None, TakeMode::Fill).unwrap());
+    case("take [64,128,256] 2^18 idx flattened", reps, || {
+        take(&big, &idx3, None, TakeMode::Fill).unwrap()
+    });
     let (x4, idx4) = (data(&[8, 1000]), indices(300, 1000));
-    case("take [8,1000] 300 idx axis 1 (small)", reps * 10, || take(&x4, &idx4, Some(1), TakeMode::Clip).unwrap());
+    case("take [8,1000] 300 idx axis 1 (small)", reps * 10, || {
+        take(&x4, &idx4, Some(1), TakeMode::Clip).unwrap()
+    });
 }
