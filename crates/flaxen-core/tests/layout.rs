@@ -84,6 +84,28 @@ fn take_fill_mode_wraps_negatives_and_fills_out_of_range() {
 }
 
 #[test]
+fn take_element_gather_large_matches_reference() {
+    // Along the last axis (one element per index), big enough for the parallel path.
+    let (rows, n) = (300, 500);
+    let x = iota(&[rows, n]);
+    let ids: Vec<i32> = (0..400).map(|i| i * 53 % 1040 - 520).collect();
+    let y = take(&x, &ints(&ids, &[20, 20]), Some(1), TakeMode::Fill).unwrap();
+    assert_eq!(y.shape(), &[rows, 20, 20]);
+    let yv = y.to_vec::<f32>().unwrap();
+    for r in 0..rows {
+        for (j, &i) in ids.iter().enumerate() {
+            let got = yv[r * ids.len() + j];
+            let s = if i < 0 { i + n as i32 } else { i };
+            if (0..n as i32).contains(&s) {
+                assert_eq!(got, (r * n + s as usize) as f32, "row {r} index {i}");
+            } else {
+                assert!(got.is_nan(), "row {r} index {i} is out of range: fill");
+            }
+        }
+    }
+}
+
+#[test]
 fn take_clip_wrap_large_and_errors() {
     let x = iota(&[5]);
     let idx = ints(&[-7, -1, 0, 4, 9], &[5]);

@@ -186,6 +186,9 @@ fn transpose_matches_reference() {
         (vec![4, 5, 6, 7], vec![3, 1, 0, 2]), // general path
         (vec![4, 5, 6, 7], vec![0, 1, 3, 2]),
         (vec![40, 50, 60], vec![2, 0, 1]), // general + parallel
+        (vec![3, 4, 5, 2, 3], vec![4, 2, 0, 3, 1]), // general, largest fixed rank
+        (vec![2, 3, 2, 3, 2, 2], vec![5, 0, 4, 1, 3, 2]), // general, dynamic rank
+        (vec![3, 0, 4], vec![2, 0, 1]),    // empty
     ];
     for (shape, perm) in cases {
         let x = iota(&shape);

@@ -5,13 +5,14 @@
 //! value for int32, the largest value for unsigned dtypes, true for bool. `Clip` clamps to the
 //! valid range and `Wrap` takes indices modulo the axis size, as jnp's other modes.
 
+use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::create::cast_f64;
 use crate::ops::layout::moveaxis;
-use crate::par::{self, PAR_MIN};
+use crate::par::PAR_MIN;
 use crate::shape::{check_shape, normalize_axis};
 use crate::tensor::{dispatch, Tensor};
 
@@ -109,18 +110,24 @@ pub fn take(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: TakeMode) -> 
             if o.is_empty() {
                 return;
             }
+            let big = o.len() >= PAR_MIN;
             if inner == 1 {
-                // Element gather: one output row per outer index.
-                par::chunks(o, par::CHUNK, |start, c| {
-                    for (k, z) in c.iter_mut().enumerate() {
-                        let (r, j) = ((start + k) / m, (start + k) % m);
-                        let s = src[j];
-                        *z = if s < n { xs[r * n + s] } else { fill };
-                    }
-                });
+                // Element gather: output (r, j) is x (r, src[j]).
+                let xv = ArrayView2::from_shape((outer, n), xs).expect("x holds outer*n");
+                let ov = ArrayViewMut2::from_shape((outer, m), o).expect("sized by out_shape");
+                let f = |(r, j), z: &mut T| {
+                    let s = src[j];
+                    *z = if s < n { xv[[r, s]] } else { fill };
+                };
+                let z = Zip::indexed(ov);
+                if big {
+                    z.par_for_each(f);
+                } else {
+                    z.for_each(f);
+                }
                 return;
             }
-            // Row copies of `inner` elements.
+            // Row copies of `inner` elements: contiguous slices, which beat ndarray lanes here.
             let row = |(q, dst): (usize, &mut [T])| {
                 let (r, j) = (q / m, q % m);
                 let s = src[j];
@@ -131,7 +138,7 @@ pub fn take(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: TakeMode) -> 
                     dst.fill(fill);
                 }
             };
-            if o.len() >= PAR_MIN {
+            if big {
                 o.par_chunks_mut(inner).enumerate().for_each(row);
             } else {
                 o.chunks_mut(inner).enumerate().for_each(row);

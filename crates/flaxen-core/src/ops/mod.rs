@@ -12,6 +12,7 @@ pub(crate) mod gemm;
 pub mod layout;
 pub mod mask;
 pub mod matmul;
+mod nd;
 pub mod norm;
 pub mod reduce;
 pub mod round;

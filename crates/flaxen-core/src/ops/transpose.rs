@@ -2,8 +2,9 @@
 //! Elements are moved as same-width integers, so one kernel per element size serves all dtypes.
 
 use crate::error::{Error, Result};
-use crate::par;
-use crate::shape::{normalize_axis, strides};
+use crate::ops::nd;
+use crate::par::PAR_MIN;
+use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
 
 /// Permutes axes; `None` reverses them. `axes` must be a permutation of 0..ndim (negative
@@ -54,40 +55,13 @@ pub fn transpose(x: &Tensor, axes: Option<&[i64]>) -> Result<Tensor> {
     }
 }
 
+/// The general permutation: the output, in order, copied from a strided view of the input with
+/// its axes permuted.
 fn permute<T: Copy + Send + Sync>(x: &Tensor, perm: &[usize], out_shape: Vec<usize>) -> Tensor {
-    let xs = x.raw::<T>();
-    let in_st = strides(x.shape());
-    // Input stride of each output axis.
-    let st: Vec<usize> = perm.iter().map(|&p| in_st[p]).collect();
-    let d = out_shape.len();
+    let src = nd::view::<T>(x).permuted_axes(perm);
     let dims = out_shape.clone();
     Tensor::build::<T>(out_shape, x.dtype(), |o| {
-        if o.is_empty() {
-            return;
-        }
-        if d == 0 {
-            o[0] = xs[0];
-            return;
-        }
-        let row = dims[d - 1];
-        let is = st[d - 1];
-        par::chunks(o, par::CHUNK.max(row), |start, c| {
-            let mut p = 0;
-            while p < c.len() {
-                let flat = start + p;
-                let (mut r, col) = (flat / row, flat % row);
-                let mut off = col * is;
-                for k in (0..d - 1).rev() {
-                    off += (r % dims[k]) * st[k];
-                    r /= dims[k];
-                }
-                let len = (row - col).min(c.len() - p);
-                for (j, z) in c[p..p + len].iter_mut().enumerate() {
-                    *z = xs[off + j * is];
-                }
-                p += len;
-            }
-        })
+        nd::assign(nd::view_mut(o, &dims), src)
     })
 }
 
@@ -122,7 +96,7 @@ fn swap_last_two<T: Copy + Send + Sync>(x: &Tensor, out_shape: Vec<usize>) -> Te
             }
         };
         // Blocks never straddle batch entries: split each batch's output separately.
-        let big = o.len() >= par::PAR_MIN;
+        let big = o.len() >= PAR_MIN;
         let chunks = o.chunks_mut(r * c).flat_map(|m| m.chunks_mut(block));
         if big {
             use rayon::prelude::*;
