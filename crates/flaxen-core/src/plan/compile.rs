@@ -2,12 +2,20 @@
 //! 1. mask fusion: `matmul(a, triu(w, k))` / `tril` becomes `matmul_masked(a, w)`, which skips
 //!    the zero triangle and never makes the masked copy (the eager deferred mask, in plans);
 //! 2. constant folding: a node whose operands are all constants runs once, at compile time;
-//! 3. dead-code elimination: only nodes an output depends on are kept;
-//! 4. liveness: each intermediate is dropped right after its last use, so its storage returns
+//! 3. elementwise fusion: chains of float32 elementwise ops become one pass (`ops::fused`),
+//!    run in place as the epilogue of a matmul they follow (bias add + activation);
+//! 4. dead-code elimination: only nodes an output depends on are kept;
+//! 5. liveness: each intermediate is dropped right after its last use, so its storage returns
 //!    to the pool and the next intermediate of that size reuses it (the static memory plan).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::dtype::DType;
 use crate::error::Result;
-use crate::ops::table::{self, Arg, Attr, In};
+use crate::ops::fused::{self, Other, Program, Start, Step};
+use crate::ops::table::{self, Arg, Attr, In, Meta};
+use crate::ops::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
 
 use super::{Graph, Node, Src};
@@ -87,4 +95,167 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
         })
         .collect();
     (def.run)(&node.attrs, &args)
+}
+
+/// A chain being fused: where it starts, its steps, and the extra operands they read.
+struct Chain {
+    /// The matmul whose product the chain updates in place, if it is an epilogue.
+    matmul: Option<usize>,
+    steps: Vec<Step>,
+    extras: Vec<Src>,
+}
+
+/// How often each node output is used (by later nodes and as a plan output).
+fn use_counts(g: &Graph, outputs: &[Src]) -> HashMap<(usize, usize), usize> {
+    let mut uses = HashMap::new();
+    for s in g.nodes.iter().flat_map(|n| n.args.iter()).chain(outputs) {
+        if let Src::Node(n, o) = *s {
+            *uses.entry((n, o)).or_insert(0) += 1;
+        }
+    }
+    uses
+}
+
+/// The float32 meta of a tensor source (None for scalars, absent operands or other dtypes).
+fn f32_meta(g: &Graph, s: Src) -> Option<Vec<usize>> {
+    let m = match s {
+        Src::Input(i) => g.inputs.get(i).cloned(),
+        Src::Const(i) => g.consts.get(i).map(Meta::of),
+        Src::Node(n, o) => g.nodes.get(n).and_then(|n| n.outs.get(o)).cloned(),
+        _ => None,
+    }?;
+    (m.dtype == DType::F32).then_some(m.shape)
+}
+
+/// The step node `n` applies to the chain's value `acc` (operand `ai` of `n`), adding its other
+/// tensor operand to `extras`; None if `n` cannot join a float32 chain.
+fn step_of(g: &Graph, n: usize, ai: usize, extras: &mut Vec<Src>) -> Option<Step> {
+    let node = &g.nodes[n];
+    let out = &node.outs[0];
+    if out.dtype != DType::F32 || node.outs.len() != 1 {
+        return None;
+    }
+    let name = node.def().name;
+    if let Some(op) = UnaryOp::ALL.iter().copied().find(|o| o.name() == name && *o != UnaryOp::LogicalNot) {
+        return Some(Step::Unary(op));
+    }
+    match name {
+        "relu" => return Some(Step::Relu),
+        "sign" => return Some(Step::Sign),
+        _ => {}
+    }
+    let op = match name {
+        "add" => BinaryOp::Add,
+        "subtract" => BinaryOp::Sub,
+        "multiply" => BinaryOp::Mul,
+        "divide" => BinaryOp::Div,
+        "maximum" => BinaryOp::Max,
+        "minimum" => BinaryOp::Min,
+        "power" => BinaryOp::Pow,
+        _ => return None,
+    };
+    let acc_right = ai == 1;
+    match node.args[1 - ai] {
+        // `binary_scalar`'s rules for a float32 tensor and a JS number.
+        Src::Scalar(s) if !acc_right && op == BinaryOp::Div => {
+            Some(Step::Binary { op: BinaryOp::Mul, other: Other::Scalar(1.0f32 / (s as f32)), acc_right })
+        }
+        Src::Scalar(s) if !acc_right && op == BinaryOp::Pow && s.is_finite() && s.fract() == 0.0 && s.abs() <= i32::MAX as f64 => {
+            Some(Step::IntPow(s as i64))
+        }
+        Src::Scalar(s) => Some(Step::Binary { op, other: Other::Scalar(s as f32), acc_right }),
+        other => {
+            let shape = f32_meta(g, other)?;
+            if !fused::fits(&shape, &out.shape) {
+                return None;
+            }
+            extras.push(other);
+            Some(Step::Binary { op, other: Other::Extra(extras.len() - 1), acc_right })
+        }
+    }
+}
+
+/// Fuses chains of float32 elementwise ops into one `fused_elementwise` node, and such a chain
+/// right after a matmul into its `matmul_fused` epilogue. A value joins a chain only if the next
+/// op is its one use (so nothing else needs it materialised) and keeps its shape.
+pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
+    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused)) =
+        (table::code("matmul"), table::code("matmul_masked"), table::code("fused_elementwise"), table::code("matmul_fused"))
+    else {
+        return;
+    };
+    let uses = use_counts(g, outputs);
+    // Chains by the node that currently ends them.
+    let mut chains: HashMap<usize, Chain> = HashMap::new();
+    for n in 0..g.nodes.len() {
+        let out_shape = g.nodes[n].outs[0].shape.clone();
+        // Extend a chain (or start an epilogue) ending in one of n's operands.
+        let mut joined = false;
+        for ai in 0..g.nodes[n].args.len().min(2) {
+            let Src::Node(p, 0) = g.nodes[n].args[ai] else { continue };
+            if uses.get(&(p, 0)) != Some(&1) || g.nodes[p].outs[0].shape != out_shape {
+                continue;
+            }
+            let is_mm = g.nodes[p].op == matmul || g.nodes[p].op == masked;
+            if !chains.contains_key(&p) && !is_mm {
+                continue;
+            }
+            let mut chain = chains.remove(&p).unwrap_or(Chain { matmul: Some(p), steps: vec![], extras: vec![] });
+            let before = chain.extras.len();
+            match step_of(g, n, ai, &mut chain.extras) {
+                Some(step) => {
+                    chain.steps.push(step);
+                    chains.insert(n, chain);
+                    joined = true;
+                    break;
+                }
+                None => {
+                    chain.extras.truncate(before);
+                    chains.insert(p, chain);
+                }
+            }
+        }
+        if joined || g.nodes[n].outs.len() != 1 {
+            continue;
+        }
+        // Start a chain at n from a float32 operand of n's own shape.
+        for ai in 0..g.nodes[n].args.len().min(2) {
+            let a = g.nodes[n].args[ai];
+            if f32_meta(g, a).as_deref() != Some(&out_shape[..]) {
+                continue;
+            }
+            let mut extras = vec![a];
+            if let Some(step) = step_of(g, n, ai, &mut extras) {
+                chains.insert(n, Chain { matmul: None, steps: vec![step], extras });
+                break;
+            }
+        }
+    }
+    for (tail, chain) in chains {
+        if chain.matmul.is_none() && chain.steps.len() < 2 {
+            continue; // a single op gains nothing
+        }
+        let shape = g.nodes[tail].outs[0].shape.clone();
+        let node = &mut g.nodes[tail];
+        match chain.matmul {
+            Some(m) => {
+                let (mm_args, mm_attrs, mm_op) = {
+                    let mm = &g.nodes[m];
+                    (mm.args.clone(), mm.attrs.clone(), mm.op)
+                };
+                let node = &mut g.nodes[tail];
+                let (k, upper) = if mm_op == masked { (mm_attrs[0].clone(), mm_attrs[1].clone()) } else { (Attr::None, Attr::Bool(false)) };
+                let prog = Program { start: Start::Product, steps: chain.steps, shape };
+                node.op = mm_fused;
+                node.args = mm_args.into_iter().chain(chain.extras).collect();
+                node.attrs = vec![k, upper, Attr::Program(Arc::new(prog))];
+            }
+            None => {
+                let prog = Program { start: Start::Extra(0), steps: chain.steps, shape };
+                node.op = ew;
+                node.args = chain.extras;
+                node.attrs = vec![Attr::Program(Arc::new(prog))];
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::table::{Meta, OpDef};
 use crate::tensor::Tensor;
 
-use super::compile::{fold_constants, fuse_masks, run_op};
+use super::compile::{fold_constants, fuse_elementwise, fuse_masks, run_op};
 use super::{Graph, Src};
 
 /// Where a step reads an operand.
@@ -56,6 +56,7 @@ impl Plan {
         let mut outputs = outputs;
         fuse_masks(&mut graph);
         fold_constants(&mut graph, &mut outputs)?;
+        fuse_elementwise(&mut graph, &outputs);
         // Dead-code elimination: mark the nodes the outputs need, walking backwards.
         let n = graph.nodes.len();
         let mut live = vec![false; n];

@@ -1,0 +1,146 @@
+//! Fused elementwise chains and matmul epilogues give the bytes of the unfused ops: random
+//! chains over every fusible op, number operands on either side (division by a number is a
+//! multiply by its reciprocal, an integer power is lax.integer_pow, as in eager), broadcast bias
+//! rows, a masked matmul, and outputs large enough to run in parallel chunks.
+
+mod common;
+
+use flaxen_core::ops::table::{self, Attr, Meta};
+use flaxen_core::plan::{Graph, Plan, Src};
+use flaxen_core::{DType, Tensor};
+
+fn f32s(shape: &[usize], seed: u64) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::from_vec(common::values(n, seed, 1.5), shape).unwrap()
+}
+
+fn node(g: &mut Graph, op: &str, attrs: Vec<Attr>, args: Vec<Src>) -> Src {
+    g.add(table::code(op).unwrap(), attrs, args).unwrap_or_else(|e| panic!("{op}: {e}"));
+    Src::Node(g.nodes.len() - 1, 0)
+}
+
+/// A small deterministic generator for choosing ops.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+const UNARY: &[&str] = &["exp", "log", "sqrt", "rsqrt", "tanh", "abs", "negative", "square", "reciprocal", "floor", "ceil", "sigmoid", "silu", "gelu", "gelu(approximate=false)", "erf", "relu", "sign"];
+const BINARY: &[&str] = &["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"];
+const NUMBERS: &[f64] = &[0.5, 2.0, 3.0, -2.0, 0.1, 1e-3, 7.0, -0.75];
+
+/// Builds a random chain starting from `start`, recording it into `g`; `others` are tensors the
+/// binary steps may use (full or broadcast rows).
+fn chain(g: &mut Graph, rng: &mut Lcg, start: Src, others: &[Src], len: usize) -> Src {
+    let mut acc = start;
+    for _ in 0..len {
+        acc = match rng.next(3) {
+            0 => node(g, UNARY[rng.next(UNARY.len() as u64) as usize], vec![], vec![acc]),
+            1 => {
+                let s = Src::Scalar(NUMBERS[rng.next(NUMBERS.len() as u64) as usize]);
+                let op = BINARY[rng.next(BINARY.len() as u64) as usize];
+                if rng.next(2) == 0 { node(g, op, vec![], vec![acc, s]) } else { node(g, op, vec![], vec![s, acc]) }
+            }
+            _ => {
+                let o = others[rng.next(others.len() as u64) as usize];
+                let op = BINARY[rng.next(BINARY.len() as u64) as usize];
+                if rng.next(2) == 0 { node(g, op, vec![], vec![acc, o]) } else { node(g, op, vec![], vec![o, acc]) }
+            }
+        };
+    }
+    acc
+}
+
+/// The same graph with fusion, and op by op (each node its own plan output, so nothing fuses).
+fn compare(g: Graph, out: Src, inputs: Vec<Tensor>, want_ops: &str) {
+    let n = g.nodes.len();
+    let mut g2 = Graph::new();
+    g2.inputs = g.inputs.clone();
+    g2.consts = g.consts.clone();
+    g2.nodes = g.nodes.clone();
+    let fused = Plan::compile(g, vec![out]).unwrap();
+    let ops = fused.stats().ops;
+    assert!(ops.iter().any(|o| *o == want_ops), "expected {want_ops} in {ops:?}");
+    // Every node an output: each value must exist, so no chain can form.
+    let all: Vec<Src> = (0..n).map(|i| Src::Node(i, 0)).collect();
+    let plain = Plan::compile(g2, all).unwrap();
+    assert!(!plain.stats().ops.iter().any(|o| o.contains("fused")), "{:?}", plain.stats().ops);
+    let got = fused.run(inputs.clone()).unwrap().remove(0);
+    let want = plain.run(inputs).unwrap().pop().unwrap();
+    assert_eq!(Meta::of(&got), Meta::of(&want));
+    let (gb, wb) = (got.as_bytes(), want.as_bytes());
+    if gb != wb {
+        let (gv, wv) = (got.to_f64_vec(), want.to_f64_vec());
+        let i = (0..gv.len()).find(|&i| gv[i].to_bits() != wv[i].to_bits() && !(gv[i].is_nan() && wv[i].is_nan())).unwrap();
+        if i < gv.len() {
+            panic!("element {i}: fused {} vs unfused {}", gv[i], wv[i]);
+        }
+    }
+}
+
+#[test]
+fn random_chains_are_bit_identical() {
+    for seed in 0..60 {
+        let mut rng = Lcg(seed);
+        // Sizes around the parallel threshold (2^16) and odd ones.
+        let shape: Vec<usize> = match seed % 3 {
+            0 => vec![3, 7],
+            1 => vec![5, 64, 257],
+            _ => vec![300, 301],
+        };
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(shape.clone(), DType::F32));
+        let full = g.constant(&f32s(&shape, seed + 100));
+        let row = g.constant(&f32s(&shape[shape.len() - 1..], seed + 200));
+        let one = g.constant(&f32s(&[], seed + 300));
+        let len = 2 + rng.next(6) as usize;
+        let out = chain(&mut g, &mut rng, x, &[full, row, one, x], len);
+        compare(g, out, vec![f32s(&shape, seed)], "fused_elementwise");
+    }
+}
+
+#[test]
+fn matmul_epilogues_are_bit_identical() {
+    for seed in 0..30 {
+        let mut rng = Lcg(seed + 1000);
+        let (m, k, n) = [(1, 512, 2048), (32, 64, 96), (7, 33, 300), (300, 40, 260)][seed as usize % 4];
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(vec![m, k], DType::F32));
+        let w = g.constant(&f32s(&[k, n], seed + 1));
+        let b = g.constant(&f32s(&[n], seed + 2));
+        let p = if seed % 5 == 4 {
+            let t = node(&mut g, "triu", vec![Attr::Int(0)], vec![w]);
+            node(&mut g, "matmul", vec![], vec![x, t])
+        } else {
+            node(&mut g, "matmul", vec![], vec![x, w])
+        };
+        let biased = node(&mut g, "add", vec![], vec![p, b]);
+        let len = rng.next(4) as usize;
+        let out = chain(&mut g, &mut rng, biased, &[b], len);
+        compare(g, out, vec![f32s(&[m, k], seed)], "matmul_fused");
+    }
+}
+
+#[test]
+fn shared_values_are_not_fused_away() {
+    // x*sigmoid(x) written out: the matmul product is used twice, so it stays materialised (no
+    // epilogue); sigmoid and the multiply still fuse, reading the product as an extra operand.
+    let mut g = Graph::new();
+    let x = g.input(Meta::new(vec![4, 8], DType::F32));
+    let w = g.constant(&f32s(&[8, 6], 1));
+    let p = node(&mut g, "matmul", vec![], vec![x, w]);
+    let s = node(&mut g, "sigmoid", vec![], vec![p]);
+    let y = node(&mut g, "multiply", vec![], vec![p, s]);
+    let plan = Plan::compile(g, vec![y]).unwrap();
+    assert_eq!(plan.stats().ops, ["matmul", "fused_elementwise"]);
+    let xs = f32s(&[4, 8], 2);
+    let want: Vec<f64> = {
+        let p = flaxen_core::ops::matmul(&xs, &f32s(&[8, 6], 1)).unwrap();
+        let s = flaxen_core::ops::unary(flaxen_core::ops::UnaryOp::Sigmoid, &p).unwrap();
+        flaxen_core::ops::binary(flaxen_core::ops::BinaryOp::Mul, &p, &s).unwrap().to_f64_vec()
+    };
+    assert_eq!(plan.run(vec![xs]).unwrap()[0].to_f64_vec(), want);
+}
