@@ -111,12 +111,14 @@ pub fn cancel(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     env.undefined()
 }
 
-/// `planStats(plan)` → `{ steps, consts, ops }` (what the passes left).
+/// `planStats(plan)` → `{ steps, consts, ops, reused }` (what the passes left; steps the last
+/// finished run reused).
 pub fn stats(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let s = plan(env, info.arg(0))?.stats();
     let o = env.create_object()?;
     env.set_named_property(o, "steps", env.create_f64(s.steps as f64)?)?;
     env.set_named_property(o, "consts", env.create_f64(s.consts as f64)?)?;
+    env.set_named_property(o, "reused", env.create_f64(s.reused as f64)?)?;
     let ops = env.create_array(s.ops.len())?;
     for (i, name) in s.ops.iter().enumerate() {
         env.set_element(ops, i as u32, env.create_string(name)?)?;

@@ -36,6 +36,8 @@ export interface Lowered {
   ops: string[]
   steps: number
   consts: number
+  /** Steps whose results the last finished call reused (their argument tensors were unchanged). */
+  reused: number
 }
 
 export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => ReturnType<F>) & {

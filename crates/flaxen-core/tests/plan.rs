@@ -238,3 +238,44 @@ fn wrong_inputs_to_run_are_refused() {
     // The plan still runs after refusing.
     assert!(plan.run(vec![f32s(&[4, 3], 1)]).is_ok());
 }
+
+/// `x @ transpose(w)`: the transpose depends only on `w`, so a run with the same `w` storage as
+/// the run before reuses it; a new `w`, or a `w` whose bytes were exposed (JS could write them),
+/// is transposed again.
+#[test]
+fn unchanged_arguments_reuse_their_sub_results() {
+    let mut g = Graph::new();
+    let x = g.input(meta(&[2, 3], DType::F32));
+    let w = g.input(meta(&[4, 3], DType::F32));
+    let t = node(&mut g, "transpose", vec![Attr::None], vec![w]);
+    let y = node(&mut g, "matmul", vec![], vec![x, t]);
+    let plan = Plan::compile(g, vec![y]).unwrap();
+    let (w1, w2) = (f32s(&[4, 3], 1), f32s(&[4, 3], 2));
+    let want = |x: &Tensor, w: &Tensor| {
+        let t = eager1("transpose", &[Attr::None], &[Arg::T(w)]);
+        eager1("matmul", &[], &[Arg::T(x), Arg::T(&t)])
+    };
+    let run = |x: &Tensor, w: &Tensor| plan.run(vec![x.clone(), w.clone()]).unwrap().remove(0);
+    let reused = || plan.stats().reused;
+    // Run 1 has no previous run; run 2 sees w unchanged and keeps the transpose; run 3 reuses it.
+    for (i, seed) in [10, 11, 12].into_iter().enumerate() {
+        let x = f32s(&[2, 3], seed);
+        assert_bits(&[run(&x, &w1)], &[want(&x, &w1)]);
+        assert_eq!(reused(), if i == 2 { 1 } else { 0 }, "run {i}");
+    }
+    let x = f32s(&[2, 3], 13);
+    assert_bits(&[run(&x, &w1)], &[want(&x, &w1)]);
+    assert_eq!(reused(), 1);
+    // Another w: recomputed (and the result is right).
+    assert_bits(&[run(&x, &w2)], &[want(&x, &w2)]);
+    assert_eq!(reused(), 0);
+    // w2 again, then exposed: from then on never reused.
+    run(&x, &w2);
+    run(&x, &w2);
+    assert_eq!(reused(), 1);
+    w2.storage().mark_exposed();
+    assert_bits(&[run(&x, &w2)], &[want(&x, &w2)]);
+    assert_eq!(reused(), 0);
+    run(&x, &w2);
+    assert_eq!(reused(), 0);
+}

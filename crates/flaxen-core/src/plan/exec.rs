@@ -8,6 +8,7 @@ use crate::ops::table::{Meta, OpDef};
 use crate::tensor::Tensor;
 
 use super::compile::{fold_constants, fuse_elementwise, fuse_masks, run_op};
+use super::reuse::Reuse;
 use super::{Graph, Src};
 
 /// Where a step reads an operand.
@@ -40,6 +41,7 @@ pub struct Plan {
     /// returns to the pool as soon as the plan no longer needs it.
     input_free: Vec<Vec<usize>>,
     const_storages: HashSet<usize>,
+    reuse: Reuse,
 }
 
 /// What the passes left, for tests and `jit(...).lower()`-style inspection.
@@ -48,6 +50,8 @@ pub struct PlanStats {
     pub steps: usize,
     pub consts: usize,
     pub ops: Vec<&'static str>,
+    /// Steps whose kept outputs the last finished run reused (see `reuse.rs`).
+    pub reused: usize,
 }
 
 impl Plan {
@@ -125,7 +129,8 @@ impl Plan {
             }
         }
         let const_storages = graph.consts.iter().map(|c| std::sync::Arc::as_ptr(c.storage()) as usize).collect();
-        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages })
+        let reuse = reuse_info(&steps, &outputs, slots, graph.inputs.len());
+        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages, reuse })
     }
 
     pub fn inputs(&self) -> &[Meta] {
@@ -137,6 +142,7 @@ impl Plan {
             steps: self.steps.len(),
             consts: self.graph.consts.len(),
             ops: self.steps.iter().map(|s| self.graph.nodes[s.node].def().name).collect(),
+            reused: self.reuse.last_reused(),
         }
     }
 
@@ -168,11 +174,15 @@ impl Plan {
         self.check_inputs(&inputs)?;
         let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
+        let mut reuse = self.reuse.begin(&inputs);
         for (si, st) in self.steps.iter().enumerate() {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(Error::new(crate::ErrorCode::Aborted, "plan: the call was aborted"));
             }
-            let outs = {
+            let kept = self.reuse.reuse(&mut reuse, si);
+            let outs = if let Some(kept) = kept {
+                kept
+            } else {
                 let get = |s: Src| -> Option<&Tensor> {
                     match s {
                         Src::Input(i) => inputs[i].as_ref(),
@@ -184,6 +194,7 @@ impl Plan {
                 let node = &self.graph.nodes[st.node];
                 run_op(node, &resolve(&st.args), &get).map_err(|e| at_step(e, node.def()))?
             };
+            self.reuse.note(&mut reuse, si, &outs);
             for (&slot, t) in st.outs.iter().zip(outs) {
                 slots[slot] = Some(t);
             }
@@ -194,6 +205,7 @@ impl Plan {
                 inputs[i] = None;
             }
         }
+        self.reuse.finish(reuse);
         self.outputs
             .iter()
             .map(|o| {
@@ -224,6 +236,43 @@ fn resolve(args: &[Loc]) -> Vec<Src> {
             Loc::None => Src::None,
         })
         .collect()
+}
+
+/// Per step: the inputs it depends on, the steps consuming it, and whether it makes an output.
+fn reuse_info(steps: &[Step], outputs: &[Loc], slots: usize, n_inputs: usize) -> Reuse {
+    let mut producer = vec![usize::MAX; slots];
+    for (si, st) in steps.iter().enumerate() {
+        for &o in &st.outs {
+            producer[o] = si;
+        }
+    }
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(steps.len());
+    let mut consumers = vec![Vec::new(); steps.len()];
+    for (si, st) in steps.iter().enumerate() {
+        let mut d = Vec::new();
+        for a in &st.args {
+            match *a {
+                Loc::Input(i) => d.push(i),
+                Loc::Slot(s) => {
+                    let p = producer[s];
+                    d.extend_from_slice(&deps[p]);
+                    consumers[p].push(si);
+                }
+                _ => {}
+            }
+        }
+        d.sort_unstable();
+        d.dedup();
+        debug_assert!(d.iter().all(|&i| i < n_inputs));
+        deps.push(d);
+    }
+    let mut is_output = vec![false; steps.len()];
+    for o in outputs {
+        if let Loc::Slot(s) = *o {
+            is_output[producer[s]] = true;
+        }
+    }
+    Reuse::new(deps, consumers, is_output)
 }
 
 fn at_step(e: Error, def: &OpDef) -> Error {

@@ -8,6 +8,7 @@
 
 mod compile;
 mod exec;
+mod reuse;
 
 use std::sync::Arc;
 
