@@ -70,6 +70,9 @@ fn attr(env: Env, v: Value, def: &OpDef, name: &str, kind: AttrKind) -> Result<A
             })?;
             Attr::Choice(i)
         }
+        AttrKind::Internal => {
+            return Err(JsError::error("E_ARG", format!("{}: this op is made by the plan compiler and cannot be called", def.name)));
+        }
     })
 }
 

@@ -6,6 +6,7 @@ export { Embed, defaultEmbedInit } from './embed'
 export { mergeParam } from './merge-param'
 export { LayerNorm, RMSNorm } from './normalization'
 export { Dropout, type DropoutCallOptions } from './stochastic'
+export { jit } from './jit'
 export * as initializers from './initializers'
 export { type Initializer, lecunNormal, onesInit, varianceScaling, zerosInit } from './initializers'
 export {
