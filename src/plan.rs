@@ -119,6 +119,7 @@ pub fn stats(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     env.set_named_property(o, "steps", env.create_f64(s.steps as f64)?)?;
     env.set_named_property(o, "consts", env.create_f64(s.consts as f64)?)?;
     env.set_named_property(o, "reused", env.create_f64(s.reused as f64)?)?;
+    env.set_named_property(o, "allocated", env.create_f64(s.allocated as f64)?)?;
     let ops = env.create_array(s.ops.len())?;
     for (i, name) in s.ops.iter().enumerate() {
         env.set_element(ops, i as u32, env.create_string(name)?)?;

@@ -38,6 +38,8 @@ export interface Lowered {
   consts: number
   /** Steps whose results the last finished call reused (their argument tensors were unchanged). */
   reused: number
+  /** Storages the last call allocated outside the plan's arena: in steady state, its outputs. */
+  allocated: number
 }
 
 export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => ReturnType<F>) & {

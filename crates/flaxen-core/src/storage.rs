@@ -123,6 +123,84 @@ thread_local! {
     static SMALL: RefCell<SmallCache> = RefCell::new(SmallCache(FreeLists::default()));
 }
 
+/// A plan's own free blocks (its static memory plan): while a plan runs on a thread with its
+/// arena installed (`Arena::install`), storages it allocates come from the arena first and
+/// storages dropped on that thread (its intermediates, freed after their last use) go back to
+/// it. The next run of the plan then finds every intermediate block it needs: in steady state
+/// only its outputs, which leave with the caller, are allocated anew.
+#[derive(Default)]
+pub struct Arena {
+    lists: FreeLists,
+    /// Allocations of the last installed run that the arena could not serve.
+    misses: usize,
+}
+
+/// Most bytes one arena keeps.
+pub const ARENA_CAP: usize = 512 << 20;
+
+thread_local! {
+    static ARENA: RefCell<Option<Arena>> = const { RefCell::new(None) };
+}
+
+impl Arena {
+    /// Runs `f` with this arena serving and taking this thread's storages.
+    pub fn install<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a mut Arena, Option<Arena>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                // Put the arena back and the outer one (if any) in place, even on a panic.
+                if let Ok(Some(a)) = ARENA.try_with(|c| c.replace(self.1.take())) {
+                    *self.0 = a;
+                }
+            }
+        }
+        let mut me = std::mem::take(self);
+        me.misses = 0;
+        let outer = ARENA.with(|c| c.replace(Some(me)));
+        let _restore = Restore(self, outer);
+        f()
+    }
+
+    /// Allocations the last run made outside the arena (its outputs, in steady state).
+    pub fn misses(&self) -> usize {
+        self.misses
+    }
+
+    /// Bytes of free blocks the arena holds.
+    pub fn bytes(&self) -> usize {
+        self.lists.bytes
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        self.lists.release();
+    }
+}
+
+/// Takes a block of class `idx` from this thread's installed arena (counting a miss if none).
+fn arena_pop(idx: usize) -> Option<Option<usize>> {
+    ARENA
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            let a = c.as_mut()?;
+            let got = a.lists.pop(idx);
+            if got.is_none() {
+                a.misses += 1;
+            }
+            Some(got)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Gives a block to this thread's installed arena; false if there is none or it is full.
+fn arena_push(idx: usize, addr: usize) -> bool {
+    ARENA
+        .try_with(|c| c.borrow_mut().as_mut().is_some_and(|a| a.lists.push(idx, addr, ARENA_CAP)))
+        .unwrap_or(false)
+}
+
 /// Bytes held by the process-wide pool's free blocks.
 pub fn pool_bytes() -> usize {
     pool().bytes
@@ -181,7 +259,10 @@ impl Storage {
             return Storage { ptr, len, cap: 0, exposed };
         }
         let (idx, cap) = class_of(len);
-        let reused = if cap >= POOL_MIN {
+        let from_arena = arena_pop(idx);
+        let reused = if let Some(Some(addr)) = from_arena {
+            Some(addr)
+        } else if cap >= POOL_MIN {
             pool().pop(idx)
         } else {
             SMALL.try_with(|c| c.borrow_mut().0.pop(idx)).ok().flatten()
@@ -274,7 +355,9 @@ impl Drop for Storage {
         let (idx, cap) = class_of(self.cap);
         debug_assert_eq!(cap, self.cap);
         let addr = self.ptr.as_ptr() as usize;
-        let kept = if cap >= POOL_MIN {
+        let kept = if arena_push(idx, addr) {
+            true
+        } else if cap >= POOL_MIN {
             pool().push(idx, addr, POOL_CAP)
         } else {
             SMALL.try_with(|c| c.borrow_mut().0.push(idx, addr, SMALL_CAP)).unwrap_or(false)

@@ -1,7 +1,10 @@
 //! A compiled plan and its execution: a straight-line list of steps over value slots.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::storage::Arena;
 
 use crate::error::{Error, Result};
 use crate::ops::table::{Meta, OpDef};
@@ -42,6 +45,11 @@ pub struct Plan {
     input_free: Vec<Vec<usize>>,
     const_storages: HashSet<usize>,
     reuse: Reuse,
+    /// The static memory plan: intermediate blocks kept between runs (see `storage::Arena`).
+    /// A run takes it; a run that finds it taken (a concurrent run) uses the global pool.
+    arena: Mutex<Option<Arena>>,
+    /// Allocations the last arena run made outside its arena.
+    arena_misses: AtomicUsize,
 }
 
 /// What the passes left, for tests and `jit(...).lower()`-style inspection.
@@ -52,6 +60,9 @@ pub struct PlanStats {
     pub ops: Vec<&'static str>,
     /// Steps whose kept outputs the last finished run reused (see `reuse.rs`).
     pub reused: usize,
+    /// Storages the last run with the plan's arena allocated outside it: in steady state, its
+    /// outputs only.
+    pub allocated: usize,
 }
 
 impl Plan {
@@ -130,7 +141,8 @@ impl Plan {
         }
         let const_storages = graph.consts.iter().map(|c| std::sync::Arc::as_ptr(c.storage()) as usize).collect();
         let reuse = reuse_info(&steps, &outputs, slots, graph.inputs.len());
-        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages, reuse })
+        let arena = Mutex::new(Some(Arena::default()));
+        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages, reuse, arena, arena_misses: AtomicUsize::new(0) })
     }
 
     pub fn inputs(&self) -> &[Meta] {
@@ -143,6 +155,7 @@ impl Plan {
             consts: self.graph.consts.len(),
             ops: self.steps.iter().map(|s| self.graph.nodes[s.node].def().name).collect(),
             reused: self.reuse.last_reused(),
+            allocated: self.arena_misses.load(Ordering::Relaxed),
         }
     }
 
@@ -172,6 +185,17 @@ impl Plan {
     /// `run`, checking `cancelled` before each step: once set, the run stops with E_ABORTED.
     pub fn run_cancellable(&self, inputs: Vec<Tensor>, cancelled: &AtomicBool) -> Result<Vec<Tensor>> {
         self.check_inputs(&inputs)?;
+        let taken = self.arena.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(mut arena) = taken else {
+            return self.run_steps(inputs, cancelled);
+        };
+        let out = arena.install(|| self.run_steps(inputs, cancelled));
+        self.arena_misses.store(arena.misses(), Ordering::Relaxed);
+        *self.arena.lock().unwrap_or_else(|e| e.into_inner()) = Some(arena);
+        out
+    }
+
+    fn run_steps(&self, inputs: Vec<Tensor>, cancelled: &AtomicBool) -> Result<Vec<Tensor>> {
         let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
         let mut reuse = self.reuse.begin(&inputs);
