@@ -188,3 +188,30 @@ test('int8 quantisation (examples/int8-quantisation.ts): int8 kernels as traced 
   const f = jit((v: Variables, inp: Tensor) => m.apply(quant.quantiseCheckpoint(v), inp))
   assertSameBits(t, f(floatVars, xs), m.apply(quantVars, xs))
 })
+
+test('init under jit: a traced key gives eager init bit for bit, new keys do not retrace (incl. orthogonal initializers)', (t) => {
+  const I = nn.initializers
+  const models: [nn.Module, unknown[]][] = [
+    [new nn.Dense({ features: 3, kernelInit: I.orthogonal(1.5), biasInit: I.normal(0.5) }), [x]],
+    [new nn.Dense({ features: 8, kernelInit: I.orthogonal(1.0, 0) }), [x]],
+    [new nn.Embed({ numEmbeddings: 5, features: 3 }), [jnp.array([1, 2], 'int32')]],
+    [new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 3, kernelInit: I.truncatedNormal(0.1) }) }), [x, { updateStats: true }]],
+    [new nn.WeightNorm({ layerInstance: new nn.Dense({ features: 3, kernelInit: I.glorotUniform() }) }), [x]],
+  ]
+  for (const [m, args] of models) {
+    const f = jit((k: Key, ...a: unknown[]) => m.init(k, ...a))
+    for (const seed of [0, 7]) assertSameBits(t, f(random.key(seed), ...args), m.init(random.key(seed), ...args))
+    t.is(f.traceCount, 1)
+  }
+  // the initializers themselves, from a traced key
+  const inits: [string, (k: Key) => Tensor][] = [
+    ['orthogonal tall', (k) => I.orthogonal()(k, [6, 2])],
+    ['orthogonal wide 3-D', (k) => I.orthogonal(2.0, 0)(k, [3, 2, 4])],
+    ['deltaOrthogonal 4-D', (k) => I.deltaOrthogonal()(k, [3, 3, 2, 2])],
+  ]
+  for (const [what, init] of inits) {
+    const f = jit(init)
+    for (const seed of [1, 2]) assertSameBits(t, f(random.key(seed)), init(random.key(seed)), what)
+    t.is(f.traceCount, 1, what)
+  }
+})
