@@ -201,9 +201,10 @@ export function orthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32
     const a = random.normal(key, nRows < nCols ? [nCols, nRows] : [nRows, nCols])
     const [q, r] = linalg.qr(a)
     const k = r.shape[0]
-    const rv = r.data
-    // jnp.sign of R's diagonal (0 stays 0), broadcast over Q's rows.
-    const signs = jnp.array(Float32Array.from({ length: k }, (_, i) => Math.sign(rv[i * r.shape[1] + i])))
+    // jnp.sign of R's diagonal (0 stays 0), broadcast over Q's rows. Gathered with ops, not read
+    // through `.data`, so the initializer also runs under jit (where R is a tracer).
+    const diagonal = Array.from({ length: k }, (_, i) => i * r.shape[1] + i)
+    const signs = jnp.sign(jnp.take(r, diagonal))
     let m = jnp.multiply(q, signs.reshape([1, k]))
     if (nRows < nCols) m = jnp.transpose(m)
     // Rows are the other axes in order, columns the column axis: move it back into place.
@@ -229,8 +230,10 @@ export function deltaOrthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'fl
     const spatial = shape.slice(0, -2)
     let offset = 0
     for (const k of spatial) offset = offset * k + Math.floor((k - 1) / 2)
-    const w = new Float32Array(shape.reduce((p, d) => p * d, 1))
-    w.set(ortho.data as Float32Array, offset * fanIn * fanOut)
-    return jnp.array(w).reshape(shape)
+    // Built with ops, not through `.data`, so it also runs under jit.
+    const size = shape.reduce((p, d) => p * d, 1)
+    const before = offset * fanIn * fanOut
+    const after = size - before - fanIn * fanOut
+    return jnp.concatenate([jnp.zeros([before]), ortho.reshape([-1]), jnp.zeros([after])]).reshape(shape)
   }, dtype)
 }
