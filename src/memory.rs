@@ -34,8 +34,9 @@ fn view_kind(dt: DType) -> TypedArrayType {
 pub fn view(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let h = handle::handle(env, info.arg(0), "tensor")?;
     let t = h.ready(env, "the tensor read (.data, toArray, item)")?;
-    // From here on JS may write these bytes: deferred masks reading them must run first, and
-    // no new ones may defer on them.
+    // From here on JS may write these bytes: async calls reading them must have finished,
+    // deferred masks reading them must run first, and no new ones may defer on them.
+    crate::plan::check_not_pinned(t.storage())?;
     handle::materialise_readers_of(t.storage())?;
     t.storage().mark_exposed();
     let slot = h.view_slot(&t);

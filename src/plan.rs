@@ -4,7 +4,8 @@
 //! Write protection of async inputs: an input whose storage JS can write (its `.data` was
 //! taken) is copied when the call is made, so later writes through the typed array are not
 //! seen by the queued or running plan. Other storages are immutable (the core never writes a
-//! storage after returning it), so they are shared without a copy.
+//! storage after returning it), so they are shared without a copy, and pinned: taking `.data`
+//! of a pinned storage throws E_BUSY until the calls reading it have finished.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,6 +36,9 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
     let has_donate = !matches!(env.type_of(donate)?, ValueType::Null | ValueType::Undefined);
     let n = env.array_len(v)?;
     let mut out = Vec::with_capacity(n as usize);
+    // Donated handles are disposed only once every input is read: the same tensor may also be
+    // passed as a non-donated argument.
+    let mut donated_handles = Vec::new();
     for i in 0..n {
         let what = format!("inputs[{i}]");
         let e = env.get_element(v, i)?;
@@ -49,9 +53,12 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
         let t = h.ready(env, &what)?.clone();
         let donated = has_donate && args::boolean(env, env.get_element(donate, i)?, &format!("donate[{i}]"))?;
         if donated {
-            h.dispose();
+            donated_handles.push(h);
         }
-        out.push(if snapshot && t.storage().is_exposed() && !donated { t.astype(t.dtype()) } else { t });
+        out.push(if snapshot && t.storage().is_exposed() { t.astype(t.dtype()) } else { t });
+    }
+    for h in donated_handles {
+        h.dispose();
     }
     Ok(out)
 }
@@ -84,6 +91,7 @@ pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
         _ => cancel_token(env, info.arg(3))?.clone(),
     };
     p.check_inputs(&ins).map_err(args::core_error)?;
+    let pins = Pins::new(&ins);
     env.spawn(
         move || {
             if token.load(Ordering::Relaxed) {
@@ -91,8 +99,63 @@ pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
             }
             flaxen_core::par::in_async_pool(|| p.run_cancellable(ins, &token)).map_err(args::core_error)
         },
-        wrap_outputs,
+        move |env, outs| {
+            drop(pins);
+            wrap_outputs(env, outs)
+        },
     )
+}
+
+// Storages read by async calls in flight, with their counts. JS cannot write them: inputs it
+// could already write (exposed) were copied, and `view` refuses to expose a pinned storage
+// (E_BUSY) until the calls reading it have finished. Per thread: a storage is only reachable
+// from the JS thread whose env made its handles.
+thread_local! {
+    static PINNED: std::cell::RefCell<std::collections::HashMap<usize, usize>> = std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The pins of one async call, released on the JS thread when it completes (or fails to start).
+struct Pins(Vec<usize>);
+
+impl Pins {
+    fn new(ins: &[Tensor]) -> Pins {
+        let keys: Vec<usize> = ins.iter().map(|t| Arc::as_ptr(t.storage()) as usize).collect();
+        PINNED.with(|p| {
+            let mut p = p.borrow_mut();
+            for &k in &keys {
+                *p.entry(k).or_insert(0) += 1;
+            }
+        });
+        Pins(keys)
+    }
+}
+
+impl Drop for Pins {
+    fn drop(&mut self) {
+        let _ = PINNED.try_with(|p| {
+            let mut p = p.borrow_mut();
+            for k in &self.0 {
+                if let Some(c) = p.get_mut(k) {
+                    *c -= 1;
+                    if *c == 0 {
+                        p.remove(k);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// E_BUSY if an async call in flight reads `storage` (called before JS gets a view of it).
+pub fn check_not_pinned(storage: &Arc<flaxen_core::Storage>) -> Result<(), JsError> {
+    let key = Arc::as_ptr(storage) as usize;
+    if PINNED.with(|p| p.borrow().contains_key(&key)) {
+        return Err(JsError::error(
+            "E_BUSY",
+            "tensor: an async jit call (f.async) is reading this tensor; await it before taking .data (a write could change its result)",
+        ));
+    }
+    Ok(())
 }
 
 static TOKEN_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0004, 0x746f_6b65_6e00_0001);

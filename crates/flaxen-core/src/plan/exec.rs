@@ -69,6 +69,7 @@ impl Plan {
     /// Compiles `graph` with the given outputs (sources in that graph).
     pub fn compile(mut graph: Graph, outputs: Vec<Src>) -> Result<Plan> {
         let mut outputs = outputs;
+        graph.forget_captured();
         fuse_masks(&mut graph);
         fold_constants(&mut graph, &mut outputs)?;
         fuse_elementwise(&mut graph, &outputs);

@@ -55,6 +55,9 @@ pub struct Graph {
     pub inputs: Vec<Meta>,
     pub consts: Vec<Tensor>,
     pub nodes: Vec<Node>,
+    /// The tensors `constant` copied, index for index with the leading `consts` (to
+    /// recognise a tensor captured again); folded constants have none.
+    captured: Vec<Tensor>,
 }
 
 impl Graph {
@@ -68,14 +71,20 @@ impl Graph {
         Src::Input(self.inputs.len() - 1)
     }
 
-    /// A captured tensor. A tensor whose bytes JS can write (its storage was exposed as
-    /// `t.data`) is copied, so a plan never sees later writes: constants are snapshots.
+    /// Drops the references to the captured originals (a compiled plan needs only the copies).
+    pub(crate) fn forget_captured(&mut self) {
+        self.captured = Vec::new();
+    }
+
+    /// A captured tensor, copied: constants are snapshots, so a later write through a view of
+    /// the original (made before or after the trace) is never seen by the plan. The same tensor
+    /// captured twice is one constant.
     pub fn constant(&mut self, t: &Tensor) -> Src {
-        if let Some(i) = self.consts.iter().position(|c| Arc::ptr_eq(c.storage(), t.storage()) && c.shape() == t.shape() && c.dtype() == t.dtype()) {
+        if let Some(i) = self.captured.iter().position(|c| Arc::ptr_eq(c.storage(), t.storage()) && c.shape() == t.shape() && c.dtype() == t.dtype()) {
             return Src::Const(i);
         }
-        let t = if t.storage().is_exposed() { t.astype(t.dtype()) } else { t.clone() };
-        self.consts.push(t);
+        self.captured.push(t.clone());
+        self.consts.push(t.astype(t.dtype()));
         Src::Const(self.consts.len() - 1)
     }
 
