@@ -1,7 +1,7 @@
-// The acceptance targets of issue 5, evaluated from the measured rows. Speed targets live here,
-// in the benchmark's report, never in tests. A target whose figures were not measured (suite not
-// run, peer missing, --quick sizes) is reported as n/a rather than dropped; targets of suites
-// that were not selected are left out.
+// The acceptance targets of issues 5 and 9, evaluated from the measured rows. Speed targets live
+// here, in the benchmark's report, never in tests. A target whose figures were not measured
+// (suite not run, peer missing, --quick sizes) is reported as n/a rather than dropped; targets of
+// suites that were not selected are left out.
 import type { Row, SuiteResult, Target } from './types'
 
 type Cmp = '≥' | '≤' | '<'
@@ -12,6 +12,11 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
   const row = (suite: string, id: string, t: number): Row | undefined => suites.find((s) => s.name === suite)?.rows.find((r) => r.id === id && r.threads === t)
   const ratio = (suite: string, id: string, t: number, key: string) => row(suite, id, t)?.ratios[key] ?? null
   const value = (suite: string, id: string, t: number, key: string) => row(suite, id, t)?.results[key]?.value ?? null
+  /** Time of `key` ÷ time of `other` in one row (lower is faster), whatever the suite's primary. */
+  const timeRatio = (suite: string, id: string, t: number, key: string, other: string) => {
+    const [a, b] = [value(suite, id, t, key), value(suite, id, t, other)]
+    return a === null || b === null ? null : a / b
+  }
   const out: Target[] = []
   const add = (suite: string, id: string, label: string, measured: number | null, cmp: Cmp, goal: number, unit: string) => {
     const pass = measured === null ? null : cmp === '≥' ? measured >= goal : cmp === '≤' ? measured <= goal : measured < goal
@@ -29,6 +34,14 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
     add('masking', `triu-alloc-${T(t)}`, `triu 4096² ${T(t)}: time ÷ JS alloc+copy time`, r === null ? null : 1 / r, '≤', 1, '×')
   }
   add('tiny-op', 'tiny-add', `jnp.add 16 elements ${T(one)}: µs per call`, value('tiny-op', 'add16', one, 'flaxen'), '≤', 1, ' µs')
+  // Issue 9: jit MLP against onnxruntime in the same run.
+  // Batch 1: ≤ 0.8× with several threads, ≤ 0.95× with one; batch 32: ≤ 0.9× at any count.
+  for (const t of new Set([all, one])) {
+    for (const batch of [1, 32]) {
+      const goal = batch === 32 ? 0.9 : t > 1 ? 0.8 : 0.95
+      add('mlp', `mlp-jit-b${batch}-${T(t)}`, `MLP batch ${batch} ${T(t)}: flaxen jit ÷ onnxruntime (time)`, timeRatio('mlp', `mlp-b${batch}`, t, 'jit', 'ort'), '≤', goal, '×')
+    }
+  }
   for (const t of new Set([all, one])) {
     add('causal-dense', `causal-dense-${T(t)}`, `CausalDense ÷ Dense apply, 1024, batch 32, ${T(t)}`, ratio('causal-dense', 'causal-dense-1024-b32', t, 'dense'), '≤', 1.15, '×')
   }
