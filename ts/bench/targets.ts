@@ -45,6 +45,9 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
   for (const t of new Set([all, one])) {
     add('causal-dense', `causal-dense-${T(t)}`, `CausalDense ÷ Dense apply, 1024, batch 32, ${T(t)}`, ratio('causal-dense', 'causal-dense-1024-b32', t, 'dense'), '≤', 1.15, '×')
   }
+  for (const t of new Set([all, one])) {
+    add('causal-dense', `causal-dense-jit-${T(t)}`, `CausalDense jit ÷ Dense jit, 1024, batch 32, ${T(t)}`, timeRatio('causal-dense', 'causal-dense-1024-b32', t, 'causal-jit', 'dense-jit'), '≤', 1, '×')
+  }
   const mem = suites.find((s) => s.name === 'memory')?.rows.find((r) => r.id.startsWith('sync-matmul-64-x100000'))
   add('memory', 'memory', 'RSS growth, 100k sync 64² matmuls (MB)', mem?.results.flaxen?.value ?? null, '<', 200, ' MB')
   // Only the targets of the suites that ran.
