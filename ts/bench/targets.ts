@@ -33,7 +33,14 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
     const r = ratio('masking', 'triu-4096', t, 'alloc')
     add('masking', `triu-alloc-${T(t)}`, `triu 4096² ${T(t)}: time ÷ JS alloc+copy time`, r === null ? null : 1 / r, '≤', 1, '×')
   }
-  add('tiny-op', 'tiny-add', `jnp.add 16 elements ${T(one)}: µs per call`, value('tiny-op', 'add16', one, 'flaxen'), '≤', 1, ' µs')
+  // Issue 9: ≤ 1 µs, unless the Node-API floor (one call returning one new external, measured in
+  // the same run) is above 0.7 µs on this machine: then ≤ floor + 0.3 µs.
+  const floor = value('tiny-op', 'add16', one, 'floor')
+  const tinyGoal = floor !== null && floor > 0.7 ? Math.round((floor + 0.3) * 1000) / 1000 : 1
+  const tinyWhy = tinyGoal === 1 ? '' : ` (floor ${floor!.toFixed(3)} µs + 0.3)`
+  add('tiny-op', 'tiny-add', `jnp.add 16 elements ${T(one)}: µs per call${tinyWhy}`, value('tiny-op', 'add16', one, 'flaxen'), '≤', tinyGoal, ' µs')
+  add('tiny-op', 'tiny-jit-sync', `jit add 16 elements ${T(one)}: µs per sync call`, value('tiny-op', 'add16', one, 'jit'), '≤', 3, ' µs')
+  add('tiny-op', 'tiny-jit-async', `jit add 16 elements ${T(one)}: µs per awaited f.async`, value('tiny-op', 'add16', one, 'jit-async'), '≤', 25, ' µs')
   // Issue 9: jit MLP against onnxruntime in the same run.
   // Batch 1: ≤ 0.8× with several threads, ≤ 0.95× with one; batch 32: ≤ 0.9× at any count.
   for (const t of new Set([all, one])) {
