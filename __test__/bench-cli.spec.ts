@@ -72,6 +72,25 @@ test('bench --json --svg: report structure, positive figures and ratios, absent 
   }
 })
 
+test('bench event-loop without onnxruntime: both rows from one flaxen run, the peer noted, its target', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-bench-'))
+  try {
+    const r = bench(['event-loop', '--quick', '--json', '--threads', '1'], { FLAXEN_BENCH_PYTHON: join(dir, 'no-python'), FLAXEN_BENCH_ORT: join(dir, 'no-ort') })
+    t.is(r.status, 0, r.stderr)
+    const [suite] = JSON.parse(r.stdout).suites
+    t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['eld-p99', 'total'])
+    const [p99, total] = suite.rows
+    t.true(positive(p99.results.flaxen.value) && positive(total.results.flaxen.value))
+    t.deepEqual(p99.results.flaxen.extra, total.results.flaxen.extra, 'one experiment feeds both rows')
+    t.is(p99.results.ort, undefined)
+    t.true(p99.notes.some((n: string) => n.startsWith('onnxruntime:')))
+    const target = JSON.parse(r.stdout).targets.find((x: { id: string }) => x.id === 'event-loop-p99-1T')
+    t.is(target?.measured, p99.results.flaxen.value)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('bench tiny-op with the peers this machine has: a table with ratios', (t) => {
   const r = bench(['tiny-op', '--quick'])
   t.is(r.status, 0, r.stderr)

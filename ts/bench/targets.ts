@@ -55,6 +55,9 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
   for (const t of new Set([all, one])) {
     add('causal-dense', `causal-dense-jit-${T(t)}`, `CausalDense jit ÷ Dense jit, 1024, batch 32, ${T(t)}`, timeRatio('causal-dense', 'causal-dense-1024-b32', t, 'causal-jit', 'dense-jit'), '≤', 1, '×')
   }
+  for (const t of new Set([all, one])) {
+    add('event-loop', `event-loop-p99-${T(t)}`, `event-loop delay p99, 64 jit MLP batch 32 f.async in flight, ${T(t)} (ms)`, value('event-loop', 'eld-p99', t, 'flaxen'), '≤', 5, ' ms')
+  }
   const mem = suites.find((s) => s.name === 'memory')?.rows.find((r) => r.id.startsWith('sync-matmul-64-x100000'))
   add('memory', 'memory', 'RSS growth, 100k sync 64² matmuls (MB)', mem?.results.flaxen?.value ?? null, '<', 200, ' MB')
   // Only the targets of the suites that ran.
