@@ -84,5 +84,8 @@ export function planStats(plan: PlanHandle): { steps: number; consts: number; op
 export function setNumThreads(n: number): void
 export function getNumThreads(): number
 
+/** A new external holding nothing: the Node-API floor of a call returning a handle (benchmark only). */
+export function floorExternal(): object
+
 /** Panics inside the addon on purpose (tests prove it becomes an Error with code E_PANIC). */
 export function panicForTest(message: string): never

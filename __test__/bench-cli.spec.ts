@@ -59,11 +59,33 @@ test('bench --json --svg: report structure, positive figures and ratios, absent 
     t.true(matmul.rows[0].notes.some((n: string) => n.startsWith('numpy:')))
     t.true(matmul.rows[0].notes.some((n: string) => n.startsWith('onnxruntime:')))
     t.true(report.targets.some((x: { id: string; pass: boolean | null }) => x.id === 'tiny-add' && x.pass !== null))
+    const add16 = report.suites[1].rows.find((row: { id: string }) => row.id === 'add16')
+    t.deepEqual(['floor', 'jit', 'jit-async'].filter((k) => !positive(add16.results[k]?.value)), [], 'the floor and both jit columns ran')
+    for (const id of ['tiny-jit-sync', 'tiny-jit-async']) t.true(report.targets.some((x: { id: string; pass: boolean | null }) => x.id === id && x.pass !== null), id)
     t.true(report.targets.every((x: { suite: string }) => ['matmul', 'tiny-op'].includes(x.suite)))
     const chart = readFileSync(svg, 'utf8')
     t.true(chart.startsWith('<svg'))
     t.true(chart.includes('<polyline'))
     t.true(chart.includes('flaxen, 1 thread'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('bench event-loop without onnxruntime: both rows from one flaxen run, the peer noted, its target', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-bench-'))
+  try {
+    const r = bench(['event-loop', '--quick', '--json', '--threads', '1'], { FLAXEN_BENCH_PYTHON: join(dir, 'no-python'), FLAXEN_BENCH_ORT: join(dir, 'no-ort') })
+    t.is(r.status, 0, r.stderr)
+    const [suite] = JSON.parse(r.stdout).suites
+    t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['eld-p99', 'total'])
+    const [p99, total] = suite.rows
+    t.true(positive(p99.results.flaxen.value) && positive(total.results.flaxen.value))
+    t.deepEqual(p99.results.flaxen.extra, total.results.flaxen.extra, 'one experiment feeds both rows')
+    t.is(p99.results.ort, undefined)
+    t.true(p99.notes.some((n: string) => n.startsWith('onnxruntime:')))
+    const target = JSON.parse(r.stdout).targets.find((x: { id: string }) => x.id === 'event-loop-p99-1T')
+    t.is(target?.measured, p99.results.flaxen.value)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

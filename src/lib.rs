@@ -39,6 +39,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("cancel", plan::cancel),
     ("setNumThreads", plan::set_num_threads),
     ("getNumThreads", plan::get_num_threads),
+    ("floorExternal", memory::floor_external),
     ("panicForTest", panic_for_test),
 ];
 

@@ -1,7 +1,7 @@
 //! Metadata, zero-copy views and explicit freeing.
 
 use flaxen_core::DType;
-use node_api::{CallbackInfo, Env, JsError, TypedArrayType, Value, ValueType};
+use node_api::{CallbackInfo, Env, JsError, TypeTag, TypedArrayType, Value, ValueType};
 
 use crate::handle;
 
@@ -82,4 +82,12 @@ pub fn block_until_ready(env: Env, info: CallbackInfo) -> Result<Value, JsError>
 /// `liveBytes()`: bytes of tensor storage alive in this process.
 pub fn live_bytes(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
     env.create_f64(flaxen_core::live_bytes() as f64)
+}
+
+static FLOOR_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0005, 0x666c_6f6f_7200_0001);
+
+/// `floorExternal()` → a new external holding nothing: the least an op returning a tensor does
+/// (one Node-API call, one boxed value, one tagged external). The benchmark's per-call floor.
+pub fn floor_external(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
+    env.create_external((), &FLOOR_TAG)
 }

@@ -1,0 +1,147 @@
+// Does the event loop stay free while inference runs? 64 forward passes of the MLP suite's
+// 512→2048→512 model at batch 32 are started at once and awaited together, while
+// `perf_hooks.monitorEventLoopDelay({ resolution: 1 })` samples the loop: flaxen through
+// `jit(...).async` (plans run on the addon's async pool), onnxruntime-node through
+// `session.run` (64 promises of one session, same weights as initializers, built by
+// ../onnx-model). Reported side by side: the loop delay's p99 and the time the 64 calls take.
+//
+// One experiment per implementation gives both rows: after a warm-up round (flaxen's trace and
+// plan compile, onnxruntime's session start, thread pools), rounds of 64 calls run until the
+// suite's minimum time and batch count are met; the histogram covers all of them (more samples
+// than one round gives, hence a steadier p99), the total is the median round.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Tensor } from '../../tensor'
+import { onnxModel } from '../onnx-model'
+import type { Ort } from '../ort-peer'
+import { ORT, oneAndMax, type Case, type Ctx, type Impl, type Suite } from '../suite'
+import { summarize } from '../timing'
+import type { Measurement, TimingOptions } from '../types'
+import { jitMlp, mlpInput, mlpOnnx, mlpTensors } from './mlp'
+
+const IN_FLIGHT = 64
+const BATCH = 32
+
+const now = (): number => Number(process.hrtime.bigint())
+
+interface Outcome {
+  p99Ms: number
+  p50Ms: number
+  maxMs: number
+  meanMs: number
+  samples: number
+  totalMs: number
+  minTotalMs: number
+  rounds: number
+}
+
+/**
+ * Runs `round` (start IN_FLIGHT calls, await them all, free their outputs) once to warm up, then
+ * under the loop-delay monitor until `o.minTimeMs` and `o.minBatches` rounds (or `o.maxTimeMs`
+ * once 3 rounds exist).
+ */
+async function underLoad(round: () => Promise<void>, o: TimingOptions): Promise<Outcome> {
+  await round()
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  const totals: number[] = []
+  let elapsed = 0
+  h.enable()
+  try {
+    for (;;) {
+      const t0 = now()
+      await round()
+      const ns = now() - t0
+      totals.push(ns)
+      elapsed += ns
+      if (totals.length >= o.minBatches && elapsed >= o.minTimeMs * 1e6) break
+      if (totals.length >= 3 && elapsed >= o.maxTimeMs * 1e6) break
+    }
+  } finally {
+    h.disable()
+  }
+  if (h.count === 0) throw new Error('the event-loop monitor recorded no samples')
+  const total = summarize(totals, 1)
+  return {
+    p99Ms: h.percentile(99) / 1e6,
+    p50Ms: h.percentile(50) / 1e6,
+    maxMs: h.max / 1e6,
+    meanMs: h.mean / 1e6,
+    samples: h.count,
+    totalMs: total.medianNs / 1e6,
+    minTotalMs: total.minNs / 1e6,
+    rounds: totals.length,
+  }
+}
+
+async function flaxenRun(ctx: Ctx): Promise<Outcome> {
+  const t = mlpTensors(BATCH)
+  const variables = { params: { hidden: { kernel: t.w1, bias: t.b1 }, out: { kernel: t.w2, bias: t.b2 } } }
+  const f = jitMlp()
+  try {
+    return await underLoad(async () => {
+      const pending: Promise<Tensor>[] = []
+      for (let i = 0; i < IN_FLIGHT; i++) pending.push(f.async(variables, t.x))
+      for (const y of await Promise.all(pending)) y.dispose()
+    }, ctx.timing)
+  } finally {
+    Object.values(t).forEach((v) => v.dispose())
+  }
+}
+
+async function ortRun(ort: Ort, ctx: Ctx): Promise<Outcome> {
+  const graph = mlpOnnx(BATCH)
+  // The session options of the other suites' onnxruntime columns (./ort-peer measureOrt).
+  const session = await ort.InferenceSession.create(onnxModel(graph), {
+    intraOpNumThreads: ctx.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  })
+  try {
+    const feeds = { x: new ort.Tensor('float32', mlpInput(BATCH), graph.inputs[0].shape) }
+    return await underLoad(async () => {
+      const pending: Promise<unknown>[] = []
+      for (let i = 0; i < IN_FLIGHT; i++) pending.push(session.run(feeds))
+      await Promise.all(pending)
+    }, ctx.timing)
+  } finally {
+    await session.release()
+  }
+}
+
+/** Each implementation's experiment runs once per worker; both rows read it. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined
+  return () => (p ??= f())
+}
+
+const extra = (o: Outcome): Record<string, number> => ({ ...o })
+
+export const eventLoop: Suite = {
+  name: 'event-loop',
+  title: `event loop under load: ${IN_FLIGHT} MLP 512→2048→512 batch ${BATCH} calls in flight`,
+  unit: 'ms',
+  higherIsBetter: false,
+  primary: 'flaxen',
+  columns: [
+    { key: 'flaxen', label: 'flaxen jit f.async' },
+    { key: 'ort', label: `${ORT.label} session.run` },
+  ],
+  method: `${IN_FLIGHT} calls started at once and awaited together, repeated (≥ the minimum batches and time) after one warm-up round. Loop delay = perf_hooks.monitorEventLoopDelay({ resolution: 1 }) over all rounds (as Node records it: timer intervals, so an idle loop reads ≈ 1 ms). Total = median time of one round of ${IN_FLIGHT} calls. flaxen = jit((variables, x) => model.apply(variables, x)).async, outputs disposed; onnxruntime = one session (intra-op threads = the thread count, weights as initializers).`,
+  threads: oneAndMax,
+  cases: (ctx) => {
+    const flaxen = once(() => flaxenRun(ctx))
+    const ort = ctx.ort === null ? null : once(() => ortRun(ctx.ort!, ctx))
+    const impls = (pick: (o: Outcome) => number): Impl[] => [
+      { key: 'flaxen', run: async (): Promise<Measurement> => flaxen().then((o) => ({ value: pick(o), extra: extra(o) })) },
+      ort === null
+        ? { key: 'ort', skip: `onnxruntime: ${ctx.ortMissing}` }
+        : { key: 'ort', foreign: true, run: async (): Promise<Measurement> => ort().then((o) => ({ value: pick(o), extra: extra(o) })) },
+    ]
+    const params = { inFlight: IN_FLIGHT, batch: BATCH }
+    const cases: Case[] = [
+      { id: 'eld-p99', label: 'loop delay p99', params, toValue: (ns) => ns / 1e6, impls: impls((o) => o.p99Ms) },
+      { id: 'total', label: `total, ${IN_FLIGHT} calls`, params, toValue: (ns) => ns / 1e6, impls: impls((o) => o.totalMs) },
+    ]
+    return cases
+  },
+}
