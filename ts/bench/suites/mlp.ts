@@ -114,7 +114,12 @@ function mlpCase(ctx: Ctx, batch: number): Case {
         const t = tensors()
         const variables = mlpVariables(t)
         const f = jitMlp()
-        return { fn: () => f(variables, t.x).dispose(), dispose: free(t) }
+        // Two inputs (same values, different storage) alternate, as a server gets a new x per
+        // request: with the same x every call the plan would reuse its first layer (its
+        // arguments are unchanged), which no real request stream allows.
+        const xs = [t.x, jnp.array(t.x)]
+        let i = 0
+        return { fn: () => f(variables, xs[i++ & 1]).dispose(), dispose: () => (free(t)(), xs[1].dispose()) }
       }),
     ],
   }
