@@ -87,5 +87,8 @@ export function getNumThreads(): number
 /** A new external holding nothing: the Node-API floor of a call returning a handle (benchmark only). */
 export function floorExternal(): object
 
+/** Errors with this code are thrown as `new ctor(message)` from then on (this thread). */
+export function registerErrorClass(code: string, ctor: new (message: string) => Error): void
+
 /** Panics inside the addon on purpose (tests prove it becomes an Error with code E_PANIC). */
 export function panicForTest(message: string): never

@@ -185,7 +185,7 @@ test('random: draws, split and foldIn of a traced key == eager; a new key does n
 test('f.async and f.lower: the same plan off the JS thread; lower reports ops, steps, consts', async (t) => {
   const f = jit((x: Tensor, w: Tensor) => jnp.relu(jnp.matmul(x, w)))
   const lowered = f.lower(x34, w45)
-  t.true(lowered.ops.includes('matmul'), lowered.ops.join(','))
+  t.deepEqual(lowered.ops, ['matmul_fused'], 'relu runs as the matmul epilogue')
   t.true(lowered.steps >= 1)
   t.is(lowered.consts, 0)
   assertSameBits(t, await f.async(x34, w45), jnp.relu(jnp.matmul(x34, w45)))
@@ -220,7 +220,7 @@ test('retrace on a new shape or dtype; not on new tensor values; signatures are 
 // (`o<id>`), so the trace draws from its words as constants: mutating the array in place and
 // calling again reuses the stale plan (the old key's draws), and every new array retraces.
 // Treating isKey-shaped Uint32Arrays like Keys (a KEY slot) would fix both.
-test.failing('raw key data (Uint32Array) is a traced key: new words give new draws without a retrace', (t) => {
+test('raw key data (Uint32Array) is a traced key: new words give new draws without a retrace', (t) => {
   const fn = (k: Uint32Array) => random.normal(k, [3])
   const f = jit(fn)
   const k = Uint32Array.of(0, 0)
@@ -352,7 +352,7 @@ test('a tracer leaked from a trace raises code UnexpectedTracerError when used a
 // caller as a plain Error with code 'UnexpectedTracerError'; only errors passing through jit's
 // own catch (or Tensor.data) get the JAX class from asJaxError, so `instanceof
 // UnexpectedTracerError` misses the commonest case, an eager op on a leaked tracer.
-test.failing('a leaked tracer used in an eager op throws an UnexpectedTracerError instance', (t) => {
+test('a leaked tracer used in an eager op throws an UnexpectedTracerError instance', (t) => {
   let leaked: Tensor | undefined
   const f = jit((x: Tensor) => {
     leaked = jnp.tanh(x)
@@ -387,7 +387,7 @@ test('donateArgnums: the donated tensor is consumed (E_DONATED), the result is r
 // the same tensor passed again at a later position fails with E_DISPOSED ('inputs[1]: tensor
 // used after dispose()'), and the tensor is consumed although the call failed. Passing it
 // donated last (f(x, x) with donateArgnums 1) works, since the plan then holds two references.
-test.failing('donateArgnums: a tensor passed both donated and not donated still gives the right result', (t) => {
+test('donateArgnums: a tensor passed both donated and not donated still gives the right result', (t) => {
   const fn = (a: Tensor, b: Tensor) => jnp.add(jnp.exp(a), b)
   const f = jit(fn, { donateArgnums: 0 })
   const x = jnp.array([1, 2, 3, 4])
@@ -476,7 +476,7 @@ test('a captured tensor is a plan constant: a later .data write is not seen by t
 // to the very storage, and a `.data` view created after the trace writes straight into the
 // plan's constant. Copying every captured constant (or detaching on first view when shared)
 // would make the documented behaviour hold.
-test.failing('a captured tensor is a plan constant: a later .data write is not seen by the plan, eager sees it (first view after the trace)', (t) => {
+test('a captured tensor is a plan constant: a later .data write is not seen by the plan, eager sees it (first view after the trace)', (t) => {
   const r = captureThenWrite(false)
   t.deepEqual(r.before, [1, 2, 3])
   t.true(r.consts >= 1, 'w is a constant of the plan')

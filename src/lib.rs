@@ -40,6 +40,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("setNumThreads", plan::set_num_threads),
     ("getNumThreads", plan::get_num_threads),
     ("floorExternal", memory::floor_external),
+    ("registerErrorClass", register_error_class),
     ("panicForTest", panic_for_test),
 ];
 
@@ -65,4 +66,16 @@ node_api::register_module!(init);
 fn panic_for_test(env: Env, info: node_api::CallbackInfo) -> Result<Value, JsError> {
     let message = args::string(env, info.arg(0), "message")?;
     panic!("{message}");
+}
+
+/// `registerErrorClass(code, ctor)`: errors with this code are thrown as `new ctor(message)`
+/// (JAX's tracing errors, so `instanceof` works wherever they are raised).
+fn register_error_class(env: Env, info: node_api::CallbackInfo) -> Result<Value, JsError> {
+    let code = args::string(env, info.arg(0), "code")?;
+    let ctor = info.arg(1);
+    if env.type_of(ctor)? != node_api::ValueType::Function {
+        return Err(JsError::type_error("E_TYPE", "ctor: expected a class"));
+    }
+    env.register_error_class(&code, ctor)?;
+    env.undefined()
 }

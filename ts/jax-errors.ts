@@ -1,6 +1,7 @@
 // JAX's own error classes for tracing (`jax.errors`). As with Flax's classes, `name` and `code`
 // are the class name. The addon raises plain Errors carrying these codes; `asJaxError` gives
 // them their class where the façade can catch them.
+import { native } from './native'
 
 /** Base of JAX's errors: `code` is the class name. */
 export class JaxError extends Error {
@@ -20,6 +21,9 @@ export class ConcretizationTypeError extends JaxError {}
 export class UnexpectedTracerError extends JaxError {}
 
 const CLASSES: Record<string, new (message: string) => JaxError> = { ConcretizationTypeError, UnexpectedTracerError }
+
+// The addon throws these as instances of the classes wherever they arise (eager ops too).
+for (const [code, cls] of Object.entries(CLASSES)) native.registerErrorClass(code, cls)
 
 /** The addon's error with this code as an instance of JAX's class; other errors unchanged. */
 export function asJaxError(e: unknown): unknown {

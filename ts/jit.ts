@@ -60,7 +60,7 @@ type Slot = { kind: typeof TENSOR | typeof KEY; i: number }
 
 interface Flat {
   sig: string
-  leaves: (Tensor | Key)[]
+  leaves: (Tensor | Key | Uint32Array)[]
   donate: boolean[]
   /** The tree with each traced leaf replaced by its Slot. */
   spec: unknown
@@ -93,10 +93,11 @@ function walk(x: unknown, flat: Flat, parts: string[], isStatic: boolean, donate
     flat.donate.push(donate)
     return new SlotBox(TENSOR, flat.leaves.length - 1)
   }
-  if (x instanceof Key && !isStatic) {
+  if ((x instanceof Key || (x instanceof Uint32Array && x.length === 2)) && !isStatic) {
     parts.push('K')
     flat.leaves.push(x)
     flat.donate.push(false)
+    // Raw key data (a Uint32Array of length 2) is a key too, as Flax accepts both.
     return new SlotBox(KEY, flat.leaves.length - 1)
   }
   if (Array.isArray(x)) {
@@ -127,7 +128,22 @@ function asSet<T>(v: T | readonly T[] | undefined): Set<T> {
   return new Set(v === undefined ? [] : Array.isArray(v) ? v : [v as T])
 }
 
-function flattenArgs(args: unknown[], opts: { statics: Set<number>; names: Set<string>; donated: Set<number> }): Flat {
+/** Argument positions as given (negative ones count from the end); E_ARG naming the option if one is out of range. */
+function positions(nums: Set<number>, n: number, option: string): Set<number> {
+  if (nums.size === 0) return nums
+  const out = new Set<number>()
+  for (const i of nums) {
+    const j = i < 0 ? i + n : i
+    if (!Number.isInteger(i) || j < 0 || j >= n) {
+      throw codedError('E_ARG', `jit: ${option} names argument ${String(i)}, but the function was called with ${n} argument${n === 1 ? '' : 's'}`)
+    }
+    out.add(j)
+  }
+  return out
+}
+
+function flattenArgs(args: unknown[], options: { statics: Set<number>; names: Set<string>; donated: Set<number> }): Flat {
+  const opts = { ...options, statics: positions(options.statics, args.length, 'staticArgnums'), donated: positions(options.donated, args.length, 'donateArgnums') }
   const flat: Flat = { sig: '', leaves: [], donate: [], spec: undefined }
   const parts: string[] = [`${args.length}(`]
   const spec = args.map((a, i) => {
@@ -179,14 +195,14 @@ function trace(fn: (...a: any[]) => any, args: unknown[], flat: Flat): Compiled 
   tracing++
   try {
     const tracers = flat.leaves.map((leaf) => {
-      if (leaf instanceof Key) return new Key(new Tensor(native.traceInput(tr, [2], 'uint32')))
+      if (!(leaf instanceof Tensor)) return new Key(new Tensor(native.traceInput(tr, [2], 'uint32')))
       return new Tensor(native.traceInput(tr, [...leaf.shape], leaf.dtype))
     })
     const result = fn(...(fill(flat.spec, tracers) as unknown[]))
     if (result instanceof Promise) throw codedTypeError('jit: the function returned a Promise; jit traces synchronous functions')
     const outFlat: Flat = { sig: '', leaves: [], donate: [], spec: undefined }
     const out = walk(result, outFlat, [], false, false, 0)
-    const handles = outFlat.leaves.map((l) => (l instanceof Key ? keyHandle(l) : l.handle))
+    const handles = outFlat.leaves.map((l) => (l instanceof Tensor ? l.handle : l instanceof Key ? keyHandle(l) : native.fromData(l, 'uint32', [2])))
     open = false
     return { plan: native.traceEnd(tr, handles), out }
   } catch (e) {
@@ -204,7 +220,7 @@ function keyHandle(k: Key): TensorHandle {
 }
 
 function inputs(flat: Flat): (TensorHandle | Uint32Array)[] {
-  return flat.leaves.map((l) => (l instanceof Key ? l.operand : l.handle))
+  return flat.leaves.map((l) => (l instanceof Tensor ? l.handle : l instanceof Key ? l.operand : l))
 }
 
 function rebuild(c: Compiled, handles: TensorHandle[]): unknown {
@@ -279,6 +295,7 @@ export function jit<F extends (...args: any[]) => any>(fn: F, options: JitOption
   }
 
   const runAsync = async (o: AsyncOptions, args: unknown[]): Promise<any> => {
+    if (tracing > 0) throw codedError('E_ARG', 'jit: f.async cannot be called while a jit trace is running; call f(...) there (it is inlined)')
     const signal = o.signal
     if (signal?.aborted) throw abortError(signal)
     const [c, flat] = compiled(args)

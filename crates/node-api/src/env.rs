@@ -17,6 +17,11 @@ use crate::value::Value;
 #[repr(transparent)]
 pub struct Env(pub(crate) sys::napi_env);
 
+thread_local! {
+    /// Classes registered with `register_error_class`, by code.
+    static ERROR_CLASSES: std::cell::RefCell<Vec<(String, crate::reference::Ref)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Env {
     /// Wraps a raw `napi_env`.
     ///
@@ -62,9 +67,36 @@ impl Env {
         JsError::from_status(status, message)
     }
 
+    /// From now on, errors with code `code` are created as `new ctor(message)` (a JS class
+    /// that sets its own `name` and `code`), so callers can use `instanceof`. Per thread, as an
+    /// env is: Node runs one env per thread.
+    pub fn register_error_class(self, code: &str, ctor: Value) -> Result<()> {
+        let r = self.create_reference(ctor, 1)?;
+        ERROR_CLASSES.with(|c| {
+            let mut c = c.borrow_mut();
+            c.retain(|(k, _)| k != code);
+            c.push((code.to_string(), r));
+        });
+        Ok(())
+    }
+
+    /// The registered class for `code`, if any.
+    fn error_class(self, code: &str) -> Option<Value> {
+        ERROR_CLASSES.with(|c| {
+            let c = c.borrow();
+            let (_, r) = c.iter().find(|(k, _)| k == code)?;
+            self.get_reference_value(r).ok().flatten()
+        })
+    }
+
     /// Creates the JS error object for `err`: the class from `err.kind`, with `err.code` set as
-    /// its `code` property (napi_create_error sets it when a code is given).
+    /// its `code` property (napi_create_error sets it when a code is given), or the class
+    /// registered for the code.
     pub fn create_error(self, err: &JsError) -> Result<Value> {
+        if let Some(ctor) = self.error_class(&err.code) {
+            let msg = self.create_string(&err.message)?;
+            return self.new_instance(ctor, &[msg]);
+        }
         let code = if err.code.is_empty() {
             Value(ptr::null_mut())
         } else {
