@@ -248,6 +248,21 @@ test.serial('write protection: x.data taken before f.async(x), x.data[0] = 999 r
   await Promise.all(blockers)
 })
 
+test.serial('write protection: a donated x whose .data was taken, written through that view right after f.async(x): the result is for the original values', async (t) => {
+  const add = jit((x: T) => jnp.multiply(jnp.add(x, 1), 2), { donateArgnums: 0 })
+  const { f: long } = longPlan(40)
+  const x = jnp.array([1, 2, 3, 4])
+  const view = x.data // still writable by JS after the donation
+  const blockers = Array.from({ length: 8 }, () => long.async(A, B))
+  const p = add.async(x)
+  t.true(x.isDisposed, 'donated')
+  view[0] = 999
+  const got = await p
+  t.deepEqual(Array.from(got.data), [4, 6, 8, 10])
+  t.is(view[0], 999)
+  await Promise.all(blockers)
+})
+
 // Known bug (src/memory.rs `view` + src/plan.rs snapshot rule): an input whose `.data` was not
 // taken yet is shared with the queued plan; taking `.data` afterwards exposes that same storage
 // zero-copy, so a write lands in the plan's input.

@@ -3,7 +3,8 @@
 //!
 //! Write protection of async inputs: an input whose storage JS can write (its `.data` was
 //! taken) is copied when the call is made, so later writes through the typed array are not
-//! seen by the queued or running plan. Other storages are immutable (the core never writes a
+//! seen by the queued or running plan (donated inputs included: a typed array taken before the
+//! donation can still write them). Other storages are immutable (the core never writes a
 //! storage after returning it), so they are shared without a copy.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +52,10 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
         if donated {
             h.dispose();
         }
-        out.push(if snapshot && t.storage().is_exposed() && !donated { t.astype(t.dtype()) } else { t });
+        // Donated inputs too: a typed array taken before the donation still writes the storage
+        // (dispose does not detach it, and it keeps the storage alive, so the plan could not
+        // reuse it in place anyway; the copy it can).
+        out.push(if snapshot && t.storage().is_exposed() { t.astype(t.dtype()) } else { t });
     }
     Ok(out)
 }
