@@ -215,11 +215,8 @@ test('retrace on a new shape or dtype; not on new tensor values; signatures are 
   t.is(f.traceCount, 3, 'seen signatures stay compiled')
 })
 
-// BUG (owner of ts/jit.ts): raw key data (a Uint32Array of length 2, which random.* and Flax's
-// rngs accept as a key: isKey) is not traced. `walk` signs it as an opaque object by identity
-// (`o<id>`), so the trace draws from its words as constants: mutating the array in place and
-// calling again reuses the stale plan (the old key's draws), and every new array retraces.
-// Treating isKey-shaped Uint32Arrays like Keys (a KEY slot) would fix both.
+// Raw key data (a Uint32Array of length 2, which random.* and Flax's rngs accept as a key) is
+// traced like a Key: new words, even written in place, give new draws from the same plan.
 test('raw key data (Uint32Array) is a traced key: new words give new draws without a retrace', (t) => {
   const fn = (k: Uint32Array) => random.normal(k, [3])
   const f = jit(fn)
@@ -348,10 +345,8 @@ test('a tracer leaked from a trace raises code UnexpectedTracerError when used a
   t.deepEqual(data(f(jnp.array([5, 6]))), [6, 7])
 })
 
-// BUG (owner of ts/ops.ts / the addon's errors): outside a trace the addon's error reaches the
-// caller as a plain Error with code 'UnexpectedTracerError'; only errors passing through jit's
-// own catch (or Tensor.data) get the JAX class from asJaxError, so `instanceof
-// UnexpectedTracerError` misses the commonest case, an eager op on a leaked tracer.
+// The addon raises JAX's tracing errors as their registered classes, so `instanceof` holds for
+// an eager op on a leaked tracer too, not only inside jit.
 test('a leaked tracer used in an eager op throws an UnexpectedTracerError instance', (t) => {
   let leaked: Tensor | undefined
   const f = jit((x: Tensor) => {
@@ -383,10 +378,8 @@ test('donateArgnums: the donated tensor is consumed (E_DONATED), the result is r
   t.is(codeOf(() => a2.toArray()), 'E_DONATED')
 })
 
-// BUG (owner of src/plan.rs): `inputs()` disposes a donated handle as soon as it reads it, so
-// the same tensor passed again at a later position fails with E_DISPOSED ('inputs[1]: tensor
-// used after dispose()'), and the tensor is consumed although the call failed. Passing it
-// donated last (f(x, x) with donateArgnums 1) works, since the plan then holds two references.
+// The same tensor passed donated and again not donated: every input is read before the
+// donated handles are disposed.
 test('donateArgnums: a tensor passed both donated and not donated still gives the right result', (t) => {
   const fn = (a: Tensor, b: Tensor) => jnp.add(jnp.exp(a), b)
   const f = jit(fn, { donateArgnums: 0 })
@@ -471,11 +464,8 @@ test('a captured tensor is a plan constant: a later .data write is not seen by t
   t.deepEqual(r.retraced, [100, 2, 3])
 })
 
-// BUG (owner of crates/flaxen-core/src/plan/mod.rs): Graph::constant copies a captured tensor
-// only if its storage is already exposed to JS (`is_exposed()`); otherwise the plan keeps an Arc
-// to the very storage, and a `.data` view created after the trace writes straight into the
-// plan's constant. Copying every captured constant (or detaching on first view when shared)
-// would make the documented behaviour hold.
+// Captured tensors are copied into the plan, so a view made after the trace cannot reach the
+// plan's constant either.
 test('a captured tensor is a plan constant: a later .data write is not seen by the plan, eager sees it (first view after the trace)', (t) => {
   const r = captureThenWrite(false)
   t.deepEqual(r.before, [1, 2, 3])

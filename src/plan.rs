@@ -3,7 +3,8 @@
 //!
 //! Write protection of async inputs: an input whose storage JS can write (its `.data` was
 //! taken) is copied when the call is made, so later writes through the typed array are not
-//! seen by the queued or running plan. Other storages are immutable (the core never writes a
+//! seen by the queued or running plan (donated inputs included: a typed array taken before the
+//! donation can still write them). Other storages are immutable (the core never writes a
 //! storage after returning it), so they are shared without a copy, and pinned: taking `.data`
 //! of a pinned storage throws E_BUSY until the calls reading it have finished.
 
@@ -55,6 +56,9 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
         if donated {
             donated_handles.push(h);
         }
+        // Donated inputs too: a typed array taken before the donation still writes the storage
+        // (dispose does not detach it, and it keeps the storage alive, so the plan could not
+        // reuse it in place anyway; the copy it can).
         out.push(if snapshot && t.storage().is_exposed() { t.astype(t.dtype()) } else { t });
     }
     for h in donated_handles {

@@ -244,10 +244,16 @@ function markDonated(flat: Flat): void {
   })
 }
 
+/**
+ * The rejection of an aborted call: the signal's reason when the caller gave an Error of their
+ * own; otherwise (no reason, or the default DOMException, whose `code` is the number 20) an
+ * AbortError with Node's code 'ABORT_ERR', the reason as its `cause`.
+ */
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason
-  if (reason instanceof Error) return reason
-  const err = new Error('jit: the call was aborted') as Error & { code: string }
+  const isDefault = reason === undefined || (typeof DOMException !== 'undefined' && reason instanceof DOMException && reason.name === 'AbortError')
+  if (reason instanceof Error && !isDefault) return reason
+  const err = new Error('jit: the call was aborted', { cause: reason }) as Error & { code: string }
   err.name = 'AbortError'
   err.code = 'ABORT_ERR'
   return err
