@@ -166,12 +166,19 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     if let Some(ctx) = crate::trace::active() {
         return record(env, &info, &ctx, code, def, attrs);
     }
-    let held = def
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, &(name, kind))| eager_operand(env, info.arg(1 + i), def, name, kind))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Operands live on the stack for the usual ≤ 4 (a tiny op allocates nothing but its output).
+    let n = def.inputs.len();
+    let mut held: [Held; MAX_INLINE] = std::array::from_fn(|_| Held::None);
+    let mut spill: Vec<Held> = Vec::new();
+    for (i, &(name, kind)) in def.inputs.iter().enumerate() {
+        let h = eager_operand(env, info.arg(1 + i), def, name, kind)?;
+        if n <= MAX_INLINE {
+            held[i] = h;
+        } else {
+            spill.push(h);
+        }
+    }
+    let held: &[Held] = if n <= MAX_INLINE { &held[..n] } else { &spill };
     // Deferred masks: see the module docs.
     match def.name {
         "triu" | "tril" => {
@@ -187,12 +194,26 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
         }
         _ => {}
     }
-    let operands: Vec<Arg> = held.iter().map(Held::arg).collect();
-    let outs = (def.run)(&attrs, &operands).map_err(args::core_error)?;
-    drop(operands);
-    drop(held);
+    let mut slots = [Arg::None; MAX_INLINE];
+    let spilled: Vec<Arg>;
+    let operands: &[Arg] = if n <= MAX_INLINE {
+        for (a, h) in slots.iter_mut().zip(held) {
+            *a = h.arg();
+        }
+        &slots[..n]
+    } else {
+        spilled = held.iter().map(Held::arg).collect();
+        &spilled
+    };
+    let mut outs = (def.run)(&attrs, operands).map_err(args::core_error)?;
+    if outs.len() == 1 {
+        return handle::wrap(env, Ok(outs.pop().expect("one output")));
+    }
     wrap_all(env, outs.into_iter().map(Ok).collect(), |env, t| handle::wrap(env, Ok(t)))
 }
+
+/// Operands an eager call keeps on the stack (no row has more than 3; a list counts as one).
+const MAX_INLINE: usize = 4;
 
 fn record(env: Env, info: &CallbackInfo, ctx: &Rc<TraceCtx>, code: usize, def: &'static OpDef, attrs: Vec<Attr>) -> Result<Value, JsError> {
     let mut srcs = Vec::with_capacity(def.inputs.len());

@@ -4,7 +4,15 @@
 use rayon::prelude::*;
 
 /// Element count above which elementwise kernels use rayon.
-pub(crate) const PAR_MIN: usize = 1 << 16;
+pub const PAR_MIN: usize = 1 << 16;
+
+/// Whether a kernel over `len` elements should split its work across the pool: large enough to
+/// pay for rayon's scheduling, and a pool of more than one thread (with one, a parallel call
+/// would only hand the work to the pool's thread and wait for it: a wake-up per kernel).
+#[inline]
+pub(crate) fn parallel(len: usize) -> bool {
+    len >= PAR_MIN && rayon::current_num_threads() > 1
+}
 
 /// Elements per parallel chunk of an elementwise kernel.
 pub(crate) const CHUNK: usize = 1 << 14;
@@ -17,7 +25,7 @@ pub(crate) fn chunks<T: Send>(
     f: impl Fn(usize, &mut [T]) + Sync + Send,
 ) {
     let chunk = chunk.max(1);
-    if out.len() >= PAR_MIN {
+    if crate::par::parallel(out.len()) {
         out.par_chunks_mut(chunk)
             .enumerate()
             .for_each(|(i, c)| f(i * chunk, c));

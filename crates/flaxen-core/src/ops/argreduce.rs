@@ -10,7 +10,6 @@ use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::par::PAR_MIN;
 use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
 
@@ -118,7 +117,7 @@ fn run<T: Rank>(
                 columns(block, n, dst, max);
             }
         };
-        if outer * n * inner >= PAR_MIN && outer > 1 {
+        if crate::par::parallel(outer * n * inner) && outer > 1 {
             o.par_chunks_mut(inner).enumerate().for_each(job);
         } else {
             o.chunks_mut(inner).enumerate().for_each(job);

@@ -12,7 +12,6 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::create::cast_f64;
 use crate::ops::layout::moveaxis;
-use crate::par::PAR_MIN;
 use crate::shape::{check_shape, normalize_axis};
 use crate::tensor::{dispatch, Tensor};
 
@@ -110,7 +109,7 @@ pub fn take(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: TakeMode) -> 
             if o.is_empty() {
                 return;
             }
-            let big = o.len() >= PAR_MIN;
+            let big = crate::par::parallel(o.len());
             if inner == 1 {
                 // Element gather: output (r, j) is x (r, src[j]).
                 let xv = ArrayView2::from_shape((outer, n), xs).expect("x holds outer*n");
@@ -192,7 +191,7 @@ pub fn one_hot(x: &Tensor, num_classes: usize, dtype: DType, axis: i64) -> Resul
                     r[cls[i]] = one;
                 }
             };
-            if o.len() >= PAR_MIN {
+            if crate::par::parallel(o.len()) {
                 o.par_chunks_mut(c).enumerate().for_each(row);
             } else {
                 o.chunks_mut(c).enumerate().for_each(row);

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::ops::bcast::Plan;
 use crate::ops::binary::{cast_if, promote_named};
 use crate::ops::transpose::transpose;
-use crate::par::PAR_MIN;
 use crate::shape::{broadcast_shapes, check_shape, normalize_axis};
 use crate::tensor::{dispatch, Tensor};
 
@@ -96,7 +95,7 @@ pub fn concatenate(xs: &[Tensor], axis: i64) -> Result<Tensor> {
                     at += b;
                 }
             };
-            if o.len() >= PAR_MIN && outer > 1 {
+            if crate::par::parallel(o.len()) && outer > 1 {
                 o.par_chunks_mut(row_len).enumerate().for_each(row);
             } else {
                 o.chunks_mut(row_len).enumerate().for_each(row);

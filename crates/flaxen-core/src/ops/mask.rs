@@ -7,7 +7,6 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::par::PAR_MIN;
 use crate::tensor::{dispatch, Tensor};
 
 /// Zeroes elements below diagonal `k` (keeps column j of row i when j >= i + k).
@@ -60,7 +59,7 @@ fn band(x: &Tensor, k: i64, upper: bool, what: &str) -> Result<Tensor> {
                 out[lo..hi.max(lo)].copy_from_slice(&src[lo..hi.max(lo)]);
                 out[hi.max(lo)..].fill(zero);
             };
-            if o.len() >= PAR_MIN {
+            if crate::par::parallel(o.len()) {
                 o.par_chunks_mut(cols).enumerate().for_each(row);
             } else {
                 o.chunks_mut(cols).enumerate().for_each(row);

@@ -156,7 +156,7 @@ impl Plan {
                 accumulate: false,
             };
             let work = m * n * k;
-            if nb == 1 || work >= gemm::PAR_WORK {
+            if nb == 1 || work >= gemm::PAR_WORK || rayon::current_num_threads() == 1 {
                 (0..nb).for_each(|bi| f(&entry(bi), true));
             } else {
                 let per = (gemm::PAR_WORK / work.max(1)).max(1);

@@ -4,7 +4,6 @@
 use ndarray::{ArrayBase, ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension, RawData};
 use ndarray::{Ix1, Ix2, Ix3, Ix4, Ix5, IxDyn, Zip};
 
-use crate::par::PAR_MIN;
 use crate::tensor::Tensor;
 
 /// `x` as a C-order view of its storage.
@@ -38,7 +37,7 @@ fn zip_copy<T: Copy + Send + Sync, D: Dimension>(
     dst: ArrayViewMut<'_, T, D>,
     src: ArrayView<'_, T, D>,
 ) {
-    let big = dst.len() >= PAR_MIN;
+    let big = crate::par::parallel(dst.len());
     let z = Zip::from(dst).and(src);
     if big {
         z.par_for_each(|d, &s| *d = s);

@@ -21,7 +21,7 @@ use crate::cpu::fast_fn;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::reduce::sum_f32;
-use crate::par::{CHUNK, PAR_MIN};
+use crate::par::CHUNK;
 use crate::tensor::Tensor;
 
 /// Which statistics normalise a row.
@@ -76,7 +76,7 @@ pub fn layer_norm(
                 return;
             }
             let job = |(o, r): (&mut [f32], &[f32])| row(r, o, &p);
-            if out.len() >= PAR_MIN {
+            if crate::par::parallel(out.len()) {
                 // Whole rows per task, at least CHUNK elements each, to amortise scheduling.
                 out.par_chunks_mut(f)
                     .zip(xs.par_chunks(f))

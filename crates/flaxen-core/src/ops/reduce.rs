@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{fmax_nan, fmin_nan};
-use crate::par::PAR_MIN;
 use crate::shape::{normalize_axis, numel};
 use crate::tensor::Tensor;
 
@@ -474,7 +473,7 @@ impl Plan {
             return acc;
         }
         let d0 = self.dims[0];
-        let parts = if self.size >= PAR_MIN && d0 >= 2 {
+        let parts = if crate::par::parallel(self.size) && d0 >= 2 {
             (4 * rayon::current_num_threads()).min(d0)
         } else {
             1

@@ -18,7 +18,7 @@ use crate::ops::binary::{cast_if, fmax_nan};
 use crate::ops::elementwise::exp;
 use crate::ops::reduce::{axes, max_f32, reduced_axes, Axes};
 use crate::ops::transpose::transpose;
-use crate::par::{SendPtr, CHUNK, PAR_MIN};
+use crate::par::{SendPtr, CHUNK};
 use crate::tensor::Tensor;
 
 /// Columns per task in the strided layout (per-column state stays in L1).
@@ -118,7 +118,7 @@ fn run(xs: &[f32], outer: usize, n: usize, inner: usize, mode: Mode, out: &mut [
         out.fill(f32::NEG_INFINITY);
         return;
     }
-    let big = outer * n * inner >= PAR_MIN;
+    let big = crate::par::parallel(outer * n * inner);
     if inner == 1 {
         let per = (CHUNK / n).max(1);
         if mode == Mode::LogSumExp {

@@ -3,7 +3,6 @@
 
 use crate::error::{Error, Result};
 use crate::ops::nd;
-use crate::par::PAR_MIN;
 use crate::shape::normalize_axis;
 use crate::tensor::Tensor;
 
@@ -96,7 +95,7 @@ fn swap_last_two<T: Copy + Send + Sync>(x: &Tensor, out_shape: Vec<usize>) -> Te
             }
         };
         // Blocks never straddle batch entries: split each batch's output separately.
-        let big = o.len() >= PAR_MIN;
+        let big = crate::par::parallel(o.len());
         let chunks = o.chunks_mut(r * c).flat_map(|m| m.chunks_mut(block));
         if big {
             use rayon::prelude::*;

@@ -50,6 +50,8 @@ pub struct Plan {
     arena: Mutex<Option<Arena>>,
     /// Allocations the last arena run made outside its arena.
     arena_misses: AtomicUsize,
+    /// Rough work of one run (elements written, multiply-adds of products).
+    work: usize,
 }
 
 /// What the passes left, for tests and `jit(...).lower()`-style inspection.
@@ -143,11 +145,18 @@ impl Plan {
         let const_storages = graph.consts.iter().map(|c| std::sync::Arc::as_ptr(c.storage()) as usize).collect();
         let reuse = reuse_info(&steps, &outputs, slots, graph.inputs.len());
         let arena = Mutex::new(Some(Arena::default()));
-        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages, reuse, arena, arena_misses: AtomicUsize::new(0) })
+        let work = steps.iter().map(|st| node_work(&graph, st.node)).fold(0usize, usize::saturating_add);
+        Ok(Plan { inputs: graph.inputs.clone(), graph, steps, outputs, slots, input_free, const_storages, reuse, arena, arena_misses: AtomicUsize::new(0), work })
     }
 
     pub fn inputs(&self) -> &[Meta] {
         &self.inputs
+    }
+
+    /// Whether a run is too small for any kernel to go parallel: then an async caller runs it
+    /// on its own thread rather than handing it to a pool (a thread wake-up each way).
+    pub fn is_light(&self) -> bool {
+        self.work < crate::par::PAR_MIN
     }
 
     pub fn stats(&self) -> PlanStats {
@@ -261,6 +270,22 @@ fn resolve(args: &[Loc]) -> Vec<Src> {
             Loc::None => Src::None,
         })
         .collect()
+}
+
+/// Elements node `n` writes, plus the multiply-adds of a product (its output times the depth).
+fn node_work(g: &Graph, n: usize) -> usize {
+    let node = &g.nodes[n];
+    let written: usize = node.outs.iter().map(|m| crate::shape::numel(&m.shape)).sum();
+    if !node.def().name.starts_with("matmul") {
+        return written;
+    }
+    let depth = match node.args.first() {
+        Some(&Src::Input(i)) => g.inputs.get(i).and_then(|m| m.shape.last().copied()),
+        Some(&Src::Const(i)) => g.consts.get(i).and_then(|t| t.shape().last().copied()),
+        Some(&Src::Node(m, o)) => g.nodes.get(m).and_then(|x| x.outs.get(o)).and_then(|m| m.shape.last().copied()),
+        _ => None,
+    };
+    written.saturating_mul(depth.unwrap_or(1).max(1))
 }
 
 /// Per step: the inputs it depends on, the steps consuming it, and whether it makes an output.
