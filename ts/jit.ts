@@ -59,6 +59,8 @@ const KEY = 2
 type Slot = { kind: typeof TENSOR | typeof KEY; i: number }
 
 interface Flat {
+  /** Whether `spec` is built (only a trace needs it; a call needs the signature and leaves). */
+  build: boolean
   sig: string
   leaves: (Tensor | Key | Uint32Array)[]
   donate: boolean[]
@@ -84,43 +86,48 @@ class SlotBox implements Slot {
   ) {}
 }
 
-/** Flattens `x`, appending traced leaves to `flat` and the signature to `parts`. */
-function walk(x: unknown, flat: Flat, parts: string[], isStatic: boolean, donate: boolean, depth: number): unknown {
+/** Flattens `x`, appending traced leaves and the signature to `flat` (and returning the spec). */
+function walk(x: unknown, flat: Flat, isStatic: boolean, donate: boolean, depth: number): unknown {
   if (depth > 512) throw codedError('E_ARG', 'jit: arguments nest deeper than 512 levels (a cyclic structure?)')
   if (x instanceof Tensor && !isStatic) {
-    parts.push(`T${x.dtype}[${x.shape.join(',')}]`)
+    flat.sig += `T${x.dtype}[${x.shape.join(',')}]`
     flat.leaves.push(x)
     flat.donate.push(donate)
-    return new SlotBox(TENSOR, flat.leaves.length - 1)
+    return flat.build ? new SlotBox(TENSOR, flat.leaves.length - 1) : undefined
   }
   if ((x instanceof Key || (x instanceof Uint32Array && x.length === 2)) && !isStatic) {
-    parts.push('K')
+    flat.sig += 'K'
     flat.leaves.push(x)
     flat.donate.push(false)
     // Raw key data (a Uint32Array of length 2) is a key too, as Flax accepts both.
-    return new SlotBox(KEY, flat.leaves.length - 1)
+    return flat.build ? new SlotBox(KEY, flat.leaves.length - 1) : undefined
   }
   if (Array.isArray(x)) {
-    parts.push('[')
-    const out = x.map((v) => walk(v, flat, parts, isStatic, donate, depth + 1))
-    parts.push(']')
+    flat.sig += '['
+    const out = flat.build ? new Array<unknown>(x.length) : undefined
+    for (let i = 0; i < x.length; i++) {
+      const v = walk(x[i], flat, isStatic, donate, depth + 1)
+      if (out !== undefined) out[i] = v
+    }
+    flat.sig += ']'
     return out
   }
   if (isPlainObject(x)) {
-    parts.push('{')
-    const out: Record<string, unknown> = {}
+    flat.sig += '{'
+    const out: Record<string, unknown> | undefined = flat.build ? {} : undefined
     for (const k of Object.keys(x).sort()) {
-      parts.push(JSON.stringify(k), ':')
-      out[k] = walk(x[k], flat, parts, isStatic, donate, depth + 1)
+      flat.sig += `${JSON.stringify(k)}:`
+      const v = walk(x[k], flat, isStatic, donate, depth + 1)
+      if (out !== undefined) out[k] = v
     }
-    parts.push('}')
+    flat.sig += '}'
     return out
   }
-  if (typeof x === 'number') parts.push(Object.is(x, -0) ? 'n-0' : `n${x}`)
-  else if (typeof x === 'string') parts.push(`s${JSON.stringify(x)}`)
-  else if (typeof x === 'boolean' || x === null || x === undefined) parts.push(String(x))
-  else if (typeof x === 'bigint') parts.push(`b${x}`)
-  else parts.push(`o${idOf(x as object)}`)
+  if (typeof x === 'number') flat.sig += Object.is(x, -0) ? 'n-0' : `n${x}`
+  else if (typeof x === 'string') flat.sig += `s${JSON.stringify(x)}`
+  else if (typeof x === 'boolean' || x === null || x === undefined) flat.sig += String(x)
+  else if (typeof x === 'bigint') flat.sig += `b${x}`
+  else flat.sig += `o${idOf(x as object)}`
   return x
 }
 
@@ -142,29 +149,28 @@ function positions(nums: Set<number>, n: number, option: string): Set<number> {
   return out
 }
 
-function flattenArgs(args: unknown[], options: { statics: Set<number>; names: Set<string>; donated: Set<number> }): Flat {
-  const opts = { ...options, statics: positions(options.statics, args.length, 'staticArgnums'), donated: positions(options.donated, args.length, 'donateArgnums') }
-  const flat: Flat = { sig: '', leaves: [], donate: [], spec: undefined }
-  const parts: string[] = [`${args.length}(`]
+function flattenArgs(args: unknown[], options: { statics: Set<number>; names: Set<string>; donated: Set<number> }, build: boolean): Flat {
+  const statics = positions(options.statics, args.length, 'staticArgnums')
+  const donated = positions(options.donated, args.length, 'donateArgnums')
+  const flat: Flat = { build, sig: `${args.length}(`, leaves: [], donate: [], spec: undefined }
   const spec = args.map((a, i) => {
-    parts.push(`|${i}:`)
-    const last = i === args.length - 1 && opts.names.size > 0 && isPlainObject(a)
+    flat.sig += `|${i}:`
+    const last = i === args.length - 1 && options.names.size > 0 && isPlainObject(a)
     if (last) {
       // A trailing options object: the named keys are static, the rest as usual.
       const o = a as Record<string, unknown>
       const out: Record<string, unknown> = {}
-      parts.push('{')
+      flat.sig += '{'
       for (const k of Object.keys(o).sort()) {
-        parts.push(JSON.stringify(k), ':')
-        out[k] = walk(o[k], flat, parts, opts.names.has(k), opts.donated.has(i), 1)
+        flat.sig += `${JSON.stringify(k)}:`
+        out[k] = walk(o[k], flat, options.names.has(k), donated.has(i), 1)
       }
-      parts.push('}')
+      flat.sig += '}'
       return out
     }
-    return walk(a, flat, parts, opts.statics.has(i), opts.donated.has(i), 0)
+    return walk(a, flat, statics.has(i), donated.has(i), 0)
   })
-  flat.sig = parts.join('')
-  flat.spec = spec
+  if (build) flat.spec = spec
   return flat
 }
 
@@ -200,8 +206,8 @@ function trace(fn: (...a: any[]) => any, args: unknown[], flat: Flat): Compiled 
     })
     const result = fn(...(fill(flat.spec, tracers) as unknown[]))
     if (result instanceof Promise) throw codedTypeError('jit: the function returned a Promise; jit traces synchronous functions')
-    const outFlat: Flat = { sig: '', leaves: [], donate: [], spec: undefined }
-    const out = walk(result, outFlat, [], false, false, 0)
+    const outFlat: Flat = { build: true, sig: '', leaves: [], donate: [], spec: undefined }
+    const out = walk(result, outFlat, false, false, 0)
     const handles = outFlat.leaves.map((l) => (l instanceof Tensor ? l.handle : l instanceof Key ? keyHandle(l) : native.fromData(l, 'uint32', [2])))
     open = false
     return { plan: native.traceEnd(tr, handles), out }
@@ -272,10 +278,10 @@ export function jit<F extends (...args: any[]) => any>(fn: F, options: JitOption
   let traces = 0
 
   const compiled = (args: unknown[]): [Compiled, Flat] => {
-    const flat = flattenArgs(args, opts)
+    const flat = flattenArgs(args, opts, false)
     let c = cache.get(flat.sig)
     if (c === undefined) {
-      c = trace(fn, args, flat)
+      c = trace(fn, args, flattenArgs(args, opts, true))
       traces++
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string)
     } else {

@@ -34,6 +34,19 @@ fn main() {
         time(&format!("b{batch} [{batch},2048]x[2048,512]"), 200, || drop(ops::matmul(&h, &w2).unwrap()));
     }
     // Read bandwidth over the 8 MB the batch-1 MLP streams (two 4 MB weights, L3-resident).
+    for batch in [1usize, 32] {
+        let (plan, ins) = mlp_plan(batch);
+        let x2 = t(&[batch, 512], 9);
+        let mut flip = false;
+        time(&format!("b{batch} MLP plan {:?}", plan.stats().ops), 200, || {
+            flip = !flip;
+            let mut i = ins.clone();
+            if flip {
+                i[0] = x2.clone();
+            }
+            drop(plan.run(i).unwrap())
+        });
+    }
     // Integer adds vectorise freely, so this is bound by reading the bytes.
     let buf: Vec<u32> = (0..2 * 1024 * 1024).collect();
     use rayon::prelude::*;
@@ -53,4 +66,28 @@ fn main() {
             drop(ops::matmul(&x, &w1).unwrap())
         });
     });
+}
+
+#[allow(dead_code)]
+fn mlp_plan(batch: usize) -> (flaxen_core::plan::Plan, Vec<Tensor>) {
+    use flaxen_core::ops::table::{code, Meta};
+    use flaxen_core::plan::{Graph, Src};
+    use flaxen_core::DType;
+    let mut g = Graph::new();
+    let x = g.input(Meta::new(vec![batch, 512], DType::F32));
+    let w1 = g.input(Meta::new(vec![512, 2048], DType::F32));
+    let b1 = g.input(Meta::new(vec![2048], DType::F32));
+    let w2 = g.input(Meta::new(vec![2048, 512], DType::F32));
+    let b2 = g.input(Meta::new(vec![512], DType::F32));
+    let mut add = |g: &mut Graph, op: &str, args: Vec<Src>| {
+        g.add(code(op).unwrap(), vec![], args).unwrap();
+        Src::Node(g.nodes.len() - 1, 0)
+    };
+    let h = add(&mut g, "matmul", vec![x, w1]);
+    let h = add(&mut g, "add", vec![h, b1]);
+    let h = add(&mut g, "relu", vec![h]);
+    let y = add(&mut g, "matmul", vec![h, w2]);
+    let y = add(&mut g, "add", vec![y, b2]);
+    let plan = flaxen_core::plan::Plan::compile(g, vec![y]).unwrap();
+    (plan, vec![t(&[batch, 512], 1), t(&[512, 2048], 2), t(&[2048], 3), t(&[2048, 512], 4), t(&[512], 5)])
 }

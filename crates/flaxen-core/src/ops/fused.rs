@@ -210,11 +210,50 @@ pub fn run(prog: &Program, extras: &[Tensor]) -> Result<Tensor> {
     }))
 }
 
+/// The commonest epilogue, a bias row added and an optional relu (Dense + relu), in one pass
+/// over each row; the same per-element operations as the general path.
+fn bias_relu(steps: &[Step], srcs: &[Src], acc: &mut [f32]) -> bool {
+    let (bias, right, relu) = match *steps {
+        [Step::Binary { op: BinaryOp::Add, other: Other::Extra(i), acc_right }] => (i, acc_right, false),
+        [Step::Binary { op: BinaryOp::Add, other: Other::Extra(i), acc_right }, Step::Relu] => (i, acc_right, true),
+        _ => return false,
+    };
+    let row = srcs[bias].data;
+    if row.is_empty() || !acc.len().is_multiple_of(row.len()) {
+        return false;
+    }
+    let go = |c: &mut [f32]| {
+        for r in c.chunks_exact_mut(row.len()) {
+            // Operand order kept: with two NaNs x86 returns the first one's payload.
+            if right {
+                r.iter_mut().zip(row).for_each(|(a, &b)| *a = b + *a);
+            } else {
+                r.iter_mut().zip(row).for_each(|(a, &b)| *a += b);
+            }
+            if relu {
+                r.iter_mut().for_each(|v| *v = relu_f32(*v));
+            }
+        }
+    };
+    let rows = acc.len() / row.len();
+    if par::parallel(acc.len()) && rows > 1 {
+        use rayon::prelude::*;
+        let per = rows.div_ceil(rayon::current_num_threads()).max(1) * row.len();
+        acc.par_chunks_mut(per).for_each(go);
+    } else {
+        go(acc);
+    }
+    true
+}
+
 /// Runs the chain in place over `product` (a fresh matmul output this call owns).
 pub fn run_epilogue(prog: &Program, mut product: Tensor, extras: &[Tensor]) -> Result<Tensor> {
     let srcs = sources(extras, product.shape())?;
     let steps = &prog.steps;
     if let Some(acc) = product.raw_mut::<f32>() {
+        if bias_relu(steps, &srcs, acc) {
+            return Ok(product);
+        }
         chunks(acc, |s, c| {
             let (mut t1, mut t2) = ([0f32; CHUNK], [0f32; CHUNK]);
             run_steps(steps, &srcs, s, c, &mut t1, &mut t2);
