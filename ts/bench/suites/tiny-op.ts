@@ -5,6 +5,7 @@
 // (an addon call that returns one new external object and does nothing else, which every op
 // returning a tensor pays at least) and the same add through `jit`, called synchronously (one
 // plan run per call) and awaited through `f.async` (the round trip through the async pool).
+import { pbkdf2 } from 'node:crypto'
 import * as jnp from '../../jnp'
 import { jit } from '../../jit'
 import { native } from '../../native'
@@ -52,6 +53,12 @@ function addCase(ctx: Ctx, dispose: boolean): Case {
       syncImpl('floor', ctx, () => ({ fn: () => native.floorExternal() })),
       jitSync,
       jitAsync,
+      {
+        // Node's own round trip through its libuv thread pool (the pool f.async work is queued
+        // on), for the least work it can do: the floor of any async addon call.
+        key: 'libuv-floor',
+        run: () => measureAsync(() => new Promise((done) => pbkdf2('', '', 1, 4, 'sha1', done)), ctx.timing),
+      },
       numpyImpl(ctx, { op: 'binary', name: 'add', rows: 1, cols: N }),
       ortImpl(
         ctx,
@@ -77,12 +84,13 @@ export const tinyOp: Suite = {
     { key: 'floor', label: 'N-API floor' },
     { key: 'jit', label: 'jit sync' },
     { key: 'jit-async', label: 'jit await f.async' },
+    { key: 'libuv-floor', label: 'libuv pool floor' },
     NUMPY,
     { key: 'ort', label: `${ORT.label} (await run)` },
     JS,
   ],
   method:
-    'median time per call, 1 thread. flaxen outputs (jnp.add and both jit columns) are reclaimed by GC (first row) or disposed (second row). N-API floor = an addon call returning one new external object (floorExternal), nothing else. jit sync = f(a, b) with f = jit((a, b) => jnp.add(a, b)); jit await f.async = one awaited f.async(a, b) at a time (round trip through the async pool).',
+    'median time per call, 1 thread. flaxen outputs (jnp.add and both jit columns) are reclaimed by GC (first row) or disposed (second row). N-API floor = an addon call returning one new external object (floorExternal), nothing else. jit sync = f(a, b) with f = jit((a, b) => jnp.add(a, b)); jit await f.async = one awaited f.async(a, b) at a time (round trip through the async pool). libuv pool floor = one awaited crypto.pbkdf2 of 1 iteration: the round trip of Node itself through the thread pool that f.async uses.',
   threads: (configured) => [Math.min(...configured)],
   cases: (ctx) => [addCase(ctx, false), addCase(ctx, true)],
 }

@@ -1,4 +1,7 @@
-//! Timing probe for the MLP shapes (not a test): matmul times and L3 read bandwidth.
+//! The MLP 512→2048→512's roofline on this machine (not a test): its two products alone, the
+//! whole plan, and the read bandwidth over 8 MB (the batch-1 weights, which stay in L3), so the
+//! bench's MLP rows can be set against what the hardware allows.
+//! `cargo run --release -p flaxen-core --example mlp_roofline` (RAYON_NUM_THREADS=1 for one thread).
 use std::time::Instant;
 
 use flaxen_core::{ops, Tensor};
@@ -61,14 +64,9 @@ fn main() {
             let s: u32 = buf.par_chunks(buf.len() / threads).map(fold).reduce(|| 0, |a, b| a.wrapping_add(b));
             std::hint::black_box(s);
         });
-        time(&format!("b1 [1,512]x[512,2048] in a pool with this thread, {threads} threads"), 200, || {
-            let (x, w1) = (t(&[1, 512], 1), t(&[512, 2048], 2));
-            drop(ops::matmul(&x, &w1).unwrap())
-        });
     });
 }
 
-#[allow(dead_code)]
 fn mlp_plan(batch: usize) -> (flaxen_core::plan::Plan, Vec<Tensor>) {
     use flaxen_core::ops::table::{code, Meta};
     use flaxen_core::plan::{Graph, Src};
