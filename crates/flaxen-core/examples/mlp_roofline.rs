@@ -77,7 +77,7 @@ fn mlp_plan(batch: usize) -> (flaxen_core::plan::Plan, Vec<Tensor>) {
     let b1 = g.input(Meta::new(vec![2048], DType::F32));
     let w2 = g.input(Meta::new(vec![2048, 512], DType::F32));
     let b2 = g.input(Meta::new(vec![512], DType::F32));
-    let mut add = |g: &mut Graph, op: &str, args: Vec<Src>| {
+    let add = |g: &mut Graph, op: &str, args: Vec<Src>| {
         g.add(code(op).unwrap(), vec![], args).unwrap();
         Src::Node(g.nodes.len() - 1, 0)
     };
