@@ -4,21 +4,8 @@ import { jnp, nn, random, tree, type Tensor } from '../ts/index'
 import type { Variables } from '../ts/core'
 import { loadGolden } from './helpers/golden'
 import { assertMatches, goldenShapes, shapes } from './helpers/variables'
+import { CausalDense } from './helpers/causal-dense'
 
-class CausalDense extends nn.Module {
-  declare features: number
-  declare dense: nn.Dense
-  applyMask = (v: Variables) => (this.isInitializing() ? v : tree.map(jnp.triu, v))
-
-  setup() {
-    const Masked = nn.mapVariables(nn.Dense, 'params', this.applyMask, undefined, { init: this.isInitializing() })
-    this.dense = new Masked({ features: this.features, useBias: false })
-  }
-
-  call(x: Tensor) {
-    return this.dense.call(x)
-  }
-}
 
 const golden = loadGolden('causal_dense_seed').expect
 

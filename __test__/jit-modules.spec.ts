@@ -7,6 +7,7 @@ import type { Key } from '../ts/random'
 import * as quant from '../examples/int8-quantisation'
 import * as tied from '../examples/tied-autoencoder'
 import { assertSameBits, countLeaves } from './helpers/jit'
+import { CausalDense } from './helpers/causal-dense'
 
 const x = random.normal(random.key(1), [4, 6])
 
@@ -141,21 +142,6 @@ test('nn.SpectralNorm with mutable batch_stats: updated collections come back as
   assertSameBits(t, evalF(vJit, x), m.apply(vEager, x, false))
 })
 
-// CausalDense, as in examples/causal-dense.ts (which runs at import, so it is restated here).
-class CausalDense extends nn.Module {
-  declare features: number
-  declare dense: nn.Dense
-  applyMask = (v: Variables) => (this.isInitializing() ? v : tree.map(jnp.triu, v))
-
-  setup() {
-    const Masked = nn.mapVariables(nn.Dense, 'params', this.applyMask, undefined, { init: this.isInitializing() })
-    this.dense = new Masked({ features: this.features, useBias: false })
-  }
-
-  call(inp: Tensor) {
-    return this.dense.call(inp)
-  }
-}
 
 test('CausalDense (examples/causal-dense.ts): jit == eager; the plan fuses triu into matmul_masked', (t) => {
   const m = new CausalDense({ features: 5 })

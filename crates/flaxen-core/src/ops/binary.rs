@@ -30,6 +30,13 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    pub const ALL: [BinaryOp; 7] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow];
+
+    /// The op with this jnp name (the op table's row names).
+    pub fn from_name(name: &str) -> Option<BinaryOp> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     /// jnp name, used in error messages.
     pub fn name(&self) -> &'static str {
         match self {

@@ -36,6 +36,11 @@ impl CompareOp {
         CompareOp::GreaterEqual,
     ];
 
+    /// The op with this jnp name (the op table's row names).
+    pub fn from_name(name: &str) -> Option<CompareOp> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             CompareOp::Equal => "equal",

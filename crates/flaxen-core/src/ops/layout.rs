@@ -209,12 +209,17 @@ pub fn swapaxes(x: &Tensor, axis1: i64, axis2: i64) -> Result<Tensor> {
 
 /// jnp.moveaxis: moves axes `source` to positions `destination` keeping the others in order.
 pub fn moveaxis(x: &Tensor, source: &[i64], destination: &[i64]) -> Result<Tensor> {
+    let order = moveaxis_order(x.ndim(), source, destination)?;
+    transpose(x, Some(&as_i64(&order)))
+}
+
+/// The axis order `moveaxis` produces for `nd` axes (the op table infers shapes with it).
+pub(crate) fn moveaxis_order(nd: usize, source: &[i64], destination: &[i64]) -> Result<Vec<usize>> {
     if source.len() != destination.len() {
         return Err(Error::arg(format!(
             "moveaxis: source {source:?} and destination {destination:?} must have the same number of axes"
         )));
     }
-    let nd = x.ndim();
     let src = unique_axes(source, nd, "moveaxis: source")?;
     let dst = unique_axes(destination, nd, "moveaxis: destination")?;
     let mut order: Vec<usize> = (0..nd).filter(|i| !src.contains(i)).collect();
@@ -223,5 +228,5 @@ pub fn moveaxis(x: &Tensor, source: &[i64], destination: &[i64]) -> Result<Tenso
     for (d, s) in pairs {
         order.insert(d, s);
     }
-    transpose(x, Some(&as_i64(&order)))
+    Ok(order)
 }

@@ -311,15 +311,7 @@ fn weak(dt: DType, s: f64, div: bool) -> DType {
 // ---- binary arithmetic ---------------------------------------------------------------------
 
 fn binary_op(name: &str) -> BinaryOp {
-    match name {
-        "add" => BinaryOp::Add,
-        "subtract" => BinaryOp::Sub,
-        "multiply" => BinaryOp::Mul,
-        "divide" => BinaryOp::Div,
-        "maximum" => BinaryOp::Max,
-        "minimum" => BinaryOp::Min,
-        _ => BinaryOp::Pow,
-    }
+    BinaryOp::from_name(name).expect("a binary row names a BinaryOp")
 }
 
 fn infer_binary(op: BinaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
@@ -356,14 +348,20 @@ fn negative_exponent(s: f64, dt: DType) -> bool {
     dt == DType::I32 && scalar(s, dt).to_f64_vec()[0] < 0.0
 }
 
-fn run_binary(op: BinaryOp, args: &[Arg]) -> Result<Vec<Tensor>> {
+/// A two-operand op of tensors and/or numbers: `both` for two tensors, else `scalar(tensor,
+/// number, number_on_left)` (two numbers: the left one as a float32 scalar tensor).
+fn run_pair(args: &[Arg], both: impl Fn(&Tensor, &Tensor) -> Result<Tensor>, scalar: impl Fn(&Tensor, f64, bool) -> Result<Tensor>) -> Result<Vec<Tensor>> {
     out(match (&args[0], &args[1]) {
-        (Arg::T(a), Arg::T(b)) => ops::binary(op, a, b),
-        (Arg::T(a), Arg::S(s)) => ops::binary_scalar(op, a, *s, false),
-        (Arg::S(s), Arg::T(b)) => ops::binary_scalar(op, b, *s, true),
-        (a, Arg::S(s)) => ops::binary_scalar(op, &operand_tensor(a), *s, false),
+        (Arg::T(a), Arg::T(b)) => both(a, b),
+        (Arg::T(a), Arg::S(s)) => scalar(a, *s, false),
+        (Arg::S(s), Arg::T(b)) => scalar(b, *s, true),
+        (a, Arg::S(s)) => scalar(&operand_tensor(a), *s, false),
         _ => unreachable!("operands"),
     })
+}
+
+fn run_binary(op: BinaryOp, args: &[Arg]) -> Result<Vec<Tensor>> {
+    run_pair(args, |a, b| ops::binary(op, a, b), |a, s, left| ops::binary_scalar(op, a, s, left))
 }
 
 macro_rules! binary_row {
@@ -382,14 +380,7 @@ macro_rules! binary_row {
 // ---- comparisons and logic -----------------------------------------------------------------
 
 fn compare_op(name: &str) -> CompareOp {
-    match name {
-        "equal" => CompareOp::Equal,
-        "not_equal" => CompareOp::NotEqual,
-        "less" => CompareOp::Less,
-        "less_equal" => CompareOp::LessEqual,
-        "greater" => CompareOp::Greater,
-        _ => CompareOp::GreaterEqual,
-    }
+    CompareOp::from_name(name).expect("a comparison row names a CompareOp")
 }
 
 fn infer_broadcast_bool(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
@@ -407,13 +398,7 @@ fn infer_compare(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
 }
 
 fn run_compare(op: CompareOp, args: &[Arg]) -> Result<Vec<Tensor>> {
-    out(match (&args[0], &args[1]) {
-        (Arg::T(a), Arg::T(b)) => ops::compare(op, a, b),
-        (Arg::T(a), Arg::S(s)) => ops::compare_scalar(op, a, *s, false),
-        (Arg::S(s), Arg::T(b)) => ops::compare_scalar(op, b, *s, true),
-        (a, Arg::S(s)) => ops::compare_scalar(op, &operand_tensor(a), *s, false),
-        _ => unreachable!("operands"),
-    })
+    run_pair(args, |a, b| ops::compare(op, a, b), |a, s, left| ops::compare_scalar(op, a, s, left))
 }
 
 macro_rules! compare_row {
@@ -810,22 +795,6 @@ fn infer_broadcast_to(at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
     one(Meta::new(shape.to_vec(), m.dtype))
 }
 
-fn moveaxis_perm(nd: usize, source: &[i64], destination: &[i64]) -> Result<Vec<usize>> {
-    if source.len() != destination.len() {
-        return Err(Error::arg(format!(
-            "moveaxis: source {source:?} and destination {destination:?} must have the same number of axes"
-        )));
-    }
-    let src = unique_axes(source, nd, "moveaxis: source")?;
-    let dst = unique_axes(destination, nd, "moveaxis: destination")?;
-    let mut order: Vec<usize> = (0..nd).filter(|i| !src.contains(i)).collect();
-    let mut pairs: Vec<(usize, usize)> = dst.into_iter().zip(src).collect();
-    pairs.sort_unstable();
-    for (d, s) in pairs {
-        order.insert(d, s);
-    }
-    Ok(order)
-}
 
 fn infer_layer_norm(args: &[MArg]) -> Result<Vec<Meta>> {
     let x = meta(&args[0]);
@@ -1101,10 +1070,7 @@ pub static OPS: &[OpDef] = &[
         attrs: &[("axis", AttrKind::Int)],
         class: Class::Other,
         infer: |at, a| infer_concatenate(at, a, false),
-        run: |at, a| match a[0] {
-            Arg::L(xs) => out(ops::concatenate(xs, at[0].int())),
-            _ => unreachable!("a list"),
-        },
+        run: |at, a| out(ops::concatenate(list(a), at[0].int())),
     },
     OpDef {
         name: "stack",
@@ -1112,10 +1078,7 @@ pub static OPS: &[OpDef] = &[
         attrs: &[("axis", AttrKind::Int)],
         class: Class::Other,
         infer: |at, a| infer_concatenate(at, a, true),
-        run: |at, a| match a[0] {
-            Arg::L(xs) => out(ops::stack(xs, at[0].int())),
-            _ => unreachable!("a list"),
-        },
+        run: |at, a| out(ops::stack(list(a), at[0].int())),
     },
     OpDef {
         name: "expand_dims",
@@ -1172,7 +1135,7 @@ pub static OPS: &[OpDef] = &[
         class: Class::Other,
         infer: |at, a| {
             let m = meta(&a[0]);
-            Ok(permuted(m, &moveaxis_perm(m.shape.len(), at[0].ints(), at[1].ints())?))
+            Ok(permuted(m, &ops::layout::moveaxis_order(m.shape.len(), at[0].ints(), at[1].ints())?))
         },
         run: |at, a| out(ops::moveaxis(tensor(&a[0]), at[0].ints(), at[1].ints())),
     },

@@ -144,16 +144,7 @@ fn step_of(g: &Graph, n: usize, ai: usize, extras: &mut Vec<Src>) -> Option<Step
         "sign" => return Some(Step::Sign),
         _ => {}
     }
-    let op = match name {
-        "add" => BinaryOp::Add,
-        "subtract" => BinaryOp::Sub,
-        "multiply" => BinaryOp::Mul,
-        "divide" => BinaryOp::Div,
-        "maximum" => BinaryOp::Max,
-        "minimum" => BinaryOp::Min,
-        "power" => BinaryOp::Pow,
-        _ => return None,
-    };
+    let op = BinaryOp::from_name(name)?;
     let acc_right = ai == 1;
     match node.args[1 - ai] {
         // `binary_scalar`'s rules for a float32 tensor and a JS number.
