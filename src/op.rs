@@ -49,36 +49,38 @@ fn expected(def: &OpDef, what: &str, kind: &str, env: Env, v: Value) -> JsError 
 
 /// Reads attribute `v` of `kind`.
 fn attr(env: Env, v: Value, def: &OpDef, name: &str, kind: AttrKind) -> Result<Attr, JsError> {
-    let what = format!("{}: {name}", def.name);
+    read_attr(env, v, name, kind).map_err(|e| in_op(def, e))
+}
+
+fn read_attr(env: Env, v: Value, what: &str, kind: AttrKind) -> Result<Attr, JsError> {
     let nullish = matches!(env.type_of(v)?, ValueType::Null | ValueType::Undefined);
     Ok(match kind {
-        AttrKind::Bool => Attr::Bool(args::boolean(env, v, &what)?),
-        AttrKind::Int => Attr::Int(args::integer(env, v, &what)?),
-        AttrKind::Count => Attr::Int(args::count(env, v, &what)? as i64),
+        AttrKind::Bool => Attr::Bool(args::boolean(env, v, what)?),
+        AttrKind::Int => Attr::Int(args::integer(env, v, what)?),
+        AttrKind::Count => Attr::Int(args::count(env, v, what)? as i64),
         AttrKind::OptInt if nullish => Attr::None,
-        AttrKind::OptInt => Attr::Int(args::integer(env, v, &what)?),
-        AttrKind::Num => Attr::Num(args::number(env, v, &what)?),
-        AttrKind::Finite => Attr::Num(args::finite(env, v, &what)?),
+        AttrKind::OptInt => Attr::Int(args::integer(env, v, what)?),
+        AttrKind::Num => Attr::Num(args::number(env, v, what)?),
+        AttrKind::Finite => Attr::Num(args::finite(env, v, what)?),
         AttrKind::OptInts if nullish => Attr::None,
-        AttrKind::Ints | AttrKind::OptInts => Attr::Ints(args::integers(env, v, &what)?),
-        AttrKind::Shape => Attr::Shape(args::shape(env, v, &what)?),
-        AttrKind::DType => Attr::DType(args::dtype(env, v, &what)?),
+        AttrKind::Ints | AttrKind::OptInts => Attr::Ints(args::integers(env, v, what)?),
+        AttrKind::Shape => Attr::Shape(args::shape(env, v, what)?),
+        AttrKind::DType => Attr::DType(args::dtype(env, v, what)?),
         AttrKind::Choice(options) => {
-            let s = args::string(env, v, &what)?;
+            let s = args::string(env, v, what)?;
             let i = options.iter().position(|o| *o == s).ok_or_else(|| {
                 JsError::error("E_ARG", format!("{what}: expected one of {options:?}, got {s:?}"))
             })?;
             Attr::Choice(i)
         }
         AttrKind::Internal => {
-            return Err(JsError::error("E_ARG", format!("{}: this op is made by the plan compiler and cannot be called", def.name)));
+            return Err(JsError::error("E_ARG", "this op is made by the plan compiler and cannot be called"));
         }
     })
 }
 
 /// Reads operand `v` of `kind` for an eager call.
 fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> Result<Held<'a>, JsError> {
-    let what = format!("{}: {name}", def.name);
     let ty = env.type_of(v)?;
     match (kind, ty) {
         (In::Operand, ValueType::Number) => return Ok(Held::Scalar(env.get_f64(v)?)),
@@ -91,7 +93,7 @@ fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> R
                 return Err(expected(def, name, "an array of tensor handles", env, v));
             }
             let list = (0..env.array_len(v)?)
-                .map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{what}[{i}]")))
+                .map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{}: {name}[{i}]", def.name)))
                 .collect::<Result<_, _>>()?;
             return Ok(Held::List(list));
         }
@@ -106,11 +108,19 @@ fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> R
             return Err(expected(def, name, k, env, v));
         }
     }
-    let h = handle::handle(env, v, &what)?;
+    // The argument's name is prefixed to an error only when there is one (formatting it on every
+    // call was a measurable share of a tiny op).
+    let h = handle::handle(env, v, name).map_err(|e| in_op(def, e))?;
     if let Some(t) = h.tracer() {
-        return Err(t.escaped(&what));
+        return Err(t.escaped(&format!("{}: {name}", def.name)));
     }
-    Ok(Held::Ref(h.ready(env, &what)?))
+    Ok(Held::Ref(h.ready(env, name).map_err(|e| in_op(def, e))?))
+}
+
+/// `e` with the op's name in front of its message (`add: b: ...`).
+fn in_op(def: &OpDef, mut e: JsError) -> JsError {
+    e.message = format!("{}: {}", def.name, e.message);
+    e
 }
 
 /// Reads operand `v` of `kind` as a source of trace `ctx` (concrete tensors become constants).
