@@ -79,6 +79,19 @@ test('a lazy mask allocates nothing until used; shape and dtype do not materiali
   w.dispose()
 })
 
+test('matmul(x, triu(w)) leaves the mask lazy: only the product is allocated', (t) => {
+  // w made by an op, so JS never viewed its bytes and the mask may defer.
+  const w = jnp.multiply(jnp.ones([256, 256]), 0.5)
+  const x = jnp.multiply(jnp.ones([4, 256]), 2)
+  const m = jnp.triu(w)
+  const before = native.liveBytes()
+  const y = jnp.matmul(x, m)
+  t.is(native.liveBytes() - before, 4 * 256 * 4, 'no masked copy of w was made')
+  // Row 0 of x·triu(w): column j sums j + 1 products of 2 · 0.5.
+  t.deepEqual(Array.from(y.data.slice(0, 4)), [1, 2, 3, 4])
+  for (const v of [w, x, m, y]) v.dispose()
+})
+
 test('disposing a lazy tensor, and triu of a disposed source', (t) => {
   const w = mat([64, 64], 2)
   const m = jnp.tril(w)

@@ -176,6 +176,17 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     if let Some(ctx) = crate::trace::active() {
         return record(env, &info, &ctx, code, def, attrs);
     }
+    // A matmul by a lazy triu/tril multiplies by its source without materialising it: checked
+    // before the operands are read, since reading one materialises it.
+    if def.name == "matmul" {
+        if let Ok(hb) = handle::handle(env, info.arg(2), "b") {
+            if let Some((src, k, upper)) = hb.pending_mask("b").map_err(|e| in_op(def, e))? {
+                let a = eager_operand(env, info.arg(1), def, "a", In::Tensor)?;
+                let Held::Ref(a) = &a else { unreachable!("In::Tensor") };
+                return handle::wrap(env, flaxen_core::ops::matmul_masked(a, &src, k, upper));
+            }
+        }
+    }
     // Operands live on the stack for the usual ≤ 4 (a tiny op allocates nothing but its output).
     let n = def.inputs.len();
     let mut held: [Held; MAX_INLINE] = std::array::from_fn(|_| Held::None);
@@ -190,19 +201,9 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     }
     let held: &[Held] = if n <= MAX_INLINE { &held[..n] } else { &spill };
     // Deferred masks: see the module docs.
-    match def.name {
-        "triu" | "tril" => {
-            let Held::Ref(x) = &held[0] else { unreachable!("In::Tensor") };
-            return handle::wrap_mask(env, x, attrs[0].int(), def.name == "triu");
-        }
-        "matmul" => {
-            let hb = handle::handle(env, info.arg(2), "matmul: b")?;
-            if let Some((src, k, upper)) = hb.pending_mask("matmul: b")? {
-                let Held::Ref(a) = &held[0] else { unreachable!("In::Tensor") };
-                return handle::wrap(env, flaxen_core::ops::matmul_masked(a, &src, k, upper));
-            }
-        }
-        _ => {}
+    if def.name == "triu" || def.name == "tril" {
+        let Held::Ref(x) = &held[0] else { unreachable!("In::Tensor") };
+        return handle::wrap_mask(env, x, attrs[0].int(), def.name == "triu");
     }
     let mut slots = [Arg::None; MAX_INLINE];
     let spilled: Vec<Arg>;
