@@ -193,8 +193,11 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
     // Row panels of 10–12 rows: `np` panels, the first `extra` one row taller.
     let np = m.div_ceil(MR);
     let (base, extra) = (m / np, m % np);
-    for jc in (0..n).step_by(NC) {
-        let nc = (n - jc).min(NC);
+    // Few rows of A: every row panel walks the whole KC×NC block of B, so a narrower block stays
+    // in L2 across the panels (measured on [32,512]·[512,2048], one thread: ~10% faster).
+    let nc_max = if m <= 4 * MR { NC / 4 } else { NC };
+    for jc in (0..n).step_by(nc_max) {
+        let nc = (n - jc).min(nc_max);
         for pc in (0..k).step_by(KC) {
             let kc = (k - pc).min(KC);
             let acc = g.accumulate || pc > 0;
