@@ -14,19 +14,11 @@ use super::compile::{fold_constants, fuse_elementwise, fuse_masks, run_op};
 use super::reuse::Reuse;
 use super::{Graph, Src};
 
-/// Where a step reads an operand.
-#[derive(Clone, Copy, Debug)]
-enum Loc {
-    Input(usize),
-    Const(usize),
-    Slot(usize),
-    Scalar(f64),
-    None,
-}
-
+/// Operands of compiled steps are graph sources, except that `Src::Node(slot, 0)` names value
+/// slot `slot` of the run (each node output gets its own slot).
 struct Step {
     node: usize,
-    args: Vec<Loc>,
+    args: Vec<Src>,
     outs: Vec<usize>,
     /// Slots whose last use is this step: dropped right after it runs.
     free: Vec<usize>,
@@ -38,7 +30,7 @@ pub struct Plan {
     inputs: Vec<Meta>,
     graph: Graph,
     steps: Vec<Step>,
-    outputs: Vec<Loc>,
+    outputs: Vec<Src>,
     slots: usize,
     /// Inputs dropped after their last use (in input order); a donated input's storage then
     /// returns to the pool as soon as the plan no longer needs it.
@@ -101,33 +93,30 @@ impl Plan {
             slots += graph.nodes[i].outs.len();
         }
         let loc = |s: Src| match s {
-            Src::Input(i) => Loc::Input(i),
-            Src::Const(i) => Loc::Const(i),
-            Src::Node(m, o) => Loc::Slot(slot_of[m][o]),
-            Src::Scalar(x) => Loc::Scalar(x),
-            Src::None => Loc::None,
+            Src::Node(m, o) => Src::Node(slot_of[m][o], 0),
+            other => other,
         };
         let mut steps: Vec<Step> = (0..n)
             .filter(|&i| live[i])
             .map(|i| Step { node: i, args: graph.nodes[i].args.iter().map(|&s| loc(s)).collect(), outs: slot_of[i].clone(), free: vec![] })
             .collect();
-        let outputs: Vec<Loc> = outputs.into_iter().map(loc).collect();
+        let outputs: Vec<Src> = outputs.into_iter().map(loc).collect();
         // Liveness: the last step reading each slot or input frees it (outputs are never freed).
         let mut last_slot = vec![usize::MAX; slots];
         let mut last_input = vec![usize::MAX; graph.inputs.len()];
         for (si, st) in steps.iter().enumerate() {
             for a in &st.args {
                 match *a {
-                    Loc::Slot(s) => last_slot[s] = si,
-                    Loc::Input(i) => last_input[i] = si,
+                    Src::Node(s, _) => last_slot[s] = si,
+                    Src::Input(i) => last_input[i] = si,
                     _ => {}
                 }
             }
         }
         for o in &outputs {
             match *o {
-                Loc::Slot(s) => last_slot[s] = usize::MAX - 1,
-                Loc::Input(i) => last_input[i] = usize::MAX - 1,
+                Src::Node(s, _) => last_slot[s] = usize::MAX - 1,
+                Src::Input(i) => last_input[i] = usize::MAX - 1,
                 _ => {}
             }
         }
@@ -226,7 +215,7 @@ impl Plan {
                     }
                 };
                 let node = &self.graph.nodes[st.node];
-                run_op(node, &resolve(&st.args), &get).map_err(|e| at_step(e, node.def()))?
+                run_op(node, &st.args, &get).map_err(|e| at_step(e, node.def()))?
             };
             self.reuse.note(&mut reuse, si, &outs);
             for (&slot, t) in st.outs.iter().zip(outs) {
@@ -244,33 +233,21 @@ impl Plan {
             .iter()
             .map(|o| {
                 let t = match *o {
-                    Loc::Input(i) => inputs[i].clone(),
-                    Loc::Const(i) => self.graph.consts.get(i).cloned(),
-                    Loc::Slot(s) => slots[s].clone(),
+                    Src::Input(i) => inputs[i].clone(),
+                    Src::Const(i) => self.graph.consts.get(i).cloned(),
+                    Src::Node(s, _) => slots[s].clone(),
                     _ => None,
                 }
                 .ok_or_else(|| Error::arg("plan: an output has no value"))?;
                 // An output must not share bytes with a constant or an argument: JS may write
                 // it through `t.data`, which would change the plan or the caller's tensor.
-                let shared = matches!(o, Loc::Input(_)) || self.const_storages.contains(&(std::sync::Arc::as_ptr(t.storage()) as usize));
+                let shared = matches!(o, Src::Input(_)) || self.const_storages.contains(&(std::sync::Arc::as_ptr(t.storage()) as usize));
                 Ok(if shared { t.astype(t.dtype()) } else { t })
             })
             .collect()
     }
 }
 
-/// Step operands as graph sources over the run's value slots (slot i is `Src::Node(i, 0)`).
-fn resolve(args: &[Loc]) -> Vec<Src> {
-    args.iter()
-        .map(|&l| match l {
-            Loc::Input(i) => Src::Input(i),
-            Loc::Const(i) => Src::Const(i),
-            Loc::Slot(s) => Src::Node(s, 0),
-            Loc::Scalar(x) => Src::Scalar(x),
-            Loc::None => Src::None,
-        })
-        .collect()
-}
 
 /// Elements node `n` writes, plus the multiply-adds of a product (its output times the depth).
 fn node_work(g: &Graph, n: usize) -> usize {
@@ -289,7 +266,7 @@ fn node_work(g: &Graph, n: usize) -> usize {
 }
 
 /// Per step: the inputs it depends on, the steps consuming it, and whether it makes an output.
-fn reuse_info(steps: &[Step], outputs: &[Loc], slots: usize, n_inputs: usize) -> Reuse {
+fn reuse_info(steps: &[Step], outputs: &[Src], slots: usize, n_inputs: usize) -> Reuse {
     let mut producer = vec![usize::MAX; slots];
     for (si, st) in steps.iter().enumerate() {
         for &o in &st.outs {
@@ -302,8 +279,8 @@ fn reuse_info(steps: &[Step], outputs: &[Loc], slots: usize, n_inputs: usize) ->
         let mut d = Vec::new();
         for a in &st.args {
             match *a {
-                Loc::Input(i) => d.push(i),
-                Loc::Slot(s) => {
+                Src::Input(i) => d.push(i),
+                Src::Node(s, _) => {
                     let p = producer[s];
                     d.extend_from_slice(&deps[p]);
                     consumers[p].push(si);
@@ -318,7 +295,7 @@ fn reuse_info(steps: &[Step], outputs: &[Loc], slots: usize, n_inputs: usize) ->
     }
     let mut is_output = vec![false; steps.len()];
     for o in outputs {
-        if let Loc::Slot(s) = *o {
+        if let Src::Node(s, _) = *o {
             is_output[producer[s]] = true;
         }
     }
