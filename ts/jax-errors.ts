@@ -1,6 +1,6 @@
 // JAX's own error classes for tracing (`jax.errors`). As with Flax's classes, `name` and `code`
-// are the class name. The addon raises plain Errors carrying these codes; `asJaxError` gives
-// them their class where the façade can catch them.
+// are the class name. They are registered with the addon, which throws instances of them
+// wherever the error arises (eager ops, traces, plans).
 import { native } from './native'
 
 /** Base of JAX's errors: `code` is the class name. */
@@ -24,10 +24,3 @@ const CLASSES: Record<string, new (message: string) => JaxError> = { Concretizat
 
 // The addon throws these as instances of the classes wherever they arise (eager ops too).
 for (const [code, cls] of Object.entries(CLASSES)) native.registerErrorClass(code, cls)
-
-/** The addon's error with this code as an instance of JAX's class; other errors unchanged. */
-export function asJaxError(e: unknown): unknown {
-  const code = (e as { code?: unknown })?.code
-  const cls = typeof code === 'string' ? CLASSES[code] : undefined
-  return cls === undefined ? e : new cls((e as Error).message)
-}

@@ -9,7 +9,6 @@
 // new key does not retrace. Tensors captured by `fn`'s closure become plan constants: a later
 // write to them through `.data` is not seen by the plan.
 import { codedError, codedTypeError } from './coded-error'
-import { asJaxError } from './jax-errors'
 import { native, type PlanHandle, type TensorHandle } from './native'
 import { Key } from './random'
 import { Tensor } from './tensor'
@@ -213,7 +212,7 @@ function trace(fn: (...a: any[]) => any, args: unknown[], flat: Flat): Compiled 
     return { plan: native.traceEnd(tr, handles), out }
   } catch (e) {
     if (open) native.traceAbort(tr)
-    throw asJaxError(e)
+    throw e
   } finally {
     tracing--
   }
@@ -298,8 +297,6 @@ export function jit<F extends (...args: any[]) => any>(fn: F, options: JitOption
     let handles: TensorHandle[]
     try {
       handles = native.planRun(c.plan, inputs(flat), donateList(flat))
-    } catch (e) {
-      throw asJaxError(e)
     } finally {
       markDonated(flat)
     }
@@ -318,7 +315,7 @@ export function jit<F extends (...args: any[]) => any>(fn: F, options: JitOption
     } finally {
       markDonated(flat)
     }
-    if (signal === undefined || token === null) return rebuild(c, await pending.catch((e) => Promise.reject(asJaxError(e))))
+    if (signal === undefined || token === null) return rebuild(c, await pending)
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = () => {
         native.cancel(token)

@@ -3,7 +3,8 @@ import { codedError, codedTypeError, showShape } from './coded-error'
 import { native, type NativeDType, type TensorHandle } from './native'
 import { op1, opCode } from './ops'
 import { track } from './tidy'
-import { asJaxError } from './jax-errors'
+// Registers JAX's tracing error classes with the addon before any tensor exists.
+import './jax-errors'
 
 export type DType = NativeDType
 export const DTYPES: readonly DType[] = native.DTYPE_NAMES
@@ -79,13 +80,7 @@ export class Tensor {
   /** A typed array viewing the native memory: no copy, and a write through it is seen by the next op. */
   get data(): TypedArray {
     const h = this.handle
-    if (this.#view === undefined) {
-      try {
-        this.#view = native.view(h)
-      } catch (e) {
-        throw asJaxError(e)
-      }
-    }
+    if (this.#view === undefined) this.#view = native.view(h)
     return this.#view
   }
 
@@ -129,11 +124,7 @@ export class Tensor {
    * the zero triangle); call this to pay that cost at a chosen point, e.g. when timing.
    */
   blockUntilReady(): this {
-    try {
-      native.blockUntilReady(this.handle)
-    } catch (e) {
-      throw asJaxError(e)
-    }
+    native.blockUntilReady(this.handle)
     return this
   }
 
