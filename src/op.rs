@@ -188,7 +188,7 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
         }
     }
     // Operands live on the stack for the usual ≤ 4 (a tiny op allocates nothing but its output).
-    let n = def.inputs.len();
+    let n = n_in;
     let mut held: [Held; MAX_INLINE] = std::array::from_fn(|_| Held::None);
     let mut spill: Vec<Held> = Vec::new();
     for (i, &(name, kind)) in def.inputs.iter().enumerate() {
