@@ -42,10 +42,22 @@ const REPORT_BATCH: i64 = 1 << 20;
 struct EnvState {
     pending_free: Arc<AtomicI64>,
     unreported: Cell<i64>,
+    /// The channel async calls settle their promises through, made on first use.
+    completer: std::cell::OnceCell<node_api::Completer>,
 }
 
 pub fn init_env(env: Env) -> Result<(), JsError> {
-    env.set_instance_data(EnvState { pending_free: Arc::new(AtomicI64::new(0)), unreported: Cell::new(0) })
+    env.set_instance_data(EnvState { pending_free: Arc::new(AtomicI64::new(0)), unreported: Cell::new(0), completer: Default::default() })
+}
+
+/// This env's [`node_api::Completer`].
+pub fn completer<'a>(env: Env) -> Result<&'a node_api::Completer, JsError> {
+    let state = env.instance_data::<EnvState>().ok_or_else(|| JsError::error("E_NAPI", "the addon's env state is missing"))?;
+    if let Some(c) = state.completer.get() {
+        return Ok(c);
+    }
+    let c = node_api::Completer::new(env)?;
+    Ok(state.completer.get_or_init(|| c))
 }
 
 /// What a handle holds.

@@ -96,21 +96,38 @@ pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     };
     p.check_inputs(&ins).map_err(args::core_error)?;
     let pins = Pins::new(&ins);
+    let complete = move |env: Env, outs: Vec<Tensor>| {
+        drop(pins);
+        wrap_outputs(env, outs)
+    };
+    if p.is_light() {
+        // A light plan runs on the executor thread, which spins between jobs, and settles
+        // through the env's thread-safe function: the libuv pool would add a sleeping
+        // thread's wake-up to a call that takes microseconds.
+        let (settle, promise) = handle::completer(env)?.promise(env, complete)?;
+        let job = move || {
+            let out = if token.load(Ordering::Relaxed) { Err(aborted()) } else { p.run_cancellable(ins, &token).map_err(args::core_error) };
+            settle.settle(out);
+        };
+        if let Err(job) = flaxen_core::executor::submit(job) {
+            // No executor thread: run it here (the promise still settles asynchronously).
+            job();
+        }
+        return Ok(promise);
+    }
     env.spawn(
         move || {
             if token.load(Ordering::Relaxed) {
-                return Err(JsError::error("ABORT_ERR", "plan: the call was aborted"));
+                return Err(aborted());
             }
-            // A light plan runs right here on the libuv thread: handing it to the pool would add
-            // two thread wake-ups to a call that takes microseconds.
-            let run = || p.run_cancellable(ins, &token);
-            if p.is_light() { run() } else { flaxen_core::par::in_async_pool(run) }.map_err(args::core_error)
+            flaxen_core::par::in_async_pool(|| p.run_cancellable(ins, &token)).map_err(args::core_error)
         },
-        move |env, outs| {
-            drop(pins);
-            wrap_outputs(env, outs)
-        },
+        complete,
     )
+}
+
+fn aborted() -> JsError {
+    JsError::error("ABORT_ERR", "plan: the call was aborted")
 }
 
 // Storages read by async calls in flight, with their counts. JS cannot write them: inputs it

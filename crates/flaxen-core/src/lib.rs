@@ -4,6 +4,7 @@
 pub(crate) mod cpu;
 pub mod dtype;
 pub mod error;
+pub mod executor;
 pub mod linalg;
 pub mod ops;
 pub mod par;

@@ -84,22 +84,27 @@ unsafe extern "C" fn complete<C, F, T>(
         (Ok(_), None) => Err(JsError::error("E_NAPI", "async work completed twice")),
         (Err(e), _) => Err(e),
     };
+    settle_deferred(env, task.deferred, settled);
+}
+
+/// Resolves or rejects `deferred` with `settled` (on the JS thread). An exception pending from
+/// the code that produced `settled` is the real cause, so it is the rejection reason.
+pub(crate) fn settle_deferred(env: Env, deferred: sys::napi_deferred, settled: Result<Value>) {
     // Failures below mean the env is shutting down; nobody is left to tell.
     match settled {
         Ok(v) => {
             // SAFETY: live env; `deferred` comes from napi_create_promise and is settled once,
-            // here (settling frees it); `v` is a handle of the complete callback's scope.
-            unsafe { sys::napi_resolve_deferred(env.0, task.deferred, v.0) };
+            // here (settling frees it); `v` is a handle of the current scope.
+            unsafe { sys::napi_resolve_deferred(env.0, deferred, v.0) };
         }
         Err(e) => {
-            // An exception raised by `complete` itself is the real cause: reject with it.
             let reason = match env.take_exception() {
                 Some(exc) => Some(exc),
                 None => env.create_error(&e).ok(),
             };
             if let Some(reason) = reason {
                 // SAFETY: as for resolve.
-                unsafe { sys::napi_reject_deferred(env.0, task.deferred, reason.0) };
+                unsafe { sys::napi_reject_deferred(env.0, deferred, reason.0) };
             }
         }
     }

@@ -32,6 +32,7 @@ pub mod sys;
 
 mod async_work;
 mod class;
+mod completer;
 mod env;
 mod error;
 mod external;
@@ -41,6 +42,7 @@ mod reference;
 mod typedarray;
 mod value;
 
+pub use completer::{Completer, Settle};
 pub use env::Env;
 pub use error::{ErrorKind, JsError, Result, E_PANIC, E_TYPE};
 pub use external::TypeTag;

@@ -47,6 +47,10 @@ pub struct napi_deferred__ {
 pub struct napi_async_work__ {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct napi_threadsafe_function__ {
+    _private: [u8; 0],
+}
 
 pub type napi_env = *mut napi_env__;
 pub type napi_value = *mut napi_value__;
@@ -55,6 +59,7 @@ pub type napi_handle_scope = *mut napi_handle_scope__;
 pub type napi_callback_info = *mut napi_callback_info__;
 pub type napi_deferred = *mut napi_deferred__;
 pub type napi_async_work = *mut napi_async_work__;
+pub type napi_threadsafe_function = *mut napi_threadsafe_function__;
 
 // napi_status
 pub type napi_status = i32;
@@ -134,6 +139,14 @@ pub type napi_async_complete_callback =
     Option<unsafe extern "C" fn(env: napi_env, status: napi_status, data: *mut c_void)>;
 /// `napi_cleanup_hook`
 pub type napi_cleanup_hook = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+/// `napi_threadsafe_function_call_js`: runs on the JS thread (`env` null during teardown).
+pub type napi_threadsafe_function_call_js = Option<
+    unsafe extern "C" fn(env: napi_env, js_callback: napi_value, context: *mut c_void, data: *mut c_void),
+>;
+
+// napi_threadsafe_function_call_mode
+pub type napi_threadsafe_function_call_mode = i32;
+pub const napi_tsfn_nonblocking: napi_threadsafe_function_call_mode = 0;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -487,4 +500,26 @@ unsafe extern "C" {
     ) -> napi_status;
     pub fn napi_delete_async_work(env: napi_env, work: napi_async_work) -> napi_status;
     pub fn napi_queue_async_work(env: napi_env, work: napi_async_work) -> napi_status;
+
+    // Thread-safe functions.
+    pub fn napi_create_threadsafe_function(
+        env: napi_env,
+        func: napi_value,
+        async_resource: napi_value,
+        async_resource_name: napi_value,
+        max_queue_size: usize,
+        initial_thread_count: usize,
+        thread_finalize_data: *mut c_void,
+        thread_finalize_cb: napi_finalize,
+        context: *mut c_void,
+        call_js_cb: napi_threadsafe_function_call_js,
+        result: *mut napi_threadsafe_function,
+    ) -> napi_status;
+    pub fn napi_call_threadsafe_function(
+        func: napi_threadsafe_function,
+        data: *mut c_void,
+        is_blocking: napi_threadsafe_function_call_mode,
+    ) -> napi_status;
+    pub fn napi_ref_threadsafe_function(env: napi_env, func: napi_threadsafe_function) -> napi_status;
+    pub fn napi_unref_threadsafe_function(env: napi_env, func: napi_threadsafe_function) -> napi_status;
 }
