@@ -261,6 +261,11 @@ pub fn wrap_mask(env: Env, src: &Tensor, k: i64, upper: bool) -> Result<Value, J
     new_handle(env, st, Slot::Lazy(lazy), 0)
 }
 
+/// The handle behind a JS value, if it is one (no error is built otherwise).
+pub fn try_handle<'a>(env: Env, v: Value) -> Option<&'a TensorHandle> {
+    env.try_external::<TensorHandle>(v, &TENSOR_TAG)
+}
+
 /// The handle behind a JS value; TypeError `E_TYPE` naming `what` for anything else.
 pub fn handle<'a>(env: Env, v: Value, what: &str) -> Result<&'a TensorHandle, JsError> {
     env.get_external::<TensorHandle>(v, &TENSOR_TAG)

@@ -133,6 +133,25 @@ impl Env {
     /// The reference is valid while `v` is reachable, which the current callback's handle scope
     /// guarantees until it returns: do not keep it beyond that. Use interior mutability
     /// (`Cell`, `RefCell`) for state that changes.
+    /// [`Env::get_external`] without building an error: `None` for anything that is not an
+    /// external of this type. Non-externals are turned away by `napi_get_value_external`
+    /// before the tag check (which would box a number into an object), so probing a number or
+    /// `undefined` costs one failed call.
+    pub fn try_external<'a, T: 'static>(self, v: Value, tag: &TypeTag) -> Option<&'a T> {
+        let mut data = ptr::null_mut();
+        // SAFETY: live env; `data` is a valid out-pointer; the pointer is not read unless the
+        // type tag below proves the external is one of ours.
+        if unsafe { sys::napi_get_value_external(self.0, v.0, &mut data) } != sys::napi_ok {
+            return None;
+        }
+        if !self.check_type_tag(v, tag).unwrap_or(false) {
+            return None;
+        }
+        // SAFETY: the tag says `create_external` made this external, so `data` is a live
+        // `Tagged` box; `cast` checks the Rust type.
+        unsafe { Tagged::<T>::cast(data) }.map(|t| &t.value)
+    }
+
     pub fn get_external<'a, T: 'static>(self, v: Value, tag: &TypeTag) -> Result<&'a T> {
         // The tag check fails (or errors, for non-objects) on anything we did not tag, and only
         // externals are tagged by `create_external`; `napi_get_value_external` then rejects any

@@ -33,12 +33,19 @@ impl BinaryOp {
     pub const ALL: [BinaryOp; 7] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow];
 
     /// The op with this jnp name (the op table's row names).
-    pub fn from_name(name: &str) -> Option<BinaryOp> {
-        Self::ALL.into_iter().find(|o| o.name() == name)
+    pub const fn from_name(name: &str) -> Option<BinaryOp> {
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if crate::ops::const_str_eq(Self::ALL[i].name(), name) {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// jnp name, used in error messages.
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
             BinaryOp::Sub => "subtract",

@@ -37,11 +37,18 @@ impl CompareOp {
     ];
 
     /// The op with this jnp name (the op table's row names).
-    pub fn from_name(name: &str) -> Option<CompareOp> {
-        Self::ALL.into_iter().find(|o| o.name() == name)
+    pub const fn from_name(name: &str) -> Option<CompareOp> {
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if crate::ops::const_str_eq(Self::ALL[i].name(), name) {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
 
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         match self {
             CompareOp::Equal => "equal",
             CompareOp::NotEqual => "not_equal",

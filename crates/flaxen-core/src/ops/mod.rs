@@ -36,3 +36,20 @@ pub use round::round;
 pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
 pub use unary::{relu, sign};
+
+/// `a == b` usable in const context: table rows resolve their op enum from the row's name at
+/// compile time, so a call pays no name lookup.
+pub(crate) const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

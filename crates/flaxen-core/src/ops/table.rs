@@ -310,8 +310,16 @@ fn weak(dt: DType, s: f64, div: bool) -> DType {
 
 // ---- binary arithmetic ---------------------------------------------------------------------
 
-fn binary_op(name: &str) -> BinaryOp {
-    BinaryOp::from_name(name).expect("a binary row names a BinaryOp")
+/// The binary op a row names, resolved at compile time (a wrong name fails the build).
+macro_rules! binary_op {
+    ($name:literal) => {
+        const {
+            match BinaryOp::from_name($name) {
+                Some(op) => op,
+                None => panic!(concat!("no BinaryOp is named ", $name)),
+            }
+        }
+    };
 }
 
 fn infer_binary(op: BinaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
@@ -371,16 +379,24 @@ macro_rules! binary_row {
             inputs: &[("a", In::Operand), ("b", In::Operand)],
             attrs: &[],
             class: Class::Elementwise,
-            infer: |_, a| infer_binary(binary_op($name), a),
-            run: |_, a| run_binary(binary_op($name), a),
+            infer: |_, a| infer_binary(binary_op!($name), a),
+            run: |_, a| run_binary(binary_op!($name), a),
         }
     };
 }
 
 // ---- comparisons and logic -----------------------------------------------------------------
 
-fn compare_op(name: &str) -> CompareOp {
-    CompareOp::from_name(name).expect("a comparison row names a CompareOp")
+/// The comparison a row names, resolved at compile time.
+macro_rules! compare_op {
+    ($name:literal) => {
+        const {
+            match CompareOp::from_name($name) {
+                Some(op) => op,
+                None => panic!(concat!("no CompareOp is named ", $name)),
+            }
+        }
+    };
 }
 
 fn infer_broadcast_bool(name: &str, args: &[MArg]) -> Result<Vec<Meta>> {
@@ -409,7 +425,7 @@ macro_rules! compare_row {
             attrs: &[],
             class: Class::Elementwise,
             infer: |_, a| infer_compare($name, a),
-            run: |_, a| run_compare(compare_op($name), a),
+            run: |_, a| run_compare(compare_op!($name), a),
         }
     };
 }
