@@ -22,9 +22,9 @@ import type { InitFn, Scope, VariableDict } from '../core/scope'
 import type { Variable } from '../core/variable'
 import { ApplyModuleInvalidMethodError, AttributeError, CallUnbindOnUnboundModuleError, InvalidInstanceModuleError, InvalidRngError, NameInUseError, ValueError, pyStr, PyTypeError } from '../errors'
 import * as jnp from '../jnp'
-import type { Tensor } from '../tensor'
+import { Tensor } from '../tensor'
 import { isPlainObject } from '../tree'
-import { codedTypeError } from '../coded-error'
+import { codedError, codedTypeError } from '../coded-error'
 import { type CaptureFilter, callRecorders, captureStack } from './context'
 import {
   METHOD_OF,
@@ -248,6 +248,24 @@ function checkApplyArgs(m: Module, method: 'apply' | 'init' | 'initWithOutput', 
   )
 }
 
+/**
+ * A stored variable that was disposed fails with a message naming only "tensor"; this names the
+ * variable's path (`params/Dense_0/kernel`) and keeps the code. Checked on the way out too, as
+ * a stored value is returned without being touched.
+ */
+function disposedAsPath<T>(m: Module, col: string, name: string, get: () => T): T {
+  const what = () => `${className(m)}: variable '${[col, ...(m.scope as Scope).path, name].join('/')}' is a tensor used after dispose()`
+  let v: T
+  try {
+    v = get()
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'E_DISPOSED') throw codedError('E_DISPOSED', what())
+    throw e
+  }
+  if (v instanceof Tensor && v.isDisposed) throw codedError('E_DISPOSED', what())
+  return v
+}
+
 export class Module<P extends object = {}> {
   /** Type-only: the props type (see `PropsOf`). */
   declare readonly [PROPS]?: P
@@ -394,7 +412,7 @@ export class Module<P extends object = {}> {
     const i = internals(this)
     if (!initializationAllowed(i)) throw new ValueError('Parameters must be initialized in `setup()` or in a method wrapped in `@compact`')
     if (nameTaken(i, name, false, 'params')) throw new NameInUseError('param', name, className(this))
-    const v = (this.scope as Scope).param(name, initFn, ...initArgs)
+    const v = disposedAsPath(this, 'params', name, () => (this.scope as Scope).param(name, initFn, ...initArgs))
     i.state.children.set(name, 'params')
     return v
   }
@@ -416,7 +434,8 @@ export class Module<P extends object = {}> {
 
   getVariable<T = any>(col: string, name: string, defaultValue?: T): T {
     if (this.scope === null) throw new ValueError("Can't access variables on unbound modules")
-    return this.scope.getVariable(col, name, defaultValue)
+    const scope = this.scope
+    return disposedAsPath(this, col, name, () => scope.getVariable(col, name, defaultValue))
   }
 
   putVariable(col: string, name: string, value: unknown): void {
