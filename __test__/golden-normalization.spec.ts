@@ -178,6 +178,7 @@ test('SpectralNorm on a 3-D kernel (test_spectral_norm_3d_tensor): flattened to 
 
 test('SpectralNorm: updateStats is required; stats need a mutable collection', (t) => {
   const sn = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 2 }) })
+  // @ts-expect-error the missing { updateStats } is a type error too
   t.throws(() => sn.init(random.key(0), jnp.ones([1, 2])), { instanceOf: TypeError, message: /updateStats/ })
   const v = sn.init(random.key(0), jnp.ones([1, 2]), { updateStats: false })
   t.notThrows(() => sn.apply(v, jnp.ones([1, 2]), { updateStats: false }))

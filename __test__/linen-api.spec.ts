@@ -91,8 +91,8 @@ test('apply(method=...) (test_module_apply_method)', (t) => {
 })
 
 test('a string method naming a submodule field calls it (test_module_apply_method_submodule)', (t) => {
-  class Holder extends nn.Module {
-    declare sub: nn.Dense
+  class Holder extends nn.Module<{ sub: nn.Dense }> {
+    sub!: nn.Dense
     call(x: Tensor) {
       return this.sub.call(x)
     }
@@ -211,8 +211,8 @@ test('get/put/has_variable in compact, non-compact and setup methods (test_modul
 })
 
 test('sow (test_sow): tuples by default, custom reduce/init, no-op when immutable', (t) => {
-  class Sower extends nn.Module {
-    declare add: boolean
+  class Sower extends nn.Module<{ add: boolean }> {
+    add!: boolean
     call(x: number) {
       if (this.add) {
         this.sow('intermediates', 'h', x, { initFn: () => 0, reduceFn: (a: number, b: number) => a + b })

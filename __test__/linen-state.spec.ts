@@ -1,7 +1,7 @@
 // Mutable state through bind / apply, perturb from setup-defined modules, sow docstring
 // (flax-cases 56, 58, 60).
 import test from 'ava'
-import { jnp, nn, random, type Tensor } from '../ts/index'
+import { jnp, nn, random, tree, type Tensor } from '../ts/index'
 import { shapes } from './helpers/variables'
 
 const data = (x: Tensor) => Array.from(x.data)
@@ -91,5 +91,5 @@ test('sow docstring [exact]: init_fn 0 / add gives [[3.]]; sown Dense outputs ke
   const x = jnp.ones([16, 9])
   const v = new Foo().init(random.key(0), x)
   const [, st] = new Foo().applyWith(v, { mutable: ['intermediates'] }, x)
-  t.deepEqual(st.intermediates.h.map((h: Tensor) => [...h.shape]), [[16, 4]])
+  t.deepEqual(tree.leaves(st.intermediates.h).map((h: Tensor) => [...h.shape]), [[16, 4]])
 })

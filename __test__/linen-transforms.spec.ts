@@ -79,7 +79,7 @@ test('transforming an instance is a TransformTargetError (test_lift_instance_err
 test('a transformed method may not return Modules or Variables (test_returned_module_warning)', (t) => {
   class ReturnsModule extends nn.Module {
     @nn.compact
-    call() {
+    call(): unknown {
       const f = function leak(m: nn.Module) {
         return new nn.Dense({ features: 1, parent: m })
       }
@@ -90,7 +90,7 @@ test('a transformed method may not return Modules or Variables (test_returned_mo
   t.is(err.message, `Transformed module method leak cannot return Modules or Variables. (${URL}TransformedMethodReturnValueError)`)
   class ReturnsVariable extends nn.Module {
     @nn.compact
-    call() {
+    call(): unknown {
       return nn.mapVariables(function getVar(m: nn.Module) {
         return m.variable('state', 'v', () => 1)
       }, 'params')(this)
@@ -135,8 +135,8 @@ test('methods: a list transforms each named method; anything else is a ValueErro
   t.deepEqual(data(v2.params.two.w), data(v.params.two.w))
 })
 
-class WrapLayer extends nn.Module {
-  declare layer: nn.Dense
+class WrapLayer extends nn.Module<{ layer: nn.Dense }> {
+  layer!: nn.Dense
   @nn.compact
   call(x: Tensor): Tensor {
     return nn.mapVariables((l: nn.Dense) => l.call(x), 'params', sign, undefined, { init: this.isInitializing() })(this.layer)
