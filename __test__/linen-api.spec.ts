@@ -85,6 +85,7 @@ test('apply(method=...) (test_module_apply_method)', (t) => {
   t.true(new Foo().applyWith({}, { method: (m: Foo) => m }) instanceof Foo)
   const err = t.throws(() => new Foo().applyWith({}, { method: () => true }), { instanceOf: ApplyModuleInvalidMethodError })
   t.regex(err.message, /^Cannot call apply\(\): .* is not a valid function for apply\(\)\. \(https:/)
+  // @ts-expect-error not an attribute of Foo: a type error too
   const err2 = t.throws(() => new Foo().applyWith({}, { method: 'allowedApplyFn' }), { instanceOf: AttributeError })
   t.regex(err2.message, /^"Foo" object has no attribute "allowedApplyFn"\./)
   t.throws(() => new Foo().applyWith({}, { method: 'notCallable' }), { instanceOf: TypeError, message: "'Foo.notCallable' must be a callable, got number." })

@@ -72,6 +72,10 @@ export type VariablesArg = { readonly [collection: string]: { readonly [name: st
 type NotALeaf = { readonly shape?: never; readonly dtype?: never }
 
 type AnyFn = (...args: any) => any
+/** The `method` an options object names (undefined: `call`). */
+export type MethodIn<O> = O extends { method: infer X } ? X : undefined
+/** `method` of init/apply for module `M`: one of its attribute names (a method or a submodule), or a function. */
+export type MethodOf<M> = { method?: Extract<keyof M, string> | AnyFn }
 /** The function `init`/`apply` run for `method` (undefined: `call`). */
 type MethodFn<M, X> = [X] extends [undefined]
   ? M extends { call: infer F extends AnyFn } ? F : AnyFn
@@ -314,7 +318,7 @@ export class Module<P extends object = {}> {
   }
 
   /** `init(rngs, *args, method=..., mutable=...)`. */
-  initWith<const O extends InitWithOptions>(rngs: RngsArg, options: O, ...args: MethodArgs<this, O['method']>): Variables {
+  initWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): Variables {
     moduleChecks(this)
     return initImpl(this, rngs, options, args)[1]
   }
@@ -326,9 +330,9 @@ export class Module<P extends object = {}> {
     return initImpl(this, rngs, {}, args) as [MethodResult<this>, Variables]
   }
 
-  initWithOutputWith<const O extends InitWithOptions>(rngs: RngsArg, options: O, ...args: MethodArgs<this, O['method']>): [MethodResult<this, O['method']>, Variables] {
+  initWithOutputWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): [MethodResult<this, MethodIn<O>>, Variables] {
     moduleChecks(this)
-    return initImpl(this, rngs, options, args) as [MethodResult<this, O['method']>, Variables]
+    return initImpl(this, rngs, options, args) as [MethodResult<this, MethodIn<O>>, Variables]
   }
 
   /** `apply(variables, *args)` → y (nothing mutable). Keyword options go to `applyWith`. */
@@ -339,7 +343,7 @@ export class Module<P extends object = {}> {
   }
 
   /** `apply(variables, *args, rngs=, method=, mutable=)`: y, or `[y, state]` when mutable is not false. */
-  applyWith<const O extends ApplyWithOptions>(variables: VariablesArg, options: O, ...args: MethodArgs<this, O['method']>): ApplyResult<MethodResult<this, O['method']>, O> {
+  applyWith<const O extends ApplyWithOptions>(variables: VariablesArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): ApplyResult<MethodResult<this, MethodIn<O>>, O> {
     moduleChecks(this)
     return applyImpl(this, variables, options, args)
   }
