@@ -186,7 +186,7 @@ export function asTensor(x: unknown, what: string): Tensor {
 export function describe(x: unknown): string {
   if (x === null) return 'null'
   if (x === undefined) return 'undefined'
-  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`
+  if (ArrayBuffer.isView(x)) return `${/^[AEIOU]/.test(x.constructor.name) ? 'an' : 'a'} ${x.constructor.name}`
   if (Array.isArray(x)) return 'an array'
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`
   return `${typeof x} ${String(x)}`
