@@ -316,7 +316,7 @@ test('forgotten @compact: AssignSubModuleError (test_forgotten_compact_annotatio
 test('frozen instances (test_noncompact_module_frozen, test_submodule_frozen)', (t) => {
   class Frozen extends nn.Module {
     call() {
-      ;(this as any).i = 2
+      Reflect.set(this, 'i', 2)
     }
   }
   const err = t.throws(() => new Frozen().init(random.key(0)), { instanceOf: SetAttributeFrozenModuleError })
@@ -364,7 +364,7 @@ test('props win over class-field defaults; defaults apply otherwise; name/parent
   t.is(new nn.Dense({ features: 2, name: 'd' }).name, 'd')
   class BadName extends nn.Module {
     name2 = 1
-    parent = null as any
+    parent = null
   }
   const err = t.throws(() => new BadName(), { instanceOf: ReservedModuleAttributeError })
   t.regex(err.message, /^properties `parent` and `name` are reserved: /)
@@ -653,8 +653,10 @@ test('an outside module keeps its own name only with preserve_adopted_names (tes
 })
 
 test('nn.compact without decorators: on the prototype or as a class field; nn.nowrap', (t) => {
-  class ProtoForm extends nn.Module {}
-  ;(ProtoForm.prototype as any).call = nn.compact(function (this: ProtoForm, x: Tensor) {
+  class ProtoForm extends nn.Module {
+    declare call: (x: Tensor) => Tensor
+  }
+  ProtoForm.prototype.call = nn.compact(function (this: ProtoForm, x: Tensor) {
     return new nn.Dense({ features: 2 }).call(x)
   })
   class FieldForm extends nn.Module {

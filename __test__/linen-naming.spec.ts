@@ -182,18 +182,19 @@ test('compactNameScope: each method gets a child scope named after it (compact_n
   const v = new Updown().init(random.key(0), x)
   t.deepEqual(shapes(v), { params: { down: { Dense_0: { kernel: [2, 3], bias: [3] } }, up: { Dense_0: { kernel: [2, 3], bias: [3] } } } })
   // callable through apply(method: 'down'); same as the part of the full call
-  const yDown = new Updown().applyWith(v, { method: 'down' }, x) as Tensor
+  const yDown = new Updown().applyWith(v, { method: 'down' }, x)
   t.deepEqual([...yDown.shape], [1, 3])
-  const yUp = new Updown().applyWith(v, { method: Updown.prototype.up }, x) as Tensor
+  const yUp = new Updown().applyWith(v, { method: Updown.prototype.up }, x)
   t.deepEqual(data(new Updown().apply(v, x)), data(jnp.add(yUp, yDown)))
   // plain-function form and calls from a compact method: names still from the method
   class Plain extends nn.Module {
     @nn.compact
     call(x: Tensor) {
-      return (this as any).block(new nn.Dense({ features: 2 }).call(x))
+      return this.block(new nn.Dense({ features: 2 }).call(x))
     }
+    declare block: (x: Tensor) => Tensor
   }
-  ;(Plain.prototype as any).block = nn.compactNameScope(function block(this: Plain, x: Tensor) {
+  Plain.prototype.block = nn.compactNameScope(function block(this: Plain, x: Tensor) {
     return new nn.Dense({ features: 2 }).call(x)
   })
   const pv = new Plain().init(random.key(0), x)
@@ -249,5 +250,5 @@ test('super().setup() in a subclass (test_super_setup): parent and child submodu
   }
   const [y, v] = new Bar().initWithOutput(random.key(0), jnp.ones([4, 7]))
   t.deepEqual(shapes(v), { params: { dense0: { kernel: [7, 4], bias: [4] }, dense1: { kernel: [4, 3], bias: [3] } } })
-  t.deepEqual([...(y as Tensor).shape], [4, 3])
+  t.deepEqual([...y.shape], [4, 3])
 })

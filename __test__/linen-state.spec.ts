@@ -61,9 +61,9 @@ test('perturb from a setup-defined submodule (test_perturb_setup): zeros at init
   const v = new P().init(random.key(0), x)
   t.deepEqual(shapes(v.perturbations), { before_multiply: [10, 10], after_multiply: [10, 10] })
   t.true(data(v.perturbations.after_multiply).every((z) => z === 0))
-  const y = new P().apply({ params: v.params }, x) as Tensor
+  const y = new P().apply({ params: v.params }, x)
   const ones = jnp.ones([10, 10])
-  const yp = new P().apply({ params: v.params, perturbations: { before_multiply: ones, after_multiply: ones } }, x) as Tensor
+  const yp = new P().apply({ params: v.params, perturbations: { before_multiply: ones, after_multiply: ones } }, x)
   // (dense + 1) * 4 + 1
   t.deepEqual(data(yp), data(jnp.add(jnp.multiply(jnp.add(jnp.divide(y, 4), 1), 4), 1)))
 })
@@ -79,7 +79,7 @@ test('sow docstring [exact]: init_fn 0 / add gives [[3.]]; sown Dense outputs ke
     }
   }
   const [, state] = new Foo2().applyWith({}, { mutable: ['intermediates'] }, jnp.ones([1, 1]))
-  t.deepEqual((state.intermediates.h as Tensor).toArray(), [[3]])
+  t.deepEqual(state.intermediates.h.toArray(), [[3]])
   class Foo extends nn.Module {
     @nn.compact
     call(x: Tensor) {
