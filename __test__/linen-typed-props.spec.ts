@@ -2,6 +2,8 @@
 // constructor's props, tensor arguments checked at the layer boundary, Flax keyword options
 // given to apply, codes on every error class, and use-after-dispose naming the argument/path.
 // The deliberately wrong calls are type errors too, hence the `@ts-expect-error` lines.
+import { execFileSync } from 'node:child_process'
+import * as path from 'node:path'
 import test from 'ava'
 import { errors, jnp, nn, random, type Tensor } from '../ts/index'
 import { AttributeError, PyTypeError, ValueError } from '../ts/errors'
@@ -171,4 +173,25 @@ test('every Flax error class, and the Python ones, carries code = its class name
   t.is((attr as { code?: string }).code, 'AttributeError')
   const val = t.throws(() => new nn.Sequential({ layers: [] }).init(random.key(0), x), { instanceOf: ValueError })
   t.is((val as { code?: string }).code, 'ValueError')
+})
+
+test('nn.compact / nn.nowrap under experimentalDecorators (legacy decorators) work; a non-function is a clear E_TYPE error', (t) => {
+  const root = path.join(__dirname, '..')
+  const out = execFileSync(
+    process.execPath,
+    ['--import=tsx', path.join(root, '__test__/fixtures/legacy-decorators.ts')],
+    { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, '__test__/fixtures/tsconfig.legacy.json') }, encoding: 'utf8' },
+  )
+  t.is(out.trim(), '["Dense_0"] [2,3]')
+  // the legacy call shape, applied by hand: the descriptor comes back with the wrapped method
+  class Legacy extends nn.Module {
+    call(x: Tensor): Tensor {
+      return new nn.Dense({ features: 2 }).call(x)
+    }
+  }
+  const desc = Object.getOwnPropertyDescriptor(Legacy.prototype, 'call')!
+  Object.defineProperty(Legacy.prototype, 'call', nn.compact(Legacy.prototype, 'call', desc))
+  t.deepEqual(Object.keys(new Legacy().init(random.key(0), x).params), ['Dense_0'])
+  // @ts-expect-error not a method
+  typeError(t, () => nn.compact(3), 'nn.compact: expected a method (as a decorator, or nn.compact(fn)), got number 3', 'E_TYPE')
 })
