@@ -49,6 +49,18 @@ test("an unknown prop is Flax's TypeError: unexpected keyword argument (user mod
   typeError(t, () => new MLP({ hiden: 4 }).init(random.key(0), x), "MLP.__init__() got an unexpected keyword argument 'hiden'")
   // @ts-expect-error misspelt prop
   typeError(t, () => new nn.Dense({ featurs: 3 }).init(random.key(0), x), "Dense.__init__() got an unexpected keyword argument 'featurs'")
+  // a built-in layer checks at `new` itself (its constructor knows all its fields)
+  // @ts-expect-error misspelt prop
+  typeError(t, () => new nn.Dense({ featurs: 3 }), "Dense.__init__() got an unexpected keyword argument 'featurs'")
+  // @ts-expect-error missing features
+  typeError(t, () => new nn.DenseGeneral({ axis: 0 }), "DenseGeneral.__init__() missing 1 required positional argument: 'features'")
+  // @ts-expect-error misspelt prop
+  typeError(t, () => new nn.RMSNorm({ eps: 1e-5 }), "RMSNorm.__init__() got an unexpected keyword argument 'eps'")
+  // a subclass adding a field is checked once its own fields are declared
+  class Wider extends nn.Dense {
+    extra = 1
+  }
+  t.is(new Wider({ features: 2 }).extra, 1)
   // inside a compact method: before the layer creates anything
   class Host extends nn.Module {
     @nn.compact

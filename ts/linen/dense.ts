@@ -5,8 +5,8 @@ import type { DType, Tensor } from '../tensor'
 import { ValueError } from '../errors'
 import { compact } from './compact'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
-import { Module } from './module'
-import { tensorArg } from './module-internals'
+import { Module, type ModuleProps } from './module'
+import { constructed, tensorArg } from './module-internals'
 
 /**
  * `promote_dtype(inputs, kernel, bias, dtype=dtype)` with float32 params: integer and bool
@@ -35,6 +35,11 @@ export class Dense extends Module<DenseProps> {
   paramDtype: DType = 'float32'
   kernelInit: Initializer = lecunNormal()
   biasInit: Initializer = zerosInit()
+
+  constructor(props: ModuleProps<DenseProps>) {
+    super(props)
+    constructed(this, new.target, Dense)
+  }
 
   @compact
   call(inputs: Tensor): Tensor {
@@ -84,6 +89,11 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
   paramDtype: DType = 'float32'
   kernelInit: Initializer = lecunNormal()
   biasInit: Initializer = zerosInit()
+
+  constructor(props: ModuleProps<DenseGeneralProps>) {
+    super(props)
+    constructed(this, new.target, DenseGeneral)
+  }
 
   @compact
   call(inputs: Tensor): Tensor {

@@ -4,8 +4,8 @@ import { ValueError } from '../errors'
 import * as jnp from '../jnp'
 import type { DType, Tensor } from '../tensor'
 import { type Initializer, varianceScaling } from './initializers'
-import { Module } from './module'
-import { tensorArg } from './module-internals'
+import { Module, type ModuleProps } from './module'
+import { constructed, tensorArg } from './module-internals'
 
 /** Flax's `default_embed_init`: N(0, 1/features) per entry (fan_in over the feature axis). */
 export const defaultEmbedInit: Initializer = varianceScaling(1.0, 'fan_in', 'normal', { outAxis: 0 })
@@ -28,6 +28,11 @@ export class Embed extends Module<EmbedProps> {
   paramDtype: DType = 'float32'
   embeddingInit: Initializer = defaultEmbedInit
   declare embedding: Tensor
+
+  constructor(props: ModuleProps<EmbedProps>) {
+    super(props)
+    constructed(this, new.target, Embed)
+  }
 
   setup(): void {
     this.embedding = this.param('embedding', this.embeddingInit, [this.numEmbeddings, this.features], this.paramDtype)

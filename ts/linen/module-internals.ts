@@ -584,3 +584,12 @@ export function tensorArg(m: Module, method: string, arg: string, x: unknown): T
   }
   throw codedTypeError(`${methodSite(m, method)}: argument '${arg}' must be a Tensor, got ${describe(x)}`)
 }
+
+/**
+ * Called at the end of a built-in layer's constructor: when `cls` itself is being constructed
+ * (not a subclass, whose fields are still to come), all fields are known, so the props are
+ * checked now — a misspelt or missing prop fails at `new`, as in Flax.
+ */
+export function constructed(m: Module, newTarget: Function, cls: Function): void {
+  if (newTarget === cls) endConstruction(internals(m))
+}

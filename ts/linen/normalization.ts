@@ -11,8 +11,8 @@ const LAYER_NORM = opCode('layer_norm')
 import { Tensor, type DType } from '../tensor'
 import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
-import { Module } from './module'
-import { tensorArg } from './module-internals'
+import { Module, type ModuleProps } from './module'
+import { constructed, tensorArg } from './module-internals'
 import { canonicalizeAxes, checkedDtype } from './norm-helpers'
 
 interface NormSettings {
@@ -144,6 +144,11 @@ export class LayerNorm extends Module<LayerNormProps> {
   /** `E[x²] − E[x]²` (one pass) rather than `E[(x − E[x])²]`; less accurate far from zero. */
   useFastVariance = true
 
+  constructor(props: ModuleProps<LayerNormProps> = {}) {
+    super(props)
+    constructed(this, new.target, LayerNorm)
+  }
+
   @compact
   call(x: Tensor): Tensor {
     x = tensorArg(this, 'call', 'x', x)
@@ -167,6 +172,11 @@ export class RMSNorm extends Module<RMSNormProps> {
   featureAxes: number | readonly number[] = -1
   /** Accepted and ignored, as in Flax (RMSNorm has no mean to subtract). */
   useFastVariance = true
+
+  constructor(props: ModuleProps<RMSNormProps> = {}) {
+    super(props)
+    constructed(this, new.target, RMSNorm)
+  }
 
   @compact
   call(x: Tensor): Tensor {

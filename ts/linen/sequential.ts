@@ -2,7 +2,7 @@
 import { ValueError } from '../errors'
 import { compact } from './compact'
 import { Module, type MethodArgs, type MethodResult, type ModuleProps } from './module'
-import { isModule } from './module-internals'
+import { constructed, isModule } from './module-internals'
 
 /** A layer: a module (its `call` is used) or a function (which may create modules inline). */
 export type SequentialLayer = Module | ((...args: any[]) => any)
@@ -37,6 +37,7 @@ export class Sequential<const L extends readonly SequentialLayer[] = readonly Se
   constructor(props: ModuleProps<{ layers: L }>) {
     if (!Array.isArray(props?.layers)) throw new ValueError(`'layers' must be a sequence, got '${typeName(props?.layers)}'.`)
     super(props)
+    constructed(this, new.target, Sequential)
   }
 
   // Typed from the layers: the first layer's arguments, the last layer's result.

@@ -8,6 +8,7 @@ import type { DType, Tensor } from '../tensor'
 import { mapWithPath, type Path } from '../tree'
 import { compact } from './compact'
 import { Module, type MethodResult, type ModuleProps } from './module'
+import { constructed } from './module-internals'
 import { mapVariables } from './transforms'
 import { checkedDtype, l2Normalize, leafPathName } from './norm-helpers'
 
@@ -52,6 +53,7 @@ export class SpectralNorm<L extends Module = Module> extends Module<SpectralNorm
 
   constructor(props: ModuleProps<SpectralNormProps<L>>) {
     super(props)
+    constructed(this, new.target, SpectralNorm)
   }
 
   /** The layer's arguments, then `{ updateStats }`; the layer's result. */

@@ -7,6 +7,7 @@ import { mapWithPath, type Path } from '../tree'
 import { compact } from './compact'
 import { type Initializer, ones } from './initializers'
 import { Module, type MethodArgs, type MethodResult, type ModuleProps } from './module'
+import { constructed } from './module-internals'
 import { canonicalizeAxes, checkedDtype, l2Normalize, leafPathName } from './norm-helpers'
 import { mapVariables } from './transforms'
 
@@ -45,6 +46,7 @@ export class WeightNorm<L extends Module = Module> extends Module<WeightNormProp
 
   constructor(props: ModuleProps<WeightNormProps<L>>) {
     super(props)
+    constructed(this, new.target, WeightNorm)
   }
 
   /** The layer's call, on normalised variables: its arguments and result. */
