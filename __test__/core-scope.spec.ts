@@ -135,7 +135,8 @@ test('names: same variable name in two collections, collisions otherwise', (t) =
   t.throws(() => scope.push('v'), { instanceOf: ValueError, message: 'Duplicate use of scope name: "v"' })
   scope.push('child')
   t.throws(() => scope.variable('col1', 'child', () => 1), { instanceOf: ValueError })
-  t.throws(() => scope.reserve(3 as unknown as string), { instanceOf: TypeError })
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => scope.reserve(3), { instanceOf: TypeError })
   t.is(scope.defaultName('f_'), 'f_0')
   scope.reserve('f_0')
   t.is(scope.defaultName('f_'), 'f_1')

@@ -16,7 +16,7 @@ test('Dense (test_dense, _extra_batch_dims, _no_bias): ones inits give 4 / 3; in
   t.is(y.dtype, 'float32')
   t.deepEqual(d.apply(v, jnp.ones([1, 2, 3])).toArray(), [[[4, 4, 4, 4], [4, 4, 4, 4]]])
   const nb = new nn.Dense({ features: 4, useBias: false, kernelInit: ones })
-  t.deepEqual((nb.init(random.key(0), jnp.ones([1, 3])) as any).params.bias, undefined)
+  t.deepEqual(nb.init(random.key(0), jnp.ones([1, 3])).params.bias, undefined)
   t.deepEqual(nb.initWithOutput(random.key(0), jnp.ones([1, 3]))[0].toArray(), [[3, 3, 3, 3]])
   // promote_dtype: int32 inputs with float32 params compute in float32
   const yi: Tensor = d.apply(v, jnp.ones([1, 3], 'int32'))
