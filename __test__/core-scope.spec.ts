@@ -71,7 +71,7 @@ test('extra params layer (test_apply_variables_bad_pytree)', (t) => {
   const f = (scope: Scope) => scope.param('kernel', ones, [4])
   const params = { params: { kernel: jnp.ones([4]) } }
   t.notThrows(() => apply(f)(params))
-  const err = t.throws(() => apply(f)({ params } as any), { instanceOf: ApplyScopeInvalidVariablesStructureError })
+  const err = t.throws(() => apply(f)({ params }), { instanceOf: ApplyScopeInvalidVariablesStructureError })
   t.is(
     err.message,
     'Expect the `variables` (first argument) passed to apply() to be a dict with the structure {"params": ...}, but got a dict ' +
@@ -135,7 +135,8 @@ test('names: same variable name in two collections, collisions otherwise', (t) =
   t.throws(() => scope.push('v'), { instanceOf: ValueError, message: 'Duplicate use of scope name: "v"' })
   scope.push('child')
   t.throws(() => scope.variable('col1', 'child', () => 1), { instanceOf: ValueError })
-  t.throws(() => scope.reserve(3 as unknown as string), { instanceOf: TypeError })
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => scope.reserve(3), { instanceOf: TypeError })
   t.is(scope.defaultName('f_'), 'f_0')
   scope.reserve('f_0')
   t.is(scope.defaultName('f_'), 'f_1')
@@ -192,14 +193,17 @@ test('temporary(): the scope is invalid afterwards (InvalidScopeError)', (t) => 
 })
 
 test('bind validates variables and rngs; mutable collections are copied', (t) => {
-  t.throws(() => bind([] as any), { instanceOf: ApplyScopeInvalidVariablesTypeError })
-  const e = t.throws(() => bind({ params: 3 } as any), { instanceOf: ApplyScopeInvalidVariablesTypeError })
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => bind([]), { instanceOf: ApplyScopeInvalidVariablesTypeError })
+  // @ts-expect-error deliberately wrong argument
+  const e = t.throws(() => bind({ params: 3 }), { instanceOf: ApplyScopeInvalidVariablesTypeError })
   t.is(
     e.message,
     'The first argument passed to an apply function should be a dictionary of collections. Each collection should be a ' +
       `dictionary with string keys. (${URL}ApplyScopeInvalidVariablesTypeError)`,
   )
-  const e2 = t.throws(() => bind({}, { a: 'x' } as any), { instanceOf: InvalidRngError })
+  // @ts-expect-error deliberately wrong argument
+  const e2 = t.throws(() => bind({}, { a: 'x' }), { instanceOf: InvalidRngError })
   t.is(e2.message, `rngs should be a dictionary mapping strings to \`jax.PRNGKey\`. (${URL}InvalidRngError)`)
   const vars = { state: { a: { x: 1 } }, params: { w: 1 } }
   const scope = bind(vars, null, 'state')
@@ -214,15 +218,18 @@ test('core.apply/init: rng arguments and the return convention', (t) => {
   t.is(apply(f)({}), 7)
   t.deepEqual(apply(f, { mutable: [] })({}), [7, {}])
   t.deepEqual(apply(f, { mutable: new DenyList('x') })({}), [7, {}])
-  t.throws(() => apply(f, { rngs: 'test' as any })({}), {
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => apply(f, { rngs: 'test' })({}), {
     instanceOf: ValueError,
     message: 'The ``rngs`` argument passed to an apply function should be a ``jax.PRNGKey`` or a dictionary mapping strings to ``jax.PRNGKey``.',
   })
-  t.throws(() => init(f)('test' as any), {
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => init(f)('test'), {
     instanceOf: ValueError,
     message: 'First argument passed to an init function should be a ``jax.PRNGKey`` or a dictionary mapping strings to ``jax.PRNGKey``.',
   })
-  t.throws(() => init(f)({ params: 'test' } as any), { instanceOf: ValueError })
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => init(f)({ params: 'test' }), { instanceOf: ValueError })
   // a single key means { params: key }; rngs may be given as a record
   const g = (scope: Scope) => keyWords(scope.makeRng('params'))
   t.deepEqual(init(g)(random.key(0))[0], init(g)({ params: random.key(0) })[0])

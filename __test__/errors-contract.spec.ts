@@ -4,7 +4,8 @@ import { Scope } from '../ts/core'
 
 test('Scope.reserve: a non-string name is a TypeError; a reused name a ValueError', (t) => {
   const scope = new Scope({})
-  t.throws(() => scope.reserve(3 as unknown as string), { instanceOf: TypeError, message: /^The type of scope "3" should be string but it is number/ })
+  // @ts-expect-error deliberately wrong argument
+  t.throws(() => scope.reserve(3), { instanceOf: TypeError, message: /^The type of scope "3" should be string but it is number/ })
   scope.reserve('a')
   t.throws(() => scope.reserve('a'), { message: 'Duplicate use of scope name: "a"' })
 })

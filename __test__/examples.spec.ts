@@ -68,7 +68,8 @@ test('int8 quantisation: kernels stored as { q: int8, scale: float32 }; the laye
     tree.map((v: Tensor) => v.dtype, initVars).params.layers_1,
     { kernel: { q: 'int8', scale: 'float32' }, bias: 'float32' },
   )
-  const again = quant.quantiseKernel(quant.dequantiseKernel(initVars.params.layers_1.kernel))
+  const { q, scale } = initVars.params.layers_1.kernel
+  const again = quant.quantiseKernel(quant.dequantiseKernel({ q, scale }))
   t.deepEqual(data(again.q), data(initVars.params.layers_1.kernel.q))
 })
 

@@ -27,9 +27,9 @@ test('bit_weights: stored params are signs, at params/Map_variablesDense_0', (t)
 
 const trans = (v: Variables) => tree.map((x: Tensor) => jnp.transpose(x), v)
 
-class TiedAutoencoder extends nn.Module {
-  declare features: number
-  declare latents: number
+class TiedAutoencoder extends nn.Module<{ features: number; latents: number }> {
+  features!: number
+  latents!: number
 
   @nn.compact
   _call(x: Tensor, decode: boolean): Tensor {

@@ -24,7 +24,7 @@ class WN extends nn.Module {
   @nn.compact
   call(x: Tensor): Tensor {
     x = new nn.Dense({ features: 8 }).call(x)
-    x = new nn.WeightNorm({ layerInstance: new nn.Dense({ features: 6 }) }).call(x) as Tensor
+    x = new nn.WeightNorm({ layerInstance: new nn.Dense({ features: 6 }) }).call(x)
     return new nn.Dense({ features: 4 }).call(x)
   }
 }
@@ -73,7 +73,7 @@ test('manual weight norm: apply(v, x) == x @ (s_k k/||k||) + b for featureAxes -
   const s: Tensor = v.params['layer_instance/kernel/scale']
   const kHat = jnp.multiply(jnp.divide(k, jnp.sqrt(jnp.sum(jnp.square(k), 0, { keepdims: true }))), jnp.reshape(s, [1, 2]))
   const expected = jnp.add(jnp.matmul(xm, kHat), v.params.layer_instance.bias)
-  const y = m.apply(v, xm) as Tensor
+  const y = m.apply(v, xm)
   for (let i = 0; i < 2; i++) t.true(Math.abs(y.data[i] - expected.data[i]) < 1e-5)
 })
 
@@ -136,7 +136,7 @@ function snModel(nSteps: number) {
     @nn.compact
     call(x: Tensor, train: boolean): Tensor {
       x = new nn.Dense({ features: 8 }).call(x)
-      x = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 6 }), nSteps }).call(x, { updateStats: train }) as Tensor
+      x = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 6 }), nSteps }).call(x, { updateStats: train })
       return new nn.Dense({ features: 4 }).call(x)
     }
   }
@@ -178,6 +178,7 @@ test('SpectralNorm on a 3-D kernel (test_spectral_norm_3d_tensor): flattened to 
 
 test('SpectralNorm: updateStats is required; stats need a mutable collection', (t) => {
   const sn = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 2 }) })
+  // @ts-expect-error the missing { updateStats } is a type error too
   t.throws(() => sn.init(random.key(0), jnp.ones([1, 2])), { instanceOf: TypeError, message: /updateStats/ })
   const v = sn.init(random.key(0), jnp.ones([1, 2]), { updateStats: false })
   t.notThrows(() => sn.apply(v, jnp.ones([1, 2]), { updateStats: false }))

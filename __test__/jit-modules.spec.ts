@@ -115,7 +115,7 @@ test('nn.SpectralNorm with mutable batch_stats: updated collections come back as
     @nn.compact
     call(inp: Tensor, train: boolean): Tensor {
       const h = new nn.Dense({ features: 8 }).call(inp)
-      const s = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 6 }), nSteps: 2 }).call(h, { updateStats: train }) as Tensor
+      const s = new nn.SpectralNorm({ layerInstance: new nn.Dense({ features: 6 }), nSteps: 2 }).call(h, { updateStats: train })
       return new nn.Dense({ features: 4 }).call(s)
     }
   }

@@ -21,9 +21,9 @@ test('Dense + bias + activation compile to fused matmul epilogues, bit for bit w
   const m = new MLP({})
   const x = random.normal(random.key(1), [3, 8])
   const v = m.init(random.key(0), x)
-  const f = jit((v: any, x: Tensor) => m.apply(v, x) as Tensor)
+  const f = jit((v: any, x: Tensor) => m.apply(v, x))
   t.deepEqual(f.lower(v, x).ops, ['matmul_fused', 'matmul_fused'])
-  t.deepEqual(bits(f(v, x)), bits(m.apply(v, x) as Tensor))
+  t.deepEqual(bits(f(v, x)), bits(m.apply(v, x)))
 })
 
 test('sub-results of unchanged weights are reused; a weight whose .data was taken never is', (t) => {
@@ -50,8 +50,8 @@ test('nn.jit(MLP): apply compiles once per signature and equals the eager module
   const m = new JitMLP({})
   const x = random.normal(random.key(1), [3, 8])
   const v = m.init(random.key(0), x)
-  const eager = new MLP({}).apply(v, x) as Tensor
-  t.deepEqual(bits(m.apply(v, x) as Tensor), bits(eager))
-  t.deepEqual(bits(m.apply(v, random.normal(random.key(1), [3, 8])) as Tensor), bits(eager))
+  const eager = new MLP({}).apply(v, x)
+  t.deepEqual(bits(m.apply(v, x)), bits(eager))
+  t.deepEqual(bits(m.apply(v, random.normal(random.key(1), [3, 8]))), bits(eager))
   t.is(JitMLP.name, 'JitMLP')
 })

@@ -435,7 +435,7 @@ test('the cache is bounded: cacheSize 2 retraces when three shapes cycle; LRU or
   t.is(small.traceCount, 7, '[3] was kept')
   small(shapesList[2])
   t.is(small.traceCount, 8, '[4] was dropped')
-  t.throws(() => jit(fn, { cacheSize: 0 }), { code: 'E_ARG' } as any)
+  t.throws(() => jit(fn, { cacheSize: 0 }), { code: 'E_ARG' })
 })
 
 // ---- 3. captured constants ------------------------------------------------------------------

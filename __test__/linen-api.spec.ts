@@ -27,21 +27,25 @@ class Model extends nn.Module {
 
 test('default rng handling and errors (test_default_params_rng_equivalence)', (t) => {
   const x = jnp.ones([1, 3])
-  t.throws(() => new Model().init({ params: 'test' } as any, x), {
+  // @ts-expect-error not a key
+  t.throws(() => new Model().init({ params: 'test' }, x), {
     instanceOf: ValueError,
     message: /^First argument passed to an init function should be a ``jax.PRNGKey``/,
   })
-  const err = t.throws(() => new Model().init('test' as any, x), { instanceOf: InvalidRngError })
+  // @ts-expect-error not a key
+  const err = t.throws(() => new Model().init('test', x), { instanceOf: InvalidRngError })
   t.is(err.message, `RNGs should be of shape (2,) or PRNGKey in Module Model, but rngs are: test (${URL}InvalidRngError)`)
   const v1 = new Model().init(random.key(1), x)
   t.notThrows(() => new Model().init(random.key(1), x, { addDropout: true }), 'dropout falls back to params')
   t.deepEqual(data(new Model().init({ params: random.key(1) }, x).params.Dense_0.kernel), data(v1.params.Dense_0.kernel))
   t.deepEqual(data(new Model().applyWith(v1, { rngs: { params: random.key(2) } }, x)), data(new Model().applyWith(v1, { rngs: random.key(2) }, x)))
-  t.throws(() => new Model().applyWith(v1, { rngs: { params: 'test' } as any }, x), {
+  // @ts-expect-error not a key
+  t.throws(() => new Model().applyWith(v1, { rngs: { params: 'test' } }, x), {
     instanceOf: ValueError,
     message: /^The ``rngs`` argument passed to an apply function should be a ``jax.PRNGKey``/,
   })
-  const err2 = t.throws(() => new Model().applyWith(v1, { rngs: 'test' as any }, x), { instanceOf: InvalidRngError })
+  // @ts-expect-error not a key
+  const err2 = t.throws(() => new Model().applyWith(v1, { rngs: 'test' }, x), { instanceOf: InvalidRngError })
   t.is(err2.message, `RNGs should be of shape (2,) or PRNGKey in Module Model, but rngs are: test (${URL}InvalidRngError)`)
 })
 
@@ -85,14 +89,15 @@ test('apply(method=...) (test_module_apply_method)', (t) => {
   t.true(new Foo().applyWith({}, { method: (m: Foo) => m }) instanceof Foo)
   const err = t.throws(() => new Foo().applyWith({}, { method: () => true }), { instanceOf: ApplyModuleInvalidMethodError })
   t.regex(err.message, /^Cannot call apply\(\): .* is not a valid function for apply\(\)\. \(https:/)
+  // @ts-expect-error not an attribute of Foo: a type error too
   const err2 = t.throws(() => new Foo().applyWith({}, { method: 'allowedApplyFn' }), { instanceOf: AttributeError })
   t.regex(err2.message, /^"Foo" object has no attribute "allowedApplyFn"\./)
   t.throws(() => new Foo().applyWith({}, { method: 'notCallable' }), { instanceOf: TypeError, message: "'Foo.notCallable' must be a callable, got number." })
 })
 
 test('a string method naming a submodule field calls it (test_module_apply_method_submodule)', (t) => {
-  class Holder extends nn.Module {
-    declare sub: nn.Dense
+  class Holder extends nn.Module<{ sub: nn.Dense }> {
+    sub!: nn.Dense
     call(x: Tensor) {
       return this.sub.call(x)
     }
@@ -148,10 +153,11 @@ test('unbound usage (test_call_unbound_*)', (t) => {
 
 test('calling init/apply on the class (test_throws_invalid_instance_module_error)', (t) => {
   const msg = `Can only call init, init_with_output or apply methods on an instance of the Module class, not the Module class itself (${URL}InvalidInstanceModuleError)`
-  t.throws(() => (nn.Dense as any).init(random.key(0), jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError, message: msg })
-  t.throws(() => (nn.Dense as any).initWithOutput(random.key(0), jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError })
-  t.throws(() => (nn.Dense as any).applyWith({}, {}, jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError })
-  t.throws(() => nn.Module.prototype.init.call({} as any, random.key(0)), { instanceOf: InvalidInstanceModuleError })
+  // The class's static init/apply exist only to throw this (typed `never`).
+  t.throws(() => nn.Dense.init(random.key(0), jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError, message: msg })
+  t.throws(() => nn.Dense.initWithOutput(random.key(0), jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError })
+  t.throws(() => nn.Dense.applyWith({}, {}, jnp.ones([1, 2])), { instanceOf: InvalidInstanceModuleError })
+  t.throws(() => nn.Module.prototype.init.call({}, random.key(0)), { instanceOf: InvalidInstanceModuleError })
 })
 
 test('apply return convention: [y, state] whenever mutable is not false', (t) => {
@@ -211,8 +217,8 @@ test('get/put/has_variable in compact, non-compact and setup methods (test_modul
 })
 
 test('sow (test_sow): tuples by default, custom reduce/init, no-op when immutable', (t) => {
-  class Sower extends nn.Module {
-    declare add: boolean
+  class Sower extends nn.Module<{ add: boolean }> {
+    add!: boolean
     call(x: number) {
       if (this.add) {
         this.sow('intermediates', 'h', x, { initFn: () => 0, reduceFn: (a: number, b: number) => a + b })

@@ -14,10 +14,10 @@ test('Dense (test_dense, _extra_batch_dims, _no_bias): ones inits give 4 / 3; in
   const [y, v] = d.initWithOutput(random.key(0), jnp.ones([1, 3]))
   t.deepEqual(y.toArray(), [[4, 4, 4, 4]])
   t.is(y.dtype, 'float32')
-  t.deepEqual((d.apply(v, jnp.ones([1, 2, 3])) as Tensor).toArray(), [[[4, 4, 4, 4], [4, 4, 4, 4]]])
+  t.deepEqual(d.apply(v, jnp.ones([1, 2, 3])).toArray(), [[[4, 4, 4, 4], [4, 4, 4, 4]]])
   const nb = new nn.Dense({ features: 4, useBias: false, kernelInit: ones })
-  t.deepEqual((nb.init(random.key(0), jnp.ones([1, 3])) as any).params.bias, undefined)
-  t.deepEqual((nb.initWithOutput(random.key(0), jnp.ones([1, 3]))[0] as Tensor).toArray(), [[3, 3, 3, 3]])
+  t.deepEqual(nb.init(random.key(0), jnp.ones([1, 3])).params.bias, undefined)
+  t.deepEqual(nb.initWithOutput(random.key(0), jnp.ones([1, 3]))[0].toArray(), [[3, 3, 3, 3]])
   // promote_dtype: int32 inputs with float32 params compute in float32
   const yi: Tensor = d.apply(v, jnp.ones([1, 3], 'int32'))
   t.is(yi.dtype, 'float32')
@@ -40,7 +40,7 @@ test('Dense == DenseGeneral (test_dense_is_dense_general): normal bias init, key
 
 test('DenseGeneral exact values (test_dense_general_two_out, _two_in, _batch_dim, _batch_dim_raises)', (t) => {
   const ones = { kernelInit: I.ones, biasInit: I.ones }
-  const two = (m: nn.Module, x: Tensor) => m.initWithOutput(random.key(0), x)[0] as Tensor
+  const two = (m: nn.Module, x: Tensor) => m.initWithOutput(random.key(0), x)[0]
   const y1 = two(new nn.DenseGeneral({ features: [2, 2], ...ones }), jnp.ones([1, 3]))
   t.deepEqual(y1.toArray(), [[[4, 4], [4, 4]]])
   const y2 = two(new nn.DenseGeneral({ features: 3, axis: [-2, 2], ...ones }), jnp.ones([1, 2, 2]))
@@ -99,7 +99,7 @@ test('DenseGeneral docstring shapes (case 84)', (t) => {
   const [, v2] = init(new nn.DenseGeneral({ features: [4, 5], axis: [1, -1] }), [1, 3, 6, 7])
   t.deepEqual(shapes(v2), { params: { kernel: [3, 7, 4, 5], bias: [4, 5] } })
   const [y3, v3] = init(new nn.DenseGeneral({ features: 6, axis: 1 }), [2, 4, 8])
-  t.deepEqual([shapes(v3).params.kernel, [...(y3 as Tensor).shape]], [[4, 6], [2, 8, 6]])
+  t.deepEqual([shapes(v3).params.kernel, [...y3.shape]], [[4, 6], [2, 8, 6]])
   const [y4, v4] = init(new nn.DenseGeneral({ features: 6, axis: [0, 1] }), [2, 4, 8])
-  t.deepEqual([shapes(v4).params.kernel, [...(y4 as Tensor).shape]], [[2, 4, 6], [8, 6]])
+  t.deepEqual([shapes(v4).params.kernel, [...y4.shape]], [[2, 4, 6], [8, 6]])
 })

@@ -47,7 +47,7 @@ test('Embed: integer inputs only (Flax ValueError); one embedding broadcasts; un
   // num_embeddings == 1: the single row broadcast to inputs.shape + (features,), whatever the index
   const one = new nn.Embed({ numEmbeddings: 1, features: 2, embeddingInit: nn.initializers.constant(0.5) })
   const v1 = one.init(random.key(0), jnp.zeros([1], 'int32'))
-  t.deepEqual((one.apply(v1, jnp.array([[0, 3, -1]], 'int32')) as Tensor).toArray(), [[[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]])
+  t.deepEqual(one.apply(v1, jnp.array([[0, 3, -1]], 'int32')).toArray(), [[[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]])
 })
 
 // ---- Dropout -------------------------------------------------------------------------------
@@ -92,10 +92,10 @@ test('Dropout limits (test_dropout_rate_limits, test_dropout): rate 0, rate 1, d
   const y1: Tensor = new nn.Dropout({ rate: 1.0 }).applyWith({}, { rngs: rngs(0) }, xs, { deterministic: false })
   t.deepEqual(Array.from(y1.data), new Array(24).fill(0))
   const d = new nn.Dropout({ rate: 0.5 })
-  const det = (k: number) => Array.from((d.applyWith({}, { rngs: rngs(k) }, xs, { deterministic: true }) as Tensor).data)
+  const det = (k: number) => Array.from(d.applyWith({}, { rngs: rngs(k) }, xs, { deterministic: true }).data)
   t.deepEqual(det(1), det(2))
   t.deepEqual(det(1), Array.from(xs.data))
-  const stoch = (k: number) => Array.from((d.applyWith({}, { rngs: rngs(k) }, xs, { deterministic: false }) as Tensor).data)
+  const stoch = (k: number) => Array.from(d.applyWith({}, { rngs: rngs(k) }, xs, { deterministic: false }).data)
   t.notDeepEqual(stoch(1), stoch(2))
   t.deepEqual(stoch(1), stoch(1))
   // kept values are scaled by 1 / keep

@@ -35,8 +35,8 @@ test('a Scope-bound module (test_init_module); rewound scope gives the same outp
   t.deepEqual(data(y2), [2])
 })
 
-class SetupParam extends nn.Module {
-  declare xshape: number[]
+class SetupParam extends nn.Module<{ xshape: number[] }> {
+  xshape!: number[]
   declare bias: Tensor
   setup() {
     this.bias = this.param('bias', onesInit, this.xshape)
@@ -54,8 +54,8 @@ test('param in setup (test_param_in_setup)', (t) => {
   t.deepEqual(data(scope.variables().params.bias), [1])
 })
 
-class NoBiasDense extends nn.Module {
-  declare features: number
+class NoBiasDense extends nn.Module<{ features: number }> {
+  features!: number
   @nn.compact
   call(x: Tensor): Tensor {
     const k = this.param('kernel', nn.initializers.lecunNormal(), [x.shape[x.shape.length - 1], this.features])
@@ -201,8 +201,8 @@ class Inner extends nn.Module {
     return 0
   }
 }
-class Outer extends nn.Module {
-  declare inner: Inner
+class Outer extends nn.Module<{ inner: Inner }> {
+  inner!: Inner
   call() {
     return this.inner.call()
   }
@@ -247,8 +247,8 @@ test('param outside setup/compact: ValueError (test_init_outside_setup_without_c
 })
 
 test('name collisions raise NameInUseError (test_*_var_collision)', (t) => {
-  class Dummy extends nn.Module {
-    declare mode: string
+  class Dummy extends nn.Module<{ mode: string }> {
+    mode!: string
     declare bias: unknown
     setup() {
       if (this.mode === 'setup-twice') {
@@ -301,9 +301,9 @@ test('param names may differ from attribute names (test_setattr_name_var_disagre
 })
 
 test('forgotten @compact: AssignSubModuleError (test_forgotten_compact_annotation)', (t) => {
-  class NotCompact extends nn.Module {
-    declare explicit: boolean
-    call(x: Tensor) {
+  class NotCompact extends nn.Module<{ explicit: boolean }> {
+    explicit!: boolean
+    call(x: Tensor): Tensor {
       return new nn.Dense(this.explicit ? { features: 1, parent: this } : { features: 1 }).call(x)
     }
   }
@@ -316,7 +316,7 @@ test('forgotten @compact: AssignSubModuleError (test_forgotten_compact_annotatio
 test('frozen instances (test_noncompact_module_frozen, test_submodule_frozen)', (t) => {
   class Frozen extends nn.Module {
     call() {
-      ;(this as any).i = 2
+      Reflect.set(this, 'i', 2)
     }
   }
   const err = t.throws(() => new Frozen().init(random.key(0)), { instanceOf: SetAttributeFrozenModuleError })
@@ -345,8 +345,8 @@ test('frozen instances (test_noncompact_module_frozen, test_submodule_frozen)', 
 })
 
 test('fields cannot be reassigned in setup (SetAttributeInModuleSetupError)', (t) => {
-  class FieldInSetup extends nn.Module {
-    declare features: number
+  class FieldInSetup extends nn.Module<{ features: number }> {
+    features!: number
     setup() {
       this.features = 3
     }
@@ -364,7 +364,7 @@ test('props win over class-field defaults; defaults apply otherwise; name/parent
   t.is(new nn.Dense({ features: 2, name: 'd' }).name, 'd')
   class BadName extends nn.Module {
     name2 = 1
-    parent = null as any
+    parent = null
   }
   const err = t.throws(() => new BadName(), { instanceOf: ReservedModuleAttributeError })
   t.regex(err.message, /^properties `parent` and `name` are reserved: /)
@@ -385,7 +385,7 @@ class LazyB extends nn.Module {
   setup() {
     this.a = new LazyA()
   }
-  call(x: Tensor) {
+  call(x: Tensor): [Tensor, Tensor, boolean, boolean] {
     const viaAttr = this.a.d.call(x)
     const viaCall = this.a.call(x)
     return [viaAttr, viaCall, 'd' in this.a, Object.keys(this.a).includes('d')]
@@ -399,8 +399,8 @@ test('lazy setup on attribute access (test_module_lazy_getattr_setup, _dir_setup
   t.true(listed)
 })
 
-class FieldB extends nn.Module {
-  declare foo: nn.Dense
+class FieldB extends nn.Module<{ foo: nn.Dense }> {
+  foo!: nn.Dense
   call(x: Tensor) {
     return this.foo.call(x)
   }
@@ -434,9 +434,9 @@ test('a module passed as a field (test_module_pass_as_attr) and in a closure', (
   t.is(outside.scope, null)
 })
 
-class Encoder extends nn.Module {
-  declare nLayers: number
-  declare ch: number
+class Encoder extends nn.Module<{ nLayers: number; ch: number }> {
+  nLayers!: number
+  ch!: number
   declare layers: nn.Dense[]
   setup() {
     this.layers = Array.from({ length: this.nLayers }, () => new nn.Dense({ features: this.ch }))
@@ -446,9 +446,9 @@ class Encoder extends nn.Module {
     return x
   }
 }
-class Model extends nn.Module {
-  declare encoder: Encoder
-  declare nOut: number
+class Model extends nn.Module<{ encoder: Encoder; nOut: number }> {
+  encoder!: Encoder
+  nOut!: number
   declare denseOut: nn.Dense
   setup() {
     this.denseOut = new nn.Dense({ features: this.nOut })
@@ -474,16 +474,16 @@ class Shared extends nn.Module {
     return new NoBiasDense({ features: 2 }).call(x)
   }
 }
-class UsesShared extends nn.Module {
-  declare a: Shared
+class UsesShared extends nn.Module<{ a: Shared }> {
+  a!: Shared
   @nn.compact
   call(x: Tensor) {
     return jnp.add(new NoBiasDense({ features: 2 }).call(x), this.a.call(x))
   }
 }
-class Both extends nn.Module {
-  declare a: Shared
-  declare b: UsesShared
+class Both extends nn.Module<{ a: Shared; b: UsesShared }> {
+  a!: Shared
+  b!: UsesShared
   @nn.compact
   call(x: Tensor) {
     return jnp.add(jnp.add(new NoBiasDense({ features: 2 }).call(x), this.b.call(x)), this.a.call(x))
@@ -578,10 +578,10 @@ test('clone keeps fields and name; copies in a compact method get the next auton
   t.is(c.useBias, false)
   t.is(c.name, 'x')
   t.is(c.parent, null)
-  class Templ extends nn.Module {
-    declare template: NoBiasDense
+  class Templ extends nn.Module<{ template: NoBiasDense }> {
+    template!: NoBiasDense
     @nn.compact
-    call(x: Tensor) {
+    call(x: Tensor): Tensor {
       const a = this.template.clone({ parent: this, name: null }).call(x)
       return this.template.clone({ parent: this, name: null }).call(a)
     }
@@ -598,8 +598,8 @@ class CounterA extends nn.Module {
     return new nn.Dense({ features: 1 }).call(x)
   }
 }
-class DictHolder extends nn.Module {
-  declare A: Record<string, CounterA>
+class DictHolder extends nn.Module<{ A: Record<string, CounterA> }> {
+  A!: Record<string, CounterA>
   call(x: Tensor) {
     for (const k of Object.keys(this.A)) x = this.A[k].call(x)
     return x
@@ -631,8 +631,8 @@ class NamedA extends nn.Module {
     return new NoBiasDense({ features: 4, name: 'dense' }).call(x)
   }
 }
-class NamedB extends nn.Module {
-  declare a: NamedA
+class NamedB extends nn.Module<{ a: NamedA }> {
+  a!: NamedA
   @nn.compact
   call(x: Tensor) {
     return new NoBiasDense({ features: 6, name: 'proj' }).call(this.a.call(x))
@@ -653,8 +653,10 @@ test('an outside module keeps its own name only with preserve_adopted_names (tes
 })
 
 test('nn.compact without decorators: on the prototype or as a class field; nn.nowrap', (t) => {
-  class ProtoForm extends nn.Module {}
-  ;(ProtoForm.prototype as any).call = nn.compact(function (this: ProtoForm, x: Tensor) {
+  class ProtoForm extends nn.Module {
+    declare call: (x: Tensor) => Tensor
+  }
+  ProtoForm.prototype.call = nn.compact(function (this: ProtoForm, x: Tensor) {
     return new nn.Dense({ features: 2 }).call(x)
   })
   class FieldForm extends nn.Module {

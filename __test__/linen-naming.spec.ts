@@ -40,8 +40,8 @@ test('copy(): a sibling with the next autoname (test_copy_method); copy({ name }
 })
 
 test('copies of a template field get Child_0, Child_1; the template itself creates no params (test_copy_from_template, test_internal_deep_clone)', (t) => {
-  class Parent extends nn.Module {
-    declare childTemplate: Child
+  class Parent extends nn.Module<{ childTemplate: Child }> {
+    childTemplate!: Child
     @nn.compact
     call(x: Tensor): Tensor {
       const a = this.childTemplate.copy().call(x)
@@ -53,9 +53,9 @@ test('copies of a template field get Child_0, Child_1; the template itself creat
 })
 
 test('copy() deep-clones module fields (sharing kept), so the sibling owns fresh submodules', (t) => {
-  class Wrap extends nn.Module {
-    declare a: Child
-    declare b: Child
+  class Wrap extends nn.Module<{ a: Child; b: Child }> {
+    a!: Child
+    b!: Child
     @nn.compact
     call(x: Tensor): Tensor {
       return this.b.call(this.a.call(x))
@@ -81,9 +81,9 @@ test('relaxed naming: preserved adopted names can clash (NameInUseError); one na
       return jnp.add(x, this.param('p', nn.initializers.zeros, x.shape))
     }
   }
-  class Bar extends nn.Module {
-    declare sub1: Foo
-    declare sub2: Foo
+  class Bar extends nn.Module<{ sub1: Foo; sub2: Foo }> {
+    sub1!: Foo
+    sub2!: Foo
     call(x: Tensor) {
       return this.sub2.call(this.sub1.call(x))
     }
@@ -94,8 +94,8 @@ test('relaxed naming: preserved adopted names can clash (NameInUseError); one na
   const err = t.throws(() => withConfig({ flaxPreserveAdoptedNames: true }, () => make().init(random.key(0), x)), { instanceOf: NameInUseError })
   t.is(err.message, `Could not create submodule "foo" in Module Bar: Name in use. (${URL}NameInUseError)`)
 
-  class TwoCols extends nn.Module {
-    declare third: boolean
+  class TwoCols extends nn.Module<{ third: boolean }> {
+    third!: boolean
     static dummy = 0
     @nn.compact
     call() {
@@ -112,8 +112,8 @@ test('relaxed naming: preserved adopted names can clash (NameInUseError); one na
 })
 
 test('an explicit name is used as is; a second module with it is a NameInUseError', (t) => {
-  class Host extends nn.Module {
-    declare twice: boolean
+  class Host extends nn.Module<{ twice: boolean }> {
+    twice!: boolean
     @nn.compact
     call(x: Tensor) {
       const y = new nn.Dense({ features: 2, name: 'proj' }).call(x)
@@ -182,18 +182,19 @@ test('compactNameScope: each method gets a child scope named after it (compact_n
   const v = new Updown().init(random.key(0), x)
   t.deepEqual(shapes(v), { params: { down: { Dense_0: { kernel: [2, 3], bias: [3] } }, up: { Dense_0: { kernel: [2, 3], bias: [3] } } } })
   // callable through apply(method: 'down'); same as the part of the full call
-  const yDown = new Updown().applyWith(v, { method: 'down' }, x) as Tensor
+  const yDown = new Updown().applyWith(v, { method: 'down' }, x)
   t.deepEqual([...yDown.shape], [1, 3])
-  const yUp = new Updown().applyWith(v, { method: Updown.prototype.up }, x) as Tensor
+  const yUp = new Updown().applyWith(v, { method: Updown.prototype.up }, x)
   t.deepEqual(data(new Updown().apply(v, x)), data(jnp.add(yUp, yDown)))
   // plain-function form and calls from a compact method: names still from the method
   class Plain extends nn.Module {
     @nn.compact
     call(x: Tensor) {
-      return (this as any).block(new nn.Dense({ features: 2 }).call(x))
+      return this.block(new nn.Dense({ features: 2 }).call(x))
     }
+    declare block: (x: Tensor) => Tensor
   }
-  ;(Plain.prototype as any).block = nn.compactNameScope(function block(this: Plain, x: Tensor) {
+  Plain.prototype.block = nn.compactNameScope(function block(this: Plain, x: Tensor) {
     return new nn.Dense({ features: 2 }).call(x)
   })
   const pv = new Plain().init(random.key(0), x)
@@ -249,5 +250,5 @@ test('super().setup() in a subclass (test_super_setup): parent and child submodu
   }
   const [y, v] = new Bar().initWithOutput(random.key(0), jnp.ones([4, 7]))
   t.deepEqual(shapes(v), { params: { dense0: { kernel: [7, 4], bias: [4] }, dense1: { kernel: [4, 3], bias: [3] } } })
-  t.deepEqual([...(y as Tensor).shape], [4, 3])
+  t.deepEqual([...y.shape], [4, 3])
 })

@@ -11,7 +11,7 @@ test('Sequential([Dense(4), Dense(2)]) on (3, 1, 5) → (3, 1, 2); layers adopte
   const seq = new nn.Sequential({ layers: [new nn.Dense({ features: 4 }), new nn.Dense({ features: 2 })] })
   const x = random.uniform(random.key(0), [3, 1, 5])
   const [y, v] = seq.initWithOutput(random.key(0), x)
-  t.deepEqual([...(y as Tensor).shape], [3, 1, 2])
+  t.deepEqual([...y.shape], [3, 1, 2])
   t.deepEqual(shapes(v), { params: { layers_0: { kernel: [5, 4], bias: [4] }, layers_1: { kernel: [4, 2], bias: [2] } } })
 })
 
@@ -24,7 +24,8 @@ test('empty Sequential: Flax ValueError on init; layers must be an array', (t) =
     }
   }
   t.throws(() => new Host().init(random.key(0), jnp.ones([1, 2])), { message: 'Empty Sequential module Sequential_0.' })
-  t.throws(() => new nn.Sequential({ layers: { a: new nn.Dense({ features: 2 }) } as any }), { instanceOf: ValueError, message: "'layers' must be a sequence, got 'Object'." })
+  // @ts-expect-error not an array
+  t.throws(() => new nn.Sequential({ layers: { a: new nn.Dense({ features: 2 }) } }), { instanceOf: ValueError, message: "'layers' must be a sequence, got 'Object'." })
 })
 
 test('Sequential equals the compact MLP exactly (ones inits, relu and log_softmax between)', (t) => {
@@ -39,7 +40,7 @@ test('Sequential equals the compact MLP exactly (ones inits, relu and log_softma
   }
   const seq = new nn.Sequential({ layers: [onesDense(3), nn.relu, onesDense(2), (x: Tensor) => jnp.logSoftmax(x)] })
   const x = random.normal(random.key(1), [4, 5])
-  const ys = seq.apply(seq.init(random.key(0), x), x) as Tensor
+  const ys = seq.apply(seq.init(random.key(0), x), x)
   const ym = new MLP().apply(new MLP().init(random.key(0), x), x)
   t.deepEqual(data(ys), data(ym))
 })
@@ -52,7 +53,7 @@ test('array outputs are spread over the next layer; an object is passed whole (t
       ({ a, b }: { a: Tensor; b: Tensor }) => jnp.add(a, b),
     ],
   })
-  t.deepEqual(data(seq.apply({}, jnp.array([1, 2])) as Tensor), [3, 6])
+  t.deepEqual(data(seq.apply({}, jnp.array([1, 2]))), [3, 6])
 })
 
 test('function layers create compact children Dense_0, Dense_1, Dense_2', (t) => {
@@ -78,11 +79,11 @@ test('nested Sequentials bound with bind() have scopes on every module layer (te
   t.deepEqual(Object.keys(v.params).sort(), ['layers_0', 'layers_2'])
   t.deepEqual(Object.keys(v.params.layers_0).sort(), ['layers_0', 'layers_2'])
   const bound = model.bind(v)
-  const inner = bound.layers[0] as nn.Sequential
-  t.deepEqual([...(inner.layers[0] as nn.Module).scope!.path], ['layers_0', 'layers_0'])
-  t.deepEqual([...(inner.layers[2] as nn.Module).scope!.path], ['layers_0', 'layers_2'])
-  t.deepEqual([...(bound.layers[2] as nn.Module).scope!.path], ['layers_2'])
-  t.deepEqual(data(bound.call(x) as Tensor), data(model.apply(v, x) as Tensor))
+  const inner = bound.layers[0]
+  t.deepEqual([...inner.layers[0].scope!.path], ['layers_0', 'layers_0'])
+  t.deepEqual([...inner.layers[2].scope!.path], ['layers_0', 'layers_2'])
+  t.deepEqual([...bound.layers[2].scope!.path], ['layers_2'])
+  t.deepEqual(data(bound.call(x)), data(model.apply(v, x)))
 })
 
 test('layers bound elsewhere keep their names (created in the parent compact method)', (t) => {

@@ -5,9 +5,9 @@ import { jnp, nn, random, type Tensor } from '../ts/index'
 import { CallShareScopeOnUnboundModuleError } from '../ts/errors'
 import { shapes } from './helpers/variables'
 
-class DenseLoRA extends nn.Module {
-  declare inner: nn.Dense
-  declare rank: number
+class DenseLoRA extends nn.Module<{ inner: nn.Dense; rank: number }> {
+  inner!: nn.Dense
+  rank!: number
   setup() {
     nn.shareScope(this, this.inner)
   }

@@ -1,7 +1,7 @@
 // Mutable state through bind / apply, perturb from setup-defined modules, sow docstring
 // (flax-cases 56, 58, 60).
 import test from 'ava'
-import { jnp, nn, random, type Tensor } from '../ts/index'
+import { jnp, nn, random, tree, type Tensor } from '../ts/index'
 import { shapes } from './helpers/variables'
 
 const data = (x: Tensor) => Array.from(x.data)
@@ -61,9 +61,9 @@ test('perturb from a setup-defined submodule (test_perturb_setup): zeros at init
   const v = new P().init(random.key(0), x)
   t.deepEqual(shapes(v.perturbations), { before_multiply: [10, 10], after_multiply: [10, 10] })
   t.true(data(v.perturbations.after_multiply).every((z) => z === 0))
-  const y = new P().apply({ params: v.params }, x) as Tensor
+  const y = new P().apply({ params: v.params }, x)
   const ones = jnp.ones([10, 10])
-  const yp = new P().apply({ params: v.params, perturbations: { before_multiply: ones, after_multiply: ones } }, x) as Tensor
+  const yp = new P().apply({ params: v.params, perturbations: { before_multiply: ones, after_multiply: ones } }, x)
   // (dense + 1) * 4 + 1
   t.deepEqual(data(yp), data(jnp.add(jnp.multiply(jnp.add(jnp.divide(y, 4), 1), 4), 1)))
 })
@@ -79,7 +79,7 @@ test('sow docstring [exact]: init_fn 0 / add gives [[3.]]; sown Dense outputs ke
     }
   }
   const [, state] = new Foo2().applyWith({}, { mutable: ['intermediates'] }, jnp.ones([1, 1]))
-  t.deepEqual((state.intermediates.h as Tensor).toArray(), [[3]])
+  t.deepEqual(state.intermediates.h.toArray(), [[3]])
   class Foo extends nn.Module {
     @nn.compact
     call(x: Tensor) {
@@ -91,5 +91,5 @@ test('sow docstring [exact]: init_fn 0 / add gives [[3.]]; sown Dense outputs ke
   const x = jnp.ones([16, 9])
   const v = new Foo().init(random.key(0), x)
   const [, st] = new Foo().applyWith(v, { mutable: ['intermediates'] }, x)
-  t.deepEqual(st.intermediates.h.map((h: Tensor) => [...h.shape]), [[16, 4]])
+  t.deepEqual(tree.leaves(st.intermediates.h).map((h: Tensor) => [...h.shape]), [[16, 4]])
 })

@@ -38,8 +38,8 @@ test('transformed class names (case 72): Map_variablesFoo_0/Dense_0, keys as the
 })
 
 test("equivalence of transformed models (case 73): mapVariables(Dense) layers run the untransformed model's variables", (t) => {
-  class MLP extends nn.Module {
-    declare transform: boolean
+  class MLP extends nn.Module<{ transform: boolean }> {
+    transform!: boolean
     @nn.compact
     call(x: Tensor) {
       const D = this.transform ? nn.mapVariables(nn.Dense, 'params', id, id, { init: this.isInitializing() }) : nn.Dense
@@ -100,15 +100,15 @@ class A extends nn.Module {
     return new nn.Dense({ features: 3, useBias: false }).call(x)
   }
 }
-class B extends nn.Module {
-  declare A: A
+class B extends nn.Module<{ A: A }> {
+  A!: A
   call(x: Tensor): Tensor {
     return this.A.call(x)
   }
 }
-class C extends nn.Module {
-  declare A: A
-  declare B: B
+class C extends nn.Module<{ A: A; B: B }> {
+  A!: A
+  B!: B
   @nn.compact
   call(x: Tensor): Tensor {
     return jnp.add(this.B.call(x), this.A.call(x))

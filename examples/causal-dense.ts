@@ -16,8 +16,8 @@
 //   variables = module.init(random.key(0), jnp.ones((1, 5)))
 import { jnp, nn, random, tree, type Tensor, type Variables } from '../ts/index'
 
-class CausalDense extends nn.Module {
-  declare features: number
+class CausalDense extends nn.Module<{ features: number }> {
+  features!: number
   declare dense: nn.Dense
 
   applyMask = (variables: Variables) => (this.isInitializing() ? variables : tree.map(jnp.triu, variables))

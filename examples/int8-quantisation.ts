@@ -44,8 +44,8 @@ export function quantiseCheckpoint(variables: Variables): Variables {
 }
 
 /** The float model. */
-export class MLP extends nn.Module {
-  declare features: number[]
+export class MLP extends nn.Module<{ features: number[] }> {
+  features!: number[]
 
   @nn.compact
   call(x: Tensor): Tensor {
@@ -58,8 +58,8 @@ export class MLP extends nn.Module {
 }
 
 /** The same model with int8 kernels: each Dense runs through mapVariables. */
-export class QuantisedMLP extends nn.Module {
-  declare features: number[]
+export class QuantisedMLP extends nn.Module<{ features: number[] }> {
+  features!: number[]
 
   @nn.compact
   call(x: Tensor): Tensor {

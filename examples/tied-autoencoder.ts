@@ -20,9 +20,9 @@ import { jnp, nn, random, tree, type Tensor, type Variables } from '../ts/index'
 const trans = (variables: Variables): Variables => tree.map((x: Tensor) => jnp.transpose(x), variables)
 const identity = (variables: Variables): Variables => variables
 
-export class TiedAutoencoder extends nn.Module {
-  declare features: number
-  declare latents: number
+export class TiedAutoencoder extends nn.Module<{ features: number; latents: number }> {
+  features!: number
+  latents!: number
 
   @nn.compact
   _call(x: Tensor, decode: boolean): Tensor {

@@ -60,7 +60,9 @@ export function shapeRepr(shape: readonly number[]): string {
 // ---------------------------------------------------------------------------------------------
 // Python builtin exceptions that Flax raises as part of its contract.
 
+// Like Flax's classes, `code` is the Python class name.
 export class ValueError extends Error {
+  code: string = 'ValueError'
   constructor(message: string) {
     super(message)
     this.name = 'ValueError'
@@ -68,9 +70,22 @@ export class ValueError extends Error {
 }
 
 export class AttributeError extends Error {
+  code: string = 'AttributeError'
   constructor(message: string) {
     super(message)
     this.name = 'AttributeError'
+  }
+}
+
+/**
+ * Python's TypeError as Flax raises it (bad keyword arguments, wrong argument kinds). A
+ * JavaScript TypeError (`instanceof TypeError`) whose `code` is `'TypeError'`.
+ */
+export class PyTypeError extends TypeError {
+  code: string = 'TypeError'
+  constructor(message: string) {
+    super(message)
+    this.name = 'TypeError'
   }
 }
 

@@ -14,10 +14,19 @@ export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array |
 /** Nested arrays as returned by `toArray()`. */
 export type NestedArray = number | boolean | NestedArray[]
 
+/** A scalar of dtype `D` in JS: `boolean` for bool, `number` for the others. */
+export type ScalarOf<D extends DType> = D extends 'bool' ? boolean : number
+/** `toArray()` of a dtype-`D` tensor: its scalar, or nested arrays of it. */
+export type NestedArrayOf<D extends DType> = ScalarOf<D> | NestedArrayOf<D>[]
+
 const RESHAPE = opCode('reshape')
 const ASTYPE = opCode('astype')
 
-export class Tensor {
+/**
+ * `D` is the dtype when it is known statically (`x.astype('bool')` is a `Tensor<'bool'>`); it
+ * types `dtype`, `item()` and `toArray()`. Plain `Tensor` is any dtype.
+ */
+export class Tensor<D extends DType = DType> {
   #handle: TensorHandle | null
   #shape: readonly number[] | undefined
   #dtype: DType | undefined
@@ -62,9 +71,9 @@ export class Tensor {
     return this.#shape!
   }
 
-  get dtype(): DType {
+  get dtype(): D {
     if (this.#dtype === undefined || this.#handle === null) this.#meta()
-    return this.#dtype!
+    return this.#dtype as D
   }
 
   get ndim(): number {
@@ -85,7 +94,7 @@ export class Tensor {
   }
 
   /** Nested JS arrays (a copy); a 0-d tensor gives its scalar. */
-  toArray(): NestedArray {
+  toArray(): NestedArrayOf<D> {
     const data = this.data
     const shape = this.shape
     const isBool = this.dtype === 'bool'
@@ -97,25 +106,25 @@ export class Tensor {
       for (let i = 0; i < shape[dim]; i++) out.push(build(dim + 1, offset + i * stride))
       return out
     }
-    return build(0, 0)
+    return build(0, 0) as NestedArrayOf<D>
   }
 
   /** The single value of a one-element tensor. */
-  item(): number | boolean {
+  item(): ScalarOf<D> {
     if (this.size !== 1) {
       throw codedError('E_SHAPE', `item: the tensor has shape ${showShape(this.shape)}; item() needs exactly one element`)
     }
     const v = this.data[0]
-    return this.dtype === 'bool' ? v !== 0 : v
+    return (this.dtype === 'bool' ? v !== 0 : v) as ScalarOf<D>
   }
 
   /** Same data in a new shape (a view sharing storage: the storage is contiguous). One -1 is inferred. */
-  reshape(shape: readonly number[]): Tensor {
-    return new Tensor(op1(RESHAPE, this.handle, checkShapeArg(shape, 'shape')))
+  reshape(shape: readonly number[]): Tensor<D> {
+    return new Tensor<D>(op1(RESHAPE, this.handle, checkShapeArg(shape, 'shape')))
   }
 
-  astype(dtype: DType): Tensor {
-    return new Tensor(op1(ASTYPE, this.handle, dtype))
+  astype<E extends DType>(dtype: E): Tensor<E> {
+    return new Tensor<E>(op1(ASTYPE, this.handle, dtype))
   }
 
   /**
@@ -176,6 +185,8 @@ export function asTensor(x: unknown, what: string): Tensor {
 
 export function describe(x: unknown): string {
   if (x === null) return 'null'
+  if (x === undefined) return 'undefined'
+  if (ArrayBuffer.isView(x)) return `${/^[AEIOU]/.test(x.constructor.name) ? 'an' : 'a'} ${x.constructor.name}`
   if (Array.isArray(x)) return 'an array'
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`
   return `${typeof x} ${String(x)}`

@@ -1,4 +1,5 @@
 // Pytree utilities over nested plain objects and arrays (`jax.tree_util`).
+import type { Tensor } from './tensor'
 //
 // A tree is made of containers — arrays and plain objects (`{}` literals, prototype
 // Object.prototype or null) — and leaves: everything else (Tensors, numbers, keys, modules...).
@@ -7,6 +8,27 @@
 // and the key order of mapped objects match `jax.tree_util`.
 
 export type Path = string[]
+
+/**
+ * The type of `map(fn, tree)` when `fn` returns `R`: the same containers with every leaf an `R`
+ * (`null`/`undefined` stay). A variable dict's nodes (typed as tensors that are also dicts, see
+ * `nn.VariableNode`) map to nodes of `R`, so paths still read (`shapes.params.Dense_0.kernel`).
+ */
+export type TreeMapped<T, R> = T extends null | undefined
+  ? T
+  : T extends Tensor
+    ? string extends keyof T
+      ? MappedNode<R>
+      : R
+    : T extends readonly unknown[]
+      ? { -readonly [K in keyof T]: TreeMapped<T[K], R> }
+      : T extends (...args: any[]) => any
+        ? R
+        : T extends object
+          ? { -readonly [K in keyof T]: TreeMapped<T[K], R> }
+          : R
+/** A dict node of a mapped variable dict: an `R`, and its children by name. */
+export type MappedNode<R> = R & { [child: string]: MappedNode<R> }
 
 /** True for `{}` literals and `Object.create(null)` objects: the dict containers of a tree. */
 export function isPlainObject(x: unknown): x is Record<string, any> {
@@ -54,13 +76,13 @@ function mapImpl(fn: (path: Path, leaves: unknown[]) => unknown, trees: unknown[
  * `jax.tree_util.tree_map(fn, tree, *rest)`: a new tree of `fn(leaf, ...restLeaves)`. Only the
  * leaves are passed, so `tree.map(jnp.triu, vars)` calls `triu(leaf)`.
  */
-export function map<T = any>(fn: (leaf: any, ...rest: any[]) => unknown, tree: T, ...rest: unknown[]): T {
-  return mapImpl((_path, ls) => fn(...(ls as [any, ...any[]])), [tree, ...rest], []) as T
+export function map<T, R>(fn: (leaf: any, ...rest: any[]) => R, tree: T, ...rest: unknown[]): TreeMapped<T, R> {
+  return mapImpl((_path, ls) => fn(...(ls as [any, ...any[]])), [tree, ...rest], []) as TreeMapped<T, R>
 }
 
 /** `jax.tree_util.tree_map_with_path`: `fn(path, leaf, ...restLeaves)` with path = the keys from the root. */
-export function mapWithPath<T = any>(fn: (path: Path, leaf: any, ...rest: any[]) => unknown, tree: T, ...rest: unknown[]): T {
-  return mapImpl((path, ls) => fn(path, ...(ls as [any, ...any[]])), [tree, ...rest], []) as T
+export function mapWithPath<T, R>(fn: (path: Path, leaf: any, ...rest: any[]) => R, tree: T, ...rest: unknown[]): TreeMapped<T, R> {
+  return mapImpl((path, ls) => fn(path, ...(ls as [any, ...any[]])), [tree, ...rest], []) as TreeMapped<T, R>
 }
 
 /** `jax.tree_util.tree_leaves`, in JAX's order (sorted object keys). */

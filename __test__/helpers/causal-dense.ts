@@ -3,8 +3,8 @@
 import { jnp, nn, tree, type Tensor } from '../../ts/index'
 import type { Variables } from '../../ts/core'
 
-export class CausalDense extends nn.Module {
-  declare features: number
+export class CausalDense extends nn.Module<{ features: number }> {
+  features!: number
   declare dense: nn.Dense
   applyMask = (v: Variables) => (this.isInitializing() ? v : tree.map(jnp.triu, v))
 

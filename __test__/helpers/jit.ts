@@ -38,7 +38,7 @@ export function assertSameBits(t: ExecutionContext, actual: unknown, expected: u
   if (isPlainObject(expected)) {
     t.true(isPlainObject(actual), `${where}: expected an object`)
     t.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), `${where}: keys`)
-    for (const k of Object.keys(expected)) assertSameBits(t, (actual as any)[k], expected[k], `${where}/${k}`)
+    for (const k of Object.keys(expected)) assertSameBits(t, Reflect.get(actual as object, k), expected[k], `${where}/${k}`)
     return
   }
   t.is(actual, expected, where)

@@ -44,7 +44,7 @@ export function assertMatches(t: ExecutionContext, actual: unknown, expected: an
   }
   if (expected !== null && typeof expected === 'object') {
     t.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), `${where}: keys`)
-    for (const k of Object.keys(expected)) assertMatches(t, (actual as any)[k], expected[k], atol, `${where}/${k}`)
+    for (const k of Object.keys(expected)) assertMatches(t, Reflect.get(actual as object, k), expected[k], atol, `${where}/${k}`)
     return
   }
   t.is(actual, expected, where)

@@ -6,7 +6,7 @@
 // match). The set algebra below follows Flax rule by rule, including the exact kind of each
 // result (a Set, a boolean, or a DenyList), because transforms combine filters with it and the
 // kind decides e.g. whether `isFilterEmpty` can answer.
-import { InvalidFilterError } from '../errors'
+import { InvalidFilterError, ValueError } from '../errors'
 import { copy } from '../tree'
 
 export type CollectionFilter = boolean | string | readonly string[] | ReadonlySet<string> | DenyList
@@ -58,7 +58,7 @@ export function isFilterEmpty(filter: CollectionFilter): boolean {
 
 /** `filter_to_set`: the finite set a filter stands for; `true` and DenyLists are infinite. */
 export function filterToSet(filter: CollectionFilter): Set<string> {
-  if (filter === true || filter instanceof DenyList) throw new Error('Infinite set')
+  if (filter === true || filter instanceof DenyList) throw new ValueError('Infinite set')
   if (filter === false) return new Set()
   if (typeof filter === 'string') return new Set([filter])
   if (isCollection(filter)) return new Set(filter)

@@ -15,7 +15,7 @@
 // Caveat: branches and bodies run on real values, so code that only fails on real data (not on
 // shapes) fails here even in a branch that is not taken. JAX's retracing of a loop whose carry
 // changes from weak to strong types has no counterpart (JS values have no weak types).
-import { ValueError } from '../errors'
+import { ValueError, PyTypeError } from '../errors'
 import { Key, foldIn } from '../random'
 import { isTensor } from '../tensor'
 import { leaves, structureEqual } from '../tree'
@@ -47,7 +47,7 @@ function checkSameOutputs(kind: 'cond' | 'switch', outputs: unknown[]): void {
   for (let i = 1; i < outputs.length; i++) {
     const [a, b] = [outputs[0], outputs[i]]
     if (!sameStructure(a, b)) {
-      throw new TypeError(
+      throw new PyTypeError(
         `${kind} branch outputs must have the same pytree structure, but they differ:\n\n` +
           `Revise ${name(0)} and/or ${name(i)} so that they have the same pytree structure.`,
       )
@@ -55,7 +55,7 @@ function checkSameOutputs(kind: 'cond' | 'switch', outputs: unknown[]): void {
     const [ta, tb] = [leaves(a).map(leafType), leaves(b).map(leafType)]
     const j = ta.findIndex((t, k) => t !== tb[k])
     if (j >= 0) {
-      throw new TypeError(
+      throw new PyTypeError(
         `${kind} branches must have equal output types but they differ.\n\n` +
           `The output of ${name(0)} has type ${ta[j]} but the corresponding output of ${name(i)} has type ${tb[j]}.\n\n` +
           `Revise ${name(0)} and/or ${name(i)} so that all output types match.`,
@@ -89,10 +89,10 @@ function liftedBranches<A extends unknown[], C>(
 function predicate(pred: unknown): boolean {
   if (typeof pred === 'boolean' || typeof pred === 'number') return pred !== 0 && pred !== false
   if (isTensor(pred)) {
-    if (pred.ndim !== 0) throw new TypeError(`Pred must be a scalar, got ${String(pred.toArray())} of shape (${pred.shape.join(', ')},).`)
+    if (pred.ndim !== 0) throw new PyTypeError(`Pred must be a scalar, got ${String(pred.toArray())} of shape (${pred.shape.join(', ')},).`)
     return pred.item() !== 0 && pred.item() !== false
   }
-  throw new TypeError(`Pred must be a scalar, got ${String(pred)} of type ${typeof pred}`)
+  throw new PyTypeError(`Pred must be a scalar, got ${String(pred)} of type ${typeof pred}`)
 }
 
 /**
@@ -127,11 +127,11 @@ export function switchBranch<A extends unknown[], C>(
   let i: number
   if (typeof index === 'number') i = index
   else if (isTensor(index)) {
-    if (index.ndim !== 0) throw new TypeError(`Branch index must be scalar, got ${String(index.toArray())} of shape (${index.shape.join(', ')},).`)
-    if (index.dtype === 'float32' || index.dtype === 'bool') throw new TypeError(`Index type must be an integer, got ${String(index.item())} as ${index.dtype}`)
+    if (index.ndim !== 0) throw new PyTypeError(`Branch index must be scalar, got ${String(index.toArray())} of shape (${index.shape.join(', ')},).`)
+    if (index.dtype === 'float32' || index.dtype === 'bool') throw new PyTypeError(`Index type must be an integer, got ${String(index.item())} as ${index.dtype}`)
     i = Number(index.item())
-  } else throw new TypeError(`Index type must be an integer, got ${String(index)}`)
-  if (!Number.isInteger(i)) throw new TypeError(`Index type must be an integer, got ${i} as float32`)
+  } else throw new PyTypeError(`Index type must be an integer, got ${String(index)}`)
+  if (!Number.isInteger(i)) throw new PyTypeError(`Index type must be an integer, got ${i} as float32`)
   return liftedBranches('switch', Math.min(Math.max(i, 0), branches.length - 1), branches, scope, operands, options)
 }
 
@@ -195,13 +195,13 @@ function loopCondition(c: unknown): boolean {
   if (typeof c === 'boolean') return c
   if (isTensor(c) && c.dtype === 'bool' && c.ndim === 0) return c.item() as boolean
   const type = isTensor(c) ? `ShapedArray(${c.dtype}[${c.shape.join(',')}])` : typeof c
-  throw new TypeError(`cond_fun must return a boolean scalar, but got output type(s) [${type}].`)
+  throw new PyTypeError(`cond_fun must return a boolean scalar, but got output type(s) [${type}].`)
 }
 
 /** JAX's check that the body keeps the carry's structure and leaf types. */
 function checkCarry(before: unknown, after: unknown): void {
   if (!sameStructure(before, after)) {
-    throw new TypeError(
+    throw new PyTypeError(
       'while_loop body function carry input and carry output must have the same pytree structure, but they differ:\n\n' +
         'Revise the function so that the carry output has the same pytree structure as the carry input.',
     )
@@ -209,7 +209,7 @@ function checkCarry(before: unknown, after: unknown): void {
   const [ta, tb] = [leaves(before).map(leafType), leaves(after).map(leafType)]
   const j = ta.findIndex((t, k) => t !== tb[k])
   if (j >= 0) {
-    throw new TypeError(
+    throw new PyTypeError(
       'while_loop body function carry input and carry output must have equal types, but they differ:\n\n' +
         `The input carry component has type ${ta[j]} but the corresponding output carry component has type ${tb[j]}.\n\n` +
         'Revise the function so that all output types match the corresponding input types.',

@@ -38,7 +38,7 @@ function flattenScopes(tree: ScopeTree): { scopes: Scope[]; unflatten: (xs: Scop
     unflatten: (xs: Scope[]) => {
       if (tree instanceof Scope) return xs[0]
       let i = 0
-      return map(() => xs[i++], tree)
+      return map(() => xs[i++], tree as unknown)
     },
   }
 }

@@ -7,16 +7,7 @@
 // counter objects that children look up *by name*: re-pushing a child with the same name (after
 // a rewind) continues its counters, which is what makes Flax's keys a function of (path,
 // per-path call count) only.
-import {
-  InvalidRngError,
-  InvalidScopeError,
-  ModifyScopeVariableError,
-  ScopeCollectionNotFound,
-  ScopeParamNotFoundError,
-  ScopeParamShapeError,
-  ScopeVariableNotFoundError,
-  ValueError,
-} from '../errors'
+import { InvalidRngError, InvalidScopeError, ModifyScopeVariableError, ScopeCollectionNotFound, ScopeParamNotFoundError, ScopeParamShapeError, ScopeVariableNotFoundError, ValueError, PyTypeError } from '../errors'
 import { tidy } from '../jnp'
 import { key as randomKey } from '../random'
 import { isTensor } from '../tensor'
@@ -173,7 +164,7 @@ export class Scope {
   }
 
   reserve(name: string, col: string | null = null): void {
-    if (typeof name !== 'string') throw new TypeError(`The type of scope "${String(name)}" should be string but it is ${typeof name}`)
+    if (typeof name !== 'string') throw new PyTypeError(`The type of scope "${String(name)}" should be string but it is ${typeof name}`)
     if (this.nameReserved(name, col)) throw new ValueError(`Duplicate use of scope name: "${name}"`)
     let cols = this.reservations.get(name)
     if (cols === undefined) this.reservations.set(name, (cols = new Set()))
@@ -262,7 +253,7 @@ export class Scope {
 
   /** Write view of `col`: creates the nested dicts from the root down to this path. */
   _mutableCollection(col: string): Collection {
-    if (!this.isMutableCollection(col)) throw new Error(`Collection ${col} is not mutable`)
+    if (!this.isMutableCollection(col)) throw new ValueError(`Collection ${col} is not mutable`)
     if (!hasOwn(this._variables, col)) {
       if (this.parent === null) {
         this._variables[col] = {}

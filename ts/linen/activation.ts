@@ -11,7 +11,7 @@ export function relu(x: Tensor): Tensor {
 }
 
 /** `nn.PReLU`: `where(x >= 0, x, slope * x)` with a learned scalar `negative_slope`. */
-export class PReLU extends Module {
+export class PReLU extends Module<{ paramDtype?: DType; negativeSlopeInit?: number }> {
   paramDtype: DType = 'float32'
   negativeSlopeInit = 0.01
 

@@ -15,9 +15,9 @@ const SCOPE_MODULES: unique symbol = Symbol('flaxen.module.compactNameScopeModul
 type Method<This, Args extends unknown[], Return> = (this: This, ...args: Args) => Return
 
 /** The child module that gives a compact-name-scope method its scope. */
-export class CompactNameScope extends Module {
-  declare fn: Function
-  declare moduleFn: () => Module
+export class CompactNameScope extends Module<{ fn: Function; moduleFn: () => Module }> {
+  fn!: Function
+  moduleFn!: () => Module
 
   @compact
   call(...args: unknown[]): unknown {

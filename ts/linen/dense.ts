@@ -5,7 +5,8 @@ import type { DType, Tensor } from '../tensor'
 import { ValueError } from '../errors'
 import { compact } from './compact'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
-import { Module } from './module'
+import { Module, type ModuleProps } from './module'
+import { constructed, tensorArg } from './module-internals'
 
 /**
  * `promote_dtype(inputs, kernel, bias, dtype=dtype)` with float32 params: integer and bool
@@ -17,8 +18,17 @@ function promoteDtype(inputs: Tensor, dtype: DType | null, layer: string): Tenso
   return inputs.dtype === 'float32' ? inputs : inputs.astype('float32')
 }
 
-export class Dense extends Module {
-  declare features: number
+export interface DenseProps {
+  features: number
+  useBias?: boolean
+  dtype?: DType | null
+  paramDtype?: DType
+  kernelInit?: Initializer
+  biasInit?: Initializer
+}
+
+export class Dense extends Module<DenseProps> {
+  features!: number
   useBias = true
   /** Computation dtype; null = inferred from inputs and params (float32 is the only float dtype). */
   dtype: DType | null = null
@@ -26,8 +36,14 @@ export class Dense extends Module {
   kernelInit: Initializer = lecunNormal()
   biasInit: Initializer = zerosInit()
 
+  constructor(props: ModuleProps<DenseProps>) {
+    super(props)
+    constructed(this, new.target, Dense)
+  }
+
   @compact
   call(inputs: Tensor): Tensor {
+    inputs = tensorArg(this, 'call', 'inputs', inputs)
     const inFeatures = inputs.shape[inputs.shape.length - 1]
     // Creation order matters: kernel takes 'params' counter 1, bias counter 2.
     const kernel: Tensor = this.param('kernel', this.kernelInit, [inFeatures, this.features], this.paramDtype)
@@ -53,8 +69,19 @@ const normalizeAxes = (axes: number[], ndim: number) => axes.map((a) => (a < 0 ?
  * flattened 2-D kernel `(prod(batch) * prod(contracted), prod(features))`, which fixes fan-in
  * and fan-out; the result is reshaped. `DenseGeneral({ features: 4 })` ≡ `Dense({ features: 4 })`.
  */
-export class DenseGeneral extends Module {
-  declare features: number | readonly number[]
+export interface DenseGeneralProps {
+  features: number | readonly number[]
+  axis?: number | readonly number[]
+  batchDims?: readonly number[]
+  useBias?: boolean
+  dtype?: DType | null
+  paramDtype?: DType
+  kernelInit?: Initializer
+  biasInit?: Initializer
+}
+
+export class DenseGeneral extends Module<DenseGeneralProps> {
+  features!: number | readonly number[]
   axis: number | readonly number[] = -1
   batchDims: readonly number[] = []
   useBias = true
@@ -63,8 +90,14 @@ export class DenseGeneral extends Module {
   kernelInit: Initializer = lecunNormal()
   biasInit: Initializer = zerosInit()
 
+  constructor(props: ModuleProps<DenseGeneralProps>) {
+    super(props)
+    constructed(this, new.target, DenseGeneral)
+  }
+
   @compact
   call(inputs: Tensor): Tensor {
+    inputs = tensorArg(this, 'call', 'inputs', inputs)
     const features = asTuple(this.features)
     const ndim = inputs.ndim
     const axis = normalizeAxes(asTuple(this.axis), ndim)

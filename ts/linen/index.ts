@@ -1,11 +1,11 @@
 // flax.linen: Module, compact, layers, initializers, lifted transforms.
 export { PReLU, relu } from './activation'
 export { compact, nowrap } from './compact'
-export { Dense, DenseGeneral } from './dense'
-export { Embed, defaultEmbedInit } from './embed'
+export { Dense, DenseGeneral, type DenseProps, type DenseGeneralProps } from './dense'
+export { Embed, defaultEmbedInit, type EmbedProps } from './embed'
 export { mergeParam } from './merge-param'
-export { LayerNorm, RMSNorm } from './normalization'
-export { Dropout, type DropoutCallOptions } from './stochastic'
+export { LayerNorm, RMSNorm, type LayerNormProps, type RMSNormProps } from './normalization'
+export { Dropout, type DropoutCallOptions, type DropoutProps } from './stochastic'
 export { jit } from './jit'
 export * as initializers from './initializers'
 export { type Initializer, lecunNormal, onesInit, varianceScaling, zerosInit } from './initializers'
@@ -18,12 +18,19 @@ export {
   type InitWithOptions,
   type MethodArg,
   type ModuleProps,
+  type PropsOf,
+  type MethodArgs,
+  type MethodResult,
+  type ApplyResult,
   type SowOptions,
   type Variables,
+  type VariablesArg,
+  type Collection,
+  type VariableNode,
 } from './module'
 export { liftTransform, mapVariables, type NNMapVariablesOptions } from './transforms'
 export { CompactNameScope, compactNameScope } from './compact-name-scope'
-export { Sequential, type SequentialLayer } from './sequential'
+export { Sequential, type SequentialLayer, type SequentialArgs, type SequentialResult } from './sequential'
 export { shareScope } from './share-scope'
 export { WeightNorm, type WeightNormProps } from './weight-norm'
 export { SpectralNorm, type SpectralNormCallOptions, type SpectralNormProps } from './spectral-norm'

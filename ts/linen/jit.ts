@@ -11,7 +11,8 @@ type ModuleCtor = abstract new (...args: any[]) => Module
 /** `flax.linen.jit(target)`: `target` with its top-level apply compiled per signature. */
 export function jit<C extends ModuleCtor>(target: C, options: JitOptions = {}): C {
   const plans = new WeakMap<Module, Jitted<(v: Variables, o: ApplyWithOptions, ...a: any[]) => any>>()
-  const applyWith = target.prototype.applyWith as Module['applyWith']
+  // Untyped: the plan calls it with whatever the typed applyWith of `target` accepted.
+  const applyWith = target.prototype.applyWith as unknown as (this: Module, v: Variables, o: ApplyWithOptions, ...a: any[]) => any
   abstract class Jit extends (target as unknown as typeof Module) {
     applyWith(variables: Variables, opts: ApplyWithOptions, ...args: any[]): any {
       let f = plans.get(this)

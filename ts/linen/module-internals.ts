@@ -16,17 +16,10 @@
 //   stack, and (for compact methods) rewinds the scope and resets autonaming afterwards.
 import { config } from '../core/config'
 import { Scope } from '../core/scope'
-import {
-  AssignSubModuleError,
-  NameInUseError,
-  ReservedModuleAttributeError,
-  SetAttributeFrozenModuleError,
-  SetAttributeInModuleSetupError,
-  ValueError,
-  CallCompactUnboundModuleError,
-  CallSetupUnboundModuleError,
-} from '../errors'
+import { AssignSubModuleError, NameInUseError, ReservedModuleAttributeError, SetAttributeFrozenModuleError, SetAttributeInModuleSetupError, ValueError, CallCompactUnboundModuleError, CallSetupUnboundModuleError, PyTypeError } from '../errors'
 import { isPlainObject, map as treeMap } from '../tree'
+import { codedError, codedTypeError } from '../coded-error'
+import { Tensor, describe } from '../tensor'
 import { callRecorders, captureStack, currentModule, moduleStack } from './context'
 import type { Module } from './module'
 import { ModuleInternalState, SetupState } from './module-state'
@@ -60,6 +53,12 @@ export interface Internals {
    * not be mistaken for assignments to a frozen module.
    */
   constructing: boolean
+  /**
+   * The fields the class declares at run time, recorded while constructing: class fields with
+   * an initializer (`useBias = true`) or without (`features!: number`). `declare`d fields leave
+   * no trace in JS and are not fields (they are setup attributes).
+   */
+  readonly declaredFields: Set<string>
   /**
    * Options of a lifted transform's class (`nn.mapVariables(Dense, ...)`), per method name.
    * The transformed class is shared by every call with the same target and methods (see
@@ -105,9 +104,35 @@ export function setRaw(i: Internals, key: string, value: unknown): void {
   Object.defineProperty(i.target, key, { value, writable: true, enumerable: true, configurable: true })
 }
 
-/** The module is being used: from now on every attribute assignment follows the frozen rules. */
+/**
+ * The module is being used: from now on every attribute assignment follows the frozen rules.
+ * The first time, the props are checked against the declared fields, as Python checks a
+ * dataclass `__init__`'s keyword arguments (JS has no hook after a subclass's field
+ * initializers, so this is the earliest point at which all fields are known).
+ */
 export function endConstruction(i: Internals): void {
+  if (!i.constructing) return
   i.constructing = false
+  checkFields(i)
+}
+
+/** Python's list of argument names in `missing 2 required positional arguments: 'a' and 'b'`. */
+function pyNameList(names: string[]): string {
+  const q = names.map((n) => `'${n}'`)
+  if (q.length <= 2) return q.join(' and ')
+  return `${q.slice(0, -1).join(', ')}, and ${q[q.length - 1]}`
+}
+
+function checkFields(i: Internals): void {
+  const cls = i.target.constructor.name
+  for (const key of i.fieldNames) {
+    if (!i.declaredFields.has(key)) throw new PyTypeError(`${cls}.__init__() got an unexpected keyword argument '${key}'`)
+  }
+  const missing = [...i.declaredFields].filter((k) => !i.fieldNames.includes(k) && i.target[k] === undefined)
+  if (missing.length > 0) {
+    const n = missing.length
+    throw new PyTypeError(`${cls}.__init__() missing ${n} required positional argument${n === 1 ? '' : 's'}: ${pyNameList(missing)}`)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,15 +140,17 @@ export function endConstruction(i: Internals): void {
 
 const RESERVED = new Set(['name', 'parent', 'scope'])
 
-export interface ModuleConstructorProps {
+/** The props every module takes besides its fields. */
+export interface ModuleBaseProps {
   name?: string | null
   parent?: Module | Scope | null
-  [field: string]: unknown
 }
+
+export type ModuleConstructorProps = ModuleBaseProps & Record<string, unknown>
 
 export function constructModule(target: Module, props: ModuleConstructorProps | undefined): Module {
   const { name = null, parent = UNSPECIFIED_PARENT, ...fields } = props ?? {}
-  if (name !== null && typeof name !== 'string') throw new TypeError(`Module name must be a string or null, got ${typeof name}`)
+  if (name !== null && typeof name !== 'string') throw new PyTypeError(`Module name must be a string or null, got ${typeof name}`)
   if ('scope' in fields) throw new ReservedModuleAttributeError({ scope: fields.scope })
   const i: Internals = {
     target,
@@ -133,6 +160,7 @@ export function constructModule(target: Module, props: ModuleConstructorProps | 
     state: new ModuleInternalState(),
     methodCache: new Map(),
     constructing: true,
+    declaredFields: new Set(),
   }
   Object.defineProperty(target, INTERNALS, { value: i })
   for (const [k, v] of Object.entries(fields)) setRaw(i, k, v)
@@ -440,6 +468,7 @@ const handler: ProxyHandler<any> = {
     if (i.constructing && !Object.prototype.hasOwnProperty.call(target, key)) {
       // A class-field initializer in assignment form (see Internals.constructing).
       if (RESERVED.has(key)) throw new ReservedModuleAttributeError({ [key]: value })
+      i.declaredFields.add(key)
       if (value !== undefined) setRaw(i, key, value)
       return true
     }
@@ -460,6 +489,7 @@ const handler: ProxyHandler<any> = {
     const i: Internals | undefined = target[INTERNALS]
     if (typeof key === 'string' && i !== undefined) {
       if (RESERVED.has(key)) throw new ReservedModuleAttributeError({ [key]: desc.value })
+      if (i.constructing && 'value' in desc) i.declaredFields.add(key)
       // A constructor prop wins over the class-field default.
       if (i.fieldNames.includes(key)) return true
       // `dense!: Dense` (no initializer) only declares: leave it missing so reads trigger setup.
@@ -529,4 +559,37 @@ export function cloneModule(m: Module, { parent = null, deepClone = false, reset
   internals(clone).liftOptions ??= i.liftOptions
   endConstruction(internals(clone))
   return clone
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments at the module boundary
+
+/** Where an argument error happened: `Dense.call` plus the module's path when bound (`at 'MLP_0/Dense_0'`). */
+function methodSite(m: Module, method: string): string {
+  const i = internals(m)
+  const scope = i.target.scope as Scope | null
+  const path = scope !== null && scope.path.length > 0 ? ` (at '${scope.path.join('/')}')` : ''
+  return `${className(m)}.${method}${path}`
+}
+
+/**
+ * A tensor argument of a layer's method. A plain array, a typed array or undefined would
+ * otherwise fail deep inside the computation with a message naming neither the layer nor the
+ * argument; a disposed tensor, with one naming nothing.
+ */
+export function tensorArg(m: Module, method: string, arg: string, x: unknown): Tensor {
+  if (x instanceof Tensor) {
+    if (x.isDisposed) throw codedError('E_DISPOSED', `${methodSite(m, method)}: argument '${arg}' is a tensor used after dispose()`)
+    return x
+  }
+  throw codedTypeError(`${methodSite(m, method)}: argument '${arg}' must be a Tensor, got ${describe(x)}`)
+}
+
+/**
+ * Called at the end of a built-in layer's constructor: when `cls` itself is being constructed
+ * (not a subclass, whose fields are still to come), all fields are known, so the props are
+ * checked now — a misspelt or missing prop fails at `new`, as in Flax.
+ */
+export function constructed(m: Module, newTarget: Function, cls: Function): void {
+  if (newTarget === cls) endConstruction(internals(m))
 }

@@ -1,8 +1,12 @@
 // `nn.Module`: the base class of every layer and model (flax.linen.Module).
 //
 // Port conventions: Flax's `__call__` is `call`; dataclass fields are the constructor's props
-// (`new Dense({ features: 3 })`), declared in subclasses with `declare features: number` or
-// given defaults with class fields (`useBias = true`); `name` and `parent` are reserved. Flax
+// (`new Dense({ features: 3 })`). A subclass gives their type as the generic argument
+// (`extends Module<{ features: number; useBias?: boolean }>`: required props required,
+// defaulted ones optional) and declares them as class fields — `features!: number` (required)
+// or `useBias = true` (default) — which is what tells the run-time check which props exist
+// (`declare`d attributes leave no trace in JS: they are setup attributes, not fields). `name`
+// and `parent` are reserved. Flax
 // keyword arguments of init/apply become an options object (`applyWith(vars, { mutable }, x)`).
 // Module-valued fields are adopted under the field name; a built-in layer whose Flax field name
 // differs from the camelCase prop declares it (`static flaxFieldNames = { layerInstance:
@@ -16,23 +20,16 @@ import { isValidRng } from '../core/rng'
 import type { PRNGKey } from '../core/rng'
 import type { InitFn, Scope, VariableDict } from '../core/scope'
 import type { Variable } from '../core/variable'
-import {
-  ApplyModuleInvalidMethodError,
-  AttributeError,
-  CallUnbindOnUnboundModuleError,
-  InvalidInstanceModuleError,
-  InvalidRngError,
-  NameInUseError,
-  ValueError,
-  pyStr,
-} from '../errors'
+import { ApplyModuleInvalidMethodError, AttributeError, CallUnbindOnUnboundModuleError, InvalidInstanceModuleError, InvalidRngError, NameInUseError, ValueError, pyStr, PyTypeError } from '../errors'
 import * as jnp from '../jnp'
-import type { Tensor } from '../tensor'
+import { Tensor } from '../tensor'
 import { isPlainObject } from '../tree'
+import { codedError, codedTypeError } from '../coded-error'
 import { type CaptureFilter, callRecorders, captureStack } from './context'
 import {
   METHOD_OF,
   type MethodInfo,
+  type ModuleBaseProps,
   type ModuleConstructorProps,
   className,
   cloneModule,
@@ -47,8 +44,59 @@ import {
   UNSPECIFIED_PARENT,
 } from './module-internals'
 
-export type ModuleProps = ModuleConstructorProps
-export type Variables = VariableDict
+/** A module's constructor props: its fields `P` plus `name` and `parent`. */
+export type ModuleProps<P extends object = {}> = P & ModuleBaseProps
+
+// A type-only key: the props type rides on the instance type without a run-time property.
+declare const PROPS: unique symbol
+
+/** The fields type a module class was declared with (`Module<P>` → `P`). */
+export type PropsOf<M> = M extends { readonly [PROPS]?: infer P } ? (P extends object ? P : {}) : {}
+
+/**
+ * A node of a variable dict as read back from `init`: a `Tensor` leaf, typed so that paths read
+ * without narrowing (`v.params.Dense_0.kernel.shape`). Inner dicts are typed as nodes too;
+ * `tree.leaves` gives the real leaves.
+ */
+export type VariableNode = Tensor & { [child: string]: VariableNode }
+/** One collection (`params`, `batch_stats`, ...): names → variables or nested dicts. */
+export type Collection = { [name: string]: VariableNode }
+/** Flax's variable dict: collections by name (`{ params: {...}, batch_stats: {...} }`). */
+export type Variables = { [collection: string]: Collection }
+/**
+ * What `apply`/`bind` accept: any dict of collections. A collection is a dict, never a tensor —
+ * which is how `m.apply(v.params, x)` (a collection in place of the dict of collections) is a
+ * type error.
+ */
+export type VariablesArg = { readonly [collection: string]: { readonly [name: string]: unknown } & NotALeaf }
+type NotALeaf = { readonly shape?: never; readonly dtype?: never }
+
+type AnyFn = (...args: any) => any
+/** The `method` an options object names (undefined: `call`). */
+export type MethodIn<O> = O extends { method: infer X } ? X : undefined
+/** `method` of init/apply for module `M`: one of its attribute names (a method or a submodule), or a function. */
+export type MethodOf<M> = { method?: Extract<keyof M, string> | AnyFn }
+/** The function `init`/`apply` run for `method` (undefined: `call`). */
+type MethodFn<M, X> = [X] extends [undefined]
+  ? M extends { call: infer F extends AnyFn } ? F : AnyFn
+  : X extends keyof M
+    ? M[X] extends infer F extends AnyFn ? F : AnyFn
+    : X extends (module: M, ...args: infer A) => infer R
+      ? (...args: A) => R
+      : X extends AnyFn
+        ? X
+        : AnyFn
+/** The arguments `init`/`apply` take after the variables/rngs, for `method`. */
+export type MethodArgs<M, X = undefined> = Parameters<MethodFn<M, X>>
+/** What that method returns. */
+export type MethodResult<M, X = undefined> = ReturnType<MethodFn<M, X>>
+/** apply's result: `y`, or `[y, updatedCollections]` when anything is mutable (or intermediates are captured). */
+export type ApplyResult<Y, O> = O extends { mutable: infer F }
+  ? [F] extends [false | undefined]
+    ? CaptureResult<Y, O>
+    : [Y, Variables]
+  : CaptureResult<Y, O>
+type CaptureResult<Y, O> = O extends { captureIntermediates: infer C } ? ([C] extends [false | undefined] ? Y : [Y, Variables]) : Y
 
 /** Which method `init`/`apply` run: a method name, a method of the class, or `(module, ...args) => y`. */
 export type MethodArg = string | ((...args: any[]) => any)
@@ -102,7 +150,7 @@ function resolveMethod(m: Module, method: MethodArg | undefined): ScopeModuleFn 
     if (value === undefined) throw noAttribute(m, method)
     // A string naming a submodule attribute calls that submodule.
     if (isModule(value)) return (mod, ...args) => (mod as any)[method].call(...args)
-    if (typeof value !== 'function') throw new TypeError(`'${className(m)}.${method}' must be a callable, got ${typeof value}.`)
+    if (typeof value !== 'function') throw new PyTypeError(`'${className(m)}.${method}' must be a callable, got ${typeof value}.`)
     return (mod, ...args) => invokeMethod(mod, value, method, args)
   }
   if (typeof method !== 'function') throw new ApplyModuleInvalidMethodError(method)
@@ -161,7 +209,71 @@ export function init<M extends Module>(fn: ScopeModuleFn<M>, module: M, options:
   return (rngs, ...args) => f(rngs, ...args)[1]
 }
 
-export class Module {
+function initImpl(m: Module, rngs: RngsArg, options: InitWithOptions, args: unknown[]): [any, Variables] {
+  if (!isPlainObject(rngs)) {
+    if (!isValidRng(rngs)) {
+      throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(m)}, but rngs are: ${pyStr(rngs)}`)
+    }
+    rngs = { params: rngs as PRNGKey }
+  }
+  return initWithOutput(resolveMethod(m, options.method), m, options)(rngs, ...args)
+}
+
+function applyImpl(m: Module, variables: VariablesArg, options: ApplyWithOptions, args: unknown[]): any {
+  let rngs = options.rngs ?? null
+  if (rngs !== null && !isPlainObject(rngs)) {
+    if (!isValidRng(rngs)) {
+      throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(m)}, but rngs are: ${pyStr(rngs)}`)
+    }
+    rngs = { params: rngs as PRNGKey }
+  }
+  return apply(resolveMethod(m, options.method), m, { ...options, rngs })(variables as Variables, ...args)
+}
+
+/** The keyword arguments of Flax's `apply`/`init`, which flaxen takes as `applyWith`'s / `initWith`'s options. */
+const APPLY_OPTION_KEYS = new Set(['mutable', 'rngs', 'method', 'captureIntermediates'])
+
+/**
+ * Flax's keyword arguments given to `apply` as a trailing object (`m.apply(v, x, { mutable })`)
+ * would reach the module's `call` as an argument and fail later with an unrelated error. An
+ * object whose keys are all apply options is refused here; a trailing options object of the
+ * module's own (`{ mask }`, `{ deterministic }`) has other keys and passes.
+ */
+function checkApplyArgs(m: Module, method: 'apply' | 'init' | 'initWithOutput', args: readonly unknown[]): void {
+  const last = args[args.length - 1]
+  if (!isPlainObject(last)) return
+  const keys = Object.keys(last)
+  if (keys.length === 0 || !keys.every((k) => APPLY_OPTION_KEYS.has(k))) return
+  const withName = method === 'apply' ? 'applyWith' : method === 'init' ? 'initWith' : 'initWithOutputWith'
+  const first = method === 'apply' ? 'variables' : 'rngs'
+  throw codedTypeError(
+    `${className(m)}.${method}: the last argument {${keys.join(', ')}} holds ${withName}'s options, which ${method} passes to the module as an argument; ` +
+      `use ${className(m)}.${withName}(${first}, { ${keys.join(', ')} }, ...args)`,
+  )
+}
+
+/**
+ * A stored variable that was disposed fails with a message naming only "tensor"; this names the
+ * variable's path (`params/Dense_0/kernel`) and keeps the code. Checked on the way out too, as
+ * a stored value is returned without being touched.
+ */
+function disposedAsPath<T>(m: Module, col: string, name: string, get: () => T): T {
+  const what = () => `${className(m)}: variable '${[col, ...(m.scope as Scope).path, name].join('/')}' is a tensor used after dispose()`
+  let v: T
+  try {
+    v = get()
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'E_DISPOSED') throw codedError('E_DISPOSED', what())
+    throw e
+  }
+  if (v instanceof Tensor && v.isDisposed) throw codedError('E_DISPOSED', what())
+  return v
+}
+
+export class Module<P extends object = {}> {
+  /** Type-only: the props type (see `PropsOf`). */
+  declare readonly [PROPS]?: P
+
   /** The name in the parent (`Dense_0`, an attribute name, or explicit); ignored for the top-level module's path. */
   declare readonly name: string | null
   /** The parent module or scope; `null` for an unbound orphan. */
@@ -169,9 +281,9 @@ export class Module {
   /** The scope once bound, else `null`. */
   declare readonly scope: Scope | null
 
-  constructor(props?: ModuleProps) {
+  constructor(...[props]: {} extends P ? [props?: ModuleProps<P>] : [props: ModuleProps<P>]) {
     // Returning the proxy makes it `this` for subclass field initializers and for every method.
-    return constructModule(this, props)
+    return constructModule(this, props as ModuleConstructorProps) as unknown as Module<P>
   }
 
   // Calling init/apply on the class instead of an instance is a Flax error too.
@@ -199,51 +311,41 @@ export class Module {
   // -- init / apply --------------------------------------------------------------------------
 
   /** `init(rngs, *args)` → variables. `rngs` is a key (meaning `{ params: key }`) or a record of keys. */
-  init(rngs: RngsArg, ...args: any[]): Variables {
+  init(rngs: RngsArg, ...args: MethodArgs<this>): Variables {
     moduleChecks(this)
-    return this.initWithOutputWith(rngs, {}, ...args)[1]
+    checkApplyArgs(this, 'init', args)
+    return initImpl(this, rngs, {}, args)[1]
   }
 
   /** `init(rngs, *args, method=..., mutable=...)`. */
-  initWith(rngs: RngsArg, options: InitWithOptions, ...args: any[]): Variables {
+  initWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): Variables {
     moduleChecks(this)
-    return this.initWithOutputWith(rngs, options, ...args)[1]
+    return initImpl(this, rngs, options, args)[1]
   }
 
   /** `init_with_output(rngs, *args)` → `[y, variables]`. */
-  initWithOutput(rngs: RngsArg, ...args: any[]): [any, Variables] {
+  initWithOutput(rngs: RngsArg, ...args: MethodArgs<this>): [MethodResult<this>, Variables] {
     moduleChecks(this)
-    return this.initWithOutputWith(rngs, {}, ...args)
+    checkApplyArgs(this, 'initWithOutput', args)
+    return initImpl(this, rngs, {}, args) as [MethodResult<this>, Variables]
   }
 
-  initWithOutputWith(rngs: RngsArg, options: InitWithOptions, ...args: any[]): [any, Variables] {
+  initWithOutputWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): [MethodResult<this, MethodIn<O>>, Variables] {
     moduleChecks(this)
-    if (!isPlainObject(rngs)) {
-      if (!isValidRng(rngs)) {
-        throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(this)}, but rngs are: ${pyStr(rngs)}`)
-      }
-      rngs = { params: rngs as PRNGKey }
-    }
-    return initWithOutput(resolveMethod(this, options.method), this, options)(rngs, ...args)
+    return initImpl(this, rngs, options, args) as [MethodResult<this, MethodIn<O>>, Variables]
   }
 
-  /** `apply(variables, *args)` → y (nothing mutable). */
-  apply(variables: Variables, ...args: any[]): any {
+  /** `apply(variables, *args)` → y (nothing mutable). Keyword options go to `applyWith`. */
+  apply(variables: VariablesArg, ...args: MethodArgs<this>): MethodResult<this> {
     moduleChecks(this)
-    return this.applyWith(variables, {}, ...args)
+    checkApplyArgs(this, 'apply', args)
+    return applyImpl(this, variables, {}, args)
   }
 
   /** `apply(variables, *args, rngs=, method=, mutable=)`: y, or `[y, state]` when mutable is not false. */
-  applyWith(variables: Variables, options: ApplyWithOptions, ...args: any[]): any {
+  applyWith<const O extends ApplyWithOptions>(variables: VariablesArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): ApplyResult<MethodResult<this, MethodIn<O>>, O> {
     moduleChecks(this)
-    let rngs = options.rngs ?? null
-    if (rngs !== null && !isPlainObject(rngs)) {
-      if (!isValidRng(rngs)) {
-        throw new InvalidRngError(`RNGs should be of shape (2,) or PRNGKey in Module ${className(this)}, but rngs are: ${pyStr(rngs)}`)
-      }
-      rngs = { params: rngs as PRNGKey }
-    }
-    return apply(resolveMethod(this, options.method), this, { ...options, rngs })(variables, ...args)
+    return applyImpl(this, variables, options, args)
   }
 
   /**
@@ -260,7 +362,7 @@ export class Module {
     const calls: [string, Module][] = []
     callRecorders.push((m) => calls.push([(m.scope as Scope).path.join('/'), m.clone()]))
     try {
-      this.initWith(rngs, options, ...args)
+      initImpl(this, rngs, options, args)
     } finally {
       callRecorders.pop()
     }
@@ -273,9 +375,9 @@ export class Module {
   }
 
   /** An interactive clone bound to `variables` (a non-temporary root scope). */
-  bind(variables: Variables, { rngs = null, mutable = false }: { rngs?: Record<string, PRNGKey> | null; mutable?: CollectionFilter } = {}): this {
+  bind(variables: VariablesArg, { rngs = null, mutable = false }: { rngs?: Record<string, PRNGKey> | null; mutable?: CollectionFilter } = {}): this {
     moduleChecks(this)
-    const scope = core.bind(variables, rngs, mutable)
+    const scope = core.bind(variables as Variables, rngs, mutable)
     return cloneModule(this, { parent: scope, deepClone: true }) as this
   }
 
@@ -289,7 +391,7 @@ export class Module {
   }
 
   /** A new instance with the same fields (no parent unless given) and `updates` applied. */
-  clone(updates: ModuleProps = {}): this {
+  clone(updates: Partial<ModuleProps<PropsOf<this>>> = {}): this {
     const { parent = null, ...rest } = updates
     return cloneModule(this, { parent: parent as Module | Scope | null, updates: rest }) as this
   }
@@ -299,7 +401,7 @@ export class Module {
    * `parent` is given) and its name is re-derived (`name: null` → the next autoname, so
    * `Dense_0.copy()` is `Dense_1`), Flax's `Module.copy`.
    */
-  copy(updates: ModuleProps = {}): this {
+  copy(updates: Partial<ModuleProps<PropsOf<this>>> = {}): this {
     const { parent = UNSPECIFIED_PARENT, name = null, ...rest } = updates as Record<string, unknown>
     return cloneModule(this, { parent: parent as Module | Scope | null, deepClone: true, updates: { ...rest, name } }) as this
   }
@@ -314,7 +416,7 @@ export class Module {
     const i = internals(this)
     if (!initializationAllowed(i)) throw new ValueError('Parameters must be initialized in `setup()` or in a method wrapped in `@compact`')
     if (nameTaken(i, name, false, 'params')) throw new NameInUseError('param', name, className(this))
-    const v = (this.scope as Scope).param(name, initFn, ...initArgs)
+    const v = disposedAsPath(this, 'params', name, () => (this.scope as Scope).param(name, initFn, ...initArgs))
     i.state.children.set(name, 'params')
     return v
   }
@@ -336,7 +438,8 @@ export class Module {
 
   getVariable<T = any>(col: string, name: string, defaultValue?: T): T {
     if (this.scope === null) throw new ValueError("Can't access variables on unbound modules")
-    return this.scope.getVariable(col, name, defaultValue)
+    const scope = this.scope
+    return disposedAsPath(this, col, name, () => scope.getVariable(col, name, defaultValue))
   }
 
   putVariable(col: string, name: string, value: unknown): void {

@@ -11,7 +11,8 @@ const LAYER_NORM = opCode('layer_norm')
 import { Tensor, type DType } from '../tensor'
 import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
-import { Module } from './module'
+import { Module, type ModuleProps } from './module'
+import { constructed, tensorArg } from './module-internals'
 import { canonicalizeAxes, checkedDtype } from './norm-helpers'
 
 interface NormSettings {
@@ -110,7 +111,26 @@ function normalize(mdl: Module, x: Tensor, s: NormSettings): Tensor {
  * 0 and variance 1, then a learned per-feature `scale` and `bias` (params `{scale, bias}` of
  * the feature shape, created in that order).
  */
-export class LayerNorm extends Module {
+/** The fields LayerNorm and RMSNorm share. */
+interface NormProps {
+  epsilon?: number
+  dtype?: DType | null
+  paramDtype?: DType
+  useScale?: boolean
+  scaleInit?: Initializer
+  reductionAxes?: number | readonly number[]
+  featureAxes?: number | readonly number[]
+  useFastVariance?: boolean
+}
+
+export interface LayerNormProps extends NormProps {
+  useBias?: boolean
+  biasInit?: Initializer
+}
+
+export type RMSNormProps = NormProps
+
+export class LayerNorm extends Module<LayerNormProps> {
   epsilon = 1e-6
   /** Result dtype; null = inferred (float32 is the only float dtype). */
   dtype: DType | null = null
@@ -124,8 +144,14 @@ export class LayerNorm extends Module {
   /** `E[x²] − E[x]²` (one pass) rather than `E[(x − E[x])²]`; less accurate far from zero. */
   useFastVariance = true
 
+  constructor(props: ModuleProps<LayerNormProps> = {}) {
+    super(props)
+    constructed(this, new.target, LayerNorm)
+  }
+
   @compact
   call(x: Tensor): Tensor {
+    x = tensorArg(this, 'call', 'x', x)
     checkedDtype(this.dtype, 'LayerNorm')
     const { epsilon, reductionAxes, featureAxes, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance } = this
     return normalize(this, x, { epsilon, reductionAxes, featureAxes, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance, rms: false })
@@ -136,7 +162,7 @@ export class LayerNorm extends Module {
  * RMS layer normalisation (Zhang & Sennrich, 2019): `x * rsqrt(mean(x²) + eps) * scale`, no
  * centring and no bias (params `{scale}`).
  */
-export class RMSNorm extends Module {
+export class RMSNorm extends Module<RMSNormProps> {
   epsilon = 1e-6
   dtype: DType | null = null
   paramDtype: DType = 'float32'
@@ -147,8 +173,14 @@ export class RMSNorm extends Module {
   /** Accepted and ignored, as in Flax (RMSNorm has no mean to subtract). */
   useFastVariance = true
 
+  constructor(props: ModuleProps<RMSNormProps> = {}) {
+    super(props)
+    constructed(this, new.target, RMSNorm)
+  }
+
   @compact
   call(x: Tensor): Tensor {
+    x = tensorArg(this, 'call', 'x', x)
     checkedDtype(this.dtype, 'RMSNorm')
     const { epsilon, reductionAxes, featureAxes, useScale, scaleInit, paramDtype } = this
     const rmsOnly = { rms: true, useBias: false, biasInit: zeros, useFastVariance: false }

@@ -1,19 +1,20 @@
 // `nn.SpectralNorm` (flax.linen.SpectralNorm, spec d.4(2)): the wrapped layer computes with its
 // matrices divided by their largest singular value, estimated by power iteration.
 import type { Variables } from '../core/scope'
-import { ValueError } from '../errors'
+import { ValueError, PyTypeError } from '../errors'
 import * as jnp from '../jnp'
 import * as random from '../random'
 import type { DType, Tensor } from '../tensor'
 import { mapWithPath, type Path } from '../tree'
 import { compact } from './compact'
-import { Module, type ModuleProps } from './module'
+import { Module, type MethodResult, type ModuleProps } from './module'
+import { constructed } from './module-internals'
 import { mapVariables } from './transforms'
 import { checkedDtype, l2Normalize, leafPathName } from './norm-helpers'
 
-export interface SpectralNormProps extends ModuleProps {
+export interface SpectralNormProps<L extends Module = Module> {
   /** The layer whose matrices are normalised (adopted as `layer_instance` when unbound). */
-  layerInstance: Module
+  layerInstance: L
   /** Power-iteration steps per call. */
   nSteps?: number
   epsilon?: number
@@ -39,10 +40,10 @@ export interface SpectralNormCallOptions {
  * sigma as 1. With `updateStats` both are stored (the collection must be mutable). Called as
  * `call(...layerArgs, { updateStats })`; during init the stored layer kernel is `W / sigma`.
  */
-export class SpectralNorm extends Module {
+export class SpectralNorm<L extends Module = Module> extends Module<SpectralNormProps<L>> {
   static flaxFieldNames = { layerInstance: 'layer_instance' }
 
-  declare layerInstance: Module
+  layerInstance!: L
   nSteps = 1
   epsilon = 1e-12
   dtype: DType | null = null
@@ -50,15 +51,17 @@ export class SpectralNorm extends Module {
   errorOnNonMatrix = false
   collectionName = 'batch_stats'
 
-  constructor(props: SpectralNormProps) {
+  constructor(props: ModuleProps<SpectralNormProps<L>>) {
     super(props)
+    constructed(this, new.target, SpectralNorm)
   }
 
+  /** The layer's arguments, then `{ updateStats }`; the layer's result. */
   @compact
-  call(...argsAndOptions: unknown[]): unknown {
+  call(...argsAndOptions: [...unknown[], SpectralNormCallOptions]): MethodResult<L> {
     const options = argsAndOptions[argsAndOptions.length - 1] as SpectralNormCallOptions | undefined
     if (options === null || typeof options !== 'object' || typeof options.updateStats !== 'boolean') {
-      throw new TypeError("SpectralNorm.call() missing 1 required keyword-only argument: 'updateStats' (pass { updateStats } last)")
+      throw new PyTypeError("SpectralNorm.call() missing 1 required keyword-only argument: 'updateStats' (pass { updateStats } last)")
     }
     const { updateStats, ...layerOptions } = options
     const args = argsAndOptions.slice(0, -1)

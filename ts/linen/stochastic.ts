@@ -16,8 +16,15 @@ export interface DropoutCallOptions {
   rng?: PRNGKey | null
 }
 
-export class Dropout extends Module {
-  declare rate: number
+export interface DropoutProps {
+  rate: number
+  broadcastDims?: readonly number[]
+  deterministic?: boolean | null
+  rngCollection?: string
+}
+
+export class Dropout extends Module<DropoutProps> {
+  rate!: number
   /** Axes along which the mask is shared (set to 1 in the mask shape). */
   broadcastDims: readonly number[] = []
   deterministic: boolean | null = null

@@ -137,7 +137,7 @@ export function setModuleScopes(module: Module, args: unknown[], scopes: Scope[]
     return newModule
   }) as (m: unknown) => Module
   const newModule = setScopes(module)
-  if (idx !== scopes.length) throw new Error(`scope list mismatch ${scopes.length} != ${idx}`)
+  if (idx !== scopes.length) throw new ValueError(`scope list mismatch ${scopes.length} != ${idx}`)
   return [newModule, newArgs]
 }
 

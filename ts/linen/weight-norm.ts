@@ -6,13 +6,14 @@ import type { DType, Tensor } from '../tensor'
 import { mapWithPath, type Path } from '../tree'
 import { compact } from './compact'
 import { type Initializer, ones } from './initializers'
-import { Module, type ModuleProps } from './module'
+import { Module, type MethodArgs, type MethodResult, type ModuleProps } from './module'
+import { constructed } from './module-internals'
 import { canonicalizeAxes, checkedDtype, l2Normalize, leafPathName } from './norm-helpers'
 import { mapVariables } from './transforms'
 
-export interface WeightNormProps extends ModuleProps {
+export interface WeightNormProps<L extends Module = Module> {
   /** The layer whose variables are normalised (adopted as `layer_instance` when unbound). */
-  layerInstance: Module
+  layerInstance: L
   epsilon?: number
   dtype?: DType | null
   paramDtype?: DType
@@ -31,10 +32,10 @@ export interface WeightNormProps extends ModuleProps {
  * own variables stay at the layer's path. During init the stored layer variables are the
  * normalised ones (mapVariables with init=true publishes the mapped values).
  */
-export class WeightNorm extends Module {
+export class WeightNorm<L extends Module = Module> extends Module<WeightNormProps<L>> {
   static flaxFieldNames = { layerInstance: 'layer_instance' }
 
-  declare layerInstance: Module
+  layerInstance!: L
   epsilon = 1e-12
   dtype: DType | null = null
   paramDtype: DType = 'float32'
@@ -43,13 +44,15 @@ export class WeightNorm extends Module {
   featureAxes: number | readonly number[] | null = -1
   variableFilter: Iterable<string> | null = ['kernel']
 
-  constructor(props: WeightNormProps) {
+  constructor(props: ModuleProps<WeightNormProps<L>>) {
     super(props)
+    constructed(this, new.target, WeightNorm)
   }
 
+  /** The layer's call, on normalised variables: its arguments and result. */
   @compact
-  call(...args: unknown[]): unknown {
-    const layerForward = (layer: Module) => layer.call(...args)
+  call(...args: MethodArgs<L>): MethodResult<L> {
+    const layerForward = (layer: Module) => layer.call(...(args as unknown[]))
     const transIn = (vs: Variables) => mapWithPath((path: Path, leaf: Tensor) => this._l2Normalize(path, leaf), vs)
     return mapVariables(layerForward, true, transIn, undefined, { init: this.isInitializing() })(this.layerInstance)
   }

@@ -48,7 +48,7 @@ impl DType {
             .ok_or_else(|| {
                 let valid: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
                 Error::dtype(format!(
-                    "dtype: unknown dtype {name:?}; expected one of {}",
+                    "unknown dtype {name:?}; expected one of {}",
                     valid.join(", ")
                 ))
             })

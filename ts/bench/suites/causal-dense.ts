@@ -18,8 +18,8 @@ const FEATURES = 1024
 const BATCH = 32
 
 /** Verbatim from examples/causal-dense.ts (that file runs the demo when imported). */
-class CausalDense extends nn.Module {
-  declare features: number
+class CausalDense extends nn.Module<{ features: number }> {
+  features!: number
   declare dense: nn.Dense
 
   applyMask = (variables: Variables) => (this.isInitializing() ? variables : tree.map(jnp.triu, variables))
