@@ -130,7 +130,7 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     };
     if common == DType::Bool && matches!(op, BinaryOp::Rem | BinaryOp::FloorDiv) {
         return Err(Error::dtype(format!(
-            "{name}: a and b are bool; expected numeric operands (cast to an integer dtype first)"
+            "{name}: bool operands are not supported; cast to an integer dtype first"
         )));
     }
     if common == DType::Bool && op == BinaryOp::Sub {

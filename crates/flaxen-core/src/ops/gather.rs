@@ -243,7 +243,8 @@ pub fn take_along_axis_shape(x: &[usize], indices: &[usize], axis: Option<i64>) 
 
 /// jnp.take_along_axis(x, indices, axis, mode): `out[..., j, ...] = x[..., indices[..., j,
 /// ...], ...]` along `axis` (of the flattened `x` when `None`), the other axes broadcast.
-/// Modes as `take` (default fill: negative indices wrap once, out-of-range ones fill).
+/// Modes as `take` (default fill), except that negative indices wrap once before clipping too,
+/// as jnp.take_along_axis does.
 pub fn take_along_axis(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: TakeMode) -> Result<Tensor> {
     let idx = index_values(indices, "take_along_axis")?;
     let (out_shape, ax) = take_along_axis_shape(x.shape(), indices.shape(), axis)?;
@@ -286,9 +287,10 @@ pub fn take_along_axis(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: Ta
                         }
                     }
                     let i = idx[oi];
+                    // jnp wraps negative indices once in every mode, then fills or clips.
                     let j = match mode {
                         TakeMode::Fill => if i < 0 { i + n } else { i },
-                        TakeMode::Clip => i.clamp(0, (n - 1).max(0)),
+                        TakeMode::Clip => (if i < 0 { i + n } else { i }).clamp(0, (n - 1).max(0)),
                         TakeMode::Wrap => i.rem_euclid(n.max(1)),
                     };
                     *z = if (0..n).contains(&j) { xs[ox + j as usize * axis_stride] } else { fill };
