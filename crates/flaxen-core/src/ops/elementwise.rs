@@ -513,7 +513,7 @@ fn trig(src: &[f32], dst: &mut [f32], cos_shift: i64) {
     trig_pass(src, dst, cos_shift);
     let src = &src[..dst.len()];
     for (z, &v) in dst.iter_mut().zip(src) {
-        if !(v.abs() < TRIG_FAST_MAX) {
+        if v.abs() >= TRIG_FAST_MAX || v.is_nan() {
             let d = v as f64;
             *z = if cos_shift == 0 { d.sin() } else { d.cos() } as f32;
         }
