@@ -20,12 +20,27 @@ const TYPED_DTYPE = new Map<Function, DType>([
   [Uint8Array, 'uint8'],
 ])
 
+export interface ArrayOptions {
+  dtype?: DType
+}
+
+/** `array`'s dtype argument: a dtype name, `{ dtype }`, or nothing. */
+function dtypeArg(dtype: unknown): DType | undefined {
+  if (dtype === undefined || dtype === null) return undefined
+  if (typeof dtype === 'string') return dtype as DType
+  if (typeof dtype === 'object' && !Array.isArray(dtype)) return (dtype as ArrayOptions).dtype ?? undefined
+  throw codedTypeError(`array: dtype must be a dtype name or { dtype }, got ${describe(dtype)}`)
+}
+
 /**
  * A new tensor from nested arrays or a typed array (always a copy into native storage).
  * Default dtype: the typed array's (Float64Array → float32), `bool` for booleans, else float32
- * (JS has no int/float literal distinction, and float32 is what models consume).
+ * (JS has no int/float literal distinction, and float32 is what models consume). Integer data
+ * takes an explicit dtype: `array([1, 2], 'int32')` or `array([1, 2], { dtype: 'int32' })`
+ * (numbers are converted as numpy does: fractions truncate toward zero).
  */
-export function array(data: ArrayLike | Tensor, dtype?: DType): Tensor {
+export function array(data: ArrayLike | Tensor, dtypeOrOptions?: DType | ArrayOptions): Tensor {
+  const dtype = dtypeArg(dtypeOrOptions)
   if (data instanceof Tensor) return data.astype(dtype ?? data.dtype) // a copy, as jnp.array copies
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     const typed = data as NumericArray
@@ -448,4 +463,151 @@ export function moveaxis(x: Tensor, source: number | readonly number[], destinat
 /** A copy of `x` cast to `dtype` (numpy rules: float→int truncates, x→bool is x != 0). */
 export function astype(x: Tensor, dtype: DType): Tensor {
   return asTensor(x, 'x').astype(dtype)
+}
+
+// ---- issue 10: trigonometry, special values, integer division, scans, products --------------
+
+/** Sine (the float32 nearest the true value; XLA's CPU result can differ by 1 ulp). */
+export const sin = unaryOp('sin')
+/** Cosine (as `sin`: within 1 ulp of JAX). */
+export const cos = unaryOp('cos')
+/** `log(1 + x)`, accurate near 0 (XLA's rational approximation: JAX's bits). */
+export const log1p = unaryOp('log1p')
+/** `exp(x) - 1`, accurate near 0 (XLA's `tanh(x/2) * (exp(x) + 1)` form; within 4 ulp of JAX). */
+export const expm1 = unaryOp('expm1')
+/** Elementwise NaN test (a bool tensor; integers are never NaN). */
+export const isnan = unaryOp('isnan')
+/** Elementwise test for finite values (false for ±inf and NaN; integers are always finite). */
+export const isfinite = unaryOp('isfinite')
+
+/**
+ * jnp.remainder: Python's `a % b`, the result has the divisor's sign (`mod` is an alias).
+ * Integer division by zero gives 0, as in JAX (which divides by 1 instead).
+ */
+export const remainder = binaryOp('remainder')
+export const mod = remainder
+/**
+ * jnp.floor_divide: Python's `a // b`. Integers follow XLA's division (`x // 0` is -1 for
+ * signed dtypes and the largest value for unsigned ones, then jnp's sign correction).
+ */
+export const floorDivide = binaryOp('floor_divide')
+
+/** Reverses the order of elements along `axis` (every axis when omitted). */
+export function flip(x: Tensor, axis?: number | readonly number[] | null): Tensor {
+  return new Tensor(op1(opCode('flip'), asTensor(x, 'x').handle, axesArg(axis)))
+}
+
+/**
+ * jnp.cumsum: running sum along `axis` (of the flattened `x` when omitted). Summed in XLA's
+ * order (blocks of 16), so float32 results are JAX's bits; integers and bool accumulate in
+ * int32 (unsigned in uint32).
+ */
+export function cumsum(x: Tensor, axis?: number | null): Tensor {
+  return new Tensor(op1(opCode('cumsum'), asTensor(x, 'x').handle, axisArg(axis, 'cumsum')))
+}
+
+/** jnp.cumprod: running product along `axis`, as `cumsum`. */
+export function cumprod(x: Tensor, axis?: number | null): Tensor {
+  return new Tensor(op1(opCode('cumprod'), asTensor(x, 'x').handle, axisArg(axis, 'cumprod')))
+}
+
+export interface TakeAlongAxisOptions {
+  /** Out-of-range indices: 'fill' (default, as `take`), 'clip' or 'wrap'. */
+  mode?: 'fill' | 'clip' | 'wrap'
+}
+
+/**
+ * jnp.take_along_axis: `out[..., j, ...] = x[..., indices[..., j, ...], ...]` along `axis`
+ * (of the flattened `x` when null; then `indices` is 1-D). `x` and `indices` have the same
+ * rank and broadcast on the other axes. `indices` must be integers (E_DTYPE otherwise).
+ */
+export function takeAlongAxis(x: Tensor, indices: Tensor | readonly number[], axis: number | null, { mode = 'fill' }: TakeAlongAxisOptions = {}): Tensor {
+  if (axis !== null && typeof axis !== 'number') throw codedTypeError(`takeAlongAxis: axis must be a number or null, got ${describe(axis)}`)
+  return new Tensor(op1(opCode('take_along_axis'), asTensor(x, 'x').handle, indicesHandle(indices, 'takeAlongAxis'), axis, mode))
+}
+
+/** Disposes intermediate tensors (never the caller's own arguments). */
+function drop(...ts: Tensor[]): void {
+  for (const t of ts) t.dispose()
+}
+
+/** Contracts `a`'s axes `ca` with `b`'s axes `cb` (pairwise) by one matmul: `a` as [free, K]
+ * times `b` as [K, free]. The result's axes are a's free axes, then b's. */
+function contract(a: Tensor, b: Tensor, ca: number[], cb: number[], name: string): Tensor {
+  const norm = (axes: number[], nd: number, what: string): number[] =>
+    axes.map((ax) => {
+      if (!Number.isInteger(ax) || ax < -nd || ax >= nd) throw codedError('E_ARG', `${name}: ${what} axis ${ax} is out of range for ${nd} dimensions`)
+      return ax < 0 ? ax + nd : ax
+    })
+  const ia = norm(ca, a.ndim, 'a')
+  const ib = norm(cb, b.ndim, 'b')
+  if (new Set(ia).size !== ia.length || new Set(ib).size !== ib.length) throw codedError('E_ARG', `${name}: axes repeat an axis (a: ${ia}, b: ${ib})`)
+  for (let i = 0; i < ia.length; i++) {
+    if (a.shape[ia[i]] !== b.shape[ib[i]]) {
+      throw codedError('E_SHAPE', `${name}: a has shape ${showShape(a.shape)} and b has shape ${showShape(b.shape)}; contracted axes a[${ia[i]}] = ${a.shape[ia[i]]} and b[${ib[i]}] = ${b.shape[ib[i]]} differ`)
+    }
+  }
+  const freeA = [...a.shape.keys()].filter((d) => !ia.includes(d))
+  const freeB = [...b.shape.keys()].filter((d) => !ib.includes(d))
+  const k = ia.reduce((p, d) => p * a.shape[d], 1)
+  const m = freeA.reduce((p, d) => p * a.shape[d], 1)
+  const n = freeB.reduce((p, d) => p * b.shape[d], 1)
+  const at = transpose(a, [...freeA, ...ia])
+  const bt = transpose(b, [...ib, ...freeB])
+  const a2 = at.reshape([m, k])
+  const b2 = bt.reshape([k, n])
+  const prod = matmul(a2, b2)
+  const out = prod.reshape([...freeA.map((d) => a.shape[d]), ...freeB.map((d) => b.shape[d])])
+  drop(at, bt, a2, b2, prod)
+  return out
+}
+
+/**
+ * jnp.dot: a scalar operand multiplies; 1-D · 1-D is the inner product; otherwise the sum over
+ * `a`'s last axis and `b`'s second-to-last (its only one when 1-D). Computed by the matmul
+ * kernel, so the result is float32 and sums may round differently from XLA's (within float32
+ * rounding of the products).
+ */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  asTensor(a, 'dot: a')
+  asTensor(b, 'dot: b')
+  if (a.ndim === 0 || b.ndim === 0) return multiply(a, b)
+  return contract(a, b, [-1], [b.ndim === 1 ? 0 : -2], 'dot')
+}
+
+/** jnp.outer: `ravel(a)[:, None] * ravel(b)[None, :]` (JAX's definition: exact products). */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  const ac = asTensor(a, 'outer: a').reshape([-1, 1])
+  const bc = asTensor(b, 'outer: b').reshape([1, -1])
+  const out = multiply(ac, bc)
+  drop(ac, bc)
+  return out
+}
+
+/**
+ * jnp.tensordot: `axes = n` contracts `a`'s last n axes with `b`'s first n (in order);
+ * `axes = [axesA, axesB]` contracts those pairs. One matmul after moving the contracted axes
+ * together (float32, as `dot`).
+ */
+export function tensordot(a: Tensor, b: Tensor, axes: number | readonly [number | readonly number[], number | readonly number[]] = 2): Tensor {
+  asTensor(a, 'tensordot: a')
+  asTensor(b, 'tensordot: b')
+  if (typeof axes === 'number') {
+    if (!Number.isInteger(axes) || axes < 0 || axes > a.ndim || axes > b.ndim) {
+      throw codedError('E_ARG', `tensordot: axes = ${axes} must be an integer in 0..${Math.min(a.ndim, b.ndim)} (the ranks are ${a.ndim} and ${b.ndim})`)
+    }
+    const ca = Array.from({ length: axes }, (_, i) => a.ndim - axes + i)
+    const cb = Array.from({ length: axes }, (_, i) => i)
+    return contract(a, b, ca, cb, 'tensordot')
+  }
+  if (!Array.isArray(axes) || axes.length !== 2) throw codedTypeError(`tensordot: axes must be an integer or a pair [axesA, axesB], got ${describe(axes)}`)
+  const list = (x: unknown, what: string): number[] => {
+    if (typeof x === 'number') return [x]
+    if (Array.isArray(x) && x.every((v) => typeof v === 'number')) return x as number[]
+    throw codedTypeError(`tensordot: ${what} must be an integer or an array of integers, got ${describe(x)}`)
+  }
+  const ca = list(axes[0], 'axes[0]')
+  const cb = list(axes[1], 'axes[1]')
+  if (ca.length !== cb.length) throw codedError('E_ARG', `tensordot: axes[0] has ${ca.length} axes and axes[1] has ${cb.length}; they must pair up`)
+  return contract(a, b, ca, cb, 'tensordot')
 }

@@ -1,7 +1,8 @@
 // random: JAX's PRNG (threefry2x32), computed in Rust. The threefry layout and the seed offset
 // follow `random.config` (JAX's defaults: partitionable, offset 0).
-import { type CodedError, codedTypeError } from './coded-error'
+import { type CodedError, codedError, codedTypeError } from './coded-error'
 import { ValueError } from './errors'
+import * as jnp from './jnp'
 import { native, type TensorHandle } from './native'
 import { op1, opCode, opN } from './ops'
 import { config } from './random-config'
@@ -134,4 +135,72 @@ export function randint(k: Key | Uint32Array, shape: readonly number[], minval: 
 
 export function bernoulli(k: Key | Uint32Array, p = 0.5, shape: readonly number[] = []): Tensor {
   return new Tensor(op1(opCode('bernoulli'), keyOperand(k), p, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+}
+
+/** float32's smallest normal number (`jnp.finfo(float32).tiny`): gumbel's lower uniform bound. */
+const F32_TINY = 1.1754943508222875e-38
+
+export interface GumbelOptions {
+  /** JAX's `mode`: only 'low' (JAX's default, `-log(-log(u))`) is implemented. */
+  mode?: 'low'
+}
+
+/**
+ * `jax.random.gumbel(key, shape)`: standard Gumbel samples, `-log(-log(u))` with
+ * `u = uniform(key, shape, { minval: tiny, maxval: 1 })`, JAX's default 'low' mode: the same uniform
+ * draws; within 8 ulp of JAX (our `log` is within 1 ulp of XLA's, amplified for results near 0).
+ */
+export function gumbel(k: Key | Uint32Array, shape: readonly number[] = [], { mode = 'low' }: GumbelOptions = {}): Tensor {
+  if (mode !== 'low') {
+    throw codedError('E_ARG', `gumbel: mode ${JSON.stringify(mode)} is not supported; only 'low' (JAX's default) is implemented`)
+  }
+  const u = uniform(k, shape, { minval: F32_TINY, maxval: 1 })
+  const a = jnp.log(u)
+  const b = jnp.negative(a)
+  const c = jnp.log(b)
+  const out = jnp.negative(c)
+  for (const t of [u, a, b, c]) t.dispose()
+  return out
+}
+
+export interface CategoricalOptions {
+  /** The axis of `logits` holding the categories (default -1). */
+  axis?: number
+  /**
+   * The sample shape; it must end with (or broadcast from) the batch shape, i.e. `logits.shape`
+   * without `axis` (the default).
+   */
+  shape?: readonly number[]
+}
+
+/**
+ * `jax.random.categorical(key, logits, axis, shape)`: samples category indices (int32) from
+ * unnormalised log-probabilities, as JAX does: `argmax(gumbel(key, ...) + logits, axis)` (the
+ * same draws, so the same samples). Sampling with replacement only.
+ */
+export function categorical(k: Key | Uint32Array, logits: Tensor, { axis = -1, shape }: CategoricalOptions = {}): Tensor {
+  if (!(logits instanceof Tensor)) throw codedTypeError(`categorical: logits must be a Tensor, got ${describe(logits)}`)
+  const nd = logits.ndim
+  if (!Number.isInteger(axis) || axis < -nd || axis >= nd) {
+    throw codedError('E_ARG', `categorical: axis ${axis} is out of range for logits of shape [${logits.shape.join(', ')}]`)
+  }
+  const ax = axis < 0 ? axis + nd : axis
+  const batch = logits.shape.filter((_, i) => i !== ax)
+  const sampleShape = shape === undefined ? batch : checkShapeArg(shape, 'categorical: shape')
+  // JAX's _check_shape: the batch shape must broadcast to `shape`.
+  const tail = sampleShape.slice(sampleShape.length - batch.length)
+  if (sampleShape.length < batch.length || batch.some((d, i) => d !== 1 && d !== tail[i])) {
+    throw codedError('E_SHAPE', `categorical: shape [${sampleShape.join(', ')}] is not compatible with the batch shape [${batch.join(', ')}] (logits' shape without axis ${ax})`)
+  }
+  const prefix = sampleShape.slice(0, sampleShape.length - batch.length)
+  const logitsShape = [...tail]
+  logitsShape.splice(ax, 0, logits.shape[ax])
+  const g = gumbel(k, [...prefix, ...logitsShape])
+  const l = prefix.length > 0 ? jnp.expandDims(logits, prefix.map((_, i) => i)) : logits
+  const y = jnp.add(g, l)
+  const out = jnp.argmax(y, ax - nd)
+  g.dispose()
+  y.dispose()
+  if (l !== logits) l.dispose()
+  return out
 }

@@ -7,6 +7,8 @@ import type { Tensor } from './tensor'
 // themselves. Object keys are visited in sorted order, like JAX visits dict keys, so leaf order
 // and the key order of mapped objects match `jax.tree_util`.
 
+import { codedError, codedTypeError } from './coded-error'
+
 export type Path = string[]
 
 /**
@@ -115,4 +117,84 @@ export function structureEqual(a: unknown, b: unknown): boolean {
  */
 export function copy<T>(tree: T): T {
   return mapImpl((_p, ls) => ls[0], [tree], []) as T
+}
+
+/**
+ * A tree's structure without its leaves (`jax.tree_util.PyTreeDef`), from `flatten`. Pass it
+ * to `unflatten` with a list of leaves in the same order.
+ */
+export class TreeDef {
+  /** @internal The tree with every leaf replaced by the LEAF marker. */
+  readonly skeleton: unknown
+  readonly numLeaves: number
+
+  /** @internal Use `flatten`. */
+  constructor(skeleton: unknown, numLeaves: number) {
+    this.skeleton = skeleton
+    this.numLeaves = numLeaves
+  }
+
+  toString(): string {
+    return `PyTreeDef(${JSON.stringify(this.skeleton, (_k, v) => (v === LEAF ? '*' : v))})`
+  }
+}
+
+/** Stands for a leaf inside a TreeDef's skeleton (a unique object, never a user leaf). */
+const LEAF: unknown = Object.freeze({ leaf: true })
+
+/**
+ * `jax.tree_util.tree_flatten`: `[leaves, treedef]`, the leaves in JAX's order (sorted object
+ * keys); `unflatten(treedef, leaves)` rebuilds the tree. null/undefined are empty subtrees.
+ */
+export function flatten(tree: unknown, isLeaf?: (x: unknown) => boolean): [any[], TreeDef] {
+  const out: unknown[] = []
+  const skeleton = mapImpl(
+    (_p, ls) => {
+      out.push(ls[0])
+      return LEAF
+    },
+    [tree],
+    [],
+    isLeaf,
+  )
+  return [out, new TreeDef(skeleton, out.length)]
+}
+
+/** `jax.tree_util.tree_unflatten(treedef, leaves)`: the tree `flatten` took apart, with these leaves. */
+export function unflatten<T = any>(treedef: TreeDef, leaves: readonly unknown[]): T {
+  if (!(treedef instanceof TreeDef)) {
+    throw codedTypeError(`tree.unflatten: treedef must come from tree.flatten, got ${describe(treedef)}`)
+  }
+  if (!Array.isArray(leaves) || leaves.length !== treedef.numLeaves) {
+    const got = Array.isArray(leaves) ? `${leaves.length}` : describe(leaves)
+    throw codedError('E_ARG', `tree.unflatten: leaves must be an array of ${treedef.numLeaves} leaves (the treedef's), got ${got}`)
+  }
+  let i = 0
+  return mapImpl(() => leaves[i++], [treedef.skeleton], [], (x) => x === LEAF) as T
+}
+
+/**
+ * `jax.tree_util.tree_reduce(fn, tree, initializer)`: folds `fn(acc, leaf)` over the leaves
+ * in order; without an initializer the first leaf starts (a tree without leaves is then an
+ * error, as in Python's functools.reduce).
+ */
+export function reduce<A = any>(fn: (acc: A, leaf: any) => A, tree: unknown, ...initializer: [A?]): A {
+  if (typeof fn !== 'function') {
+    throw codedTypeError(`tree.reduce: fn must be a function, got ${describe(fn)}`)
+  }
+  const ls = leaves(tree)
+  if (initializer.length === 0) {
+    if (ls.length === 0) {
+      throw codedError('E_ARG', 'tree.reduce: the tree has no leaves and no initializer was given')
+    }
+    return ls.slice(1).reduce(fn, ls[0])
+  }
+  return ls.reduce(fn, initializer[0] as A)
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null'
+  if (Array.isArray(x)) return 'an array'
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`
+  return `${typeof x} ${String(x)}`
 }

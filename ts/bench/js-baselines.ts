@@ -38,6 +38,26 @@ export function triu(x: Float32Array, rows: number, cols: number): Float32Array 
 /** Elementwise maps: a new output per call; one explicit loop each (a shared loop over a callback
  * would see several callees and stop being inlined). */
 export const unary: Record<string, (x: Float32Array) => Float32Array> = {
+  sin: (x) => {
+    const out = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) out[i] = Math.sin(x[i])
+    return out
+  },
+  cos: (x) => {
+    const out = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) out[i] = Math.cos(x[i])
+    return out
+  },
+  log1p: (x) => {
+    const out = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) out[i] = Math.log1p(x[i])
+    return out
+  },
+  expm1: (x) => {
+    const out = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) out[i] = Math.expm1(x[i])
+    return out
+  },
   exp: (x) => {
     const out = new Float32Array(x.length)
     for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i])

@@ -57,6 +57,7 @@ UNARY = {
     'sigmoid': lambda x: np.float32(1) / (np.float32(1) + np.exp(-x)),
     'gelu': lambda x: np.float32(0.5) * x * (np.float32(1) + np.tanh(C * (x + np.float32(0.044715) * x * x * x))),
     'softmax': softmax,
+    'sin': np.sin, 'cos': np.cos, 'log1p': np.log1p, 'expm1': np.expm1,
 }
 BINARY = {'add': np.add, 'multiply': np.multiply}
 

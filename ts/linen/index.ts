@@ -1,5 +1,5 @@
 // flax.linen: Module, compact, layers, initializers, lifted transforms.
-export { PReLU, relu } from './activation'
+export { PReLU, gelu, logSoftmax, oneHot, relu, sigmoid, silu, softmax, swish, tanh, type AxisOptions, type GeluOptions } from './activation'
 export { compact, nowrap } from './compact'
 export { Dense, DenseGeneral, type DenseProps, type DenseGeneralProps } from './dense'
 export { Embed, defaultEmbedInit, type EmbedProps } from './embed'

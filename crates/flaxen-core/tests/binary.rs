@@ -45,18 +45,23 @@ fn reference(op: BinaryOp, a: &Tensor, b: &Tensor) -> Vec<f64> {
                 BinaryOp::Max => x.max(y),
                 BinaryOp::Min => x.min(y),
                 BinaryOp::Pow => x.powf(y),
+                // Python's `%` and `//` (the divisor's sign).
+                BinaryOp::Rem => x - y * (x / y).floor(),
+                BinaryOp::FloorDiv => (x / y).floor(),
             }
         })
         .collect()
 }
 
-const OPS: [BinaryOp; 6] = [
+const OPS: [BinaryOp; 8] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
     BinaryOp::Div,
     BinaryOp::Max,
     BinaryOp::Min,
+    BinaryOp::Rem,
+    BinaryOp::FloorDiv,
 ];
 
 fn check(sa: &[usize], sb: &[usize]) {

@@ -227,7 +227,14 @@ fn unary_dtype_rules() {
             .unwrap(),
         [false, false, true, false]
     );
-    assert_eq!(UnaryOp::ALL.len(), 17);
+    // sin, cos, log1p and expm1 compute integers in float32, as jnp.
+    for op in [UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Log1p, UnaryOp::Expm1] {
+        let y = unary(op, &i).unwrap();
+        assert_eq!(y.dtype(), DType::F32, "{op:?}");
+        let bits = |t: &Tensor| t.to_vec::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&unary(op, &i.astype(DType::F32)).unwrap()), "{op:?}");
+    }
+    assert_eq!(UnaryOp::ALL.len(), 21);
 }
 
 #[test]

@@ -28,8 +28,8 @@ impl Lcg {
     }
 }
 
-const UNARY: &[&str] = &["exp", "log", "sqrt", "rsqrt", "tanh", "abs", "negative", "square", "reciprocal", "floor", "ceil", "sigmoid", "silu", "gelu", "gelu(approximate=false)", "erf", "relu", "sign"];
-const BINARY: &[&str] = &["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"];
+const UNARY: &[&str] = &["exp", "log", "sqrt", "rsqrt", "tanh", "abs", "negative", "square", "reciprocal", "floor", "ceil", "sigmoid", "silu", "gelu", "gelu(approximate=false)", "erf", "relu", "sign", "sin", "cos", "log1p", "expm1"];
+const BINARY: &[&str] = &["add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "remainder", "floor_divide"];
 const NUMBERS: &[f64] = &[0.5, 2.0, 3.0, -2.0, 0.1, 1e-3, 7.0, -0.75];
 
 /// Builds a random chain starting from `start`, recording it into `g`; `others` are tensors the

@@ -206,12 +206,12 @@ impl Log {
 
 // ---- the cases -----------------------------------------------------------------------------
 
-const BINARY: &[&str] = &["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"];
+const BINARY: &[&str] = &["add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "remainder", "floor_divide"];
 const COMPARE: &[&str] = &["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"];
 const LOGICAL: &[&str] = &["logical_and", "logical_or", "logical_xor"];
 const UNARY: &[&str] = &[
     "exp", "log", "sqrt", "rsqrt", "tanh", "abs", "negative", "square", "reciprocal", "floor", "ceil", "sigmoid", "silu", "gelu",
-    "gelu(approximate=false)", "erf", "logical_not",
+    "gelu(approximate=false)", "erf", "logical_not", "sin", "cos", "log1p", "expm1", "isnan", "isfinite",
 ];
 const REDUCE: &[&str] = &["sum", "mean", "max", "min", "prod", "var", "std"];
 const RANDOM: &[&str] = &["bits", "uniform", "normal", "truncated_normal", "randint", "bernoulli"];
@@ -469,6 +469,50 @@ fn take_cases(log: &mut Log) {
     }
 }
 
+fn take_along_axis_cases(log: &mut Log) {
+    let idx = [
+        ints(&[0, 2, -1, 3, 1, 0], &[2, 3]),
+        ints(&[1, 0, 2], &[1, 3]),
+        ints(&[2, -4], &[2, 1]),
+        ints(&[0, 1], &[2]),
+        ints(&[], &[0, 3]),
+        ints(&[1], &[]),
+        t(&[2, 3], U8, 1),
+        t(&[2, 3], F32, 2),
+        t(&[2, 3], Bool, 3),
+        ints(&[0, 1, 0, 1], &[4, 1]),
+    ];
+    for &dt in &[F32, I32, Bool, U16] {
+        for (i, shape) in [&[2, 3][..], &[1, 3], &[2, 1], &[6], &[], &[0, 3], &[2, 0]].iter().enumerate() {
+            let x = A::T(t(shape, dt, i as u64));
+            for ix in &idx {
+                for ax in [None, Some(0), Some(1), Some(-1), Some(2)] {
+                    for mode in 0..3 {
+                        let attrs = vec![ax.map_or(Attr::None, Attr::Int), Attr::Choice(mode)];
+                        log.case("take_along_axis", attrs, vec![x.clone(), A::T(ix.clone())]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn scan_and_flip_cases(log: &mut Log) {
+    for &dt in &DType::ALL {
+        for (i, shape) in [&[2, 3, 4][..], &[5], &[], &[0, 3], &[3, 0]].iter().enumerate() {
+            let x = A::T(t(shape, dt, i as u64));
+            for op in ["cumsum", "cumprod"] {
+                for ax in [None, Some(0), Some(-1), Some(2), Some(3), Some(-4)] {
+                    log.case(op, vec![ax.map_or(Attr::None, Attr::Int)], vec![x.clone()]);
+                }
+            }
+            for ax in [None, Some(&[0][..]), Some(&[-1]), Some(&[0, 2]), Some(&[1, 1]), Some(&[3]), Some(&[])] {
+                log.case("flip", vec![opt(ax)], vec![x.clone()]);
+            }
+        }
+    }
+}
+
 fn one_hot_cases(log: &mut Log) {
     let xs = [
         ints(&[0, 2, 5], &[3]),
@@ -634,6 +678,8 @@ fn infer_matches_run_for_every_op() {
     reduce_cases(&mut log);
     layer_norm_cases(&mut log);
     take_cases(&mut log);
+    take_along_axis_cases(&mut log);
+    scan_and_flip_cases(&mut log);
     one_hot_cases(&mut log);
     list_cases(&mut log);
     layout_cases(&mut log);

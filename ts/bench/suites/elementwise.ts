@@ -31,6 +31,10 @@ const OPS: Op[] = [
   { name: 'sigmoid', arity: 1, ort: 'Sigmoid', composite: true },
   { name: 'gelu', arity: 1, ort: { none: 'no Gelu before ONNX opset 20 (the graphs use opset 17)' }, composite: true },
   { name: 'softmax', arity: 1, ort: 'Softmax', composite: true },
+  { name: 'sin', arity: 1, ort: 'Sin' },
+  { name: 'cos', arity: 1, ort: 'Cos' },
+  { name: 'log1p', arity: 1, ort: { none: 'ONNX has no Log1p' }, positive: true },
+  { name: 'expm1', arity: 1, ort: { none: 'ONNX has no Expm1' } },
 ]
 
 const jnp = jnpAll as unknown as Record<string, (...xs: Tensor[]) => Tensor>

@@ -27,10 +27,24 @@ pub enum BinaryOp {
     Min,
     /// jnp.power.
     Pow,
+    /// jnp.remainder (= jnp.mod): Python's `%`, the result has the divisor's sign.
+    Rem,
+    /// jnp.floor_divide: Python's `//`.
+    FloorDiv,
 }
 
 impl BinaryOp {
-    pub const ALL: [BinaryOp; 7] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow];
+    pub const ALL: [BinaryOp; 9] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::Pow,
+        BinaryOp::Rem,
+        BinaryOp::FloorDiv,
+    ];
 
     /// The op with this jnp name (the op table's row names).
     pub const fn from_name(name: &str) -> Option<BinaryOp> {
@@ -54,6 +68,8 @@ impl BinaryOp {
             BinaryOp::Max => "maximum",
             BinaryOp::Min => "minimum",
             BinaryOp::Pow => "power",
+            BinaryOp::Rem => "remainder",
+            BinaryOp::FloorDiv => "floor_divide",
         }
     }
 }
@@ -78,6 +94,31 @@ pub(crate) fn promote_named(da: DType, db: DType, name: &str, an: &str, bn: &str
     }
 }
 
+/// jnp.remainder of float32s: lax.rem (C's fmod, exact), plus the divisor when the signs
+/// differ and the remainder is non-zero (so the result takes the divisor's sign).
+#[inline(always)]
+pub(crate) fn rem_f32(x: f32, y: f32) -> f32 {
+    let t = x % y;
+    if t != 0.0 && ((t < 0.0) != (y < 0.0)) {
+        t + y
+    } else {
+        t
+    }
+}
+
+/// jnp.floor_divide of float32s, step for step as jnp's `_float_divmod` (CPython's
+/// float_divmod): `(x - fmod(x, y)) / y`, minus 1 when the remainder's sign differs from y's,
+/// rounded half away from zero (lax.round's default).
+#[inline(always)]
+pub(crate) fn floor_div_f32(x: f32, y: f32) -> f32 {
+    let m = x % y;
+    let corrected = if y == 0.0 { x } else { x - m };
+    let div = corrected / y;
+    let ind = m != 0.0 && crate::ops::unary::sign_f32(y) != crate::ops::unary::sign_f32(m);
+    let div = if ind { div - 1.0 } else { div };
+    div.round()
+}
+
 /// `a op b` with numpy broadcasting.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     // Fast path (the common case, and most of a tiny op's cost): float32 operands of one shape
@@ -94,6 +135,11 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     } else {
         common
     };
+    if common == DType::Bool && matches!(op, BinaryOp::Rem | BinaryOp::FloorDiv) {
+        return Err(Error::dtype(format!(
+            "{name}: bool operands are not supported; cast to an integer dtype first"
+        )));
+    }
     if common == DType::Bool && op == BinaryOp::Sub {
         return Err(Error::dtype(format!(
             "{name}: subtracting bool tensors is not supported (like numpy); cast to an integer dtype first"
@@ -173,6 +219,11 @@ trait Wrapping: Copy + Ord {
     fn w_mul(self, o: Self) -> Self;
     /// `self ** e` by repeated squaring (wrapping); `e` is non-negative (checked before).
     fn w_pow(self, e: Self) -> Self;
+    /// jnp.remainder: Python's `%`; a zero divisor gives 0 (jnp divides by 1 instead).
+    fn py_mod(self, o: Self) -> Self;
+    /// jnp.floor_divide with XLA's integer division: `x / 0` is -1 (all bits set), then
+    /// jnp's correction subtracts 1 where the signs differ and the remainder is non-zero.
+    fn floor_div(self, o: Self) -> Self;
 }
 macro_rules! wrapping {
     ($($t:ty),*) => {$(
@@ -190,6 +241,22 @@ macro_rules! wrapping {
                     e >>= 1;
                 }
                 acc
+            }
+            #[inline(always)] fn py_mod(self, o: Self) -> Self {
+                // `as i64` reads the sign of signed types and is never negative for unsigned.
+                let o = if o == 0 { 1 } else { o };
+                let t = self.wrapping_rem(o);
+                if t != 0 && (((t as i64) < 0) != ((o as i64) < 0)) { t.wrapping_add(o) } else { t }
+            }
+            #[inline(always)] fn floor_div(self, o: Self) -> Self {
+                // XLA: x / 0 is all bits set; MIN / -1 wraps; x % 0 is x.
+                let q = if o == 0 { !0 } else { self.wrapping_div(o) };
+                if <$t>::MIN == 0 {
+                    return q; // jnp: unsigned floor division is lax.div itself
+                }
+                let r = if o == 0 { self } else { self.wrapping_rem(o) };
+                let differ = (self as i64).signum() != (o as i64).signum();
+                if differ && r != 0 { q.wrapping_sub(1) } else { q }
             }
         }
     )*};
@@ -283,6 +350,8 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
                 Max => kernel::<$T>(a, b, out, |x, y| x.max(y)),
                 Min => kernel::<$T>(a, b, out, |x, y| x.min(y)),
                 Pow => kernel::<$T>(a, b, out, |x, y| x.w_pow(y)),
+                Rem => kernel::<$T>(a, b, out, |x, y| x.py_mod(y)),
+                FloorDiv => kernel::<$T>(a, b, out, |x, y| x.floor_div(y)),
                 Div => unreachable!("integer division is done in float32"),
             }
         };
@@ -296,6 +365,8 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
             Max => kernel::<f32>(a, b, out, fmax_nan),
             Min => kernel::<f32>(a, b, out, fmin_nan),
             Pow => kernel::<f32>(a, b, out, f32::powf),
+            Rem => kernel::<f32>(a, b, out, rem_f32),
+            FloorDiv => kernel::<f32>(a, b, out, floor_div_f32),
         },
         DType::I32 => int_op!(i32),
         DType::U32 => int_op!(u32),
@@ -307,7 +378,7 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
             Add => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
             Mul | Min => kernel::<u8>(a, b, out, |x, y| ((x != 0) & (y != 0)) as u8),
             Max => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
-            Sub | Div | Pow => unreachable!("rejected or promoted earlier"),
+            Sub | Div | Pow | Rem | FloorDiv => unreachable!("rejected or promoted earlier"),
         },
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::binary::{fmax_nan, fmin_nan};
+use crate::ops::binary::{floor_div_f32, fmax_nan, fmin_nan, rem_f32};
 use crate::ops::elementwise::f32_kernel;
 use crate::ops::unary::{relu_f32, sign_f32};
 use crate::ops::{BinaryOp, UnaryOp};
@@ -109,6 +109,8 @@ fn apply2(op: BinaryOp, acc: &mut [f32], x: &[f32], acc_right: bool) {
         BinaryOp::Max => go!(fmax_nan),
         BinaryOp::Min => go!(fmin_nan),
         BinaryOp::Pow => go!(f32::powf),
+        BinaryOp::Rem => go!(rem_f32),
+        BinaryOp::FloorDiv => go!(floor_div_f32),
     }
 }
 

@@ -204,3 +204,99 @@ pub fn one_hot(x: &Tensor, num_classes: usize, dtype: DType, axis: i64) -> Resul
         moveaxis(&y, &[-1], &[ax as i64])
     }
 }
+
+/// Output shape of `take_along_axis` and the normalised axis: the ranks match, the axis
+/// comes from `indices`, every other dimension broadcasts (numpy rules).
+pub fn take_along_axis_shape(x: &[usize], indices: &[usize], axis: Option<i64>) -> Result<(Vec<usize>, usize)> {
+    const WHAT: &str = "take_along_axis";
+    let (x, ax): (Vec<usize>, usize) = match axis {
+        None => {
+            if indices.len() != 1 {
+                return Err(Error::shape(format!(
+                    "{WHAT}: with axis null, indices must be 1-D (x is flattened); got indices of shape {indices:?}"
+                )));
+            }
+            (vec![x.iter().product()], 0)
+        }
+        Some(a) => (x.to_vec(), normalize_axis(a, x.len(), "take_along_axis: axis")?),
+    };
+    if x.len() != indices.len() {
+        return Err(Error::shape(format!(
+            "{WHAT}: x has shape {x:?} and indices has shape {indices:?}; they must have the same number of dimensions"
+        )));
+    }
+    let mut out = Vec::with_capacity(x.len());
+    for d in 0..x.len() {
+        out.push(match (x[d], indices[d]) {
+            _ if d == ax => indices[d],
+            (a, b) if a == b || b == 1 => a,
+            (1, b) => b,
+            (a, b) => {
+                return Err(Error::shape(format!(
+                    "{WHAT}: x has shape {x:?} and indices has shape {indices:?}; dimension {d} ({a} vs {b}) does not broadcast"
+                )))
+            }
+        });
+    }
+    Ok((check_shape(&out, "take_along_axis: result")?, ax))
+}
+
+/// jnp.take_along_axis(x, indices, axis, mode): `out[..., j, ...] = x[..., indices[..., j,
+/// ...], ...]` along `axis` (of the flattened `x` when `None`), the other axes broadcast.
+/// Modes as `take` (default fill), except that negative indices wrap once before clipping too,
+/// as jnp.take_along_axis does.
+pub fn take_along_axis(x: &Tensor, indices: &Tensor, axis: Option<i64>, mode: TakeMode) -> Result<Tensor> {
+    let idx = index_values(indices, "take_along_axis")?;
+    let (out_shape, ax) = take_along_axis_shape(x.shape(), indices.shape(), axis)?;
+    let xshape: Vec<usize> = if axis.is_none() { vec![x.size()] } else { x.shape().to_vec() };
+    let n = xshape[ax] as i64;
+    if n == 0 && mode != TakeMode::Fill && crate::shape::numel(&out_shape) > 0 {
+        return Err(Error::arg(format!(
+            "take_along_axis: x has shape {:?}: cannot take from an empty axis {ax} with mode {mode:?}",
+            x.shape()
+        )));
+    }
+    // Row-major strides of x and indices, 0 along broadcast axes.
+    let strides = |shape: &[usize]| {
+        let mut s = vec![0usize; shape.len()];
+        let mut acc = 1;
+        for d in (0..shape.len()).rev() {
+            s[d] = if shape[d] == 1 { 0 } else { acc };
+            acc *= shape[d];
+        }
+        s
+    };
+    let (sx, si) = (strides(&xshape), strides(indices.shape()));
+    let axis_stride = xshape[ax + 1..].iter().product::<usize>();
+    let dt = x.dtype();
+    let nd = out_shape.len();
+    Ok(dispatch!(dt, T => {
+        let fill: T = cast_f64(fill_value(dt), dt);
+        let xs = x.raw::<T>();
+        Tensor::build::<T>(out_shape.clone(), dt, |o| {
+            let body = |start: usize, c: &mut [T]| {
+                for (k, z) in c.iter_mut().enumerate() {
+                    // Offsets in x (without the axis) and in indices from the multi-index.
+                    let (mut r, mut ox, mut oi) = (start + k, 0usize, 0usize);
+                    for d in (0..nd).rev() {
+                        let i = r % out_shape[d];
+                        r /= out_shape[d];
+                        oi += i * si[d];
+                        if d != ax {
+                            ox += i * sx[d];
+                        }
+                    }
+                    let i = idx[oi];
+                    // jnp wraps negative indices once in every mode, then fills or clips.
+                    let j = match mode {
+                        TakeMode::Fill => if i < 0 { i + n } else { i },
+                        TakeMode::Clip => (if i < 0 { i + n } else { i }).clamp(0, (n - 1).max(0)),
+                        TakeMode::Wrap => i.rem_euclid(n.max(1)),
+                    };
+                    *z = if (0..n).contains(&j) { xs[ox + j as usize * axis_stride] } else { fill };
+                }
+            };
+            crate::par::chunks(o, crate::par::CHUNK, body);
+        })
+    }))
+}

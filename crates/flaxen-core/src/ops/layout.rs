@@ -230,3 +230,51 @@ pub(crate) fn moveaxis_order(nd: usize, source: &[i64], destination: &[i64]) -> 
     }
     Ok(order)
 }
+
+/// jnp.flip: `x` with the order of elements along `axis` reversed (every axis when `None`).
+/// A copy, row by row of the last axis (a reversed or straight contiguous copy).
+pub fn flip(x: &Tensor, axis: Option<&[i64]>) -> Result<Tensor> {
+    let shape = x.shape().to_vec();
+    let nd = shape.len();
+    let mut flipped = vec![axis.is_none(); nd];
+    if let Some(ax) = axis {
+        for i in unique_axes(ax, nd, "flip: axis")? {
+            flipped[i] = true;
+        }
+    }
+    let dt = x.dtype();
+    if nd == 0 || x.size() == 0 {
+        return Ok(x.astype(dt));
+    }
+    let row = shape[nd - 1];
+    let mut strides = vec![1usize; nd];
+    for d in (0..nd - 1).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    let rev_last = flipped[nd - 1];
+    Ok(dispatch!(dt, T => {
+        let xs = x.raw::<T>();
+        Tensor::build::<T>(shape.clone(), dt, |o| {
+            let copy = |(q, dst): (usize, &mut [T])| {
+                // Source row of output row q: flipped outer axes count from the end.
+                let (mut r, mut from) = (q, 0usize);
+                for d in (0..nd - 1).rev() {
+                    let i = r % shape[d];
+                    r /= shape[d];
+                    from += strides[d] * if flipped[d] { shape[d] - 1 - i } else { i };
+                }
+                let src = &xs[from..from + row];
+                if rev_last {
+                    dst.iter_mut().zip(src.iter().rev()).for_each(|(z, &v)| *z = v);
+                } else {
+                    dst.copy_from_slice(src);
+                }
+            };
+            if crate::par::parallel(o.len()) {
+                o.par_chunks_mut(row).enumerate().for_each(copy);
+            } else {
+                o.chunks_mut(row).enumerate().for_each(copy);
+            }
+        })
+    }))
+}

@@ -16,6 +16,7 @@ mod nd;
 pub mod norm;
 pub mod reduce;
 pub mod round;
+pub mod scan;
 pub mod softmax;
 pub mod table;
 pub mod transpose;
@@ -26,16 +27,17 @@ pub use binary::{binary, binary_scalar, integer_pow, BinaryOp};
 pub use compare::{compare, compare_scalar, logical, where_, CompareOp, LogicalOp, Operand};
 pub use create::{arange, eye, full, linspace};
 pub use elementwise::{erfc, unary, UnaryOp};
-pub use gather::{one_hot, take, TakeMode};
-pub use layout::{broadcast_to, concatenate, expand_dims, moveaxis, squeeze, stack, swapaxes};
+pub use gather::{one_hot, take, take_along_axis, TakeMode};
+pub use layout::{broadcast_to, concatenate, expand_dims, flip, moveaxis, squeeze, stack, swapaxes};
 pub use mask::{tril, triu};
 pub use matmul::{matmul, matmul_masked};
 pub use norm::{layer_norm, NormStats};
 pub use reduce::{max, mean, min, prod, std, sum, var};
 pub use round::round;
+pub use scan::{cumulative, Cumulative};
 pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
-pub use unary::{relu, sign};
+pub use unary::{isfinite, isnan, relu, sign};
 
 /// `a == b` usable in const context: table rows resolve their op enum from the row's name at
 /// compile time, so a call pays no name lookup.

@@ -10,7 +10,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::ops::{self, BinaryOp, CompareOp, LogicalOp, NormStats, Operand, TakeMode, UnaryOp};
+use crate::ops::{self, BinaryOp, CompareOp, Cumulative, LogicalOp, NormStats, Operand, TakeMode, UnaryOp};
 use crate::prng::{self, Layout};
 use crate::shape::{broadcast_shapes_named, check_shape, normalize_axis};
 use crate::tensor::Tensor;
@@ -329,7 +329,7 @@ fn infer_binary(op: BinaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
         (MArg::T(a), MArg::T(b)) => {
             let shape = broadcast_shapes_named(&a.shape, &b.shape, name, "a", "b")?;
             let common = ops::binary::promote(a.dtype, b.dtype, name)?;
-            if common == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Pow) {
+            if common == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Pow | BinaryOp::Rem | BinaryOp::FloorDiv) {
                 return Err(Error::dtype(format!("{name}: bool operands are not supported; cast to an integer dtype first")));
             }
             one(Meta::new(shape, if div { DType::F32 } else { common }))
@@ -492,7 +492,7 @@ fn infer_unary(op: UnaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
     let dt = match (op, m.dtype) {
         (LogicalNot, _) => DType::Bool,
         (_, DType::F32) => DType::F32,
-        (Exp | Log | Sqrt | Tanh | Reciprocal | Erf, _) => DType::F32,
+        (Exp | Log | Sqrt | Tanh | Reciprocal | Erf | Sin | Cos | Log1p | Expm1, _) => DType::F32,
         (Rsqrt | Sigmoid | Silu | Gelu | GeluExact, dt) => {
             return Err(Error::dtype(format!("{}: x has dtype {dt}; expected float32 (cast with astype)", op.name())))
         }
@@ -622,6 +622,23 @@ fn infer_softmax(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
     let m = meta(&args[0]);
     ops::reduce::axes(&m.shape, at[0].opt_ints(), false, what)?;
     one(Meta::new(m.shape.clone(), DType::F32))
+}
+
+macro_rules! cumulative_row {
+    ($name:literal, $op:expr) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: &[("axis", AttrKind::OptInt)],
+            class: Class::Other,
+            infer: |at, a| {
+                let m = meta(&a[0]);
+                let (shape, _) = ops::scan::cumulative_shape(&m.shape, at[0].opt_int(), $name)?;
+                one(Meta::new(shape, ops::scan::cumulative_dtype(m.dtype)))
+            },
+            run: |at, a| out(ops::cumulative($op, tensor(&a[0]), at[0].opt_int())),
+        }
+    };
 }
 
 // ---- shapes and layout ---------------------------------------------------------------------
@@ -1320,6 +1337,74 @@ pub static OPS: &[OpDef] = &[
         infer: |at, a| infer_draw(at, a, 1, DType::Bool, "bernoulli: key"),
         run: |at, a| out(at[2].layout().bernoulli(key_words(&a[0], "bernoulli: key")?, at[0].num() as f32, at[1].shape())),
     },
+    // ---- issue 10: coverage rows (appended; codes are looked up by name) ----
+    unary_row!("sin"),
+    unary_row!("cos"),
+    unary_row!("log1p"),
+    unary_row!("expm1"),
+    binary_row!("remainder"),
+    binary_row!("floor_divide"),
+    OpDef {
+        name: "isnan",
+        inputs: &[("x", In::Operand)],
+        attrs: &[],
+        class: Class::Elementwise,
+        infer: |_, a| one(Meta::new(operand_meta(&a[0]).shape, DType::Bool)),
+        run: |_, a| Ok(vec![ops::isnan(&operand_tensor(&a[0]))]),
+    },
+    OpDef {
+        name: "isfinite",
+        inputs: &[("x", In::Operand)],
+        attrs: &[],
+        class: Class::Elementwise,
+        infer: |_, a| one(Meta::new(operand_meta(&a[0]).shape, DType::Bool)),
+        run: |_, a| Ok(vec![ops::isfinite(&operand_tensor(&a[0]))]),
+    },
+    OpDef {
+        name: "flip",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInts)],
+        class: Class::Other,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            if let Some(ax) = at[0].opt_ints() {
+                unique_axes(ax, m.shape.len(), "flip: axis")?;
+            }
+            one(m.clone())
+        },
+        run: |at, a| out(ops::flip(tensor(&a[0]), at[0].opt_ints())),
+    },
+    OpDef {
+        name: "take_along_axis",
+        inputs: &[("x", In::Tensor), ("indices", In::Tensor)],
+        attrs: &[("axis", AttrKind::OptInt), ("mode", AttrKind::Choice(TAKE_MODES))],
+        class: Class::Other,
+        infer: |at, a| {
+            let (x, i) = (meta(&a[0]), meta(&a[1]));
+            if !i.dtype.is_int() {
+                return Err(Error::dtype(format!(
+                    "take_along_axis: indices has dtype {}; expected an integer dtype (int32, uint32, uint16, uint8)",
+                    i.dtype
+                )));
+            }
+            let (shape, ax) = ops::gather::take_along_axis_shape(&x.shape, &i.shape, at[0].opt_int())?;
+            let n = if at[0].opt_int().is_none() { crate::shape::numel(&x.shape) } else { x.shape[ax] };
+            if n == 0 && TAKE_MODES[at[1].choice()] != "fill" && crate::shape::numel(&shape) > 0 {
+                return Err(Error::arg(format!(
+                    "take_along_axis: x has shape {:?}: cannot take from an empty axis {ax} with mode {:?}",
+                    x.shape,
+                    TakeMode::from_name(TAKE_MODES[at[1].choice()])?
+                )));
+            }
+            one(Meta::new(shape, x.dtype))
+        },
+        run: |at, a| {
+            let mode = TakeMode::from_name(TAKE_MODES[at[1].choice()])?;
+            out(ops::take_along_axis(tensor(&a[0]), tensor(&a[1]), at[0].opt_int(), mode))
+        },
+    },
+    cumulative_row!("cumsum", Cumulative::Sum),
+    cumulative_row!("cumprod", Cumulative::Prod),
 ];
 
 fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {

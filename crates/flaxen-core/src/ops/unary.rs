@@ -68,3 +68,19 @@ pub(crate) fn relu_f32(v: f32) -> f32 {
         0.0
     }
 }
+
+/// jnp.isnan: a bool tensor; integers and bool are never NaN.
+pub fn isnan(x: &Tensor) -> Tensor {
+    match x.dtype() {
+        DType::F32 => crate::ops::elementwise::map::<f32, u8>(x, DType::Bool, |v| v.is_nan() as u8),
+        _ => Tensor::zeros(x.shape(), DType::Bool),
+    }
+}
+
+/// jnp.isfinite: a bool tensor (false for ±inf and NaN); integers and bool are always finite.
+pub fn isfinite(x: &Tensor) -> Tensor {
+    match x.dtype() {
+        DType::F32 => crate::ops::elementwise::map::<f32, u8>(x, DType::Bool, |v| v.is_finite() as u8),
+        _ => crate::ops::full(x.shape(), 1.0, DType::Bool),
+    }
+}

@@ -1,0 +1,143 @@
+"""Golden values for the ops added for issue 10 (jnp.sin/cos/log1p/expm1/isnan/isfinite, remainder,
+floor_divide, flip, dot/outer/tensordot, take_along_axis, cumsum/cumprod; random.gumbel and
+random.categorical), from real JAX on CPU. Run with jax 0.10.2 / flax 0.12.8:
+
+    python scripts/golden/ops_coverage.py > __test__/golden/ops_coverage.json
+
+float32 arrays are written as their uint32 bit patterns (`bits`), so inputs reach the tests
+exactly and NaN/inf survive JSON; other arrays as {shape, dtype, data}. Tests never run Python.
+"""
+
+import inspect
+import json
+import sys
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import random
+
+
+def enc(x):
+  if isinstance(x, dict):
+    return {k: enc(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [enc(v) for v in x]
+  if isinstance(x, (str, bool, int, float)) or x is None:
+    return x
+  a = np.asarray(x)
+  if a.dtype == np.float32:
+    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
+  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
+
+
+def scenarios():
+  out = {}
+  rng = np.random.default_rng(10)
+  f32 = np.float32
+  special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1.1754944e-38, 1e-30, 1e-8,
+                      -1e-8, 5e-4, 0.4999, 0.5, 0.50001, -0.5, 1.0, -1.0, np.pi, -np.pi, np.pi / 2,
+                      100.0, -100.0, 88.7, 89.0, -103.0, -104.0, 1e4, 262143.9, 262144.0, 1e6, 3e9,
+                      -1e20, 1e30, 3.4e38, -0.9999999, -0.999, 0.41421356, -0.41421356, 0.4142],
+                     dtype=f32)
+  # Values around every scale the kernels branch on, plus uniform sweeps.
+  sweeps = [
+      rng.uniform(-10, 10, 1500),
+      rng.uniform(-1, 1, 1000),
+      rng.uniform(-0.5, 0.5, 500) * 10.0**rng.uniform(-8, 0, 500),
+      rng.uniform(-1000, 1000, 500),
+      rng.uniform(-2e5, 2e5, 300),
+      rng.uniform(-0.999, 3, 500),
+  ]
+  x = np.concatenate([special] + [s.astype(f32) for s in sweeps]).astype(f32)
+  out['x'] = x
+  for name in ['sin', 'cos', 'log1p', 'expm1', 'isnan', 'isfinite']:
+    out[name] = getattr(jnp, name)(x)
+
+  a = np.concatenate([rng.uniform(-20, 20, 400), [5.0, -5.0, 5.0, -5.0, 0.0, -0.0, 7.5, np.inf, np.nan, 3.0, 1e30, -1e-30]]).astype(f32)
+  b = np.concatenate([rng.uniform(-6, 6, 400), [3.0, 3.0, -3.0, -3.0, 2.0, 2.0, 0.0, 2.0, 1.0, np.inf, 3.0, 7.0]]).astype(f32)
+  out['fa'], out['fb'] = a, b
+  out['remainder_f'] = jnp.remainder(a, b)
+  out['floor_divide_f'] = jnp.floor_divide(a, b)
+  out['remainder_f_scalar'] = jnp.remainder(a, 3.0)
+  out['floor_divide_f_scalar'] = jnp.floor_divide(a, 3.0)
+  ia = np.array(list(rng.integers(-50, 50, 60)) + [7, -7, 7, -7, 0, 5, -5, -2**31, -2**31, 2**31 - 1], dtype=np.int32)
+  ib = np.array(list(rng.integers(-9, 9, 60)) + [3, 3, -3, -3, 0, 0, 0, -1, 1, -2], dtype=np.int32)
+  out['ia'], out['ib'] = ia, ib
+  out['remainder_i'] = jnp.remainder(ia, ib)
+  out['floor_divide_i'] = jnp.floor_divide(ia, ib)
+  out['mod_i_scalar'] = jnp.mod(ia, 4)
+  ua = np.array([7, 0, 5, 9, 4294967295], dtype=np.uint32)
+  ub = np.array([2, 3, 0, 4, 7], dtype=np.uint32)
+  out['ua'], out['ub'] = ua, ub
+  out['remainder_u'] = jnp.remainder(ua, ub)
+  out['floor_divide_u'] = jnp.floor_divide(ua, ub)
+
+  m = np.arange(24, dtype=np.int32).reshape(2, 3, 4)
+  out['flip_all'] = jnp.flip(m)
+  out['flip_1'] = jnp.flip(m, 1)
+  out['flip_02'] = jnp.flip(m, (0, -1))
+
+  p = rng.standard_normal((5, 7)).astype(f32)
+  q = rng.standard_normal((7, 3)).astype(f32)
+  v = rng.standard_normal(7).astype(f32)
+  w = rng.standard_normal(7).astype(f32)
+  t3 = rng.standard_normal((2, 3, 4)).astype(f32)
+  t4 = rng.standard_normal((3, 4, 5)).astype(f32)
+  out['p'], out['q'], out['v'], out['w'], out['t3'], out['t4'] = p, q, v, w, t3, t4
+  out['dot_mm'] = jnp.dot(p, q)
+  out['dot_mv'] = jnp.dot(p, v)
+  out['dot_vv'] = jnp.dot(v, w)
+  out['dot_scalar'] = jnp.dot(p, f32(2.5))
+  out['dot_nd'] = jnp.dot(t3, t4)
+  out['outer'] = jnp.outer(v, q[:, 0])
+  out['tensordot_2'] = jnp.tensordot(t3, t4, axes=2)
+  out['tensordot_1'] = jnp.tensordot(t3, t4[0], axes=1)
+  out['tensordot_pairs'] = jnp.tensordot(t3, t4, axes=([1, 2], [0, 1]))
+  out['tensordot_0'] = jnp.tensordot(v, w[:3], axes=0)
+
+  xa = rng.standard_normal((3, 4)).astype(f32)
+  ix = np.array([[0, 3], [-1, 1], [4, -5]], dtype=np.int32)
+  out['xa'], out['ix'] = xa, ix
+  out['take_along_1'] = jnp.take_along_axis(xa, ix, axis=1)
+  out['take_along_0'] = jnp.take_along_axis(xa, np.array([[2, 0, 1, 5]], dtype=np.int32), axis=0)
+  out['take_along_none'] = jnp.take_along_axis(xa, np.array([11, 0, -1, 12], dtype=np.int32), axis=None)
+  out['take_along_clip'] = jnp.take_along_axis(xa, ix, axis=1, mode='clip')
+  srt = jnp.argsort(xa, axis=1).astype(np.int32)
+  out['take_along_sorted'] = jnp.take_along_axis(xa, srt, axis=1)
+  out['argsort'] = srt
+
+  c = rng.uniform(-1, 1, 1000).astype(f32)
+  c2 = rng.uniform(0.5, 1.5, (3, 40)).astype(f32)
+  out['c'], out['c2'] = c, c2
+  out['cumsum'] = jnp.cumsum(c)
+  out['cumsum_0'] = jnp.cumsum(c2, axis=0)
+  out['cumsum_1'] = jnp.cumsum(c2, axis=1)
+  out['cumprod_1'] = jnp.cumprod(c2, axis=1)
+  out['cumprod_none'] = jnp.cumprod(c2)
+  out['cumsum_i'] = jnp.cumsum(ia)
+  out['cumprod_i'] = jnp.cumprod(ia[:12])
+  out['cumsum_bool'] = jnp.cumsum(np.array([True, False, True, True]))
+
+  out['gumbel'] = random.gumbel(random.key(0), (5, 7))
+  out['gumbel_big'] = random.gumbel(random.key(3), (2000,))
+  logits = rng.standard_normal((4, 6)).astype(f32)
+  out['logits'] = logits
+  out['categorical'] = random.categorical(random.key(1), logits)
+  out['categorical_axis0'] = random.categorical(random.key(2), logits, axis=0)
+  out['categorical_shape'] = random.categorical(random.key(5), logits, shape=(3, 4))
+  out['categorical_1d'] = random.categorical(random.key(7), jnp.log(jnp.array([0.1, 0.2, 0.7])), shape=(2000,))
+  return out
+
+
+if __name__ == '__main__':
+  doc = {
+      'name': 'ops_coverage',
+      'about': 'jnp/random ops added for issue 10 (scripts/golden/ops_coverage.py).',
+      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
+      'flax': inspect.getsource(scenarios),
+      'expect': enc(scenarios()),
+  }
+  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
+  sys.stdout.write('\n')
