@@ -219,7 +219,16 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     if takes_sizes(def) {
         check_outputs(def, &attrs, operands)?;
     }
-    let mut outs = (def.run)(&attrs, operands).map_err(args::core_error)?;
+    // A refused output allocation inside the kernel unwinds with `AllocFailure`: caught here
+    // (free on the normal path) so the error names the op.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (def.run)(&attrs, operands)));
+    let mut outs = match run {
+        Ok(r) => r.map_err(args::core_error)?,
+        Err(p) => match p.downcast::<flaxen_core::storage::AllocFailure>() {
+            Ok(f) => return Err(in_op(def, args::core_error(f.0))),
+            Err(p) => std::panic::resume_unwind(p),
+        },
+    };
     if outs.len() == 1 {
         return handle::wrap(env, Ok(outs.pop().expect("one output")));
     }
