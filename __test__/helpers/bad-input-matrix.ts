@@ -280,7 +280,7 @@ function layerCalls(c: LayerCase): Call[] {
   const run = (props: unknown, key: unknown, x: unknown, variables?: unknown): unknown => {
     const m = new c.cls(props)
     const v = variables ?? m.init(key, x)
-    return m.apply(v, x, { rngs: rngs() } as any)
+    return m.applyWith(v, { rngs: rngs() }, x)
   }
   for (const p of c.fields) {
     for (const b of BAD) {
