@@ -92,9 +92,10 @@ test('the byte cap: setMaxBytes/getMaxBytes, FLAXEN_MAX_BYTES, and what it refus
     const e2 = t.throws(() => jnp.array(new Array(200_000).fill(0)), { instanceOf: RangeError }) as RangeError & { code: string }
     t.is(e2.code, 'E_ALLOC')
     t.is((t.throws(() => jnp.array(new Array(2 ** 32 - 1)), { instanceOf: RangeError }) as RangeError & { code: string }).code, 'E_ARG')
-    // random.split's keys count against the cap like any output.
-    const e3 = t.throws(() => random.split(random.key(0), 200_000)) as Error & { code: string }
-    t.is(e3.code, 'E_ALLOC')
+    // random.split makes one small key per output: its bound is on the count (2^20 keys).
+    const e3 = t.throws(() => random.split(random.key(0), 2 ** 31)) as Error & { code: string }
+    t.is(e3.code, 'E_ARG')
+    t.is(e3.message, 'split: n is 2147483648; at most 1048576 keys are made by one split')
     for (const bad of [0, -1, 0.5, NaN, 2 ** 63]) {
       const e = t.throws(() => setMaxBytes(bad), { instanceOf: RangeError }) as RangeError & { code: string }
       t.is(e.code, 'E_ARG', String(bad))
