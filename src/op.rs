@@ -235,17 +235,16 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     wrap_all(env, outs.into_iter().map(Ok).collect(), |env, t| handle::wrap(env, Ok(t)))
 }
 
-/// Whether an attribute of the row can make its output larger than its operands (a shape, a
-/// count, an axis list...): those rows run `infer` and check the output bytes against the byte
-/// cap before the kernel allocates anything (its scratch buffers come from the global
-/// allocator, whose failure aborts). Other rows' outputs follow their existing operands
-/// (broadcasting at most), and the storage allocation checks the cap itself; skipping `infer`
-/// there keeps a tiny op tiny.
+/// Whether the row's output size comes from its attributes rather than its operands: a
+/// creation row (no operands: `full`, `arange`, `eye`...) or a shape or count attribute
+/// (draws, `broadcast_to`, `one_hot`, `split`...). Those rows run `infer` and check the output
+/// bytes against the byte cap before the kernel allocates anything (a kernel may take scratch
+/// buffers from the global allocator first, whose failure aborts). Other rows' outputs follow
+/// their existing operands (axes only select or reorder; broadcasting and gathers are checked by
+/// the storage allocation itself, caught around `run`); skipping `infer` there keeps a tiny op
+/// tiny (on a shared VM a 4-element `sum` looked ~20% slower with it; noisy, but not free).
 fn takes_sizes(def: &OpDef) -> bool {
-    def.inputs.iter().any(|&(_, k)| k == In::List)
-        || def.attrs.iter().any(|&(_, k)| {
-            matches!(k, AttrKind::Int | AttrKind::Count | AttrKind::OptInt | AttrKind::Ints | AttrKind::OptInts | AttrKind::Shape)
-        })
+    def.inputs.is_empty() || def.attrs.iter().any(|&(_, k)| matches!(k, AttrKind::Count | AttrKind::Shape))
 }
 
 /// `infer` on the operands' metas, then the output bytes against the byte cap (E_ALLOC).
