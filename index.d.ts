@@ -38,6 +38,10 @@ export function dispose(h: TensorHandle, view?: ArrayBufferView): void
 export function blockUntilReady(h: TensorHandle): void
 /** Bytes of tensor storage currently alive in this process. */
 export function liveBytes(): number
+/** Sets the byte cap: the largest single tensor buffer the core allocates (1 ..= 2^62). */
+export function setMaxBytes(bytes: number): void
+/** The byte cap (FLAXEN_MAX_BYTES, or the machine's physical memory by default). */
+export function getMaxBytes(): number
 
 // the op table
 /** Op names by code: `op(OP_NAMES.indexOf('add'), a, b)`. The one source of op codes. */

@@ -5,8 +5,30 @@ use flaxen_core::shape::check_shape;
 use flaxen_core::DType;
 use node_api::{Env, JsError, TypedArrayType, Value, ValueType};
 
+/// A core error as a JS error: E_ALLOC (the byte cap, or the allocator refused) is a
+/// `RangeError`, like JS's own `new ArrayBuffer(2 ** 53)`; every other code a plain `Error`.
 pub fn core_error(e: flaxen_core::Error) -> JsError {
+    if e.code == flaxen_core::ErrorCode::Alloc {
+        return JsError::range_error(e.code.as_str(), e.message);
+    }
     JsError::error(e.code.as_str(), e.message)
+}
+
+/// Most entries read from one JS array (shapes, axes, lists of tensors). A JS array's length
+/// is whatever it claims (`new Array(2 ** 32 - 1)` is one line), so it is checked before
+/// anything is reserved for it.
+pub const MAX_ARRAY_LEN: u32 = 1 << 20;
+
+/// The length of JS array `v` (the caller checked it is one), E_ARG if over `MAX_ARRAY_LEN`.
+pub fn array_len(env: Env, v: Value, what: &str) -> Result<u32, JsError> {
+    let len = env.array_len(v)?;
+    if len > MAX_ARRAY_LEN {
+        return Err(JsError::range_error(
+            "E_ARG",
+            format!("{what}: expected an array of at most {MAX_ARRAY_LEN} entries, got length {len}"),
+        ));
+    }
+    Ok(len)
 }
 
 fn type_error(what: &str, expected: &str, env: Env, v: Value) -> JsError {
@@ -70,7 +92,7 @@ fn numbers(env: Env, v: Value, what: &str) -> Result<Vec<f64>, JsError> {
     if !env.is_array(v)? {
         return Err(type_error(what, "an array of numbers", env, v));
     }
-    let len = env.array_len(v)?;
+    let len = array_len(env, v, what)?;
     let mut out = Vec::with_capacity(len as usize);
     for i in 0..len {
         out.push(number(env, env.get_element(v, i)?, &format!("{what}[{i}]"))?);

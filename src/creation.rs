@@ -21,24 +21,31 @@ pub fn from_data(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
             format!("fromData: data has {} elements but shape {shape:?} needs {needed}", ta.len),
         ));
     }
+    // The copy below takes 8 bytes an element on the way: checked against the cap, and
+    // reserved fallibly, so a huge typed array is an error rather than an abort.
+    flaxen_core::storage::check_alloc(needed, 8.max(dtype.size()), "fromData").map_err(args::core_error)?;
     let values = read_f64(&ta)?;
     handle::wrap(env, cast_from_f64(&values, dtype, &shape))
 }
 
 /// The elements of a numeric typed array as f64 (exact for every supported kind).
 fn read_f64(ta: &TypedArrayInfo) -> Result<Vec<f64>, JsError> {
+    let mut v: Vec<f64> = Vec::new();
+    v.try_reserve_exact(ta.len).map_err(|_| {
+        JsError::range_error("E_ALLOC", format!("fromData: could not reserve {} bytes to copy the data", ta.len.saturating_mul(8)))
+    })?;
     // SAFETY (each arm): the kind was matched, so the element type is right; the slice is read
     // during this callback while no JS runs.
-    let v: Vec<f64> = unsafe {
+    unsafe {
         match ta.kind {
-            TypedArrayType::Float32 => ta.as_slice::<f32>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Float64 => ta.as_slice::<f64>()?.to_vec(),
-            TypedArrayType::Int32 => ta.as_slice::<i32>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Uint32 => ta.as_slice::<u32>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Int16 => ta.as_slice::<i16>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Uint16 => ta.as_slice::<u16>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Int8 => ta.as_slice::<i8>()?.iter().map(|&x| x as f64).collect(),
-            TypedArrayType::Uint8 | TypedArrayType::Uint8Clamped => ta.as_slice::<u8>()?.iter().map(|&x| x as f64).collect(),
+            TypedArrayType::Float32 => v.extend(ta.as_slice::<f32>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Float64 => v.extend_from_slice(ta.as_slice::<f64>()?),
+            TypedArrayType::Int32 => v.extend(ta.as_slice::<i32>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Uint32 => v.extend(ta.as_slice::<u32>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Int16 => v.extend(ta.as_slice::<i16>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Uint16 => v.extend(ta.as_slice::<u16>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Int8 => v.extend(ta.as_slice::<i8>()?.iter().map(|&x| x as f64)),
+            TypedArrayType::Uint8 | TypedArrayType::Uint8Clamped => v.extend(ta.as_slice::<u8>()?.iter().map(|&x| x as f64)),
             other => {
                 return Err(JsError::type_error("E_TYPE", format!("data: {other:?} arrays are not supported")));
             }

@@ -40,11 +40,16 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("setNumThreads", plan::set_num_threads),
     ("getNumThreads", plan::get_num_threads),
     ("floorExternal", memory::floor_external),
+    ("setMaxBytes", memory::set_max_bytes),
+    ("getMaxBytes", memory::get_max_bytes),
     ("registerErrorClass", register_error_class),
     ("panicForTest", panic_for_test),
 ];
 
 fn init(env: Env, exports: Value) -> Result<(), JsError> {
+    // A bad FLAXEN_MAX_BYTES fails the load with its E_ARG, rather than being ignored.
+    flaxen_core::storage::max_bytes_from_env().map_err(args::core_error)?;
+    memory::init_alloc_failures();
     handle::init_env(env)?;
     threads::init_pool();
     for &(name, cb) in FUNCTIONS {

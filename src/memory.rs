@@ -91,3 +91,36 @@ static FLOOR_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0005, 0x666c_6f6f_7200
 pub fn floor_external(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
     env.create_external((), &FLOOR_TAG)
 }
+
+/// Makes a refused allocation inside a kernel (a panic carrying `AllocFailure`, see
+/// `flaxen_core::storage`) a thrown `RangeError` with code `E_ALLOC`, and keeps the panic hook
+/// from printing it (it is an ordinary error, not a bug). Other panics print as before.
+pub fn init_alloc_failures() {
+    use flaxen_core::storage::AllocFailure;
+    node_api::set_panic_translator(|p| p.downcast_ref::<AllocFailure>().map(|f| crate::args::core_error(f.0.clone())));
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<AllocFailure>().is_none() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// `setMaxBytes(n)`: the largest single tensor buffer the core will allocate (bytes, a
+/// positive integer up to 2^62).
+pub fn set_max_bytes(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let n = crate::args::integer(env, info.arg(0), "maxBytes")?;
+    if n <= 0 || n as u64 > flaxen_core::storage::MAX_BYTES_LIMIT as u64 {
+        return Err(JsError::range_error("E_ARG", format!("maxBytes: expected a positive integer number of bytes up to 2^62, got {n}")));
+    }
+    flaxen_core::set_max_bytes(n as usize).map_err(crate::args::core_error)?;
+    env.undefined()
+}
+
+/// `getMaxBytes()` → the byte cap.
+pub fn get_max_bytes(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
+    env.create_f64(flaxen_core::max_bytes() as f64)
+}

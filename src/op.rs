@@ -9,7 +9,7 @@
 use std::cell::Ref;
 use std::rc::Rc;
 
-use flaxen_core::ops::table::{self, Arg, Attr, AttrKind, In, OpDef};
+use flaxen_core::ops::table::{self, Arg, Attr, AttrKind, In, MArg, Meta, OpDef};
 use flaxen_core::plan::Src;
 use flaxen_core::Tensor;
 use node_api::{CallbackInfo, Env, JsError, Value, ValueType};
@@ -102,7 +102,7 @@ fn eager_operand<'a>(env: Env, v: Value, def: &OpDef, name: &str, kind: In) -> R
             if !env.is_array(v)? {
                 return Err(expected(def, name, "an array of tensor handles", env, v));
             }
-            let list = (0..env.array_len(v)?)
+            let list = (0..args::array_len(env, v, name).map_err(|e| in_op(def, e))?)
                 .map(|i| handle::tensor_owned(env, env.get_element(v, i)?, &format!("{}: {name}[{i}]", def.name)))
                 .collect::<Result<_, _>>()?;
             return Ok(Held::List(list));
@@ -140,7 +140,7 @@ fn traced_operand(env: Env, ctx: &Rc<TraceCtx>, v: Value, def: &OpDef, name: &st
             if !env.is_array(v)? {
                 return Err(expected(def, name, "an array of tensor handles", env, v));
             }
-            for i in 0..env.array_len(v)? {
+            for i in 0..args::array_len(env, v, name).map_err(|e| in_op(def, e))? {
                 traced_operand(env, ctx, env.get_element(v, i)?, def, &format!("{name}[{i}]"), In::Tensor, out)?;
             }
         }
@@ -218,11 +218,59 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
         spilled = held.iter().map(Held::arg).collect();
         &spilled
     };
-    let mut outs = (def.run)(&attrs, operands).map_err(args::core_error)?;
+    if takes_sizes(def) {
+        check_outputs(def, &attrs, operands)?;
+    }
+    // A refused output allocation inside the kernel unwinds with `AllocFailure`: caught here
+    // (free on the normal path) so the error names the op.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (def.run)(&attrs, operands)));
+    let mut outs = match run {
+        Ok(r) => r.map_err(args::core_error)?,
+        Err(p) => match p.downcast::<flaxen_core::storage::AllocFailure>() {
+            Ok(f) => return Err(in_op(def, args::core_error(f.0))),
+            Err(p) => std::panic::resume_unwind(p),
+        },
+    };
     if outs.len() == 1 {
         return handle::wrap(env, Ok(outs.pop().expect("one output")));
     }
     wrap_all(env, outs.into_iter().map(Ok).collect(), |env, t| handle::wrap(env, Ok(t)))
+}
+
+/// Whether the row's output size comes from its attributes rather than its operands: a
+/// creation row (no operands: `full`, `arange`, `eye`...) or a shape or count attribute
+/// (draws, `broadcast_to`, `one_hot`, `split`...). Those rows run `infer` and check the output
+/// bytes against the byte cap before the kernel allocates anything (a kernel may take scratch
+/// buffers from the global allocator first, whose failure aborts). Other rows' outputs follow
+/// their existing operands (axes only select or reorder; broadcasting and gathers are checked by
+/// the storage allocation itself, caught around `run`); skipping `infer` there keeps a tiny op
+/// tiny (on a shared VM a 4-element `sum` looked ~20% slower with it; noisy, but not free).
+fn takes_sizes(def: &OpDef) -> bool {
+    def.inputs.is_empty() || def.attrs.iter().any(|&(_, k)| matches!(k, AttrKind::Count | AttrKind::Shape))
+}
+
+/// `infer` on the operands' metas, then the output bytes against the byte cap (E_ALLOC).
+fn check_outputs(def: &OpDef, attrs: &[Attr], operands: &[Arg]) -> Result<(), JsError> {
+    let metas: Vec<Vec<Meta>> = operands
+        .iter()
+        .map(|a| match a {
+            Arg::T(t) => vec![Meta::of(t)],
+            Arg::L(l) => l.iter().map(Meta::of).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let margs: Vec<MArg> = operands
+        .iter()
+        .zip(&metas)
+        .map(|(a, m)| match a {
+            Arg::T(_) => MArg::T(&m[0]),
+            Arg::L(_) => MArg::L(m),
+            Arg::S(x) => MArg::S(*x),
+            Arg::None => MArg::None,
+        })
+        .collect();
+    let outs = (def.infer)(attrs, &margs).map_err(args::core_error)?;
+    table::check_out_bytes(def.name, &outs).map_err(args::core_error)
 }
 
 /// Operands an eager call keeps on the stack (no row has more than 3; a list counts as one).

@@ -35,7 +35,7 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
         return Err(JsError::type_error("E_TYPE", "inputs: expected an array of tensors"));
     }
     let has_donate = !matches!(env.type_of(donate)?, ValueType::Null | ValueType::Undefined);
-    let n = env.array_len(v)?;
+    let n = args::array_len(env, v, "inputs")?;
     let mut out = Vec::with_capacity(n as usize);
     // Donated handles are disposed only once every input is read: the same tensor may also be
     // passed as a non-donated argument.

@@ -137,7 +137,7 @@ pub fn end(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
         if !env.is_array(outs)? {
             return Err(JsError::type_error("E_TYPE", "outputs: expected an array of tensor handles"));
         }
-        for i in 0..env.array_len(outs)? {
+        for i in 0..args::array_len(env, outs, "outputs")? {
             let what = format!("outputs[{i}]");
             let h = handle::handle(env, env.get_element(outs, i)?, &what)?;
             srcs.push(match h.tracer() {

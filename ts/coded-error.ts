@@ -1,7 +1,7 @@
 // Errors of the tensor façade carry a stable `code`, like the addon's own: callers branch on the
 // code, never on the message text.
 
-export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_DONATED' | 'E_TYPE' | 'E_PANIC'
+export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_DONATED' | 'E_TYPE' | 'E_PANIC' | 'E_ALLOC' | 'E_TREE'
 
 export interface CodedError extends Error {
   code: ErrorCode
@@ -13,10 +13,44 @@ export function codedError(code: ErrorCode, message: string): CodedError {
   return err
 }
 
+/** A RangeError with `code`: a size, length or index out of what can be served. */
+export function codedRangeError(code: ErrorCode, message: string): CodedError {
+  const err = new RangeError(message) as unknown as CodedError
+  err.code = code
+  return err
+}
+
 export function codedTypeError(message: string): CodedError {
   const err = new TypeError(message) as unknown as CodedError
   err.code = 'E_TYPE'
   return err
+}
+
+/**
+ * Most entries the façade walks in one JS array (the addon's own bound, `MAX_ARRAY_LEN`). A JS
+ * array claims any length (`new Array(2 ** 32 - 1)` is one line and holds nothing), and a loop
+ * over that many indices would hang the process.
+ */
+export const MAX_ARRAY_LEN = 1 << 20
+
+/** Throws a coded RangeError (E_ARG) if array `xs` is longer than `MAX_ARRAY_LEN`. */
+export function checkArrayLength(xs: readonly unknown[], what: string): void {
+  if (xs.length > MAX_ARRAY_LEN) {
+    throw codedRangeError('E_ARG', `${what}: expected an array of at most ${MAX_ARRAY_LEN} entries, got length ${xs.length}`)
+  }
+}
+
+/**
+ * An options argument: `{}` when omitted, else it must be an object. Destructuring `null` in a
+ * parameter list throws an uncoded "Cannot read properties of null".
+ */
+export function optionsArg<T extends object>(options: T | undefined | null, who: string): T {
+  if (options === undefined) return {} as T
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options
+    throw codedTypeError(`${who}: options must be an object, got ${got}`)
+  }
+  return options
 }
 
 /** `[2, 3]`: how shapes appear in every message. */

@@ -30,22 +30,38 @@ export function pyStr(x: unknown): string {
   return typeof x === 'string' ? x : pyRepr(x)
 }
 
-/** `repr(x)`: strings quoted, null as None, booleans capitalised, arrays as lists, Sets as sets. */
-export function pyRepr(x: unknown): string {
+/**
+ * `repr(x)`: strings quoted, null as None, booleans capitalised, arrays as lists, Sets as sets.
+ * Bounded for messages about bad input: containers nest at most 8 levels and show at most 32
+ * entries (a cyclic object or `new Array(2 ** 32 - 1)` must not hang or overflow the stack).
+ */
+export function pyRepr(x: unknown, depth: number = 0): string {
+  if (depth > 8 && x !== null && typeof x === 'object') return '...'
+  const items = (xs: Iterable<unknown>, n: number, show: (y: unknown) => string): string => {
+    const out: string[] = []
+    for (const y of xs) {
+      if (out.length === 32) {
+        out.push(`... (${n} items)`)
+        break
+      }
+      out.push(show(y))
+    }
+    return out.join(', ')
+  }
+  if (Array.isArray(x)) return `[${items(x.length > 32 ? x.slice(0, 33) : x, x.length, (y) => pyRepr(y, depth + 1))}]`
+  if (x instanceof Set) return x.size === 0 ? 'set()' : `{${items(x, x.size, (y) => pyRepr(y, depth + 1))}}`
   if (x === null || x === undefined) return 'None'
   if (typeof x === 'string') return `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   if (typeof x === 'boolean') return x ? 'True' : 'False'
   if (typeof x === 'number' || typeof x === 'bigint') return String(x)
   if (typeof x === 'function') return x.name ? `<function ${x.name}>` : '<function <anonymous>>'
-  if (Array.isArray(x)) return `[${x.map(pyRepr).join(', ')}]`
-  if (x instanceof Set) return x.size === 0 ? 'set()' : `{${[...x].map(pyRepr).join(', ')}}`
   if (typeof x === 'object') {
     const custom = (x as { toString?: () => string }).toString
     if (custom !== Object.prototype.toString && typeof custom === 'function') return custom.call(x)
     const proto = Object.getPrototypeOf(x)
     if (proto === Object.prototype || proto === null) {
-      const items = Object.entries(x as object).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
-      return `{${items.join(', ')}}`
+      const entries = Object.entries(x as object)
+      return `{${items(entries, entries.length, (e) => `${pyRepr((e as [string, unknown])[0])}: ${pyRepr((e as [string, unknown])[1], depth + 1)}`)}}`
     }
     return `<${(x as object).constructor?.name ?? 'object'}>`
   }

@@ -1,5 +1,5 @@
 // jnp: array creation and ops, each a Rust kernel behind the addon.
-import { codedError, codedTypeError, showShape } from './coded-error'
+import { checkArrayLength, codedError, codedRangeError, codedTypeError, optionsArg, showShape } from './coded-error'
 import { native, type NumericArray, type TensorHandle } from './native'
 import { op1, opCode } from './ops'
 import { Tensor, asTensor, checkShapeArg, describe, type DType, type NestedArray } from './tensor'
@@ -51,10 +51,19 @@ export function array(data: ArrayLike | Tensor, dtypeOrOptions?: DType | ArrayOp
   const shape: number[] = []
   let probe: unknown = data
   while (Array.isArray(probe)) {
+    checkArrayLength(probe, 'array: data')
+    // NumPy's limit on dimensions: deeper nesting is a mistake (or a cycle), and the recursive
+    // walk below would overflow the stack on it.
+    if (shape.length === 64) throw codedRangeError('E_ARG', 'array: data is nested more than 64 levels deep (at most 64 dimensions)')
     shape.push(probe.length)
     probe = probe[0]
   }
   const size = shape.reduce((a, b) => a * b, 1)
+  // A JS array claims any length (`new Array(2 ** 32 - 1)` is empty): refuse what could not be
+  // staged (8 bytes an element) before allocating for it.
+  if (size * 8 > native.getMaxBytes()) {
+    throw codedRangeError('E_ALLOC', `array: data of shape ${showShape(shape)} needs ${size * 8} bytes to copy, more than the byte cap of ${native.getMaxBytes()} bytes (setMaxBytes)`)
+  }
   const flat = new Float64Array(size)
   let isBool = typeof probe === 'boolean'
   let n = 0
@@ -184,11 +193,13 @@ function axesArg(axis: number | readonly number[] | undefined | null): number[] 
   return checkShapeArg(axis, 'axis')
 }
 
-export function sum(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function sum(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'sum')
   return new Tensor(op1(REDUCE.sum, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
-export function mean(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function mean(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'mean')
   return new Tensor(op1(REDUCE.mean, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
@@ -312,17 +323,20 @@ export interface VarianceOptions extends ReduceOptions {
 }
 
 /** Largest element over `axis` (all axes when omitted); NaN propagates; E_SHAPE if empty. */
-export function max(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function max(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'max')
   return new Tensor(op1(REDUCE.max, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 /** Smallest element over `axis` (all axes when omitted); NaN propagates; E_SHAPE if empty. */
-export function min(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function min(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'min')
   return new Tensor(op1(REDUCE.min, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
 /** Product over `axis`; dtypes as `sum` (int32/bool → int32, unsigned → uint32, wrapping). */
-export function prod(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function prod(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'prod')
   return new Tensor(op1(REDUCE.prod, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
@@ -332,13 +346,15 @@ function ddofArg(ddof: unknown, name: string): number {
 }
 
 /** Variance `sum((x - mean)^2) / (n - ddof)` over `axis`, float32 (computed in f64). */
-function variance(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false, ddof = 0 }: VarianceOptions = {}): Tensor {
+function variance(x: Tensor, axis?: number | readonly number[] | null, options: VarianceOptions = {}): Tensor {
+  const { keepdims = false, ddof = 0 } = optionsArg(options, 'var')
   return new Tensor(op1(opCode('var'), asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'var')))
 }
 export { variance as var }
 
 /** Standard deviation: `sqrt(var(x, axis, { ddof }))`. */
-export function std(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false, ddof = 0 }: VarianceOptions = {}): Tensor {
+export function std(x: Tensor, axis?: number | readonly number[] | null, options: VarianceOptions = {}): Tensor {
+  const { keepdims = false, ddof = 0 } = optionsArg(options, 'std')
   return new Tensor(op1(opCode('std'), asTensor(x, 'x').handle, axesArg(axis), keepdims, ddofArg(ddof, 'std')))
 }
 
@@ -349,12 +365,14 @@ function axisArg(axis: unknown, name: string): number | null {
 }
 
 /** Index of the first maximum along `axis` (of the flattened tensor when omitted), int32. */
-export function argmax(x: Tensor, axis?: number | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function argmax(x: Tensor, axis?: number | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'argmax')
   return new Tensor(op1(opCode('argmax'), asTensor(x, 'x').handle, axisArg(axis, 'argmax'), keepdims))
 }
 
 /** Index of the first minimum along `axis` (of the flattened tensor when omitted), int32. */
-export function argmin(x: Tensor, axis?: number | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function argmin(x: Tensor, axis?: number | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'argmin')
   return new Tensor(op1(opCode('argmin'), asTensor(x, 'x').handle, axisArg(axis, 'argmin'), keepdims))
 }
 
@@ -369,7 +387,8 @@ export function logSoftmax(x: Tensor, axis: number | readonly number[] | null = 
 }
 
 /** jax.nn.logsumexp: `log(sum(exp(x)))` over `axis` (all axes when omitted), computed stably. */
-export function logsumexp(x: Tensor, axis?: number | readonly number[] | null, { keepdims = false }: ReduceOptions = {}): Tensor {
+export function logsumexp(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'logsumexp')
   return new Tensor(op1(REDUCE.logsumexp, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
 
@@ -389,10 +408,33 @@ export interface TakeOptions {
   mode?: 'fill' | 'clip' | 'wrap'
 }
 
-/** An integer index tensor: a Tensor, a number (0-d) or an array of numbers (int32). */
+/**
+ * An integer index tensor: a Tensor, a number (0-d) or an array of numbers (int32). A JS number
+ * that is not an integer is refused (E_TYPE), as JAX refuses float indices, instead of being
+ * truncated toward 0 by the int32 cast.
+ */
 function indicesHandle(indices: unknown, name: string): TensorHandle {
   if (indices instanceof Tensor) return indices.handle
-  if (typeof indices === 'number' || Array.isArray(indices)) return array(indices as ArrayLike, 'int32').handle
+  if (typeof indices === 'number' || Array.isArray(indices)) {
+    const t = array(indices as ArrayLike)
+    if (t.dtype === 'float32' && t.size > 0) {
+      const data = t.data
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]
+        const at = typeof indices === 'number' ? '' : ` at flat position ${i}`
+        if (!Number.isInteger(v)) {
+          t.dispose()
+          throw codedTypeError(`${name}: indices must be integers, got ${v}${at}`)
+        }
+        if (v > 2147483647 || v < -2147483648) {
+          t.dispose()
+          throw codedRangeError('E_ARG', `${name}: index ${v}${at} does not fit int32 (JAX's index dtype)`)
+        }
+      }
+    }
+    t.dispose()
+    return array(indices as ArrayLike, 'int32').handle
+  }
   throw codedTypeError(`${name}: indices must be a Tensor, a number or an array of numbers, got ${describe(indices)}`)
 }
 
@@ -400,7 +442,8 @@ function indicesHandle(indices: unknown, name: string): TensorHandle {
  * jnp.take: entries of `x` along `axis` (of the flattened `x` when omitted) at `indices`; the
  * result shape is `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
  */
-export function take(x: Tensor, indices: Tensor | number | readonly number[], axis?: number | null, { mode = 'fill' }: TakeOptions = {}): Tensor {
+export function take(x: Tensor, indices: Tensor | number | readonly number[], axis?: number | null, options: TakeOptions = {}): Tensor {
+  const { mode = 'fill' } = optionsArg(options, 'take')
   return new Tensor(op1(opCode('take'), asTensor(x, 'x').handle, indicesHandle(indices, 'take'), axisArg(axis, 'take'), mode))
 }
 
@@ -411,13 +454,24 @@ export interface OneHotOptions {
 }
 
 /** jax.nn.one_hot: `x[..., None] == arange(numClasses)` as `dtype` (default float32). */
-export function oneHot(x: Tensor | number | readonly number[], numClasses: number, { dtype = 'float32', axis = -1 }: OneHotOptions = {}): Tensor {
-  const h = x instanceof Tensor ? x.handle : indicesHandle(x, 'oneHot')
-  return new Tensor(op1(opCode('one_hot'), h, numClasses, dtype, axis))
+export function oneHot(x: Tensor | number | readonly number[], numClasses: number, options: OneHotOptions = {}): Tensor {
+  const { dtype = 'float32', axis = -1 } = optionsArg(options, 'oneHot')
+  if (x instanceof Tensor) return new Tensor(op1(opCode('one_hot'), x.handle, numClasses, dtype, axis))
+  if (typeof x !== 'number' && !Array.isArray(x)) throw codedTypeError(`oneHot: x must be a Tensor, a number or an array of numbers, got ${describe(x)}`)
+  // JAX compares `x[..., None] == arange(numClasses)`: a value that is not an integer (0.5,
+  // NaN) matches no class and gives a row of zeros. Numbers keep their float values for that
+  // compare (an int32 cast would make 0.5 and NaN class 0).
+  const xs = array(x as ArrayLike, 'float32')
+  try {
+    return new Tensor(op1(opCode('one_hot'), xs.handle, numClasses, dtype, axis))
+  } finally {
+    xs.dispose()
+  }
 }
 
 function handles(xs: unknown, name: string): TensorHandle[] {
   if (!Array.isArray(xs)) throw codedTypeError(`${name}: xs must be an array of Tensors, got ${describe(xs)}`)
+  checkArrayLength(xs, `${name}: xs`)
   return xs.map((t, i) => asTensor(t, `${name}: xs[${i}]`).handle)
 }
 

@@ -1,6 +1,6 @@
 // random: JAX's PRNG (threefry2x32), computed in Rust. The threefry layout and the seed offset
 // follow `random.config` (JAX's defaults: partitionable, offset 0).
-import { type CodedError, codedError, codedTypeError } from './coded-error'
+import { type CodedError, codedError, codedRangeError, codedTypeError, optionsArg } from './coded-error'
 import { ValueError } from './errors'
 import * as jnp from './jnp'
 import { native, type TensorHandle } from './native'
@@ -24,8 +24,9 @@ export class Key {
     else this.#words = data
   }
 
+  /** A key from its two uint32 words (each an integer in 0 ..= 2^32 - 1). */
   static fromWords(k0: number, k1: number): Key {
-    return new Key(Uint32Array.of(k0, k1))
+    return new Key(Uint32Array.of(keyWord(k0, 'k0'), keyWord(k1, 'k1')))
   }
 
   /** The key data (throws ConcretizationTypeError for a key traced by `jit`). */
@@ -52,6 +53,15 @@ export class Key {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString()
   }
+}
+
+/** A key word as given: `Uint32Array.of` would turn 'abc' or NaN into 0 and wrap -1. */
+function keyWord(w: unknown, what: string): number {
+  if (typeof w !== 'number') throw codedTypeError(`Key.fromWords: ${what} must be a number, got ${describe(w)}`)
+  if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) {
+    throw codedRangeError('E_ARG', `Key.fromWords: ${what} must be an integer in 0 ..= 2^32 - 1 (a uint32 word), got ${w}`)
+  }
+  return w
 }
 
 /** A valid key: a Key, or raw key data (a Uint32Array of length 2), as Flax accepts both. */
@@ -102,10 +112,12 @@ const BIT_WIDTH: Record<string, number> = { uint8: 8, uint16: 16, uint32: 32, ui
 
 /** `jax.random.bits(key, shape, dtype)`: raw random bits of an unsigned dtype. */
 export function bits(k: Key | Uint32Array, shape: readonly number[] = [], dtype: BitsDType = 'uint32'): Tensor {
-  const width = Object.prototype.hasOwnProperty.call(BIT_WIDTH, dtype) ? BIT_WIDTH[dtype] : undefined
+  // Only a string is looked up: a property key made from an array joins all its entries.
+  const width = typeof dtype === 'string' && Object.prototype.hasOwnProperty.call(BIT_WIDTH, dtype) ? BIT_WIDTH[dtype] : undefined
   if (width === undefined) {
     // JAX's ValueError text; the code keeps it branchable like every other dtype error.
-    const err = new ValueError(`dtype argument to \`bits\` must be an unsigned int dtype, got ${String(dtype)}`) as ValueError & CodedError
+    const got = typeof dtype === 'string' ? dtype : describe(dtype)
+    const err = new ValueError(`dtype argument to \`bits\` must be an unsigned int dtype, got ${got}`) as ValueError & CodedError
     err.code = 'E_DTYPE'
     throw err
   }
@@ -117,7 +129,8 @@ export interface UniformOptions {
   maxval?: number
 }
 
-export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], { minval = 0, maxval = 1 }: UniformOptions = {}): Tensor {
+export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], options: UniformOptions = {}): Tensor {
+  const { minval = 0, maxval = 1 } = optionsArg(options, 'uniform')
   return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
 }
 

@@ -39,8 +39,20 @@ export class Tensor<D extends DType = DType> {
     track(this)
   }
 
+  /**
+   * Throws a coded TypeError unless `t` was made by this class: an object that only shares the
+   * prototype (`Object.create(Tensor.prototype)`, a method called on another `this`) passes
+   * `instanceof` but has no private fields, and reading one would throw an uncoded TypeError.
+   */
+  static #brand(t: unknown): void {
+    if (!(typeof t === 'object' && t !== null && #handle in t)) {
+      throw codedTypeError(`tensor: expected a Tensor made by flaxen (jnp.*), got ${describe(t)}`)
+    }
+  }
+
   /** @internal The live native handle; throws E_DISPOSED after `dispose()`, E_DONATED after donation. */
   get handle(): TensorHandle {
+    Tensor.#brand(this)
     if (this.#handle === null) {
       if (this.#donated) throw codedError('E_DONATED', 'tensor: used after it was donated to a jit call (donateArgnums); a donated tensor is consumed, as JAX deletes donated buffers')
       throw codedError('E_DISPOSED', 'tensor: used after dispose()')
@@ -50,12 +62,14 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal Called by `jit` after the addon consumed this tensor (donateArgnums). */
   markDonated(): void {
+    Tensor.#brand(this)
     this.#handle = null
     this.#view = undefined
     this.#donated = true
   }
 
   get isDisposed(): boolean {
+    Tensor.#brand(this)
     return this.#handle === null
   }
 
@@ -67,11 +81,13 @@ export class Tensor<D extends DType = DType> {
 
   /** The dimensions (a frozen array; no copy per access). */
   get shape(): readonly number[] {
+    Tensor.#brand(this)
     if (this.#shape === undefined || this.#handle === null) this.#meta()
     return this.#shape!
   }
 
   get dtype(): D {
+    Tensor.#brand(this)
     if (this.#dtype === undefined || this.#handle === null) this.#meta()
     return this.#dtype as D
   }
@@ -81,6 +97,7 @@ export class Tensor<D extends DType = DType> {
   }
 
   get size(): number {
+    Tensor.#brand(this)
     let n = 1
     for (const d of this.shape) n *= d
     return n
@@ -88,6 +105,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A typed array viewing the native memory: no copy, and a write through it is seen by the next op. */
   get data(): TypedArray {
+    Tensor.#brand(this)
     const h = this.handle
     if (this.#view === undefined) this.#view = native.view(h)
     return this.#view
@@ -95,6 +113,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Nested JS arrays (a copy); a 0-d tensor gives its scalar. */
   toArray(): NestedArrayOf<D> {
+    Tensor.#brand(this)
     const data = this.data
     const shape = this.shape
     const isBool = this.dtype === 'bool'
@@ -111,6 +130,7 @@ export class Tensor<D extends DType = DType> {
 
   /** The single value of a one-element tensor. */
   item(): ScalarOf<D> {
+    Tensor.#brand(this)
     if (this.size !== 1) {
       throw codedError('E_SHAPE', `item: the tensor has shape ${showShape(this.shape)}; item() needs exactly one element`)
     }
@@ -120,10 +140,12 @@ export class Tensor<D extends DType = DType> {
 
   /** Same data in a new shape (a view sharing storage: the storage is contiguous). One -1 is inferred. */
   reshape(shape: readonly number[]): Tensor<D> {
+    Tensor.#brand(this)
     return new Tensor<D>(op1(RESHAPE, this.handle, checkShapeArg(shape, 'shape')))
   }
 
   astype<E extends DType>(dtype: E): Tensor<E> {
+    Tensor.#brand(this)
     return new Tensor<E>(op1(ASTYPE, this.handle, dtype))
   }
 
@@ -133,12 +155,14 @@ export class Tensor<D extends DType = DType> {
    * the zero triangle); call this to pay that cost at a chosen point, e.g. when timing.
    */
   blockUntilReady(): this {
+    Tensor.#brand(this)
     native.blockUntilReady(this.handle)
     return this
   }
 
   /** Frees the storage now (unless another tensor shares it); later use throws E_DISPOSED. */
   dispose(): void {
+    Tensor.#brand(this)
     if (this.#handle === null) return
     native.dispose(this.#handle, this.#view)
     this.#handle = null
@@ -152,6 +176,7 @@ export class Tensor<D extends DType = DType> {
   }
 
   toString(): string {
+    Tensor.#brand(this)
     if (this.#handle === null) return 'Tensor(<disposed>)'
     try {
       this.data

@@ -7,7 +7,7 @@ import type { Tensor } from './tensor'
 // themselves. Object keys are visited in sorted order, like JAX visits dict keys, so leaf order
 // and the key order of mapped objects match `jax.tree_util`.
 
-import { codedError, codedTypeError } from './coded-error'
+import { checkArrayLength, codedError, codedTypeError } from './coded-error'
 
 export type Path = string[]
 
@@ -32,6 +32,13 @@ export type TreeMapped<T, R> = T extends null | undefined
 /** A dict node of a mapped variable dict: an `R`, and its children by name. */
 export type MappedNode<R> = R & { [child: string]: MappedNode<R> }
 
+/**
+ * Deepest nesting of containers a tree helper walks. Real variable trees are a few levels deep;
+ * a bound keeps a pathological (or hostile) input from exhausting the stack, which would
+ * surface as a bare RangeError far from its cause.
+ */
+export const MAX_TREE_DEPTH = 1000
+
 /** True for `{}` literals and `Object.create(null)` objects: the dict containers of a tree. */
 export function isPlainObject(x: unknown): x is Record<string, any> {
   if (x === null || typeof x !== 'object') return false
@@ -49,19 +56,49 @@ function sortedKeys(x: Record<string, unknown>): string[] {
   return Object.keys(x).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
-function structureError(path: Path, what: string): Error {
-  return new TypeError(`tree: structures differ at ${path.length ? path.join('/') : '<root>'}: ${what}`)
+function showPath(path: Path): string {
+  return path.length ? path.join('/') : '<root>'
 }
 
-function mapImpl(fn: (path: Path, leaves: unknown[]) => unknown, trees: unknown[], path: Path, isLeaf?: (x: unknown) => boolean): unknown {
+function structureError(path: Path, what: string): Error {
+  const err = new TypeError(`tree: structures differ at ${showPath(path)}: ${what}`) as TypeError & { code: string }
+  err.code = 'E_TREE'
+  return err
+}
+
+function checkFn(fn: unknown, who: string): void {
+  if (typeof fn !== 'function') throw codedTypeError(`tree.${who}: fn must be a function, got ${fn === null ? 'null' : typeof fn}`)
+}
+
+type LeafFn = (path: Path, leaves: unknown[]) => unknown
+
+/**
+ * `onPath` holds the containers between the root and `x` (this walk's own: a leaf callback may
+ * start another walk over the same objects), to tell a cycle from a shared subtree.
+ */
+function mapImpl(fn: LeafFn, trees: unknown[], path: Path, isLeaf?: (x: unknown) => boolean, onPath = new Set<object>()): unknown {
   const x = trees[0]
   if (x === null || x === undefined) return x
   if (isLeaf?.(x) || !isContainer(x)) return fn(path, trees)
+  if (path.length >= MAX_TREE_DEPTH) {
+    throw codedError('E_TREE', `tree: containers nested deeper than ${MAX_TREE_DEPTH} levels at ${showPath(path.slice(0, 8))}/...`)
+  }
+  if (onPath.has(x)) throw codedError('E_TREE', `tree: the tree contains a cycle: ${showPath(path)} is one of its own ancestors`)
+  onPath.add(x)
+  try {
+    return mapContainer(fn, x, trees, path, isLeaf, onPath)
+  } finally {
+    onPath.delete(x)
+  }
+}
+
+function mapContainer(fn: LeafFn, x: any[] | Record<string, any>, trees: unknown[], path: Path, isLeaf: ((x: unknown) => boolean) | undefined, onPath: Set<object>): unknown {
   if (Array.isArray(x)) {
+    checkArrayLength(x, `tree: array at ${showPath(path)}`)
     for (const other of trees) {
       if (!Array.isArray(other) || other.length !== x.length) throw structureError(path, 'array length or kind')
     }
-    return x.map((_, i) => mapImpl(fn, trees.map((t) => (t as unknown[])[i]), [...path, String(i)], isLeaf))
+    return x.map((_, i) => mapImpl(fn, trees.map((t) => (t as unknown[])[i]), [...path, String(i)], isLeaf, onPath))
   }
   const keys = sortedKeys(x)
   for (const other of trees) {
@@ -70,7 +107,7 @@ function mapImpl(fn: (path: Path, leaves: unknown[]) => unknown, trees: unknown[
     if (okeys.length !== keys.length || okeys.some((k, i) => k !== keys[i])) throw structureError(path, `keys ${keys} vs ${okeys}`)
   }
   const out: Record<string, unknown> = {}
-  for (const k of keys) out[k] = mapImpl(fn, trees.map((t) => (t as Record<string, unknown>)[k]), [...path, k], isLeaf)
+  for (const k of keys) out[k] = mapImpl(fn, trees.map((t) => (t as Record<string, unknown>)[k]), [...path, k], isLeaf, onPath)
   return out
 }
 
@@ -79,16 +116,19 @@ function mapImpl(fn: (path: Path, leaves: unknown[]) => unknown, trees: unknown[
  * leaves are passed, so `tree.map(jnp.triu, vars)` calls `triu(leaf)`.
  */
 export function map<T, R>(fn: (leaf: any, ...rest: any[]) => R, tree: T, ...rest: unknown[]): TreeMapped<T, R> {
+  checkFn(fn, 'map')
   return mapImpl((_path, ls) => fn(...(ls as [any, ...any[]])), [tree, ...rest], []) as TreeMapped<T, R>
 }
 
 /** `jax.tree_util.tree_map_with_path`: `fn(path, leaf, ...restLeaves)` with path = the keys from the root. */
 export function mapWithPath<T, R>(fn: (path: Path, leaf: any, ...rest: any[]) => R, tree: T, ...rest: unknown[]): TreeMapped<T, R> {
+  checkFn(fn, 'mapWithPath')
   return mapImpl((path, ls) => fn(path, ...(ls as [any, ...any[]])), [tree, ...rest], []) as TreeMapped<T, R>
 }
 
 /** `jax.tree_util.tree_leaves`, in JAX's order (sorted object keys). */
 export function leaves(tree: unknown, isLeaf?: (x: unknown) => boolean): any[] {
+  if (isLeaf !== undefined && isLeaf !== null) checkFn(isLeaf, 'leaves: isLeaf')
   const out: unknown[] = []
   mapImpl((_p, ls) => out.push(ls[0]), [tree], [], isLeaf)
   return out
@@ -106,8 +146,10 @@ export function structureEqual(a: unknown, b: unknown): boolean {
   try {
     mapImpl(() => undefined, [a, b], [])
     return true
-  } catch {
-    return false
+  } catch (e) {
+    // Only a difference answers false; a cycle or runaway depth is still an error.
+    if (e instanceof TypeError && (e as { code?: string }).code === 'E_TREE') return false
+    throw e
   }
 }
 

@@ -34,7 +34,11 @@ function isCollection(f: unknown): f is readonly string[] | ReadonlySet<string> 
 }
 
 function contains(f: readonly string[] | ReadonlySet<string>, col: unknown): boolean {
-  return f instanceof Set ? f.has(col as string) : (f as readonly unknown[]).includes(col)
+  if (f instanceof Set ? f.has(col as string) : (f as readonly unknown[]).includes(col)) return true
+  // Checked on a miss only (filters are tiny, hits are the common case): an entry that is not a
+  // collection name (`mutable: [42]`) can never match, and would silently drop the collection.
+  for (const c of f) if (typeof c !== 'string') throw new InvalidFilterError(f)
+  return false
 }
 
 /** `in_filter`: does `filter` match collection `col`? (A string is checked before the collection case.) */

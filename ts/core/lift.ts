@@ -5,7 +5,9 @@
 // fresh *inner root* scopes from them (same name and path, decorated debug path, and — what keeps
 // RNG keys identical to the untransformed code — the outer scope's counter object, shared), runs
 // the transform, and writes the variables the transform hands back into the outer scopes.
+import { codedTypeError } from '../coded-error'
 import { ValueError } from '../errors'
+import { describe, isTensor } from '../tensor'
 import { copy, leaves, map } from '../tree'
 import { unfreeze } from './frozen-dict'
 import { type CollectionFilter, groupCollections, inFilter, intersectFilters, isFilterEmpty, subtractFilters, unionFilters } from './filters'
@@ -199,6 +201,21 @@ export interface MapVariablesOptions {
 
 
 /**
+ * `f` refusing a result that is not a collection's variables: a `transOutFn` returning 42 would
+ * otherwise drop the collection without a word (Flax fails on the non-dict).
+ */
+function checkedMapFn(f: VariableMapFn, what: string): VariableMapFn {
+  if (typeof f !== 'function') throw codedTypeError(`mapVariables: ${what} must be a function, got ${describe(f)}`)
+  return (v) => {
+    const out = f(v)
+    if (out === null || typeof out !== 'object' || Array.isArray(out) || isTensor(out)) {
+      throw codedTypeError(`mapVariables: ${what} must return an object of variables (a collection), got ${describe(out)}`)
+    }
+    return out
+  }
+}
+
+/**
  * `lift.map_variables(fn, mapped_collections, map_in_fn, map_out_fn, init, mutable, rngs, variables)`:
  * `fn` sees the target collections through `mapInFn`; mutable target collections come back out
  * through `mapOutFn`. With `init`, `fn` first runs once on the raw variables (when anything is
@@ -212,6 +229,8 @@ export function mapVariables<A extends unknown[]>(
   { init = false, mutable = false, rngs = true, variables = true }: MapVariablesOptions = {},
 ): (scopeTree: ScopeTree, ...args: A) => any {
   const isTargetOut = mutable || init
+  mapInFn = checkedMapFn(mapInFn, 'mapInFn')
+  mapOutFn = checkedMapFn(mapOutFn, 'mapOutFn')
   const inFilters: CollectionFilter[] = [mappedCollections, variables]
   const outFilters: CollectionFilter[] = isTargetOut ? inFilters : [false, subtractFilters(variables, mappedCollections)]
 

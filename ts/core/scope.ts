@@ -7,7 +7,18 @@
 // counter objects that children look up *by name*: re-pushing a child with the same name (after
 // a rewind) continues its counters, which is what makes Flax's keys a function of (path,
 // per-path call count) only.
-import { InvalidRngError, InvalidScopeError, ModifyScopeVariableError, ScopeCollectionNotFound, ScopeParamNotFoundError, ScopeParamShapeError, ScopeVariableNotFoundError, ValueError, PyTypeError } from '../errors'
+import {
+  InvalidRngError,
+  InvalidScopeError,
+  ModifyScopeVariableError,
+  PyTypeError,
+  ScopeCollectionNotFound,
+  ScopeParamNotFoundError,
+  ScopeParamShapeError,
+  ScopeVariableNotFoundError,
+  ValueError,
+} from '../errors'
+import { codedTypeError } from '../coded-error'
 import { tidy } from '../jnp'
 import { key as randomKey } from '../random'
 import { isTensor } from '../tensor'
@@ -69,6 +80,14 @@ export function shapeOf(x: unknown): readonly number[] {
 }
 
 const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => typeof d === 'number')
+
+/** An init function (a layer's `kernelInit` prop, say): a coded TypeError naming the variable otherwise. */
+function checkInitFn(initFn: unknown, what: string, name: string): void {
+  if (typeof initFn !== 'function') {
+    const got = initFn === null ? 'null' : Array.isArray(initFn) ? 'an array' : typeof initFn
+    throw codedTypeError(`${what} '${name}': the init function must be a function (an initializer), got ${got}`)
+  }
+}
 
 function abstractShapes(initFn: InitFn, initArgs: readonly unknown[]): (readonly number[])[] {
   const declared = initFn[ABSTRACT_SHAPE]
@@ -321,6 +340,7 @@ export class Scope {
    * collection is empty, ScopeVariableNotFoundError otherwise.
    */
   variable<T = any>(col: string, name: string, initFn?: ((...args: any[]) => T) | null, ...initArgs: unknown[]): Variable<T> {
+    if (initFn != null) checkInitFn(initFn, 'variable', name)
     this.reserve(name, col)
     if (!this.hasVariable(col, name)) {
       if (!this.isMutableCollection(col) || initFn == null) {
@@ -339,6 +359,7 @@ export class Scope {
    * even for initializers that ignore the key.
    */
   param<T = any>(name: string, initFn: InitFn<T>, ...initArgs: unknown[]): T {
+    checkInitFn(initFn, 'param', name)
     this.reserve(name, 'params')
     if (this.hasVariable('params', name)) {
       const value = this.getVariable('params', name)
@@ -370,6 +391,7 @@ export class Scope {
    * back to 'params' (and advances the 'params' counter), as in Flax.
    */
   makeRng(name = 'params'): PRNGKey {
+    if (typeof name !== 'string') throw codedTypeError(`makeRng: the RNG stream name must be a string, got ${name === null ? 'null' : typeof name}`)
     if (!this.hasRng(name)) {
       if (this.hasRng('params')) name = 'params'
       else throw new InvalidRngError(`${this.name ?? 'None'} needs PRNG for "${name}"`)

@@ -1,7 +1,8 @@
 // `nn.Dense` (flax.linen.Dense): y = x @ kernel + bias over the last axis, any leading dims.
+import { codedTypeError } from '../coded-error'
 import { type PRNGKey, withAbstractShape } from '../core'
 import * as jnp from '../jnp'
-import type { DType, Tensor } from '../tensor'
+import { describe, type DType, type Tensor } from '../tensor'
 import { ValueError } from '../errors'
 import { compact } from './compact'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
@@ -14,7 +15,7 @@ import { constructed, tensorArg } from './module-internals'
  * dtype, so any other `dtype` is refused.
  */
 function promoteDtype(inputs: Tensor, dtype: DType | null, layer: string): Tensor {
-  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${layer}: only float32 computation is supported, got dtype ${dtype}`)
+  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${layer}: only float32 computation is supported, got dtype ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
   return inputs.dtype === 'float32' ? inputs : inputs.astype('float32')
 }
 
@@ -115,6 +116,7 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
 
     const kernelShape = [...batchShape, ...contractedShape, ...features]
     const kernelInit = this.kernelInit
+    if (typeof kernelInit !== 'function') throw codedTypeError(`DenseGeneral: kernelInit must be an initializer function, got ${describe(kernelInit)}`)
     const kernelInitWrap = withAbstractShape(
       (key: PRNGKey, s: readonly number[], dtype?: DType) => jnp.reshape(kernelInit(key, [B * C, F], dtype), s),
       (s: readonly number[]) => [...s],

@@ -2,7 +2,7 @@
 // integer indices, and `attend` to use it as an output projection (weight sharing).
 import { ValueError } from '../errors'
 import * as jnp from '../jnp'
-import type { DType, Tensor } from '../tensor'
+import { describe, type DType, type Tensor } from '../tensor'
 import { type Initializer, varianceScaling } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, tensorArg } from './module-internals'
@@ -60,6 +60,6 @@ export class Embed extends Module<EmbedProps> {
 
 /** `promote_dtype(embedding, dtype=dtype)`: float32 is the only float dtype, so only a check. */
 function promoteDtype(embedding: Tensor, dtype: DType | null): Tensor {
-  if ((dtype ?? embedding.dtype) !== embedding.dtype) throw new ValueError(`Embed: only float32 computation is supported, got dtype ${dtype}`)
+  if ((dtype ?? embedding.dtype) !== embedding.dtype) throw new ValueError(`Embed: only float32 computation is supported, got dtype ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
   return embedding
 }

@@ -5,12 +5,13 @@
 // operation is float32), so the values match JAX bit for bit given the same random bits.
 // Every initializer carries its output shape (ABSTRACT_SHAPE) so checking an existing
 // parameter's shape computes nothing.
+import { checkArrayLength, codedRangeError, codedTypeError, optionsArg, type CodedError } from '../coded-error'
 import { ABSTRACT_SHAPE, type PRNGKey } from '../core'
 import { ValueError } from '../errors'
 import * as jnp from '../jnp'
 import * as linalg from '../linalg'
 import * as random from '../random'
-import type { DType, Tensor } from '../tensor'
+import { describe, type DType, type Tensor } from '../tensor'
 
 export type Initializer = ((key: PRNGKey, shape: readonly number[], dtype?: DType) => Tensor) & {
   [ABSTRACT_SHAPE]?: (shape: readonly number[], dtype?: DType) => readonly number[]
@@ -19,18 +20,48 @@ export type Initializer = ((key: PRNGKey, shape: readonly number[], dtype?: DTyp
 const f32 = Math.fround
 
 /**
+ * A builder's number argument (scale, stddev, bounds): JAX would fail on `normal('abc')` when
+ * multiplying by the string; JS would quietly give NaN tensors, so it is checked when the
+ * initializer is built.
+ */
+function finiteArg(x: unknown, who: string, what: string): number {
+  if (typeof x !== 'number') throw codedTypeError(`${who}: ${what} must be a number, got ${describe(x)}`)
+  if (!Number.isFinite(x)) throw codedRangeError('E_ARG', `${who}: ${what} must be finite, got ${x}`)
+  return x
+}
+
+/** A ValueError (Flax's class) that also carries a flaxen code. */
+function valueError(code: 'E_ARG' | 'E_SHAPE' | 'E_DTYPE', message: string): ValueError {
+  const err = new ValueError(message) as ValueError & CodedError
+  err.code = code
+  return err
+}
+
+/** `shape` as an initializer receives it: an array of non-negative integers. */
+function checkInitShape(shape: unknown, who: string): readonly number[] {
+  if (!Array.isArray(shape)) throw codedTypeError(`${who}: shape must be an array of integers, got ${describe(shape)}`)
+  checkArrayLength(shape, `${who}: shape`)
+  shape.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw codedRangeError('E_ARG', `${who}: shape[${i}] must be a non-negative integer, got ${typeof d === 'number' ? d : describe(d)}`)
+    }
+  })
+  return shape
+}
+
+/**
  * An initializer whose dtype argument defaults to the builder's `dtype` (JAX's
  * `def init(key, shape, dtype=dtype)`): a dtype given at call time — Flax layers always pass
  * `param_dtype` — wins.
  */
 function initializer(fn: (key: PRNGKey, shape: readonly number[], dtype: DType) => Tensor, defaultDtype: DType = 'float32'): Initializer {
-  const init: Initializer = (key, shape, dtype = defaultDtype) => fn(key, shape, dtype)
-  init[ABSTRACT_SHAPE] = (shape) => [...shape]
+  const init: Initializer = (key, shape, dtype = defaultDtype) => fn(key, checkInitShape(shape, 'initializer'), dtype)
+  init[ABSTRACT_SHAPE] = (shape) => [...checkInitShape(shape, 'initializer')]
   return init
 }
 
 function checkFloat32(dtype: DType, who: string): void {
-  if (dtype !== 'float32') throw new ValueError(`${who}: only float32 parameters are supported, got ${dtype}`)
+  if (dtype !== 'float32') throw valueError('E_DTYPE', `${who}: only float32 parameters are supported, got ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
 }
 
 /** `zeros`: the key is ignored (Flax still spends a 'params' counter tick on it). */
@@ -50,11 +81,13 @@ export function onesInit(): Initializer {
 
 /** `constant(value, dtype=float32)`: `full(shape, value)`. */
 export function constant(value: number, dtype: DType = 'float32'): Initializer {
+  finiteArg(value, 'constant', 'value')
   return initializer((_key, shape, dt) => jnp.full(shape, value, dt), dtype)
 }
 
 /** `uniform(scale=1e-2, dtype=float32)`: U[0, scale). */
 export function uniform(scale = 1e-2, dtype: DType = 'float32'): Initializer {
+  finiteArg(scale, 'uniform', 'scale')
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'uniform')
     return jnp.multiply(random.uniform(key, shape), f32(scale))
@@ -63,6 +96,7 @@ export function uniform(scale = 1e-2, dtype: DType = 'float32'): Initializer {
 
 /** `normal(stddev=1e-2, dtype=float32)`. */
 export function normal(stddev = 1e-2, dtype: DType = 'float32'): Initializer {
+  finiteArg(stddev, 'normal', 'stddev')
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'normal')
     return jnp.multiply(random.normal(key, shape), f32(stddev))
@@ -76,7 +110,11 @@ export interface TruncatedNormalOptions {
 }
 
 /** `truncated_normal(stddev=1e-2, dtype=float32, lower=-2, upper=2)`: no variance correction. */
-export function truncatedNormal(stddev = 1e-2, { lower = -2.0, upper = 2.0, dtype = 'float32' }: TruncatedNormalOptions = {}): Initializer {
+export function truncatedNormal(stddev = 1e-2, options: TruncatedNormalOptions = {}): Initializer {
+  const { lower = -2.0, upper = 2.0, dtype = 'float32' } = optionsArg(options, 'truncatedNormal')
+  finiteArg(stddev, 'truncated_normal', 'stddev')
+  finiteArg(lower, 'truncated_normal', 'lower')
+  finiteArg(upper, 'truncated_normal', 'upper')
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'truncated_normal')
     return jnp.multiply(random.truncatedNormal(key, lower, upper, shape), f32(stddev))
@@ -85,26 +123,39 @@ export function truncatedNormal(stddev = 1e-2, { lower = -2.0, upper = 2.0, dtyp
 
 export type Axis = number | readonly number[]
 
-function normalizeAxis(axis: number, ndim: number): number {
+/**
+ * An axis of a rank-`ndim` shape, made non-negative. Out of range is an error, as Python's
+ * `shape[in_axis]` raises IndexError (an unchecked index read `undefined` and made NaN fans).
+ */
+function normalizeAxis(axis: unknown, ndim: number, what = 'axis'): number {
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) {
+    throw codedTypeError(`${what} must be an integer, got ${typeof axis === 'number' ? axis : describe(axis)}`)
+  }
+  if (axis < -ndim || axis >= ndim) {
+    throw codedRangeError('E_ARG', `${what} ${axis} is out of bounds for a shape of rank ${ndim} (expected ${-ndim} ..= ${ndim - 1})`)
+  }
   return axis < 0 ? axis + ndim : axis
 }
 
-function sizeOf(shape: readonly number[], axis: Axis): number {
+function sizeOf(shape: readonly number[], axis: Axis, what: string): number {
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw codedTypeError(`computeFans: ${what} must be an integer or an array of integers, got ${describe(axis)}`)
   const axes = typeof axis === 'number' ? [axis] : axis
-  return axes.reduce((p, a) => p * shape[normalizeAxis(a, shape.length)], 1)
+  checkArrayLength(axes, `computeFans: ${what}`)
+  return axes.reduce((p, a) => p * shape[normalizeAxis(a, shape.length, `computeFans: ${what}`)], 1)
 }
 
 /** `_compute_fans(shape, in_axis, out_axis, batch_axis)` → [fanIn, fanOut] (Python float arithmetic). */
 export function computeFans(shape: readonly number[], inAxis: Axis = -2, outAxis: Axis = -1, batchAxis: Axis = []): [number, number] {
+  checkInitShape(shape, 'computeFans')
   if (inAxis === -2 && shape.length <= 1) {
-    throw new ValueError(
+    throw valueError('E_SHAPE', 
       `Can't compute input and output sizes of a ${shape.length}-dimensional weights tensor with default in_axis. ` +
         'Must be at least 2D or specify in_axis explicitly.',
     )
   }
-  const inSize = sizeOf(shape, inAxis)
-  const outSize = sizeOf(shape, outAxis)
-  const batchSize = sizeOf(shape, batchAxis)
+  const inSize = sizeOf(shape, inAxis, 'inAxis')
+  const outSize = sizeOf(shape, outAxis, 'outAxis')
+  const batchSize = sizeOf(shape, batchAxis, 'batchAxis')
   const receptiveFieldSize = shape.reduce((p, d) => p * d, 1) / inSize / outSize / batchSize
   return [inSize * receptiveFieldSize, outSize * receptiveFieldSize]
 }
@@ -126,7 +177,9 @@ const TRUNCATED_STDDEV = 0.87962566103423978
  * `variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=())`: samples
  * with variance `scale / denominator(fans)`.
  */
-export function varianceScaling(scale: number, mode: FanMode, distribution: Distribution, { inAxis = -2, outAxis = -1, batchAxis = [], dtype = 'float32' }: VarianceScalingOptions = {}): Initializer {
+export function varianceScaling(scale: number, mode: FanMode, distribution: Distribution, options: VarianceScalingOptions = {}): Initializer {
+  const { inAxis = -2, outAxis = -1, batchAxis = [], dtype = 'float32' } = optionsArg(options, 'varianceScaling')
+  finiteArg(scale, 'variance_scaling', 'scale')
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'variance_scaling')
     const [fanIn, fanOut] = computeFans(shape, inAxis, outAxis, batchAxis)
@@ -135,7 +188,7 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
     else if (mode === 'fan_out') denominator = fanOut
     else if (mode === 'fan_avg') denominator = (fanIn + fanOut) / 2
     else if (mode === 'fan_geo_avg') denominator = Math.sqrt(fanIn * fanOut)
-    else throw new ValueError(`invalid mode for variance scaling initializer: ${mode}`)
+    else throw valueError('E_ARG', `invalid mode for variance scaling initializer: ${typeof mode === 'string' ? mode : describe(mode)}`)
     // Python float64 division, then one cast to float32 (`jnp.array(scale / denominator, dtype)`).
     const variance = f32(scale / denominator)
     if (distribution === 'truncated_normal') {
@@ -147,7 +200,7 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
     if (distribution === 'uniform') {
       return jnp.multiply(random.uniform(key, shape, { minval: -1, maxval: 1 }), f32(Math.sqrt(f32(3 * variance))))
     }
-    throw new ValueError(`invalid distribution for variance scaling initializer: ${distribution}`)
+    throw valueError('E_ARG', `invalid distribution for variance scaling initializer: ${typeof distribution === 'string' ? distribution : describe(distribution)}`)
   }, dtype)
 }
 
@@ -189,10 +242,11 @@ export const kaimingUniform = heUniform
  * rounding.
  */
 export function orthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32'): Initializer {
+  finiteArg(scale, 'orthogonal', 'scale')
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'orthogonal')
-    if (shape.length < 2) throw new ValueError('orthogonal initializer requires at least a 2D shape')
-    const col = normalizeAxis(columnAxis, shape.length)
+    if (shape.length < 2) throw valueError('E_SHAPE', 'orthogonal initializer requires at least a 2D shape')
+    const col = normalizeAxis(columnAxis, shape.length, 'orthogonal: columnAxis')
     const size = shape.reduce((p, d) => p * d, 1)
     if (size === 0) return jnp.zeros(shape)
     const nCols = shape[col]
@@ -222,9 +276,9 @@ export function orthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32
 export function deltaOrthogonal(scale = 1.0, columnAxis = -1, dtype: DType = 'float32'): Initializer {
   return initializer((key, shape, dt) => {
     checkFloat32(dt, 'delta_orthogonal')
-    if (![3, 4, 5].includes(shape.length)) throw new ValueError('Delta orthogonal initializer requires a 3D, 4D or 5D shape.')
+    if (![3, 4, 5].includes(shape.length)) throw valueError('E_SHAPE', 'Delta orthogonal initializer requires a 3D, 4D or 5D shape.')
     const [fanIn, fanOut] = shape.slice(-2)
-    if (fanOut < fanIn) throw new ValueError('`fan_in` must be less or equal than `fan_out`. ')
+    if (fanOut < fanIn) throw valueError('E_SHAPE', '`fan_in` must be less or equal than `fan_out`. ')
     const ortho = orthogonal(scale, columnAxis, dt)(key, [fanIn, fanOut])
     // W.at[(k1-1)//2, (k2-1)//2, ..., :, :].set(ortho): one contiguous block at the centre.
     const spatial = shape.slice(0, -2)

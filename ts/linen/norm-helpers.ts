@@ -1,7 +1,7 @@
 // Helpers shared by nn.WeightNorm and nn.SpectralNorm (flax/linen/normalization.py).
 import { ValueError } from '../errors'
 import * as jnp from '../jnp'
-import type { DType, Tensor } from '../tensor'
+import { describe, type DType, type Tensor } from '../tensor'
 import type { Path } from '../tree'
 import type { Module } from './module'
 
@@ -23,5 +23,5 @@ export function leafPathName(layer: Module, path: Path): string {
 
 /** The output dtype, `canonicalize_dtype(..., dtype=self.dtype)`: float32 is the only float dtype. */
 export function checkedDtype(dtype: DType | null, who: string): void {
-  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${who}: only float32 computation is supported, got dtype ${dtype}`)
+  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${who}: only float32 computation is supported, got dtype ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
 }

@@ -1,10 +1,11 @@
 // `nn.Dropout` (flax.linen.stochastic): zeroes inputs with probability `rate` and scales the
 // kept ones by 1 / (1 - rate), from JAX's bernoulli mask — bit for bit Flax's mask for the same
 // key, since the key comes from the same path and counter.
+import { codedRangeError, codedTypeError } from '../coded-error'
 import type { PRNGKey } from '../core'
 import * as jnp from '../jnp'
 import * as random from '../random'
-import type { Tensor } from '../tensor'
+import { describe, type Tensor } from '../tensor'
 import { compact } from './compact'
 import { mergeParam } from './merge-param'
 import { Module } from './module'
@@ -33,13 +34,24 @@ export class Dropout extends Module<DropoutProps> {
   @compact
   call(inputs: Tensor, { deterministic = null, rng = null }: DropoutCallOptions = {}): Tensor {
     const det = mergeParam('deterministic', this.deterministic, deterministic)
+    // Flax fails on `1.0 - None`; in JS `1 - null` is 1 and would silently drop nothing.
+    if (typeof this.rate !== 'number') throw codedTypeError(`Dropout: rate must be a number, got ${describe(this.rate)}`)
+    if (!(this.rate >= 0 && this.rate <= 1)) throw codedRangeError('E_ARG', `Dropout: rate must be in [0, 1], got ${this.rate}`)
     if (this.rate === 0.0 || det) return inputs
     // rate 1 would divide by zero: Flax returns zeros (and keeps gradients finite).
     if (this.rate === 1.0) return jnp.zeros(inputs.shape, inputs.dtype)
     const keepProb = 1.0 - this.rate
     const key = rng ?? this.makeRng(this.rngCollection)
     const maskShape = [...inputs.shape]
-    for (const d of this.broadcastDims) maskShape[d < 0 ? d + maskShape.length : d] = 1
+    if (!Array.isArray(this.broadcastDims)) throw codedTypeError(`Dropout: broadcastDims must be an array of axes, got ${describe(this.broadcastDims)}`)
+    for (const d of this.broadcastDims) {
+      // Python's list index raises on 1.5 and on out-of-range axes; a JS array would take them.
+      if (typeof d !== 'number' || !Number.isInteger(d)) throw codedTypeError(`Dropout: broadcastDims entries must be integers, got ${typeof d === 'number' ? d : describe(d)}`)
+      if (d < -maskShape.length || d >= maskShape.length) {
+        throw codedRangeError('E_ARG', `Dropout: broadcastDims axis ${d} is out of bounds for inputs of shape [${maskShape.join(', ')}]`)
+      }
+      maskShape[d < 0 ? d + maskShape.length : d] = 1
+    }
     // bernoulli = uniform(key, maskShape) < float32(keep): the mask of the broadcast shape, not
     // of the full one (the random bits depend on the shape drawn).
     const mask = jnp.broadcastTo(random.bernoulli(key, keepProb, maskShape), inputs.shape)

@@ -19,6 +19,9 @@ pub enum ErrorCode {
     Panic,
     /// A cancellable run was cancelled.
     Aborted,
+    /// A buffer larger than the byte cap (`storage::max_bytes`) or than the allocator could
+    /// give was requested. The binding throws it as a `RangeError`.
+    Alloc,
 }
 
 impl ErrorCode {
@@ -30,6 +33,7 @@ impl ErrorCode {
             ErrorCode::Disposed => "E_DISPOSED",
             ErrorCode::Panic => "E_PANIC",
             ErrorCode::Aborted => "ABORT_ERR",
+            ErrorCode::Alloc => "E_ALLOC",
         }
     }
 }
@@ -69,6 +73,9 @@ impl Error {
     }
     pub fn panic(message: impl Into<String>) -> Error {
         Error::new(ErrorCode::Panic, message)
+    }
+    pub fn alloc(message: impl Into<String>) -> Error {
+        Error::new(ErrorCode::Alloc, message)
     }
 }
 

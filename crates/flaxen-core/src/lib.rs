@@ -16,5 +16,5 @@ pub mod tensor;
 
 pub use dtype::{DType, Element};
 pub use error::{Error, ErrorCode, Result};
-pub use storage::{live_bytes, pool_bytes, trim_pool, Storage};
+pub use storage::{live_bytes, max_bytes, pool_bytes, set_max_bytes, trim_pool, Storage};
 pub use tensor::Tensor;

@@ -18,8 +18,10 @@
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+use crate::error::{Error, Result};
 
 /// Alignment of every storage: one cache line, enough for AVX-512 loads.
 pub const ALIGN: usize = 64;
@@ -32,6 +34,107 @@ pub const POOL_CAP: usize = 160 << 20;
 pub const SMALL_CAP: usize = 4 << 20;
 
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
+
+/// Largest byte cap accepted: size classes round up to 1.25× and must stay within `isize::MAX`.
+pub const MAX_BYTES_LIMIT: usize = 1 << 62;
+
+/// The byte cap; 0 until first read (then the default or `FLAXEN_MAX_BYTES`).
+static MAX_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The default cap: the machine's physical memory where we can read it (a single buffer larger
+/// than RAM cannot be useful), else `MAX_BYTES_LIMIT` (the allocator's refusal still errors).
+pub fn default_max_bytes() -> usize {
+    physical_memory().unwrap_or(MAX_BYTES_LIMIT).min(MAX_BYTES_LIMIT)
+}
+
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Parses a byte count: a positive integer, optionally with a binary suffix K, M, G or T
+/// (`"512M"`). E_ARG naming `what` otherwise, or if above `MAX_BYTES_LIMIT`.
+pub fn parse_bytes(text: &str, what: &str) -> Result<usize> {
+    let t = text.trim();
+    let (digits, shift) = match t.as_bytes().last().map(|b| b.to_ascii_uppercase()) {
+        Some(b'K') => (&t[..t.len() - 1], 10),
+        Some(b'M') => (&t[..t.len() - 1], 20),
+        Some(b'G') => (&t[..t.len() - 1], 30),
+        Some(b'T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let bad = || {
+        Error::arg(format!(
+            "{what}: expected a positive number of bytes up to 2^62 (optionally with K, M, G or T), got {text:?}"
+        ))
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    let n = n.checked_mul(1usize << shift).ok_or_else(bad)?;
+    if n == 0 || n > MAX_BYTES_LIMIT {
+        return Err(bad());
+    }
+    Ok(n)
+}
+
+/// The cap from `FLAXEN_MAX_BYTES`, if set (E_ARG if it is not a byte count).
+pub fn max_bytes_from_env() -> Result<Option<usize>> {
+    match std::env::var("FLAXEN_MAX_BYTES") {
+        Ok(v) => parse_bytes(&v, "FLAXEN_MAX_BYTES").map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::arg("FLAXEN_MAX_BYTES: expected a byte count, got non-UTF-8 text")),
+    }
+}
+
+/// Largest single storage the core will allocate, in bytes. Reads `FLAXEN_MAX_BYTES` on first
+/// use (an unparsable value is ignored here; the binding reports it when it loads).
+pub fn max_bytes() -> usize {
+    let cap = MAX_BYTES.load(Ordering::Relaxed);
+    if cap != 0 {
+        return cap;
+    }
+    let cap = max_bytes_from_env().ok().flatten().unwrap_or_else(default_max_bytes);
+    // Another thread may have set it meanwhile: keep theirs.
+    match MAX_BYTES.compare_exchange(0, cap, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => cap,
+        Err(current) => current,
+    }
+}
+
+/// Sets the byte cap (E_ARG unless 1 ..= `MAX_BYTES_LIMIT`).
+pub fn set_max_bytes(bytes: usize) -> Result<()> {
+    if bytes == 0 || bytes > MAX_BYTES_LIMIT {
+        return Err(Error::arg(format!("maxBytes: expected 1 ..= 2^62 bytes, got {bytes}")));
+    }
+    MAX_BYTES.store(bytes, Ordering::Relaxed);
+    Ok(())
+}
+
+/// E_ALLOC unless `count` elements of `elem_size` bytes fit the byte cap (checked arithmetic:
+/// an overflowing product is refused too). `what` names the request in the message.
+pub fn check_alloc(count: usize, elem_size: usize, what: &str) -> Result<()> {
+    let cap = max_bytes();
+    match count.checked_mul(elem_size) {
+        Some(n) if n <= cap => Ok(()),
+        Some(n) => Err(over_cap(n, cap, what)),
+        None => Err(Error::alloc(format!(
+            "{what}: {count} elements of {elem_size} bytes overflow the address space (byte cap {cap})"
+        ))),
+    }
+}
+
+fn over_cap(bytes: usize, cap: usize, what: &str) -> Error {
+    Error::alloc(format!(
+        "{what}: needs {bytes} bytes, more than the byte cap of {cap} bytes (set it with \
+         FLAXEN_MAX_BYTES or setMaxBytes)"
+    ))
+}
+
+/// Panic payload of an infallible allocation that failed (see the module docs): the binding
+/// catches it and throws the error it carries.
+#[derive(Debug)]
+pub struct AllocFailure(pub Error);
 
 /// Bytes currently held by all live `Storage`s (allocation adds, drop subtracts). Free blocks
 /// kept for reuse are not live.
@@ -251,12 +354,21 @@ impl Storage {
         Layout::from_size_align(len, ALIGN).expect("storage size overflows isize")
     }
 
+    /// An infallible allocation: a refusal unwinds with `AllocFailure` (see the module docs).
     fn alloc(len: usize, zeroed: bool) -> Storage {
+        Self::try_alloc(len, zeroed).unwrap_or_else(|e| std::panic::panic_any(AllocFailure(e)))
+    }
+
+    fn try_alloc(len: usize, zeroed: bool) -> Result<Storage> {
         let exposed = AtomicBool::new(false);
         if len == 0 {
             // No allocation: an aligned dangling pointer is valid for zero-length slices.
             let ptr = NonNull::new(std::ptr::without_provenance_mut::<u8>(ALIGN)).unwrap();
-            return Storage { ptr, len, cap: 0, exposed };
+            return Ok(Storage { ptr, len, cap: 0, exposed });
+        }
+        let limit = max_bytes();
+        if len > limit {
+            return Err(over_cap(len, limit, "allocation"));
         }
         let (idx, cap) = class_of(len);
         let from_arena = arena_pop(idx);
@@ -274,7 +386,7 @@ impl Storage {
                 // SAFETY: the block has cap ≥ len writable bytes and is owned by us alone.
                 unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
             }
-            return Storage { ptr, len, cap, exposed };
+            return Ok(Storage { ptr, len, cap, exposed });
         }
         let layout = Self::layout(cap);
         // SAFETY: layout has non-zero size.
@@ -285,13 +397,28 @@ impl Storage {
                 alloc::alloc(layout)
             }
         };
-        let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        Storage { ptr, len, cap, exposed }
+        let Some(ptr) = NonNull::new(raw) else {
+            // Refused by the allocator (not by the cap): an error, not `handle_alloc_error`,
+            // which aborts the process.
+            LIVE_BYTES.fetch_sub(len as i64, Ordering::Relaxed);
+            return Err(Error::alloc(format!("allocation: the system allocator could not provide {len} bytes")));
+        };
+        Ok(Storage { ptr, len, cap, exposed })
     }
 
     /// `bytes` zero bytes.
     pub fn zeroed(bytes: usize) -> Storage {
         Self::alloc(bytes, true)
+    }
+
+    /// `bytes` zero bytes, or E_ALLOC (over the byte cap, or refused by the allocator).
+    pub fn try_zeroed(bytes: usize) -> Result<Storage> {
+        Self::try_alloc(bytes, true)
+    }
+
+    /// `bytes` uninitialised bytes (see `uninit`), or E_ALLOC.
+    pub fn try_uninit(bytes: usize) -> Result<Storage> {
+        Self::try_alloc(bytes, false)
     }
 
     /// `bytes` uninitialised bytes: only for outputs that a kernel writes completely before
@@ -378,6 +505,35 @@ impl std::fmt::Debug for Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_over_the_cap_are_errors_not_aborts() {
+        // Over any cap (the default is at most MAX_BYTES_LIMIT): refused before the allocator.
+        let e = Storage::try_zeroed(MAX_BYTES_LIMIT + 1).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Alloc);
+        assert!(e.message.contains("byte cap"), "{}", e.message);
+        // The infallible form unwinds with the error as payload (the binding catches it).
+        let p = std::panic::catch_unwind(|| Storage::uninit(usize::MAX / 2)).unwrap_err();
+        let f = p.downcast_ref::<AllocFailure>().expect("AllocFailure payload");
+        assert_eq!(f.0.code, crate::ErrorCode::Alloc);
+        // Element counts whose byte size overflows are refused, not wrapped.
+        let e = check_alloc(usize::MAX / 2 + 1, 4, "zeros").unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Alloc);
+        assert!(e.message.starts_with("zeros: "), "{}", e.message);
+        assert!(check_alloc(1000, 4, "zeros").is_ok());
+    }
+
+    #[test]
+    fn byte_counts_parse_with_binary_suffixes() {
+        assert_eq!(parse_bytes("4096", "x").unwrap(), 4096);
+        assert_eq!(parse_bytes("512M", "x").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes(" 2g ", "x").unwrap(), 2 << 30);
+        for bad in ["", "0", "-1", "1.5G", "abc", "99999999999999999999", "5000000T"] {
+            let e = parse_bytes(bad, "FLAXEN_MAX_BYTES").unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::Arg, "{bad}");
+            assert!(e.message.starts_with("FLAXEN_MAX_BYTES: "), "{}", e.message);
+        }
+    }
 
     /// A fresh block of class `idx`, as `Storage::alloc` makes them.
     fn block(idx: usize) -> usize {

@@ -197,6 +197,18 @@ impl Tensor {
         }
     }
 
+    /// Zeros of `shape`, or E_ALLOC if they do not fit the byte cap (checked arithmetic) or the
+    /// allocator refuses them.
+    pub fn try_zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+        crate::storage::check_alloc(n, dtype.size(), "zeros")?;
+        Ok(Tensor {
+            storage: Arc::new(Storage::try_zeroed(n * dtype.size())?),
+            shape: Dims::new(shape),
+            dtype,
+        })
+    }
+
     /// A 0-d tensor.
     pub fn scalar<T: Element>(v: T) -> Tensor {
         Self::from_slice(&[v], &[]).expect("one element fits shape []")

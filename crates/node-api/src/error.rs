@@ -56,8 +56,14 @@ impl JsError {
         Self::new(ErrorKind::RangeError, code, message)
     }
 
-    /// The error for a caught panic: code `E_PANIC`, the panic message as message.
+    /// The error for a caught panic: what the translator set with [`set_panic_translator`] makes
+    /// of the payload, else code `E_PANIC` with the panic message as message.
     pub fn from_panic(payload: &(dyn Any + Send)) -> Self {
+        if let Some(translate) = PANIC_TRANSLATOR.get() {
+            if let Some(e) = translate(payload) {
+                return e;
+            }
+        }
         let msg = if let Some(s) = payload.downcast_ref::<&'static str>() {
             (*s).to_owned()
         } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -92,6 +98,17 @@ impl JsError {
             _ => Self::error("E_NAPI", format!("{text} (napi_status {status})")),
         }
     }
+}
+
+/// Turns a panic payload the addon raised on purpose into its error (None: an ordinary panic).
+pub type PanicTranslator = fn(&(dyn Any + Send)) -> Option<JsError>;
+
+static PANIC_TRANSLATOR: std::sync::OnceLock<PanicTranslator> = std::sync::OnceLock::new();
+
+/// Lets the addon map its own panic payloads (say, a refused allocation deep in a kernel) to
+/// coded errors instead of `E_PANIC`. The first call wins; later calls are ignored.
+pub fn set_panic_translator(f: PanicTranslator) {
+    let _ = PANIC_TRANSLATOR.set(f);
 }
 
 impl fmt::Display for JsError {

@@ -44,7 +44,7 @@ mod value;
 
 pub use completer::{Completer, Settle};
 pub use env::Env;
-pub use error::{ErrorKind, JsError, Result, E_PANIC, E_TYPE};
+pub use error::{set_panic_translator, ErrorKind, JsError, PanicTranslator, Result, E_PANIC, E_TYPE};
 pub use external::TypeTag;
 pub use function::{Callback, CallbackInfo, MAX_ARGS};
 pub use reference::Ref;

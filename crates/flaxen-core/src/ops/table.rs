@@ -197,6 +197,17 @@ pub struct OpDef {
     pub run: RunFn,
 }
 
+/// E_ALLOC unless every output of `op` fits the byte cap (`storage::max_bytes`), computed with
+/// checked arithmetic: run on `infer`'s metas before anything is allocated, so an impossible
+/// request is an error instead of an allocation failure inside a kernel's scratch buffers.
+pub fn check_out_bytes(op: &str, metas: &[Meta]) -> Result<()> {
+    for m in metas {
+        let n = m.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+        crate::storage::check_alloc(n, m.dtype.size(), &format!("{op}: output of shape {:?} ({})", m.shape, m.dtype.name()))?;
+    }
+    Ok(())
+}
+
 // ---- helpers shared by the rows ------------------------------------------------------------
 
 fn one(m: Meta) -> Result<Vec<Meta>> {

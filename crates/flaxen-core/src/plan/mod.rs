@@ -107,6 +107,7 @@ impl Graph {
     pub fn add(&mut self, op: usize, attrs: Vec<Attr>, args: Vec<Src>) -> Result<&[Meta]> {
         let def = table::op(op)?;
         let outs = infer(def, &attrs, &args, &self.metas(def, &args)?)?;
+        table::check_out_bytes(def.name, &outs)?;
         self.nodes.push(Node { op, attrs, args, outs });
         Ok(&self.nodes.last().expect("just pushed").outs)
     }
