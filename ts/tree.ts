@@ -189,6 +189,7 @@ const LEAF: unknown = Object.freeze({ leaf: true })
  * keys); `unflatten(treedef, leaves)` rebuilds the tree. null/undefined are empty subtrees.
  */
 export function flatten(tree: unknown, isLeaf?: (x: unknown) => boolean): [any[], TreeDef] {
+  if (isLeaf !== undefined && typeof isLeaf !== 'function') throw codedTypeError(`tree.flatten: isLeaf must be a function, got ${typeof isLeaf}`)
   const out: unknown[] = []
   const skeleton = mapImpl(
     (_p, ls) => {

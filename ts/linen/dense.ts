@@ -7,7 +7,7 @@ import { ValueError } from '../errors'
 import { compact } from './compact'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
 import { Module, type ModuleProps } from './module'
-import { constructed, tensorArg } from './module-internals'
+import { constructed, intsProp, tensorArg } from './module-internals'
 
 /**
  * `promote_dtype(inputs, kernel, bias, dtype=dtype)` with float32 params: integer and bool
@@ -61,7 +61,6 @@ export class Dense extends Module<DenseProps> {
 }
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1)
-const asTuple = (x: number | readonly number[]): number[] => (typeof x === 'number' ? [x] : [...x])
 const normalizeAxes = (axes: number[], ndim: number) => axes.map((a) => (a < 0 ? a + ndim : a)).sort((a, b) => a - b)
 
 /**
@@ -99,10 +98,10 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
   @compact
   call(inputs: Tensor): Tensor {
     inputs = tensorArg(this, 'call', 'inputs', inputs)
-    const features = asTuple(this.features)
+    const features = intsProp(this, 'features', this.features)
     const ndim = inputs.ndim
-    const axis = normalizeAxes(asTuple(this.axis), ndim)
-    const batchDims = normalizeAxes([...this.batchDims], ndim)
+    const axis = normalizeAxes(intsProp(this, 'axis', this.axis), ndim)
+    const batchDims = normalizeAxes(intsProp(this, 'batchDims', this.batchDims), ndim)
     if (batchDims.some((d, i) => d !== i)) {
       throw new ValueError(`batch_dims (${batchDims.join(', ')}${batchDims.length === 1 ? ',' : ''}) must be consecutive leading dimensions starting from 0.`)
     }

@@ -586,6 +586,18 @@ export function tensorArg(m: Module, method: string, arg: string, x: unknown): T
 }
 
 /**
+ * A prop that is an integer or a list of integers (features, axes), as a list. Anything else
+ * would fail later as "x is not iterable", naming neither the layer nor the prop.
+ */
+export function intsProp(m: Module, prop: string, x: unknown): number[] {
+  const list = typeof x === 'number' ? [x] : Array.isArray(x) ? x : null
+  if (list === null || list.length > 64 || !list.every((v) => Number.isInteger(v))) {
+    throw codedTypeError(`${m.constructor.name}: ${prop} must be an integer or a list of at most 64 integers, got ${describe(x)}`)
+  }
+  return [...list]
+}
+
+/**
  * Called at the end of a built-in layer's constructor: when `cls` itself is being constructed
  * (not a subclass, whose fields are still to come), all fields are known, so the props are
  * checked now — a misspelt or missing prop fails at `new`, as in Flax.

@@ -4,15 +4,16 @@
 // any other axes compose jnp ops. Both round the same steps to float32 and sum in float64, so
 // the path does not change an output (bit-identical on every case measured; the sums' order
 // differs, which could in principle move a mean by one float32 ulp).
+import { codedTypeError } from '../coded-error'
 import * as jnp from '../jnp'
 import { op1, opCode } from '../ops'
 
 const LAYER_NORM = opCode('layer_norm')
-import { Tensor, type DType } from '../tensor'
+import { describe, Tensor, type DType } from '../tensor'
 import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
 import { Module, type ModuleProps } from './module'
-import { constructed, tensorArg } from './module-internals'
+import { constructed, intsProp, tensorArg } from './module-internals'
 import { canonicalizeAxes, checkedDtype } from './norm-helpers'
 
 interface NormSettings {
@@ -56,7 +57,11 @@ function checkAxes(axes: number | readonly number[], nd: number): number | reado
 }
 
 /** Params are float32 in practice; another paramDtype promotes to float32 as jnp would. */
-const asF32 = (t: Tensor): Tensor => (t.dtype === 'float32' ? t : t.astype('float32'))
+const asF32 = (t: Tensor): Tensor => {
+  // An init function may return anything; say so rather than fail on `t.dtype`.
+  if (!(t instanceof Tensor)) throw codedTypeError(`normalization: scaleInit/biasInit must return a Tensor, got ${describe(t)}`)
+  return t.dtype === 'float32' ? t : t.astype('float32')
+}
 
 /** Settings of the composed path: the layer's, with the axes canonicalised. */
 export interface ComposedNorm {
@@ -92,8 +97,8 @@ function normalize(mdl: Module, x: Tensor, s: NormSettings): Tensor {
   // compute in float32, as `x.astype(promote_types(dtype, float32))` and `x - mean` do.
   if (x.dtype !== 'float32') x = x.astype('float32')
   const nd = x.ndim
-  const red = canonicalizeAxes(nd, checkAxes(s.reductionAxes, nd))
-  const feat = canonicalizeAxes(nd, checkAxes(s.featureAxes, nd))
+  const red = canonicalizeAxes(nd, checkAxes(intsProp(mdl, 'reductionAxes', s.reductionAxes), nd))
+  const feat = canonicalizeAxes(nd, checkAxes(intsProp(mdl, 'featureAxes', s.featureAxes), nd))
   const reducedFeatureShape = feat.map((a) => x.shape[a])
   const scale: Tensor | null = s.useScale ? asF32(mdl.param('scale', s.scaleInit, reducedFeatureShape, s.paramDtype)) : null
   const bias: Tensor | null = s.useBias ? asF32(mdl.param('bias', s.biasInit, reducedFeatureShape, s.paramDtype)) : null

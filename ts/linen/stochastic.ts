@@ -9,6 +9,7 @@ import { describe, type Tensor } from '../tensor'
 import { compact } from './compact'
 import { mergeParam } from './merge-param'
 import { Module } from './module'
+import { tensorArg } from './module-internals'
 
 export interface DropoutCallOptions {
   /** Overrides nothing: must be given here if and only if it was not given to the constructor. */
@@ -33,6 +34,7 @@ export class Dropout extends Module<DropoutProps> {
 
   @compact
   call(inputs: Tensor, { deterministic = null, rng = null }: DropoutCallOptions = {}): Tensor {
+    inputs = tensorArg(this, 'call', 'inputs', inputs)
     const det = mergeParam('deterministic', this.deterministic, deterministic)
     // Flax fails on `1.0 - None`; in JS `1 - null` is 1 and would silently drop nothing.
     if (typeof this.rate !== 'number') throw codedTypeError(`Dropout: rate must be a number, got ${describe(this.rate)}`)
