@@ -120,32 +120,68 @@ fn digest(v: &[f32]) -> String {
 /// Asserts the sampled (index, bits) of a golden entry that lie in `got` (the whole array, or
 /// its first values), then the digest of the whole array or of its first 2^16 values.
 fn check(name: &str, want: &Json, got: &[f32]) {
-    let shape: Vec<usize> = ints(want.get("shape")).iter().map(|&v| v as usize).collect();
+    let shape: Vec<usize> = ints(want.get("shape"))
+        .iter()
+        .map(|&v| v as usize)
+        .collect();
     let total: usize = shape.iter().product();
-    assert!(got.len() == total || got.len() == PREFIX, "{name}: {} values", got.len());
+    assert!(
+        got.len() == total || got.len() == PREFIX,
+        "{name}: {} values",
+        got.len()
+    );
     let (idx, bits) = (ints(want.get("index")), ints(want.get("bits")));
     assert!(idx.len() >= 200, "{name}: only {} samples", idx.len());
     let mut bad = Vec::new();
     for (&i, &b) in idx.iter().zip(&bits) {
-        let Some(&g) = got.get(i as usize) else { continue };
+        let Some(&g) = got.get(i as usize) else {
+            continue;
+        };
         if g.to_bits() as u64 != b {
-            bad.push(format!("[{i}] got {g:e} ({:08x}) want {:e} ({b:08x})", g.to_bits(), f32::from_bits(b as u32)));
+            bad.push(format!(
+                "[{i}] got {g:e} ({:08x}) want {:e} ({b:08x})",
+                g.to_bits(),
+                f32::from_bits(b as u32)
+            ));
         }
     }
-    assert!(bad.is_empty(), "{name}: {} of {} samples differ: {:?}", bad.len(), idx.len(), &bad[..bad.len().min(5)]);
+    assert!(
+        bad.is_empty(),
+        "{name}: {} of {} samples differ: {:?}",
+        bad.len(),
+        idx.len(),
+        &bad[..bad.len().min(5)]
+    );
     if got.len() == total {
-        assert_eq!(digest(got), want.get("sha256").str(), "{name}: sha256 of all {total} values");
+        assert_eq!(
+            digest(got),
+            want.get("sha256").str(),
+            "{name}: sha256 of all {total} values"
+        );
     } else {
-        assert_eq!(digest(got), want.get("prefix_sha256").str(), "{name}: sha256 of the first {PREFIX}");
+        assert_eq!(
+            digest(got),
+            want.get("prefix_sha256").str(),
+            "{name}: sha256 of the first {PREFIX}"
+        );
     }
 }
 
 #[test]
 fn sha256_matches_the_standard_vectors() {
-    assert_eq!(sha256(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    assert_eq!(sha256(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        sha256(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        sha256(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     let long = [b'a'; 1000];
-    assert_eq!(sha256(&long), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+    assert_eq!(
+        sha256(&long),
+        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+    );
 }
 
 /// u = max(minval, f * (maxval - minval) + minval) for mantissa m, fused as XLA emits it: the
@@ -181,11 +217,22 @@ fn every_normal_and_truncated_normal_value_is_bit_exact() {
             let (lower, upper) = parse_bounds(name);
             let a = erf_scalar(lower * std::f32::consts::FRAC_1_SQRT_2);
             let b = erf_scalar(upper * std::f32::consts::FRAC_1_SQRT_2);
-            let (lo, hi) = (next_after(lower, f32::INFINITY), next_after(upper, f32::NEG_INFINITY));
-            Box::new(move |m| (sqrt2 * erf_inv(uniform_of_mantissa(m, a, b))).max(lo).min(hi))
+            let (lo, hi) = (
+                next_after(lower, f32::INFINITY),
+                next_after(upper, f32::NEG_INFINITY),
+            );
+            Box::new(move |m| {
+                (sqrt2 * erf_inv(uniform_of_mantissa(m, a, b)))
+                    .max(lo)
+                    .min(hi)
+            })
         };
-        let chunks: Vec<String> =
-            want.get("chunk_sha256").arr().iter().map(|c| c.str().to_string()).collect();
+        let chunks: Vec<String> = want
+            .get("chunk_sha256")
+            .arr()
+            .iter()
+            .map(|c| c.str().to_string())
+            .collect();
         assert_eq!(chunks.len(), (1 << 23) / PREFIX, "{name}: chunk digests");
         if full() {
             let got: Vec<f32> = (0..1u32 << 23).map(&value).collect();
@@ -198,10 +245,15 @@ fn every_normal_and_truncated_normal_value_is_bit_exact() {
             }
             checked += idx.len();
         }
-        let picked: Vec<usize> =
-            if full() { (0..chunks.len()).collect() } else { vec![0, chunks.len() / 2, chunks.len() - 1] };
+        let picked: Vec<usize> = if full() {
+            (0..chunks.len()).collect()
+        } else {
+            vec![0, chunks.len() / 2, chunks.len() - 1]
+        };
         for c in picked {
-            let got: Vec<f32> = (c * PREFIX..(c + 1) * PREFIX).map(|m| value(m as u32)).collect();
+            let got: Vec<f32> = (c * PREFIX..(c + 1) * PREFIX)
+                .map(|m| value(m as u32))
+                .collect();
             assert_eq!(digest(&got), chunks[c], "{name}: m in chunk {c} (m >> 16)");
         }
     }
@@ -212,7 +264,11 @@ fn next_after(x: f32, toward: f32) -> f32 {
     let up = toward > x;
     let b = x.to_bits();
     if x == 0.0 {
-        return if up { f32::from_bits(1) } else { -f32::from_bits(1) };
+        return if up {
+            f32::from_bits(1)
+        } else {
+            -f32::from_bits(1)
+        };
     }
     f32::from_bits(if (x > 0.0) == up { b + 1 } else { b - 1 })
 }
@@ -227,7 +283,10 @@ fn key_of(name: &str) -> [u32; 2] {
 
 fn shape_of(name: &str) -> Vec<usize> {
     let s = &name[name.rfind('(').unwrap() + 1..name.len() - 1];
-    s.split(',').filter(|p| !p.trim().is_empty()).map(|p| p.trim().parse().unwrap()).collect()
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.trim().parse().unwrap())
+        .collect()
 }
 
 #[test]
@@ -260,7 +319,9 @@ fn normal_and_truncated_normal_draws_at_scale() {
 
 fn read_u32s(path: &std::path::Path) -> Vec<u32> {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    b.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -270,8 +331,12 @@ fn xla_elementwise_dumps() {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
-    let fns: [(&str, fn(f32) -> f32); 4] =
-        [("log", log), ("log1p", log1p), ("erf", erf), ("erf_inv", erf_inv)];
+    let fns: [(&str, fn(f32) -> f32); 4] = [
+        ("log", log),
+        ("log1p", log1p),
+        ("erf", erf),
+        ("erf_inv", erf_inv),
+    ];
     for (name, f) in fns {
         let inp = read_u32s(&dir.join(format!("{name}_in.u32")));
         let out = read_u32s(&dir.join(format!("{name}_out.f32")));
@@ -285,12 +350,19 @@ fn xla_elementwise_dumps() {
             }
             checked += 1;
             if g.to_bits() != o && !(g.is_nan() && f32::from_bits(o).is_nan()) {
-                bad.push(format!("{name}({x:e}) = {g:e}, XLA {:e}", f32::from_bits(o)));
+                bad.push(format!(
+                    "{name}({x:e}) = {g:e}, XLA {:e}",
+                    f32::from_bits(o)
+                ));
             }
         }
         eprintln!("{name}: {checked} inputs compared, {} differ", bad.len());
         assert!(checked > 1_000_000, "{name}: only {checked} inputs");
-        assert!(bad.is_empty(), "{name}: {} differ, e.g. {:?}", bad.len(), &bad[..bad.len().min(5)]);
+        assert!(
+            bad.is_empty(),
+            "{name}: {} differ, e.g. {:?}",
+            bad.len(),
+            &bad[..bad.len().min(5)]
+        );
     }
 }
-
