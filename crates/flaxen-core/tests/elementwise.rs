@@ -132,13 +132,18 @@ fn unary_special_values() {
     assert_eq!(get(UnaryOp::Gelu)[..3], [0.0, -0.0, f32::INFINITY]);
     assert!(get(UnaryOp::Gelu)[3].is_nan());
     assert_eq!(get(UnaryOp::GeluExact)[2], f32::INFINITY);
-    // lax.erf clamps |x| to 3.7439211627767994 (spec g.5), where the rational is 1 - 1 ulp.
-    let clamp = unary(UnaryOp::Erf, &t32(&[3.743_921_2], &[1]))
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap()[0];
-    assert!((clamp - 1.0).abs() < 2e-7);
-    assert_eq!(get(UnaryOp::Erf)[2..4], [clamp, -clamp]);
+    // XLA's array erf kernel: ±1 for |x| >= 3.8325069, the rational approximation below it
+    // (values from jax.lax.erf on this float32[8] array, JAX 0.10.2).
+    let near_one = unary(
+        UnaryOp::Erf,
+        &t32(&[3.743_921_2, 3.8, 3.85, -3.8, 0.0, 0.0, 0.0, 0.0], &[8]),
+    )
+    .unwrap()
+    .to_vec::<f32>()
+    .unwrap();
+    let bits: Vec<u32> = near_one[..4].iter().map(|v| v.to_bits()).collect();
+    assert_eq!(bits, [1065353213, 1065353214, 1065353216, 3212836862]);
+    assert_eq!(get(UnaryOp::Erf)[2..4], [1.0, -1.0]);
     assert_eq!(get(UnaryOp::Rsqrt)[0], f32::INFINITY);
     assert!(get(UnaryOp::Tanh)[4].is_nan());
     // Large tensors take the parallel path and give the same values.

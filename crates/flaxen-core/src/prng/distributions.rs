@@ -10,7 +10,7 @@ use crate::par;
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
-use super::erf::{erf, erf_inv};
+use super::erf::{erf_inv, erf_scalar};
 use super::layout::{Layout, Words};
 use super::original::check_words;
 
@@ -157,9 +157,10 @@ impl Layout {
         upper: f32,
         shape: &[usize],
     ) -> Result<Tensor> {
-        let sqrt2 = std::f32::consts::SQRT_2;
-        let a = erf(lower / sqrt2);
-        let b = erf(upper / sqrt2);
+        // JAX writes erf(lower / sqrt2); XLA folds the division by a constant into a multiply
+        // by its rounded reciprocal, and the bounds are 0-d so its scalar erf kernel runs.
+        let a = erf_scalar(lower * std::f32::consts::FRAC_1_SQRT_2);
+        let b = erf_scalar(upper * std::f32::consts::FRAC_1_SQRT_2);
         let post = Post::Truncated {
             lo: next_up(lower),
             hi: next_down(upper),

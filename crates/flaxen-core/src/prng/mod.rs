@@ -9,6 +9,6 @@ pub mod original;
 pub mod threefry;
 
 pub use distributions::{bernoulli, normal, randint, truncated_normal, uniform};
-pub use erf::{erf, erf_inv, log, log1p};
+pub use erf::{erf, erf_inv, erf_scalar, log, log1p};
 pub use layout::Layout;
 pub use threefry::{fold_in, key_from_seed, random_bits, split, threefry2x32};
