@@ -48,14 +48,7 @@ impl BinaryOp {
 
     /// The op with this jnp name (the op table's row names).
     pub const fn from_name(name: &str) -> Option<BinaryOp> {
-        let mut i = 0;
-        while i < Self::ALL.len() {
-            if crate::ops::const_str_eq(Self::ALL[i].name(), name) {
-                return Some(Self::ALL[i]);
-            }
-            i += 1;
-        }
-        None
+        crate::ops::const_from_name!(name)
     }
 
     /// jnp name, used in error messages.

@@ -39,6 +39,21 @@ pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
 pub use unary::{isfinite, isnan, relu, sign};
 
+/// The body of a const `from_name(name)` for an op enum with `ALL` and a const `name()`.
+macro_rules! const_from_name {
+    ($name:expr) => {{
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if crate::ops::const_str_eq(Self::ALL[i].name(), $name) {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
+        }
+        None
+    }};
+}
+pub(crate) use const_from_name;
+
 /// `a == b` usable in const context: table rows resolve their op enum from the row's name at
 /// compile time, so a call pays no name lookup.
 pub(crate) const fn const_str_eq(a: &str, b: &str) -> bool {
