@@ -8,7 +8,9 @@ const CODES = new Map(native.OP_NAMES.map((name, code) => [name, code]))
 /** The code of op `name`; throws at import time if the addon has no such op. */
 export function opCode(name: string): number {
   const code = CODES.get(name)
-  if (code === undefined) throw new Error(`flaxen: the native addon has no op '${name}'; rebuild it (npm run build)`)
+  if (code === undefined) {
+    throw Object.assign(new Error(`flaxen: the native addon has no op '${name}'; rebuild it (npm run build)`), { code: 'E_ADDON' })
+  }
   return code
 }
 
