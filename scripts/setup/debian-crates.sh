@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # debian-crates.sh PINS OUT
+# debian-crates.sh --find SUITE NAME...   (prints pin rows for new crates: README, "Adding or bumping a crate")
 #
 # Builds a cargo directory source (OUT/registry) of the crates pinned in PINS (a TSV:
 # crate, version, suite, deb, deb_sha256, crate_sha256), for machines that reach Debian's
@@ -17,14 +18,71 @@
 set -euo pipefail
 
 die() { printf 'debian-crates: error: %s\n' "$*" >&2; exit 1; }
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# apt_state DIR SRC SUITE...: a private apt state in DIR for SUITEs (SRC=1 adds their source
+# indexes), then `apt-get update`; sets APT to the options that make apt use only DIR.
+apt_state() {
+  local A=$1 src=$2 s; shift 2
+  command -v apt-get >/dev/null || die "apt-get is needed to reach Debian's archive"
+  [ -r "$KEYRING" ] || die "$KEYRING is missing (apt-get install debian-archive-keyring): it verifies the downloads"
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc"; : > "$A/status"
+  for s in "$@"; do
+    echo "deb [signed-by=$KEYRING] $MIRROR $s main"
+    [ "$src" != 1 ] || echo "deb-src [signed-by=$KEYRING] $MIRROR $s main"
+  done > "$A/etc/sources.list"
+  # Every path apt reads or writes points into DIR; the .debs are amd64 ones whatever the host
+  # (their crate sources are the same on every architecture, and the pins name them).
+  APT=(-o "Dir::State=$A" -o "Dir::State::Lists=$A/lists" -o "Dir::State::status=$A/status"
+       -o "Dir::Etc::SourceList=$A/etc/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+       -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
+       -o "Dir::Cache=$A/cache" -o "Acquire::Languages=none" -o "Acquire::Retries=3"
+       -o "APT::Architecture=amd64" -o "APT::Architectures::=amd64")
+  # apt drops root to the _apt user for downloads, which cannot write into DIR.
+  [ "$(id -u)" != 0 ] || APT+=(-o "APT::Sandbox::User=root")
+  apt-get "${APT[@]}" -q update > "$A/update.log" 2>&1 \
+    || { tail -5 "$A/update.log" >&2; die "apt-get update against $MIRROR failed (is Debian's archive reachable? DEBIAN_MIRROR picks another mirror)"; }
+}
+
+for t in dpkg-deb sha256sum patch awk; do
+  command -v "$t" >/dev/null || die "missing tool: $t (Debian: apt-get install ${t/sha256sum/coreutils})"
+done
+
+if [ "${1:-}" = --find ]; then
+  [ $# -ge 3 ] || die "usage: $0 --find SUITE NAME...  (NAME as in librust-NAME-dev, e.g. serde-json)"
+  suite=$2; shift 2
+  W=$(cd "$(dirname "$0")/../.." && pwd -P)/.cargo/debian-crates
+  mkdir -p "$W"; TMP=$(mktemp -d "$W/.tmp.XXXXXX"); trap 'rm -rf "$TMP"' EXIT
+  echo "debian-crates: reading $suite's indexes from $MIRROR" >&2
+  apt_state "$W/apt-find" 1 "$suite"
+  printf 'crate\tversion\tsuite\tdeb\tdeb_sha256\tcrate_sha256\n'
+  for name in "$@"; do
+    pkg=librust-$name-dev
+    info=$(apt-cache "${APT[@]}" show --no-all-versions "$pkg" 2>/dev/null) || die "$pkg is not in $suite"
+    field() { awk -v k="$1:" '$1 == k { print $2; exit }' <<< "$info"; }
+    ver=$(field Version); file=$(field Filename); debsha=$(field SHA256)
+    src=$(field Source); src=${src:-$pkg}
+    up=${ver#*:}; up=${up%-*}
+    ( cd "$TMP" && apt-get "${APT[@]}" -q download "$pkg=$ver" ) > "$TMP/dl.log" 2>&1 || { cat "$TMP/dl.log" >&2; die "cannot download $pkg=$ver"; }
+    x=$TMP/x-$name; mkdir -p "$x"; dpkg-deb -x "$TMP/$(basename "$file")" "$x"
+    toml=$(echo "$x"/usr/share/cargo/registry/*/Cargo.toml)
+    crate=$(awk -F'"' '/^\[package\]/ { p = 1; next } /^\[/ { p = 0 } p && $1 ~ /^name *= *$/ { print $2; exit }' "$toml")
+    cver=$(awk -F'"' '/^\[package\]/ { p = 1; next } /^\[/ { p = 0 } p && $1 ~ /^version *= *$/ { print $2; exit }' "$toml")
+    # Debian's orig tarball of a debcargo package is the crate's .crate from crates.io.
+    orig=$(apt-cache "${APT[@]}" showsrc --only-source "$src" 2>/dev/null | awk -v f="${src}_${up}.orig.tar." '
+      /^Checksums-Sha256:/ { c = 1; next } c && /^ / { if (index($3, f) == 1) { print $1; exit } next } { c = 0 }')
+    [ -n "$orig" ] || echo "debian-crates: warning: no orig tarball of $src $up in $suite's source index: take crate_sha256 from a Cargo.lock made against crates.io" >&2
+    [ "${up//\~/-}" = "$cver" ] || echo "debian-crates: warning: $pkg $ver holds $crate $cver: Debian repacked it, its orig tarball is not the .crate" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$crate" "$cver" "$suite" "$(basename "$file")" "$debsha" "${orig:-?}"
+  done
+  exit 0
+fi
+
 [ $# -eq 2 ] || die "usage: $0 PINS OUT"
 PINS=$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1")
 [ -r "$PINS" ] || die "no pin list at $1"
 mkdir -p "$2"; OUT=$(cd "$2" && pwd -P)
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-for t in dpkg-deb sha256sum patch awk; do
-  command -v "$t" >/dev/null || die "missing tool: $t (Debian: apt-get install ${t/sha256sum/coreutils})"
-done
 
 # The pin rows without comments and the header: crate version suite deb deb_sha256 crate_sha256.
 rows() { awk -F'\t' '!/^#/ && $1 != "crate" && NF' "$PINS"; }
@@ -43,26 +101,9 @@ while IFS=$'\t' read -r crate version suite deb debsha _; do
 done < <(rows)
 
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "apt-get is needed to download ${#missing[@]} pinned .deb(s) from Debian's archive"
-  KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-  [ -r "$KEYRING" ] || die "$KEYRING is missing (apt-get install debian-archive-keyring): it verifies the downloads"
-  A=$OUT/apt
-  mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc"; : > "$A/status"
-  printf '%s\n' "${missing[@]}" | cut -f3 | sort -u | while read -r s; do
-    echo "deb [signed-by=$KEYRING] $MIRROR $s main"
-  done > "$A/etc/sources.list"
-  # Every path apt reads or writes points into OUT/apt; the .debs are amd64 ones whatever the
-  # host (their crate sources are the same on every architecture, and the pins name them).
-  APT=(-o "Dir::State=$A" -o "Dir::State::Lists=$A/lists" -o "Dir::State::status=$A/status"
-       -o "Dir::Etc::SourceList=$A/etc/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
-       -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
-       -o "Dir::Cache=$A/cache" -o "Acquire::Languages=none" -o "Acquire::Retries=3"
-       -o "APT::Architecture=amd64" -o "APT::Architectures::=amd64")
-  # apt drops root to the _apt user for downloads, which cannot write into OUT.
-  [ "$(id -u)" != 0 ] || APT+=(-o "APT::Sandbox::User=root")
   echo "debian-crates: downloading ${#missing[@]} pinned package(s) from $MIRROR"
-  apt-get "${APT[@]}" -q update > "$TMP/update.log" 2>&1 \
-    || { tail -5 "$TMP/update.log" >&2; die "apt-get update against $MIRROR failed (is Debian's archive reachable? DEBIAN_MIRROR picks another mirror)"; }
+  # shellcheck disable=SC2046
+  apt_state "$OUT/apt" 0 $(printf '%s\n' "${missing[@]}" | cut -f3 | sort -u)
   specs=()
   for m in "${missing[@]}"; do
     IFS=$'\t' read -r _ _ _ deb _ <<< "$m"
@@ -76,14 +117,14 @@ if [ ${#missing[@]} -gt 0 ]; then
       pkg=${deb%%_*}; ver=${deb#*_}; ver=${ver%_*}; ver=${ver//%3a/:}
       [ -f "$TMP/$deb" ] || ( cd "$TMP" && apt-get "${APT[@]}" -q download "$pkg=$ver" ) >> "$TMP/dl.log" 2>&1 && continue
       have=$(apt-cache "${APT[@]}" madison "$pkg" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); printf "%s ", $2 }')
-      gone+=("  $crate $version: $pkg $ver is not in $suite (it has: ${have:-no $pkg at all})")
+      have=${have% }; gone+=("  $crate $version: $pkg $ver is not in $suite (it has: ${have:-no $pkg at all})")
     done
     [ ${#gone[@]} -gt 0 ] || { tail -5 "$TMP/dl.log" >&2; die "downloading from $MIRROR failed"; }
   fi
   if [ ${#gone[@]} -gt 0 ]; then
     printf 'debian-crates: error: pinned package(s) have left Debian'"'"'s archive:\n' >&2
     printf '%s\n' "${gone[@]}" >&2
-    die "bump these pins in $PINS to a version Debian has (README.md, \"Building without crates.io\": adding or bumping a crate), then update Cargo.lock to match"
+    die "bump these pins in $PINS to a version Debian has (README.md, \"Adding or bumping a crate\"), then update Cargo.lock to match"
   fi
   for m in "${missing[@]}"; do
     IFS=$'\t' read -r crate version _ deb debsha <<< "$m"

@@ -57,12 +57,12 @@ function checkPinsCoverLock() {
   const problems = []
   for (const c of lockedCrates()) {
     const pin = pins.get(`${c.name} ${c.version}`)
-    if (!pin) problems.push(`${c.name} ${c.version}: in Cargo.lock, no pin`)
+    if (!pin) problems.push(`${c.name} ${c.version}: Cargo.lock needs it, no row pins it`)
     else if (pin.crateSha256 !== c.checksum) problems.push(`${c.name} ${c.version}: pin's crate_sha256 ${pin.crateSha256} != Cargo.lock's ${c.checksum}`)
   }
   if (problems.length) {
     throw new SetupError(`scripts/setup/debian-crates.tsv does not cover Cargo.lock:\n  ${problems.join('\n  ')}\n` +
-      'Add or fix those pins (README.md, "Building without crates.io"), or run where crates.io is reachable.')
+      'Add or fix those pins (README.md, "Adding or bumping a crate"), or run where crates.io is reachable.')
   }
 }
 
