@@ -1,6 +1,6 @@
 // Builds what is stale before tests, the demo, packing or the bench: first makes sure cargo knows
-// where the crates come from (scripts/setup/setup.mjs --ensure: a no-op once `npm run setup` or
-// `npm install` has run), then the addon when any Rust source is newer than the .node file, the
+// where the crates come from (scripts/setup/setup.mjs --ensure: a no-op once setup has run, else
+// it runs setup), then the addon when any Rust source is newer than the .node file, the
 // TypeScript output when any ts/ source is newer than dist/, and the bench harness likewise.
 import { execSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
