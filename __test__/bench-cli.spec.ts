@@ -1,4 +1,4 @@
-// `flaxen bench` (dist/cli.js) end to end on its quick settings: the JSON report's structure and
+// `flaxen bench` (bench/dist/cli.js, the private bench package) end to end on its quick settings: the JSON report's structure and
 // that every figure is a positive number. No timing thresholds: speed targets live in the
 // benchmark's report, never in tests. Peers are switched off for the structural run (so the test
 // does not depend on python3/numpy or onnxruntime being installed) and left as found for the
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = join(__dirname, '..')
-const cli = join(root, 'dist', 'cli.js')
+const cli = join(root, 'bench', 'dist', 'cli.js')
 
 function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [cli, 'bench', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 110_000 })

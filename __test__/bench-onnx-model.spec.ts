@@ -3,7 +3,7 @@
 // field against onnx.proto3 (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto,
 // ValueInfoProto).
 import test from 'ava'
-import { onnxModel } from '../ts/bench/onnx-model'
+import { onnxModel } from '../bench/src/onnx-model'
 
 type Field = { field: number; wire: number; int?: bigint; bytes?: Uint8Array }
 

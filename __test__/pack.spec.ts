@@ -1,16 +1,20 @@
 import test from 'ava'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
 const root = join(__dirname, '..')
 
-test('pack-all tarballs install into an empty folder without Rust, and both require and import work', (t) => {
+test('pack-all tarballs install into an empty folder without Rust, both require and import work, traces show the TypeScript', (t) => {
   execFileSync('npm', ['run', '--silent', 'pack-all'], { cwd: root, stdio: 'pipe' })
   const tarballs = readdirSync(join(root, 'pack')).filter((f) => f.endsWith('.tgz'))
   t.true(tarballs.includes('flaxen-0.1.0.tgz'))
   t.true(tarballs.some((f) => /^flaxen-linux-x64-gnu-.*\.tgz$/.test(f)))
+  // The bench harness is a private workspace package now: nothing of it (nor a CLI) is published.
+  const files = execFileSync('tar', ['-tzf', join(root, 'pack', 'flaxen-0.1.0.tgz')], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  t.true(files.includes('package/dist/index.js'))
+  t.deepEqual(files.filter((f) => /bench|cli\.js/.test(f)), [])
 
   const dir = mkdtempSync(join(tmpdir(), 'flaxen-install-'))
   try {
@@ -24,6 +28,22 @@ test('pack-all tarballs install into an empty folder without Rust, and both requ
     writeFileSync(join(dir, 'esm.mjs'), "import { jnp, nn, random } from 'flaxen'\nconst v = new nn.Dense({ features: 2 }).init(random.key(0), jnp.ones([1, 3]))\nconsole.log(v.params.kernel.shape.join('x'), jnp.sum(jnp.ones([4])).item())\n")
     const esm = execFileSync(process.execPath, ['esm.mjs'], { cwd: dir, env, encoding: 'utf8' })
     t.is(esm.trim(), '3x2 4')
+
+    // Stack traces of the installed package point at readable TypeScript: the maps carry the
+    // sources (the ts/ folder is not shipped), and Node shows the original line.
+    const dist = join(dir, 'node_modules', 'flaxen', 'dist')
+    const maps = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js.map'))
+    t.true(maps.length > 10)
+    for (const f of maps) {
+      const map = JSON.parse(readFileSync(join(dist, f), 'utf8'))
+      t.true(map.sourcesContent?.length === map.sources.length && map.sourcesContent.every((c: unknown) => typeof c === 'string' && c.length > 0), `${f}: sourcesContent`)
+    }
+    const thrown = spawnSync(process.execPath, ['--enable-source-maps', '-e', "require('flaxen').jnp.reshape(require('flaxen').jnp.ones([2, 3]), [7])"], { cwd: dir, env, encoding: 'utf8' })
+    const [where, code] = thrown.stderr.split('\n')
+    const at = where.match(/[/\\]flaxen[/\\]ts[/\\](.+\.ts):(\d+)$/)
+    t.truthy(at, thrown.stderr)
+    t.is(code, readFileSync(join(root, 'ts', at![1]), 'utf8').split('\n')[Number(at![2]) - 1], thrown.stderr)
+    t.regex(thrown.stderr, /at .*[/\\]flaxen[/\\]ts[/\\]jnp\.ts:\d+:\d+/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -3,7 +3,7 @@
 // into an empty folder needs no Rust toolchain:
 //   npm i ./pack/flaxen-<version>.tgz ./pack/flaxen-<platform>-<version>.tgz
 // The packed root package.json is the publishable one: the platform packages become optional
-// dependencies (as the loader expects) and the development-only `prepare` build is dropped.
+// dependencies (as the loader expects) and `workspaces` is dropped.
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -34,8 +34,9 @@ for (const binary of readdirSync(root).filter((f) => /^flaxen\..+\.node$/.test(f
   optional[platformPkg.name] = platformPkg.version
 }
 
-const { prepare: _dev, ...scripts } = pkg.scripts
-writeFileSync(manifestPath, JSON.stringify({ ...pkg, scripts, optionalDependencies: optional }, null, 2) + '\n')
+// `workspaces` names the private bench package, which lives only in the repository.
+const { workspaces: _ws, ...published } = pkg
+writeFileSync(manifestPath, JSON.stringify({ ...published, optionalDependencies: optional }, null, 2) + '\n')
 try {
   npmPack(root)
 } finally {

@@ -5,10 +5,10 @@
 // refcounting frees them, and through `jit` (the same apply traced once into a native plan, each
 // call one native call). A last row times jit's trace + plan compile. onnxruntime gets the weights as initializers, as an exported model has
 // them (it may prepack them: that is its real advantage in inference).
-import * as jnp from '../../jnp'
-import { jit } from '../../jit'
-import * as nn from '../../linen'
-import type { Tensor } from '../../tensor'
+import { jnp } from 'flaxen'
+import { jit } from 'flaxen'
+import { nn } from 'flaxen'
+import type { Tensor } from 'flaxen'
 import { fill } from '../inputs'
 import type { OnnxGraph } from '../onnx-model'
 import * as js from '../js-baselines'

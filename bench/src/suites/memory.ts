@@ -3,8 +3,8 @@
 // docs/architecture.md, "Memory and GC"). The same measurement as
 // __test__/fixtures/sync-loop-memory.cjs (which the safety test runs at 20k); here at 100k, in a
 // fresh worker process so nothing else has touched the heap.
-import * as jnp from '../../jnp'
-import type { Tensor } from '../../tensor'
+import { jnp } from 'flaxen'
+import type { Tensor } from 'flaxen'
 import type { Case, Ctx, Suite } from '../suite'
 
 function loopCase(ctx: Ctx): Case {

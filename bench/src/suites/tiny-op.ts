@@ -6,10 +6,10 @@
 // returning a tensor pays at least) and the same add through `jit`, called synchronously (one
 // plan run per call) and awaited through `f.async` (the round trip through the async pool).
 import { pbkdf2 } from 'node:crypto'
-import * as jnp from '../../jnp'
-import { jit } from '../../jit'
-import { native } from '../../native'
-import type { Tensor } from '../../tensor'
+import { jnp } from 'flaxen'
+import { jit } from 'flaxen'
+import { native } from '../native'
+import type { Tensor } from 'flaxen'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
 import { measureAsync } from '../timing'

@@ -35,7 +35,7 @@ export function threadEnv(threads: number, openblasCoretype?: string): NodeJS.Pr
 /** Starts `node <this CLI> --worker-suite <json>` and resolves with its rows. */
 function runJob(args: WorkerArgs, env: NodeJS.ProcessEnv, progress: Progress): Promise<Row[]> {
   return new Promise((resolve, reject) => {
-    // process.argv[1] is the CLI being run (dist/cli.js, or ts/cli.ts under tsx: execArgv
+    // process.argv[1] is the CLI being run (bench/dist/cli.js, or bench/src/cli.ts under tsx: execArgv
     // carries the loader); --expose-gc lets the worker collect between implementations.
     const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', process.argv[1], '--worker-suite', JSON.stringify(args)], {
       env,

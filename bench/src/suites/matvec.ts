@@ -1,6 +1,6 @@
 // M = 1 matrix-vector products, 1×k @ k×n: bound by reading the weights, so the figure is GB/s of
 // weights read (4kn bytes / time). numpy gets a 1-D x so that it calls sgemv, OpenBLAS's best path.
-import * as jnp from '../../jnp'
+import { jnp } from 'flaxen'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
 import { FLAXEN, JS, OPENBLAS, ORT, THREAD_NOTE, numpyImpl, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'

@@ -1,7 +1,7 @@
 // matmul f32, square n×n @ n×n, in GFLOP/s (2n³ / time) over a range of sizes, at 1 thread and
 // at the machine's thread count. Both operands are runtime inputs everywhere (no constant-weight
 // prepacking in onnxruntime), and every implementation allocates its output, as jnp.matmul does.
-import * as jnp from '../../jnp'
+import { jnp } from 'flaxen'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
 import { FLAXEN, JS, OPENBLAS, ORT, THREAD_NOTE, numpyImpl, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'

@@ -10,8 +10,8 @@
 // suite's minimum time and batch count are met; the histogram covers all of them (more samples
 // than one round gives, hence a steadier p99), the total is the median round.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { Tensor } from '../../tensor'
-import * as jnp from '../../jnp'
+import type { Tensor } from 'flaxen'
+import { jnp } from 'flaxen'
 import { onnxModel } from '../onnx-model'
 import type { Ort } from '../ort-peer'
 import { ORT, oneAndMax, type Case, type Ctx, type Impl, type Suite } from '../suite'

@@ -5,7 +5,7 @@
 // (what any op producing a fresh array at least pays: allocation, first touch of the pages, copy).
 // flaxen defers float32 triu until its result is used, so each call ends in blockUntilReady():
 // what is timed is the masking kernel itself.
-import * as jnp from '../../jnp'
+import { jnp } from 'flaxen'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
 import { FLAXEN, JS, NUMPY, ORT, numpyImpl, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'

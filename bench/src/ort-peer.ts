@@ -1,5 +1,5 @@
 // The onnxruntime-node peer. Never a dependency of flaxen: `npm run bench:peers` installs it into
-// <repo>/bench/peers (or FLAXEN_BENCH_ORT points at a package folder), and the benchmark loads it
+// bench/peers (or FLAXEN_BENCH_ORT points at a package folder), and the benchmark loads it
 // by path when present. Graphs come from our own ONNX writer (./onnx-model).
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -20,11 +20,11 @@ export interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> }
 }
 
-/** The repository root: this file is ts/bench/ort-peer.ts, compiled to dist/bench/ort-peer.js. */
-export const REPO_ROOT = resolve(__dirname, '..', '..')
+/** The bench package: this file is bench/src/ort-peer.ts, compiled to bench/dist/ort-peer.js. */
+export const BENCH_DIR = resolve(__dirname, '..')
 
 export function ortPackageDir(): string {
-  return process.env.FLAXEN_BENCH_ORT ?? join(REPO_ROOT, 'bench', 'peers', 'node_modules', 'onnxruntime-node')
+  return process.env.FLAXEN_BENCH_ORT ?? join(BENCH_DIR, 'peers', 'node_modules', 'onnxruntime-node')
 }
 
 export function detectOrt(): PeerInfo {

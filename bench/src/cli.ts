@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The `flaxen` command. One subcommand, `bench`: measures flaxen against its peers (numpy/OpenBLAS,
+// The `flaxen` command of the repository (the private bench package's bin; the published flaxen
+// has no command). One subcommand, `bench`: measures flaxen against its peers (numpy/OpenBLAS,
 // onnxruntime-node, plain JS) in the same run and prints a table with ratios, or JSON, and
 // optionally an SVG chart. The hidden `--worker-suite` mode is the same file started as a child
-// process per (suite, thread count), see ts/bench/run.ts.
+// process per (suite, thread count), see run.ts.
 import { writeFileSync } from 'node:fs'
-import { matmulSvg } from './bench/report-svg'
-import { textReport } from './bench/report-table'
-import { runBench, suiteNames } from './bench/run'
-import { SUITES } from './bench/suites'
-import { runWorker } from './bench/worker'
+import { matmulSvg } from './report-svg'
+import { textReport } from './report-table'
+import { runBench, suiteNames } from './run'
+import { SUITES } from './suites'
+import { runWorker } from './worker'
 
 const HELP = `Usage: flaxen bench [suite...] [options]
 

@@ -4,13 +4,13 @@
 // (matmul(x, triu(kernel))) to show what is the mask and what is the module machinery. Two more
 // columns run both modules' applies through `jit` (traced once into a native plan), where the
 // mask is one op of the plan rather than JS module machinery per call.
-import * as jnp from '../../jnp'
-import { jit } from '../../jit'
-import * as nn from '../../linen'
-import * as random from '../../random'
-import type { Tensor } from '../../tensor'
-import * as tree from '../../tree'
-import type { Variables } from '../../core'
+import { jnp } from 'flaxen'
+import { jit } from 'flaxen'
+import { nn } from 'flaxen'
+import { random } from 'flaxen'
+import type { Tensor } from 'flaxen'
+import { tree } from 'flaxen'
+import type { Variables } from 'flaxen'
 import { fill } from '../inputs'
 import { oneAndMax, syncImpl, type Case, type Ctx, type Suite, withModuleWarmup } from '../suite'
 

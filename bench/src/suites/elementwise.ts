@@ -1,8 +1,8 @@
 // Elementwise ops and softmax on a [rows, cols] float32 array, in Gelem/s (output elements per
 // second). The op list is what ts/jnp.ts exports when the benchmark runs: an op that is missing
 // (or whose native entry point this build of the addon lacks) is skipped with a note.
-import * as jnpAll from '../../jnp'
-import type { Tensor } from '../../tensor'
+import { jnp as jnpAll } from 'flaxen'
+import type { Tensor } from 'flaxen'
 import { fill } from '../inputs'
 import * as js from '../js-baselines'
 import { FLAXEN, JS, NUMPY, ORT, THREAD_NOTE, numpyImpl, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Impl, type Suite } from '../suite'

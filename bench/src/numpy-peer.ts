@@ -22,7 +22,7 @@ import json, sys, time
 import numpy as np
 ${FILL_PY}
 def measure(fn, o):
-    # Same algorithm as ts/bench/timing.ts.
+    # Same algorithm as bench/src/timing.ts.
     now = time.perf_counter_ns
     def run(n):
         t0 = now()
