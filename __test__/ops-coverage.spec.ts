@@ -7,7 +7,8 @@
 //   sin, cos: at most 1 ulp (ours is the float32 nearest the true value; XLA's differs by 1 ulp
 //     on ~1.3% of inputs);
 //   expm1: at most 4 ulp (it builds on our exp, which is within 1 ulp of XLA's, not its bits);
-//   dot, tensordot: matmul's summation order, within float32 rounding of the sums (1e-6 rel.).
+//   dot, tensordot: float32 in matmul's summation order, within float32 rounding of the sums
+//     (1e-6 rel.); integers exact in their own dtype (wrapping, as JAX).
 import test, { type ExecutionContext } from 'ava'
 import { jit, jnp, nn, random, tree } from '../ts/index'
 import { Tensor } from '../ts/tensor'
@@ -147,6 +148,23 @@ test('dot, outer, tensordot: JAX values (outer exactly; sums within float32 roun
   code(t, () => jnp.tensordot(t3, t4, 4), 'E_ARG', /tensordot: axes = 4/)
   code(t, () => jnp.tensordot(t3, t4, 3), 'E_SHAPE', /contracted axes a\[0\] = 2 and b\[0\] = 3 differ/)
   code(t, () => jnp.tensordot(t3, t4, [[1], [0, 1]]), 'E_ARG', /pair up/)
+})
+
+test('dot and tensordot of integers stay in their dtype, exact and wrapping, as JAX (bool: any of the ands)', (t) => {
+  const a = jnp.array([[1, 2, 3], [4, 5, 6]], 'int32')
+  const b = jnp.array([[7, 8], [9, 10], [11, 12]], 'int32')
+  const r = jnp.dot(a, b)
+  t.is(r.dtype, 'int32')
+  t.deepEqual(r.toArray(), [[58, 64], [139, 154]])
+  t.deepEqual(jnp.tensordot(a, b, 1).toArray(), [[58, 64], [139, 154]])
+  // 2147483647·2 + 2·3 wraps to 4 in int32; 100·2 + 100·1 = 300 wraps to 44 in int8.
+  t.deepEqual(jnp.dot(jnp.array([[2147483647, 2]], 'int32'), jnp.array([2, 3], 'int32')).toArray(), [4])
+  const i8 = jnp.dot(jnp.array([[100, 100]], 'int8'), jnp.array([2, 1], 'int8'))
+  t.is(i8.dtype, 'int8')
+  t.deepEqual(i8.toArray(), [44])
+  const bo = jnp.dot(jnp.array([[true, false], [false, false]]), jnp.array([true, true]))
+  t.is(bo.dtype, 'bool')
+  t.deepEqual(bo.toArray(), [true, false])
 })
 
 test('takeAlongAxis: fill (negative wrap, out of range), clip, flattened, argsort order; integer indices only', (t) => {

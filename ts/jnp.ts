@@ -610,17 +610,33 @@ function contract(a: Tensor, b: Tensor, ca: number[], cb: number[], name: string
   const bt = transpose(b, [...ib, ...freeB])
   const a2 = at.reshape([m, k])
   const b2 = bt.reshape([k, n])
-  const prod = matmul(a2, b2)
+  const prod = a.dtype !== 'float32' && a.dtype === b.dtype ? intProduct(a2, b2, m, k, n) : matmul(a2, b2)
   const out = prod.reshape([...freeA.map((d) => a.shape[d]), ...freeB.map((d) => b.shape[d])])
   drop(at, bt, a2, b2, prod)
   return out
 }
 
 /**
+ * An integer (or bool) [m, k]·[k, n] in the operands' dtype, as JAX gives it: exact products,
+ * sums that wrap (wrapping addition is associative, so the order cannot change the result;
+ * bool is "any of the ands"). Broadcast products, then a sum over k.
+ */
+function intProduct(a2: Tensor, b2: Tensor, m: number, k: number, n: number): Tensor {
+  const a3 = a2.reshape([m, k, 1])
+  const b3 = b2.reshape([1, k, n])
+  const prods = multiply(a3, b3)
+  const sums = sum(prods, 1)
+  const out = sums.dtype === a2.dtype ? sums : a2.dtype === 'bool' ? notEqual(sums, 0) : sums.astype(a2.dtype)
+  drop(a3, b3, prods)
+  if (out !== sums) drop(sums)
+  return out
+}
+
+/**
  * jnp.dot: a scalar operand multiplies; 1-D · 1-D is the inner product; otherwise the sum over
- * `a`'s last axis and `b`'s second-to-last (its only one when 1-D). Computed by the matmul
- * kernel, so the result is float32 and sums may round differently from XLA's (within float32
- * rounding of the products).
+ * `a`'s last axis and `b`'s second-to-last (its only one when 1-D). Float32 goes through the
+ * matmul kernel (sums may round differently from XLA's, within float32 rounding); integers of
+ * one dtype stay in that dtype and are exact, as in JAX.
  */
 export function dot(a: Tensor, b: Tensor): Tensor {
   asTensor(a, 'dot: a')
