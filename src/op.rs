@@ -181,7 +181,7 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     // A matmul by a lazy triu/tril multiplies by its source without materialising it: checked
     // before the operands are read, since reading one materialises it.
     if def.name == "matmul" {
-        if let Ok(hb) = handle::handle(env, info.arg(2), "b") {
+        if let Some(hb) = handle::try_handle(env, info.arg(2)) {
             if let Some((src, k, upper)) = hb.pending_mask("b").map_err(|e| in_op(def, e))? {
                 let a = eager_operand(env, info.arg(1), def, "a", In::Tensor)?;
                 let Held::Ref(a) = &a else { unreachable!("In::Tensor") };
