@@ -5,7 +5,8 @@
 // The packed root package.json is the publishable one: the platform packages become optional
 // dependencies (as the loader expects) and `workspaces` is dropped.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -16,9 +17,7 @@ mkdirSync(out)
 const npmPack = (cwd) =>
   execFileSync('npm', ['pack', '--pack-destination', out, '--ignore-scripts'], { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
 
-const manifestPath = join(root, 'package.json')
-const manifest = readFileSync(manifestPath, 'utf8')
-const pkg = JSON.parse(manifest)
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const optional = {}
 
 for (const binary of readdirSync(root).filter((f) => /^flaxen\..+\.node$/.test(f))) {
@@ -34,12 +33,16 @@ for (const binary of readdirSync(root).filter((f) => /^flaxen\..+\.node$/.test(f
   optional[platformPkg.name] = platformPkg.version
 }
 
-// `workspaces` names the private bench package, which lives only in the repository.
+// `workspaces` names the private bench package, which lives only in the repository. The
+// publishable manifest is written into a staging copy of the `files` list: the repository's own
+// package.json is never rewritten, since other processes (tests running beside this) read it.
 const { workspaces: _ws, ...published } = pkg
-writeFileSync(manifestPath, JSON.stringify({ ...published, optionalDependencies: optional }, null, 2) + '\n')
+const stage = mkdtempSync(join(tmpdir(), 'flaxen-pack-'))
 try {
-  npmPack(root)
+  for (const f of pkg.files) cpSync(join(root, f), join(stage, f), { recursive: true })
+  writeFileSync(join(stage, 'package.json'), JSON.stringify({ ...published, optionalDependencies: optional }, null, 2) + '\n')
+  npmPack(stage)
 } finally {
-  writeFileSync(manifestPath, manifest)
+  rmSync(stage, { recursive: true, force: true })
 }
 console.log(readdirSync(out).map((f) => `pack/${f}`).join('\n'))
