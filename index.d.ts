@@ -65,8 +65,8 @@ export interface TraceHandle {
 export interface PlanHandle {
   readonly __flaxenPlan: unique symbol
 }
-/** Opens a trace on this thread: until it ends, `op` records instead of computing. */
-export function traceBegin(): TraceHandle
+/** Opens a trace on this thread: until it ends, `op` records instead of computing. An abstract trace (evalShape) is never compiled. */
+export function traceBegin(abstractOnly: boolean): TraceHandle
 /** A tracer for the trace's next input. */
 export function traceInput(trace: TraceHandle, shape: number[], dtype: NativeDType): TensorHandle
 /** Ends the trace and compiles the plan computing `outputs` (tracers or concrete tensors). */

@@ -85,9 +85,11 @@ fn ctx<'a>(env: Env, v: Value) -> Result<&'a Rc<TraceCtx>, JsError> {
     Ok(c)
 }
 
-/// `traceBegin()` → a new trace, now the innermost on this thread.
-pub fn begin(env: Env, _info: CallbackInfo) -> Result<Value, JsError> {
-    let c = Rc::new(TraceCtx { graph: RefCell::new(Graph::new()), open: Cell::new(true) });
+/// `traceBegin(abstractOnly)` → a new trace, now the innermost on this thread. An abstract
+/// trace (`evalShape`) is only for shapes and dtypes: it can be aborted, never compiled.
+pub fn begin(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let graph = if args::boolean(env, info.arg(0), "abstractOnly")? { Graph::abstract_only() } else { Graph::new() };
+    let c = Rc::new(TraceCtx { graph: RefCell::new(graph), open: Cell::new(true) });
     ACTIVE.with(|a| a.borrow_mut().push(c.clone()));
     env.create_external(c, &TRACE_TAG)
 }
@@ -153,6 +155,9 @@ pub fn end(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     close(&c)?;
     read?;
     let graph = c.graph.replace(Graph::new());
+    if graph.abstract_only {
+        return Err(JsError::error("E_ARG", "traceEnd: an abstract trace (evalShape) has no plan; end it with traceAbort"));
+    }
     let plan = flaxen_core::plan::Plan::compile(graph, srcs).map_err(args::core_error)?;
     crate::plan::wrap(env, plan)
 }

@@ -18,5 +18,7 @@ export { core, errors, jnp, linalg, nn, random, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export { setMaxBytes, getMaxBytes } from './max-bytes'
 export { jit, setNumThreads, getNumThreads, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'
+export { evalShape, type Abstract, type AbstractArgs } from './eval-shape'
+export { ShapeDtypeStruct } from './shape-dtype'
 export { ConcretizationTypeError, UnexpectedTracerError, JaxError } from './jax-errors'
 export type { Variables } from './core'

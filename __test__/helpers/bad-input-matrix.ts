@@ -217,6 +217,10 @@ const BASELINES: Record<string, Factory> = {
   'tree.isPlainObject': () => [{}],
   'setMaxBytes': () => [1 << 28],
   'getMaxBytes': () => [],
+  'evalShape': () => [(a: Tensor) => jnp.sin(a), new flaxen.ShapeDtypeStruct([2, 3], 'float32')],
+  'ShapeDtypeStruct': () => [[2, 3], 'float32'],
+  'jit': () => [(a: Tensor) => jnp.sin(a), { staticArgnums: 1 }],
+  'jit(...)': () => [t(), 2],
   'nn.initializers.computeFans': () => [[2, 3]],
 }
 
@@ -422,6 +426,10 @@ function main(): void {
     ...namespaceEntries('linalg', linalg as any),
     { name: 'setMaxBytes', fn: flaxen.setMaxBytes, baseline: BASELINES.setMaxBytes },
     { name: 'getMaxBytes', fn: flaxen.getMaxBytes, baseline: BASELINES.getMaxBytes },
+    { name: 'evalShape', fn: flaxen.evalShape, baseline: BASELINES.evalShape },
+    { name: 'ShapeDtypeStruct', fn: (...a: unknown[]) => new (flaxen.ShapeDtypeStruct as any)(...a), baseline: BASELINES.ShapeDtypeStruct },
+    { name: 'jit', fn: flaxen.jit, baseline: BASELINES.jit },
+    { name: 'jit(...)', fn: flaxen.jit((a: Tensor, b?: unknown) => jnp.add(a, jnp.sum(a)), { staticArgnums: 1 }), baseline: BASELINES['jit(...)'] },
     { name: 'nn.initializers.computeFans', fn: nn.initializers.computeFans, baseline: BASELINES['nn.initializers.computeFans'] },
   ]
   const inits = nn.initializers as Record<string, any>

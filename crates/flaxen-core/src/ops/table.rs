@@ -200,6 +200,18 @@ pub struct OpDef {
 /// E_ALLOC unless every output of `op` fits the byte cap (`storage::max_bytes`), computed with
 /// checked arithmetic: run on `infer`'s metas before anything is allocated, so an impossible
 /// request is an error instead of an allocation failure inside a kernel's scratch buffers.
+/// An abstract output's size only has to be representable: its element count times its
+/// element size fits in a `usize`.
+pub fn check_out_size(op: &str, metas: &[Meta]) -> Result<()> {
+    for m in metas {
+        let bytes = m.shape.iter().try_fold(m.dtype.size(), |a, &d| a.checked_mul(d));
+        if bytes.is_none_or(|b| b > isize::MAX as usize) {
+            return Err(Error::alloc(format!("{op}: output of shape {:?} ({}) has more bytes than an address space holds", m.shape, m.dtype.name())));
+        }
+    }
+    Ok(())
+}
+
 pub fn check_out_bytes(op: &str, metas: &[Meta]) -> Result<()> {
     for m in metas {
         let n = m.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);

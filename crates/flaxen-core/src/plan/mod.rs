@@ -58,11 +58,20 @@ pub struct Graph {
     /// The tensors `constant` copied, index for index with the leading `consts` (to
     /// recognise a tensor captured again); folded constants have none.
     captured: Vec<Tensor>,
+    /// An abstract trace (`evalShape`): only its metas are wanted, it never becomes a plan. Its
+    /// outputs are not checked against the byte cap (nothing is allocated), only for overflow,
+    /// and captured tensors are referenced rather than copied.
+    pub abstract_only: bool,
 }
 
 impl Graph {
     pub fn new() -> Graph {
         Graph::default()
+    }
+
+    /// A graph for shapes and dtypes only (see `abstract_only`).
+    pub fn abstract_only() -> Graph {
+        Graph { abstract_only: true, ..Graph::default() }
     }
 
     /// A new traced input.
@@ -84,7 +93,7 @@ impl Graph {
             return Src::Const(i);
         }
         self.captured.push(t.clone());
-        self.consts.push(t.astype(t.dtype()));
+        self.consts.push(if self.abstract_only { t.clone() } else { t.astype(t.dtype()) });
         Src::Const(self.consts.len() - 1)
     }
 
@@ -107,7 +116,11 @@ impl Graph {
     pub fn add(&mut self, op: usize, attrs: Vec<Attr>, args: Vec<Src>) -> Result<&[Meta]> {
         let def = table::op(op)?;
         let outs = infer(def, &attrs, &args, &self.metas(def, &args)?)?;
-        table::check_out_bytes(def.name, &outs)?;
+        if self.abstract_only {
+            table::check_out_size(def.name, &outs)?;
+        } else {
+            table::check_out_bytes(def.name, &outs)?;
+        }
         self.nodes.push(Node { op, attrs, args, outs });
         Ok(&self.nodes.last().expect("just pushed").outs)
     }
