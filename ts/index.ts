@@ -6,15 +6,19 @@
 //   random  JAX's threefry PRNG                                    (ts/random.ts)
 //   tree    pytree helpers over nested objects of tensors          (ts/tree.ts)
 //   errors  Flax's error classes                                   (ts/errors.ts)
+//   serialization  state dicts, msgpack (flax.serialization)     (ts/serialization)
+//   traverseUtil   flattenDict / unflattenDict (flax.traverse_util) (ts/traverse-util.ts)
 import * as core from './core'
 import * as errors from './errors'
 import * as jnp from './jnp'
 import * as linalg from './linalg'
 import * as nn from './linen'
 import * as random from './random'
+import * as serialization from './serialization'
+import * as traverseUtil from './traverse-util'
 import * as tree from './tree'
 
-export { core, errors, jnp, linalg, nn, random, tree }
+export { core, errors, jnp, linalg, nn, random, serialization, traverseUtil, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export { setMaxBytes, getMaxBytes } from './max-bytes'
 export { jit, setNumThreads, getNumThreads, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'

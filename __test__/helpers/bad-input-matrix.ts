@@ -221,6 +221,11 @@ const BASELINES: Record<string, Factory> = {
   'ShapeDtypeStruct': () => [[2, 3], 'float32'],
   'jit': () => [(a: Tensor) => jnp.sin(a), { staticArgnums: 1 }],
   'jit(...)': () => [t(), 2],
+  'serialization.toStateDict': () => [{ a: [t(), 1], b: { c: t() } }],
+  'serialization.fromStateDict': () => [{ a: [t()], b: 1 }, { a: { '0': t() }, b: 2 }],
+  'traverseUtil.flattenDict': () => [{ a: { b: t() }, c: 1 }, { sep: '.' }],
+  'traverseUtil.unflattenDict': () => [{ 'a.b': t(), c: 1 }, { sep: '.' }],
+  'traverseUtil.pathAwareMap': () => [(_p: unknown, v: unknown) => v, { a: { b: t() } }],
   'nn.initializers.computeFans': () => [[2, 3]],
 }
 
@@ -424,6 +429,8 @@ function main(): void {
     { name: 'random.Key.fromWords', fn: random.Key.fromWords, baseline: BASELINES['random.Key.fromWords'] },
     ...namespaceEntries('tree', tree as any),
     ...namespaceEntries('linalg', linalg as any),
+    ...namespaceEntries('serialization', flaxen.serialization as any),
+    ...namespaceEntries('traverseUtil', flaxen.traverseUtil as any),
     { name: 'setMaxBytes', fn: flaxen.setMaxBytes, baseline: BASELINES.setMaxBytes },
     { name: 'getMaxBytes', fn: flaxen.getMaxBytes, baseline: BASELINES.getMaxBytes },
     { name: 'evalShape', fn: flaxen.evalShape, baseline: BASELINES.evalShape },
