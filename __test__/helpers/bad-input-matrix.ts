@@ -223,6 +223,7 @@ const BASELINES: Record<string, Factory> = {
   'jit(...)': () => [t(), 2],
   'serialization.toStateDict': () => [{ a: [t(), 1], b: { c: t() } }],
   'serialization.fromStateDict': () => [{ a: [t()], b: 1 }, { a: { '0': t() }, b: 2 }],
+  'serialization.convertPytorchStateDict': () => [{ 'fc.weight': t(), 'fc.bias': jnp.zeros([2]) }, { params: { fc: { kernel: jnp.zeros([3, 2]), bias: jnp.zeros([2]) } } }],
   'traverseUtil.flattenDict': () => [{ a: { b: t() }, c: 1 }, { sep: '.' }],
   'traverseUtil.unflattenDict': () => [{ 'a.b': t(), c: 1 }, { sep: '.' }],
   'traverseUtil.pathAwareMap': () => [(_p: unknown, v: unknown) => v, { a: { b: t() } }],

@@ -1,7 +1,7 @@
 // Type tests (issue 10): compiled by `tsc -p tsconfig.check.json` in `npm test`, never run.
 // Each `// @ts-expect-error` line must be a type error (tsc fails on an unused one); the other
 // lines check what the typed API infers, via `expectType`.
-import { jnp, nn, random, tree, type Tensor } from '../../ts/index'
+import { ShapeDtypeStruct, evalShape, jnp, nn, random, serialization, tree, type Tensor } from '../../ts/index'
 
 /** `expectType(value).is<U>()` compiles only when `value`'s type is exactly `U` (not merely assignable). */
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false
@@ -162,3 +162,14 @@ expectType(x.item()).is<number | boolean>()
 // @ts-expect-error a bool tensor's item is a boolean
 const n: number = x.astype('bool').item()
 expectType(x.astype('float32').toArray()).is<number | import('../../ts/tensor').NestedArrayOf<'float32'>[]>()
+
+// evalShape: a template of ShapeDtypeStructs with the variables' paths; fromStateDict of it gives tensors
+const template = evalShape((inp: Tensor) => new MLP({ features: [2] }).init(random.key(0), inp), new ShapeDtypeStruct([1, 3], 'float32'))
+const kernelMeta: ShapeDtypeStruct = template.params.Dense_0.kernel
+// @ts-expect-error a template leaf has no values
+template.params.Dense_0.kernel.toArray()
+const restored = serialization.fromStateDict(template, serialization.toStateDict(v))
+const restoredKernel: Tensor = restored.params.Dense_0.kernel
+expectType(evalShape((a: Tensor) => jnp.sum(a), x)).is<ShapeDtypeStruct>()
+// @ts-expect-error evalShape's arguments follow fn's: a number is not a tensor
+evalShape((a: Tensor) => jnp.sum(a), 3)

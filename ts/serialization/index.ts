@@ -1,2 +1,3 @@
 // `flax.serialization`: state dicts (and, with the Rust parsers, msgpack bytes and files).
-export { fromStateDict, toStateDict, type FromStateDictOptions, type StateDict } from './state-dict'
+export { fromStateDict, toStateDict, type FromStateDictOptions, type Restored, type StateDict } from './state-dict'
+export { convertPytorchStateDict, type ConvertPytorchOptions } from './pytorch'

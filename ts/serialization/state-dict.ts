@@ -10,6 +10,23 @@ import { MAX_TREE_DEPTH, isPlainObject } from '../tree'
 
 export type StateDict = { [key: string]: StateDict | unknown }
 
+/** A variables node: a tensor that is also a dict (as `nn.Variables` types them). */
+type Node = Tensor & { [child: string]: Node }
+/** What `fromStateDict` gives for a target `T`: its ShapeDtypeStructs (evalShape's) become tensors. */
+export type Restored<T> = T extends ShapeDtypeStruct
+  ? string extends keyof T
+    ? Node
+    : Tensor
+  : T extends Tensor
+    ? T
+    : T extends readonly unknown[]
+      ? { -readonly [K in keyof T]: Restored<T[K]> }
+      : T extends (...args: any[]) => any
+        ? T
+        : T extends object
+          ? { -readonly [K in keyof T]: Restored<T[K]> }
+          : T
+
 const path = (names: readonly string[]) => names.join('/')
 
 function guard(names: readonly string[], seen: Set<object>, x: object, who: string): void {
@@ -46,7 +63,7 @@ const metaOf = (x: Tensor | ShapeDtypeStruct) => `shape [${x.shape.join(', ')}] 
  * tensors or the ShapeDtypeStructs `evalShape` gives). Missing keys and wrong list lengths raise
  * Flax's ValueErrors; keys the target lacks are dropped, as in Flax.
  */
-export function fromStateDict<T>(target: T, state: unknown, options?: FromStateDictOptions): T {
+export function fromStateDict<T>(target: T, state: unknown, options?: FromStateDictOptions): Restored<T> {
   const { name = '.', strict = true } = optionsArg(options, 'fromStateDict')
   if (typeof name !== 'string') throw codedTypeError(`fromStateDict: name must be a string, got ${describe(name)}`)
   if (typeof strict !== 'boolean') throw codedTypeError(`fromStateDict: strict must be a boolean, got ${describe(strict)}`)
@@ -88,5 +105,5 @@ export function fromStateDict<T>(target: T, state: unknown, options?: FromStateD
     if (s.dtype !== t.dtype) throw codedError('E_DTYPE', `fromStateDict: at ${at} the state has ${metaOf(s)}, the target ${metaOf(t)}`)
     return s
   }
-  return go(target, state, [name]) as T
+  return go(target, state, [name]) as Restored<T>
 }
