@@ -19,7 +19,7 @@ use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
@@ -340,6 +340,9 @@ pub struct Storage {
     cap: usize,
     /// Set once JS may write the bytes through a zero-copy view (see `mark_exposed`).
     exposed: AtomicBool,
+    /// For bytes the storage borrows rather than owns (a private file mapping): what keeps them
+    /// alive. Such a storage has `cap` 0, so it is never pooled, freed or counted as live bytes.
+    keeper: Option<Arc<dyn Send + Sync>>,
 }
 
 // SAFETY: the block is plain bytes with no interior pointers or thread affinity. Concurrent
@@ -364,7 +367,7 @@ impl Storage {
         if len == 0 {
             // No allocation: an aligned dangling pointer is valid for zero-length slices.
             let ptr = NonNull::new(std::ptr::without_provenance_mut::<u8>(ALIGN)).unwrap();
-            return Ok(Storage { ptr, len, cap: 0, exposed });
+            return Ok(Storage { ptr, len, cap: 0, exposed, keeper: None });
         }
         let limit = max_bytes();
         if len > limit {
@@ -386,7 +389,7 @@ impl Storage {
                 // SAFETY: the block has cap ≥ len writable bytes and is owned by us alone.
                 unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
             }
-            return Ok(Storage { ptr, len, cap, exposed });
+            return Ok(Storage { ptr, len, cap, exposed, keeper: None });
         }
         let layout = Self::layout(cap);
         // SAFETY: layout has non-zero size.
@@ -403,7 +406,7 @@ impl Storage {
             LIVE_BYTES.fetch_sub(len as i64, Ordering::Relaxed);
             return Err(Error::alloc(format!("allocation: the system allocator could not provide {len} bytes")));
         };
-        Ok(Storage { ptr, len, cap, exposed })
+        Ok(Storage { ptr, len, cap, exposed, keeper: None })
     }
 
     /// `bytes` zero bytes.
@@ -425,6 +428,21 @@ impl Storage {
     /// anyone reads them (skips a memset pass over the output).
     pub fn uninit(bytes: usize) -> Storage {
         Self::alloc(bytes, false)
+    }
+
+    /// A storage over `len` bytes at `ptr` that `keeper` owns (a private copy-on-write file
+    /// mapping): no copy, no allocation, not counted in `live_bytes`, never pooled.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` bytes for as long as `keeper` lives,
+    /// and nothing but this storage (and views of it) may access those bytes.
+    pub unsafe fn borrowed(keeper: Arc<dyn Send + Sync>, ptr: NonNull<u8>, len: usize) -> Storage {
+        Storage { ptr, len, cap: 0, exposed: AtomicBool::new(false), keeper: Some(keeper) }
+    }
+
+    /// Whether the bytes are borrowed (see `borrowed`) rather than allocated here.
+    pub fn is_borrowed(&self) -> bool {
+        self.keeper.is_some()
     }
 
     /// A copy of `bytes`.
@@ -505,6 +523,31 @@ impl std::fmt::Debug for Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_storage_keeps_its_owner_alive_and_is_not_counted() {
+        struct Owner(Vec<u8>, Arc<AtomicBool>);
+        impl Drop for Owner {
+            fn drop(&mut self) {
+                self.1.store(true, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let mut owner = Owner(vec![7u8; 64], dropped.clone());
+        let ptr = NonNull::new(owner.0.as_mut_ptr()).unwrap();
+        let before = live_bytes();
+        // SAFETY: the Vec's heap block does not move when the Owner moves into the Arc.
+        let s = unsafe { Storage::borrowed(Arc::new(owner), ptr, 64) };
+        assert!(s.is_borrowed());
+        assert_eq!(s.as_bytes(), &[7u8; 64][..]);
+        assert_eq!(live_bytes(), before);
+        let shared = Arc::new(s);
+        let view = shared.clone();
+        drop(shared);
+        assert!(!dropped.load(Ordering::SeqCst));
+        drop(view);
+        assert!(dropped.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn requests_over_the_cap_are_errors_not_aborts() {
