@@ -64,14 +64,20 @@ pub struct Array<'a> {
     pub scalar: bool,
 }
 
-/// An array's C-order, little-endian bytes.
-#[derive(Clone, Debug, PartialEq)]
+/// An array's C-order, little-endian bytes. Equality compares the bytes, however held.
+#[derive(Clone, Debug)]
 pub enum ArrayData<'a> {
     Borrowed(&'a [u8]),
     /// The chunks of a chunked array, in order: the array is their concatenation. Left
     /// unconcatenated so a binding copies once, into the tensor it makes.
     Chunked(Vec<&'a [u8]>),
     Owned(Vec<u8>),
+}
+
+impl PartialEq for ArrayData<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.to_cow() == other.to_cow()
+    }
 }
 
 impl<'a> ArrayData<'a> {

@@ -427,7 +427,7 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
                     })?)
                 }
                 FieldName::Shape => shape = Some(map.next_value()?),
-                FieldName::Offsets => offsets = Some(map.next_value()?),
+                FieldName::Offsets => offsets = Some(map.next_value::<Offsets>()?.0),
                 FieldName::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -441,6 +441,31 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
             shape.ok_or_else(|| missing("shape"))?,
             offsets.ok_or_else(|| missing("data_offsets"))?,
         ))
+    }
+}
+
+/// `data_offsets`: exactly two non-negative integers (a schema error otherwise, where serde's
+/// tuple would call a third element a JSON syntax error).
+struct Offsets((usize, usize));
+
+impl<'de> de::Deserialize<'de> for Offsets {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Offsets;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("data_offsets as [begin, end]")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> std::result::Result<Offsets, A::Error> {
+                let b = s.next_element::<usize>()?;
+                let e = s.next_element::<usize>()?;
+                match (b, e) {
+                    (Some(b), Some(e)) if s.next_element::<IgnoredAny>()?.is_none() => Ok(Offsets((b, e))),
+                    _ => Err(de::Error::custom("data_offsets must be [begin, end]")),
+                }
+            }
+        }
+        d.deserialize_seq(V)
     }
 }
 
