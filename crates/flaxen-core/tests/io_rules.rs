@@ -277,6 +277,26 @@ fn msgpack_structure_rules() {
     assert_eq!(code(msgpack::restore(&nest(1024, &[0x90]))), "E_MSGPACK_TOO_DEEP");
     assert_eq!(code(msgpack::restore(&nest(1024, &[0x80]))), "E_MSGPACK_TOO_DEEP");
     assert_eq!(code(msgpack::restore(&nest(100_000, &[0xc0]))), "E_MSGPACK_TOO_DEEP");
+    // Nested containers whose counts are each plausible alone but not together: refused at the
+    // second level (no vector reserved per level); the same nesting with honest counts parses.
+    let mut lie = Vec::new();
+    for _ in 0..1000 {
+        lie.extend_from_slice(&[0xdc, 0x27, 0x10]); // 10,000 elements, again and again
+    }
+    lie.extend(std::iter::repeat_n(0xc0, 10_000));
+    assert_eq!(code(msgpack::restore(&lie)), "E_MSGPACK_TRUNCATED");
+    let mut honest = Vec::new();
+    for _ in 0..1000 {
+        honest.extend_from_slice(&[0x93, 0xc0]); // [nil, <next>, 1]
+    }
+    honest.push(0xc0);
+    honest.extend(std::iter::repeat_n(0x01, 1000));
+    let mut v = &msgpack::restore(&honest).unwrap();
+    for _ in 0..999 {
+        let Value::List(l) = v else { panic!() };
+        assert_eq!((l.len(), &l[0], &l[2]), (3, &Value::Nil, &Value::Int(1)));
+        v = &l[1];
+    }
     let mut maps = Vec::new();
     for _ in 0..100_000 {
         maps.extend_from_slice(&[0x81, 0xa0]);

@@ -340,7 +340,7 @@ enum Frame<'a> {
 /// and reassembles chunked arrays. Arrays borrow `buf`.
 pub fn restore(buf: &[u8]) -> Result<Value<'_>> {
     let mut v = parse(buf)?;
-    unchunk_tree(&mut v, "")?;
+    unchunk_tree(&mut v)?;
     Ok(v)
 }
 
@@ -363,6 +363,11 @@ pub fn parse(buf: &[u8]) -> Result<Value<'_>> {
 
 fn parse_one<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
     let mut stack: Vec<Frame<'a>> = Vec::new();
+    // Bytes the open containers are still owed: each element after the one in progress takes
+    // at least one byte (a map entry two). Checked with a new container's count against the
+    // bytes left, so the vectors reserved across all open containers never exceed the input
+    // (counting each container alone would let 1024 nested ones each reserve the rest).
+    let mut owed: u64 = 0;
     loop {
         let want_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
         let at = r.pos;
@@ -401,15 +406,16 @@ fn parse_one<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
                     }
                     // Each element takes at least one byte (two for a map entry): a count
                     // beyond that is a lie, refused before anything is reserved.
-                    let min = if is_map { 2 } else { 1 };
-                    if n > (r.left() / min) as u64 {
+                    let min: u64 = if is_map { 2 } else { 1 };
+                    if n > (r.left() as u64).saturating_sub(owed) / min {
                         return Err(truncated(
                             if is_map { "a map" } else { "an array" },
-                            n * min as u64,
+                            n * min + owed,
                             at,
                             r.left(),
                         ));
                     }
+                    owed += (n - 1) * min;
                     stack.push(if is_map {
                         Frame::Map {
                             entries: Vec::with_capacity(n as usize),
@@ -434,6 +440,7 @@ fn parse_one<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
                     items.push(v);
                     *left -= 1;
                     if *left > 0 {
+                        owed -= 1;
                         break;
                     }
                     let Some(Frame::List { items, .. }) = stack.pop() else {
@@ -445,6 +452,7 @@ fn parse_one<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
                     entries.push((key.take().expect("a key precedes every map value"), v));
                     *left -= 1;
                     if *left > 0 {
+                        owed -= 2;
                         break;
                     }
                     let Some(Frame::Map { entries, .. }) = stack.pop() else {
@@ -613,22 +621,42 @@ fn ndarray(payload: &[u8], scalar: bool, at: usize) -> Result<Array<'_>> {
 
 // ---- chunked arrays ---------------------------------------------------------------------------
 
+fn is_chunked(v: &Value<'_>) -> bool {
+    matches!(v, Value::Map(m) if m.iter().any(|(k, _)| k == CHUNKED_KEY))
+}
+
 /// `_unchunk_array_leaves_in_place`: the root if it is a chunked dict, else every dict value
-/// that is one, descending through dicts only (not lists), as Flax does.
-fn unchunk_tree(v: &mut Value<'_>, path: &str) -> Result<()> {
-    let Value::Map(m) = v else { return Ok(()) };
-    if m.iter().any(|(k, _)| k == CHUNKED_KEY) {
-        *v = unchunk(m, path)?;
+/// that is one, descending through dicts only (not lists), as Flax does. Depth-first with an
+/// explicit stack; `path` (for messages) is one buffer grown and cut back along the descent.
+fn unchunk_tree(root: &mut Value<'_>) -> Result<()> {
+    if is_chunked(root) {
+        let Value::Map(m) = &*root else { unreachable!() };
+        let whole = unchunk(m, "")?;
+        *root = whole;
         return Ok(());
     }
-    for (k, child) in m.iter_mut() {
-        if let Value::Map(cm) = child {
-            let p = format!("{path}/{k}");
-            if cm.iter().any(|(k, _)| k == CHUNKED_KEY) {
-                *child = unchunk(cm, &p)?;
-            } else {
-                unchunk_tree(child, &p)?;
-            }
+    let Value::Map(m) = root else { return Ok(()) };
+    let mut path = String::new();
+    let mut stack = vec![(m.iter_mut(), 0usize)];
+    while let Some((it, _)) = stack.last_mut() {
+        let Some((k, child)) = it.next() else {
+            let (_, len) = stack.pop().unwrap();
+            path.truncate(len);
+            continue;
+        };
+        if !matches!(child, Value::Map(_)) {
+            continue;
+        }
+        let len = path.len();
+        path.push('/');
+        path.push_str(k);
+        if is_chunked(child) {
+            let Value::Map(cm) = &*child else { unreachable!() };
+            let whole = unchunk(cm, &path)?;
+            *child = whole;
+            path.truncate(len);
+        } else if let Value::Map(cm) = child {
+            stack.push((cm.iter_mut(), len));
         }
     }
     Ok(())
@@ -757,7 +785,7 @@ pub fn serialize_with(v: &Value<'_>, opts: WriteOptions) -> Result<Vec<u8>> {
     out.try_reserve_exact(n as usize)
         .map_err(|_| Error::alloc(format!("msgpack: cannot allocate {n} bytes for the output")))?;
     let mut w = VecSink(&mut out);
-    write_value(&mut w, v, opts, 0)?;
+    write_value(&mut w, v, opts)?;
     debug_assert_eq!(out.len() as u64, n);
     Ok(out)
 }
@@ -765,7 +793,7 @@ pub fn serialize_with(v: &Value<'_>, opts: WriteOptions) -> Result<Vec<u8>> {
 /// The length [`serialize_with`] would produce (and every check it makes), writing nothing.
 pub fn encoded_len(v: &Value<'_>, opts: WriteOptions) -> Result<u64> {
     let mut c = Counter(0);
-    write_value(&mut c, v, opts, 0)?;
+    write_value(&mut c, v, opts)?;
     Ok(c.0)
 }
 
@@ -773,7 +801,7 @@ pub fn encoded_len(v: &Value<'_>, opts: WriteOptions) -> Result<u64> {
 pub fn write_to<W: std::io::Write>(v: &Value<'_>, opts: WriteOptions, w: &mut W) -> Result<()> {
     encoded_len(v, opts)?;
     let mut s = IoSink(w);
-    write_value(&mut s, v, opts, 0)
+    write_value(&mut s, v, opts)
 }
 
 trait Sink {
@@ -951,56 +979,89 @@ fn check_depth(depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// `depth`: how many containers enclose `v` (msgpack-python refuses a value inside more than
-/// 1024).
-fn write_value(s: &mut dyn Sink, v: &Value<'_>, opts: WriteOptions, depth: usize) -> Result<()> {
+/// A container being written: the rest of its elements, and how many containers enclose them.
+enum WFrame<'v, 'a> {
+    List(std::slice::Iter<'v, Value<'a>>, usize),
+    Map(std::slice::Iter<'v, (String, Value<'a>)>, usize),
+}
+
+/// Writes `root` with an explicit stack (no recursion on the tree's depth). A value inside more
+/// than 1024 containers is refused, as msgpack-python refuses it.
+fn write_value(s: &mut dyn Sink, root: &Value<'_>, opts: WriteOptions) -> Result<()> {
+    let mut stack: Vec<WFrame<'_, '_>> = Vec::new();
+    if let Some(f) = write_one(s, root, opts, 0, false)? {
+        stack.push(f);
+    }
+    while let Some(top) = stack.last_mut() {
+        let next = match top {
+            WFrame::List(it, depth) => it.next().map(|v| (v, *depth, true)),
+            WFrame::Map(it, depth) => match it.next() {
+                Some((k, v)) => {
+                    check_depth(*depth)?;
+                    put_str(s, k.as_bytes())?;
+                    Some((v, *depth, false))
+                }
+                None => None,
+            },
+        };
+        match next {
+            Some((v, depth, in_list)) => {
+                if let Some(f) = write_one(s, v, opts, depth, in_list)? {
+                    stack.push(f);
+                }
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a scalar or array whole, or a container's header (returning the frame of its
+/// elements). `depth`: how many containers enclose `v`. Flax chunks arrays that are dict values
+/// or the root, never list items (`in_list`).
+fn write_one<'v, 'a>(
+    s: &mut dyn Sink,
+    v: &'v Value<'a>,
+    opts: WriteOptions,
+    depth: usize,
+    in_list: bool,
+) -> Result<Option<WFrame<'v, 'a>>> {
     check_depth(depth)?;
     match v {
-        Value::Nil => s.put(&[0xc0]),
-        Value::Bool(b) => s.put(&[if *b { 0xc3 } else { 0xc2 }]),
-        Value::Int(i) => put_int(s, *i),
-        Value::UInt(u) => put_uint(s, *u),
-        Value::Float(f) => put_float(s, *f),
-        Value::Str(t) => put_str(s, t.as_bytes()),
+        Value::Nil => s.put(&[0xc0])?,
+        Value::Bool(b) => s.put(&[if *b { 0xc3 } else { 0xc2 }])?,
+        Value::Int(i) => put_int(s, *i)?,
+        Value::UInt(u) => put_uint(s, *u)?,
+        Value::Float(f) => put_float(s, *f)?,
+        Value::Str(t) => put_str(s, t.as_bytes())?,
         Value::Bin(b) => {
             put_bin_head(s, b.len() as u64)?;
-            s.put(b)
+            s.put(b)?
         }
         Value::Complex(re, im) => {
             put_ext_head(s, 19, EXT_COMPLEX)?;
             s.put(&[0x92])?;
             put_float(s, *re)?;
-            put_float(s, *im)
+            put_float(s, *im)?
         }
         Value::Ext(e) => {
             put_ext_head(s, e.1.len() as u64, e.0)?;
-            s.put(&e.1)
+            s.put(&e.1)?
         }
-        Value::Array(a) => write_array_leaf(s, a, opts, depth),
+        Value::Array(a) if in_list => write_array(s, a, 0, a.numel(), &a.shape, a.scalar)?,
+        Value::Array(a) => write_array_leaf(s, a, opts, depth)?,
         Value::List(l) => {
             put_len(s, l.len() as u64, 0x90, 15, 0xdc, "list")?;
-            for x in l {
-                // Flax chunks only dict values and the root: list items go through whole.
-                match x {
-                    Value::Array(a) => {
-                        check_depth(depth + 1)?;
-                        write_array(s, a, 0, a.numel(), &a.shape, a.scalar)?
-                    }
-                    _ => write_value(s, x, opts, depth + 1)?,
-                }
-            }
-            Ok(())
+            return Ok(Some(WFrame::List(l.iter(), depth + 1)));
         }
         Value::Map(m) => {
             put_len(s, m.len() as u64, 0x80, 15, 0xde, "dict")?;
-            for (k, x) in m {
-                check_depth(depth + 1)?;
-                put_str(s, k.as_bytes())?;
-                write_value(s, x, opts, depth + 1)?;
-            }
-            Ok(())
+            return Ok(Some(WFrame::Map(m.iter(), depth + 1)));
         }
     }
+    Ok(None)
 }
 
 /// An array as the root or a dict value: chunked when over the chunk size (numpy scalars never
