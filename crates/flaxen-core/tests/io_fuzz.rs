@@ -17,6 +17,7 @@
 //!   one-byte `nil`s is an N x 32-byte vector. msgpack-python, for comparison, builds an 8-byte
 //!   slot plus an object per element.
 //! * peak live bytes <= max(256 KiB, 48 x input) for both (the tree plus scratch).
+//!
 //! What the bounds exclude is the attack: an allocation sized by a length or count field
 //! rather than by the bytes actually present (a 5-byte file claiming 2^32 elements).
 
@@ -106,7 +107,9 @@ struct Usage {
 /// This thread's CPU time, from /proc/thread-self/schedstat (ns on a CPU, then ns waiting).
 fn thread_cpu() -> Option<Duration> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(s.split_whitespace().next()?.parse().ok()?))
+    Some(Duration::from_nanos(
+        s.split_whitespace().next()?.parse().ok()?,
+    ))
 }
 
 /// Runs `f` with the allocation counters on; a panic is returned as Err.
@@ -193,8 +196,8 @@ const INTERESTING_U64: [u64; 22] = [
 ];
 
 const INTERESTING_BYTES: [u8; 24] = [
-    0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xc1, 0xc4, 0xc6, 0xc7, 0xc9, 0xcf, 0xd3, 0xd8, 0xd9, 0xdb, 0xdc,
-    0xdd, 0xde, 0xdf, b'"', b'\\', b'{', b'[',
+    0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xc1, 0xc4, 0xc6, 0xc7, 0xc9, 0xcf, 0xd3, 0xd8, 0xd9, 0xdb,
+    0xdc, 0xdd, 0xde, 0xdf, b'"', b'\\', b'{', b'[',
 ];
 
 /// One random byte-level mutation (or a few).
@@ -237,7 +240,11 @@ fn mutate(r: &mut Rng, seed: &[u8]) -> Vec<u8> {
                 let x = r.pick(&INTERESTING_U64);
                 let w = r.pick(&[1usize, 2, 4, 8]);
                 let i = r.below(len - w + 1);
-                let b = if r.chance(0.5) { x.to_be_bytes() } else { x.to_le_bytes() };
+                let b = if r.chance(0.5) {
+                    x.to_be_bytes()
+                } else {
+                    x.to_le_bytes()
+                };
                 let b = if r.chance(0.5) { &b[8 - w..] } else { &b[..w] };
                 v[i..i + w].copy_from_slice(b);
             }
@@ -309,7 +316,11 @@ fn check_input<'a, T: 'a>(
     let (r, u) = measured(|| parse(input));
     let show = || {
         let n = input.len().min(64);
-        format!("input of {} bytes starting {:02x?}", input.len(), &input[..n])
+        format!(
+            "input of {} bytes starting {:02x?}",
+            input.len(),
+            &input[..n]
+        )
     };
     let r = match r {
         Ok(r) => r,
@@ -322,7 +333,12 @@ fn check_input<'a, T: 'a>(
             panic!("the parser panicked ({msg}) on {}", show());
         }
     };
-    assert!(u.time < Duration::from_secs(1), "{:?} on {}", u.time, show());
+    assert!(
+        u.time < Duration::from_secs(1),
+        "{:?} on {}",
+        u.time,
+        show()
+    );
     let n = input.len();
     assert!(
         u.largest <= (64 << 10).max(bounds.largest_factor * n),
@@ -368,12 +384,46 @@ fn check_input<'a, T: 'a>(
 // ---- safetensors ------------------------------------------------------------------------------
 
 const ST_DTYPES: [&str; 26] = [
-    "BOOL", "U8", "I8", "U16", "I16", "F16", "BF16", "U32", "I32", "F32", "U64", "I64", "F64", "C64",
-    "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "F6_E2M3", "F6_E3M2", "F4", "F128",
-    "f32", "", "C128",
+    "BOOL",
+    "U8",
+    "I8",
+    "U16",
+    "I16",
+    "F16",
+    "BF16",
+    "U32",
+    "I32",
+    "F32",
+    "U64",
+    "I64",
+    "F64",
+    "C64",
+    "F8_E5M2",
+    "F8_E4M3",
+    "F8_E8M0",
+    "F8_E4M3FNUZ",
+    "F8_E5M2FNUZ",
+    "F6_E2M3",
+    "F6_E3M2",
+    "F4",
+    "F128",
+    "f32",
+    "",
+    "C128",
 ];
 
-const NAMES: [&str; 10] = ["a", "dense.kernel", "a/b.kernel", "ü€😀", "q\"uo\\te", "tab\t\n", "", "__metadata", "0", "x.y.z"];
+const NAMES: [&str; 10] = [
+    "a",
+    "dense.kernel",
+    "a/b.kernel",
+    "ü€😀",
+    "q\"uo\\te",
+    "tab\t\n",
+    "",
+    "__metadata",
+    "0",
+    "x.y.z",
+];
 
 fn random_valid_safetensors(r: &mut Rng) -> Vec<u8> {
     let n = r.below(6);
@@ -403,10 +453,24 @@ fn random_valid_safetensors(r: &mut Rng) -> Vec<u8> {
     }
     let entries: Vec<TensorEntry> = owned
         .iter()
-        .map(|(n, d, s, b)| TensorEntry { name: n, dtype: *d, shape: s, data: b })
+        .map(|(n, d, s, b)| TensorEntry {
+            name: n,
+            dtype: *d,
+            shape: s,
+            data: b,
+        })
         .collect();
     let meta: Option<Vec<(String, String)>> = if r.chance(0.5) {
-        Some((0..r.below(3)).map(|i| (format!("k{i}{}", r.pick(&NAMES)), r.pick(&NAMES).to_string())).collect())
+        Some(
+            (0..r.below(3))
+                .map(|i| {
+                    (
+                        format!("k{i}{}", r.pick(&NAMES)),
+                        r.pick(&NAMES).to_string(),
+                    )
+                })
+                .collect(),
+        )
     } else {
         None
     };
@@ -422,7 +486,10 @@ fn mutate_safetensors(r: &mut Rng, seed: &[u8]) -> Vec<u8> {
     match r.below(8) {
         0 => {
             // a number replaced by an interesting one (near 2^63, 2^64, negative, float)
-            let nums: Vec<usize> = h.match_indices(|c: char| c.is_ascii_digit()).map(|(i, _)| i).collect();
+            let nums: Vec<usize> = h
+                .match_indices(|c: char| c.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
             if let Some(&i) = nums.get(r.below(nums.len().max(1))) {
                 let j = i + h[i..].find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
                 let x = r.pick(&INTERESTING_U64).to_string();
@@ -497,7 +564,10 @@ fn mutate_safetensors(r: &mut Rng, seed: &[u8]) -> Vec<u8> {
             // deep nesting in a field
             let depth = r.pick(&[10usize, 129, 1000, 20_000]);
             if let Some(i) = h.find("\"dtype\"") {
-                h.insert_str(i, &format!("\"x\":{}{},", "[".repeat(depth), "]".repeat(depth)));
+                h.insert_str(
+                    i,
+                    &format!("\"x\":{}{},", "[".repeat(depth), "]".repeat(depth)),
+                );
             }
         }
         _ => {
@@ -510,7 +580,11 @@ fn mutate_safetensors(r: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn finish_st(r: &mut Rng, header: Vec<u8>, data: &[u8]) -> Vec<u8> {
-    let n = if r.chance(0.85) { header.len() as u64 } else { r.pick(&INTERESTING_U64) };
+    let n = if r.chance(0.85) {
+        header.len() as u64
+    } else {
+        r.pick(&INTERESTING_U64)
+    };
     let mut f = n.to_le_bytes().to_vec();
     f.extend_from_slice(&header);
     f.extend_from_slice(data);
@@ -536,13 +610,26 @@ fn crafted_safetensors() -> Vec<Vec<u8>> {
         f.extend_from_slice(b"{}");
         out.push(f);
     }
-    let dims = ["0", "1", "3", "4294967296", "9223372036854775807", "9223372036854775808", "18446744073709551615", "-1", "1.5", "\"2\""];
+    let dims = [
+        "0",
+        "1",
+        "3",
+        "4294967296",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "-1",
+        "1.5",
+        "\"2\"",
+    ];
     let offs = [0u64, 1, 4, 8, 12, 1 << 32, (1 << 63) - 1, 1 << 63, u64::MAX];
     for dt in ST_DTYPES {
         for d in dims {
             for (i, &e) in offs.iter().enumerate() {
                 let b = offs[i.saturating_sub(1)];
-                let h = format!("{{\"t\":{{\"dtype\":\"{dt}\",\"shape\":[{d},2],\"data_offsets\":[{b},{e}]}}}}");
+                let h = format!(
+                    "{{\"t\":{{\"dtype\":\"{dt}\",\"shape\":[{d},2],\"data_offsets\":[{b},{e}]}}}}"
+                );
                 out.push(file(&h, (e as usize).min(16)));
             }
         }
@@ -564,20 +651,43 @@ fn crafted_safetensors() -> Vec<Vec<u8>> {
         }
     }
     for depth in [100, 128, 129, 100_000] {
-        out.push(file(&format!("{}{}", "[".repeat(depth), "]".repeat(depth)), 0));
+        out.push(file(
+            &format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+            0,
+        ));
         out.push(file(&format!("{{\"a\":{}", "{\"a\":".repeat(depth)), 0));
-        out.push(file(&format!("{{\"__metadata__\":{{\"k\":{}}}}}", "[".repeat(depth)), 0));
+        out.push(file(
+            &format!("{{\"__metadata__\":{{\"k\":{}}}}}", "[".repeat(depth)),
+            0,
+        ));
     }
     // a shape of 100k ones (many small dims), a name of 100k bytes, 10k tensors
     let ones = vec!["1"; 100_000].join(",");
-    out.push(file(&format!("{{\"a\":{{\"dtype\":\"U8\",\"shape\":[{ones}],\"data_offsets\":[0,1]}}}}"), 1));
-    out.push(file(&format!("{{\"{}\":{{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}}}", "n".repeat(100_000)), 1));
+    out.push(file(
+        &format!("{{\"a\":{{\"dtype\":\"U8\",\"shape\":[{ones}],\"data_offsets\":[0,1]}}}}"),
+        1,
+    ));
+    out.push(file(
+        &format!(
+            "{{\"{}\":{{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}}}",
+            "n".repeat(100_000)
+        ),
+        1,
+    ));
     let many: Vec<String> = (0..10_000)
-        .map(|i| format!("\"t{i}\":{{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[{i},{}]}}", i + 1))
+        .map(|i| {
+            format!(
+                "\"t{i}\":{{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[{i},{}]}}",
+                i + 1
+            )
+        })
         .collect();
     out.push(file(&format!("{{{}}}", many.join(",")), 10_000));
     out.push(file(&format!("{{{}}}", many.join(",")), 9_999));
-    let mut bad = file("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+    let mut bad = file(
+        "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        1,
+    );
     bad[12] = 0xff;
     out.push(bad);
     out
@@ -587,7 +697,12 @@ fn st_roundtrip(h: &st::Header, file: &[u8]) {
     let entries: Vec<TensorEntry> = h
         .tensors
         .iter()
-        .map(|t| TensorEntry { name: &t.name, dtype: t.dtype, shape: &t.shape, data: h.bytes(file, t) })
+        .map(|t| TensorEntry {
+            name: &t.name,
+            dtype: t.dtype,
+            shape: &t.shape,
+            data: h.bytes(file, t),
+        })
         .collect();
     let out = st::serialize(&entries, h.metadata.as_deref()).expect("a parsed file re-serializes");
     let back = st::parse(&out).expect("what we write parses");
@@ -603,13 +718,18 @@ fn st_roundtrip(h: &st::Header, file: &[u8]) {
 #[test]
 fn fuzz_safetensors() {
     let mut r = Rng(0x5afe_7e45_0511_0011);
-    let bounds = Bounds { largest_factor: 8, peak_factor: 48 };
+    let bounds = Bounds {
+        largest_factor: 8,
+        peak_factor: 48,
+    };
     let mut report = Report::default();
     let mut seeds: Vec<Vec<u8>> = golden("safetensors");
     for _ in 0..200 {
         seeds.push(random_valid_safetensors(&mut r));
     }
-    let go = |report: &mut Report, input: &[u8]| check_input(report, input, &bounds, st::parse, st_roundtrip);
+    let go = |report: &mut Report, input: &[u8]| {
+        check_input(report, input, &bounds, st::parse, st_roundtrip)
+    };
     for s in &seeds {
         go(&mut report, s);
     }
@@ -619,14 +739,31 @@ fn fuzz_safetensors() {
     }
     for i in 0..12_000 {
         let seed = &seeds[i % seeds.len()];
-        let input = if r.chance(0.5) { mutate_safetensors(&mut r, seed) } else { mutate(&mut r, seed) };
+        let input = if r.chance(0.5) {
+            mutate_safetensors(&mut r, seed)
+        } else {
+            mutate(&mut r, seed)
+        };
         go(&mut report, &input);
     }
     // parse_header with a lying file length
     for s in seeds.iter().take(50) {
         let n = (u64::from_le_bytes(s[..8].try_into().unwrap()) + 8) as usize;
-        for len in [0u64, 7, n as u64 - 1, n as u64, s.len() as u64 + 1, u64::MAX] {
-            check_input(&mut report, &s[..n], &bounds, |b| st::parse_header(b, len), |_, _| {});
+        for len in [
+            0u64,
+            7,
+            n as u64 - 1,
+            n as u64,
+            s.len() as u64 + 1,
+            u64::MAX,
+        ] {
+            check_input(
+                &mut report,
+                &s[..n],
+                &bounds,
+                |b| st::parse_header(b, len),
+                |_, _| {},
+            );
         }
     }
     report.print("safetensors");
@@ -647,7 +784,10 @@ fn fuzz_safetensors() {
         FileError::SafetensorsTruncated,
         FileError::SafetensorsTrailingData,
     ] {
-        assert!(report.codes.contains_key(code.as_str()), "the fuzz never reached {code}");
+        assert!(
+            report.codes.contains_key(code.as_str()),
+            "the fuzz never reached {code}"
+        );
     }
 }
 
@@ -697,13 +837,25 @@ fn random_value(r: &mut Rng, depth: usize) -> Value<'static> {
         4 => Value::Str(r.pick(&NAMES).repeat(1 + r.below(40))),
         5 => Value::Bin(Cow::Owned(r.some_bytes(300))),
         6 => Value::Complex(r.next() as f64, -1.5),
-        7 => Value::Ext(Box::new((r.pick(&[4i8, -1, 100]), Cow::Owned(r.some_bytes(20))))),
+        7 => Value::Ext(Box::new((
+            r.pick(&[4i8, -1, 100]),
+            Cow::Owned(r.some_bytes(20)),
+        ))),
         _ => {
             let dtype = r.pick(&FileDType::ALL);
             let scalar = r.chance(0.2);
-            let shape: Vec<usize> = if scalar { vec![] } else { (0..r.below(4)).map(|_| r.below(6)).collect() };
+            let shape: Vec<usize> = if scalar {
+                vec![]
+            } else {
+                (0..r.below(4)).map(|_| r.below(6)).collect()
+            };
             let n = shape.iter().product::<usize>() * dtype.numpy_itemsize() as usize;
-            Value::Array(Box::new(Array { dtype, shape, data: ArrayData::Owned(r.bytes(n)), scalar }))
+            Value::Array(Box::new(Array {
+                dtype,
+                shape,
+                data: ArrayData::Owned(r.bytes(n)),
+                scalar,
+            }))
         }
     }
 }
@@ -773,7 +925,11 @@ fn crafted_msgpack() -> Vec<Vec<u8>> {
         let mut v = Vec::new();
         for _ in 0..levels {
             let left = (total - v.len() - 1 - w) as u64;
-            let n = if head == 0xdf { left / 2 } else { left }.min(if w == 2 { 0xffff } else { u64::MAX });
+            let n = if head == 0xdf { left / 2 } else { left }.min(if w == 2 {
+                0xffff
+            } else {
+                u64::MAX
+            });
             v.push(head);
             v.extend_from_slice(&n.to_be_bytes()[8 - w..]);
             if head == 0xdf {
@@ -784,7 +940,9 @@ fn crafted_msgpack() -> Vec<Vec<u8>> {
         out.push(v);
     }
     // huge declared lengths with nothing behind them
-    for head in [0xc4u8, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf] {
+    for head in [
+        0xc4u8, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+    ] {
         for n in [0xffu64, 0xffff, 0x7fff_ffff, 0xffff_ffff, 0x8000_0000] {
             let w = match head {
                 0xc4 | 0xc7 | 0xd9 => 1,
@@ -859,7 +1017,13 @@ fn crafted_msgpack() -> Vec<Vec<u8>> {
         v
     };
     for shape in [vec![3u8], vec![0xff], vec![0x00], vec![0xc0]] {
-        for chunks in [vec![("0", 3usize)], vec![("1", 3)], vec![("0", 1), ("1", 2)], vec![("0", 2), ("0", 1)], vec![]] {
+        for chunks in [
+            vec![("0", 3usize)],
+            vec![("1", 3)],
+            vec![("0", 1), ("1", 2)],
+            vec![("0", 2), ("0", 1)],
+            vec![],
+        ] {
             let mut v = vec![0x83];
             v.extend(key(msgpack::CHUNKED_KEY));
             v.push(0xc3);
@@ -899,15 +1063,22 @@ fn mp_roundtrip(v: &Value, _input: &[u8]) {
 #[test]
 fn fuzz_msgpack() {
     let mut r = Rng(0xf1a8_0000_5eed_0011);
-    let bounds = Bounds { largest_factor: 32, peak_factor: 48 };
+    let bounds = Bounds {
+        largest_factor: 32,
+        peak_factor: 48,
+    };
     let mut report = Report::default();
     let mut seeds = golden("msgpack");
     for _ in 0..200 {
         let v = random_value(&mut r, 0);
-        let opts = WriteOptions { max_chunk_size: r.pick(&[1u64, 8, 64, 1 << 30]) };
+        let opts = WriteOptions {
+            max_chunk_size: r.pick(&[1u64, 8, 64, 1 << 30]),
+        };
         seeds.push(msgpack::serialize_with(&v, opts).unwrap());
     }
-    let go = |report: &mut Report, input: &[u8]| check_input(report, input, &bounds, msgpack::restore, mp_roundtrip);
+    let go = |report: &mut Report, input: &[u8]| {
+        check_input(report, input, &bounds, msgpack::restore, mp_roundtrip)
+    };
     for s in &seeds {
         go(&mut report, s);
     }
@@ -939,13 +1110,20 @@ fn fuzz_msgpack() {
         FileError::MsgpackSizeMismatch,
         FileError::MsgpackChunked,
     ] {
-        assert!(report.codes.contains_key(code.as_str()), "the fuzz never reached {code}");
+        assert!(
+            report.codes.contains_key(code.as_str()),
+            "the fuzz never reached {code}"
+        );
     }
 }
 
 #[test]
 fn tree_node_sizes() {
     // The constants the msgpack bound above is derived from.
-    assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+    assert!(
+        std::mem::size_of::<Value>() <= 32,
+        "{}",
+        std::mem::size_of::<Value>()
+    );
     assert!(std::mem::size_of::<(String, Value)>() <= 56);
 }

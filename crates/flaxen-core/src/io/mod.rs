@@ -5,10 +5,10 @@
 //! slice is aligned), and every malformed input ends in an [`Error`] whose code is an
 //! [`ErrorCode::File`] naming the rule that failed.
 //!
-//! * [`safetensors`]: `parse` (header, offsets, validation as strict as the reference crate's,
+//! * [`safetensors`] has `parse` (header, offsets, validation as strict as the reference crate's,
 //!   stricter on duplicate keys), `serialize` / `prepare` (bytes equal to Python's
 //!   `safetensors.numpy.save`).
-//! * [`msgpack`]: `restore` (= `flax.serialization.msgpack_restore`, chunked arrays reassembled)
+//! * [`msgpack`] has `restore` (= `flax.serialization.msgpack_restore`, chunked arrays reassembled)
 //!   and `serialize` (= `msgpack_serialize` / `to_bytes`, with a chunk size parameter).
 
 pub mod msgpack;

@@ -103,7 +103,11 @@ impl<'a> ArrayData<'a> {
     }
     /// Copies the bytes into `dst`, which must be exactly `len()` long.
     pub fn copy_to(&self, dst: &mut [u8]) {
-        assert_eq!(dst.len(), self.len(), "ArrayData::copy_to: wrong destination length");
+        assert_eq!(
+            dst.len(),
+            self.len(),
+            "ArrayData::copy_to: wrong destination length"
+        );
         match self {
             ArrayData::Borrowed(b) => dst.copy_from_slice(b),
             ArrayData::Owned(v) => dst.copy_from_slice(v),
@@ -128,7 +132,12 @@ impl<'a> ArrayData<'a> {
         }
     }
     /// Calls `f` on the pieces of the byte range `[from, to)` of the concatenated data.
-    fn for_range(&self, from: usize, to: usize, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    fn for_range(
+        &self,
+        from: usize,
+        to: usize,
+        f: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         match self {
             ArrayData::Borrowed(b) => f(&b[from..to]),
             ArrayData::Owned(v) => f(&v[from..to]),
@@ -315,7 +324,7 @@ fn read_head<'a>(r: &mut Reader<'a>) -> Result<Head<'a>> {
     })
 }
 
-fn utf8<'a>(b: &'a [u8], at: usize) -> Result<&'a str> {
+fn utf8(b: &[u8], at: usize) -> Result<&str> {
     std::str::from_utf8(b).map_err(|e| {
         err(
             FileError::MsgpackInvalidUtf8,
@@ -524,7 +533,10 @@ fn ext(t: i8, payload: &[u8], at: usize) -> Result<Value<'_>> {
             at,
         )?))),
         EXT_COMPLEX => {
-            let mut r = Reader { buf: payload, pos: 0 };
+            let mut r = Reader {
+                buf: payload,
+                pos: 0,
+            };
             let bad = || ext_err(at, "a complex (ext 2) must be [real, imag]");
             let Head::List(2) = read_head(&mut r).map_err(|_| bad())? else {
                 return Err(bad());
@@ -551,8 +563,15 @@ fn ext(t: i8, payload: &[u8], at: usize) -> Result<Value<'_>> {
 /// buffer)`; numpy then checks the buffer against the shape. The dtype name and the buffer may
 /// be str or bin (raw=True reads both as bytes).
 fn ndarray(payload: &[u8], scalar: bool, at: usize) -> Result<Array<'_>> {
-    let mut r = Reader { buf: payload, pos: 0 };
-    let what = if scalar { "numpy scalar (ext 3)" } else { "ndarray (ext 1)" };
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+    };
+    let what = if scalar {
+        "numpy scalar (ext 3)"
+    } else {
+        "ndarray (ext 1)"
+    };
     let bad = |m: &str| ext_err(at, format!("the {what} payload {m}"));
     match read_head(&mut r) {
         Ok(Head::List(3)) => {}
@@ -598,7 +617,10 @@ fn ndarray(payload: &[u8], scalar: bool, at: usize) -> Result<Array<'_>> {
     let need = numpy_bytes(dtype, &shape).ok_or_else(|| {
         err(
             FileError::MsgpackOverflow,
-            format!("msgpack: the {what} at byte {at} ({} {shape:?}) overflows computing its byte size", dtype.numpy_name()),
+            format!(
+                "msgpack: the {what} at byte {at} ({} {shape:?}) overflows computing its byte size",
+                dtype.numpy_name()
+            ),
         )
     })?;
     if need != data.len() {
@@ -630,7 +652,9 @@ fn is_chunked(v: &Value<'_>) -> bool {
 /// explicit stack; `path` (for messages) is one buffer grown and cut back along the descent.
 fn unchunk_tree(root: &mut Value<'_>) -> Result<()> {
     if is_chunked(root) {
-        let Value::Map(m) = &*root else { unreachable!() };
+        let Value::Map(m) = &*root else {
+            unreachable!()
+        };
         let whole = unchunk(m, "")?;
         *root = whole;
         return Ok(());
@@ -651,7 +675,9 @@ fn unchunk_tree(root: &mut Value<'_>) -> Result<()> {
         path.push('/');
         path.push_str(k);
         if is_chunked(child) {
-            let Value::Map(cm) = &*child else { unreachable!() };
+            let Value::Map(cm) = &*child else {
+                unreachable!()
+            };
             let whole = unchunk(cm, &path)?;
             *child = whole;
             path.truncate(len);
@@ -668,7 +694,10 @@ fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec
     let bad = |m: String| {
         err(
             FileError::MsgpackChunked,
-            format!("msgpack: the chunked array at '{}': {m}", if path.is_empty() { "/" } else { path }),
+            format!(
+                "msgpack: the chunked array at '{}': {m}",
+                if path.is_empty() { "/" } else { path }
+            ),
         )
     };
     let Some(Value::Map(m)) = v else {
@@ -680,18 +709,30 @@ fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec
             .parse::<usize>()
             .ok()
             .filter(|i| *i < m.len() && i.to_string() == *k)
-            .ok_or_else(|| bad(format!("'{what}' has the key '{}', not an index below {}", shorten(k), m.len())))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "'{what}' has the key '{}', not an index below {}",
+                    shorten(k),
+                    m.len()
+                ))
+            })?;
         out[i] = Some(x);
     }
     // Keys are unique (checked when parsed), so every slot is filled.
-    Ok(out.into_iter().map(|x| x.expect("unique keys fill every slot")).collect())
+    Ok(out
+        .into_iter()
+        .map(|x| x.expect("unique keys fill every slot"))
+        .collect())
 }
 
 fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
     let bad = |m: String| {
         err(
             FileError::MsgpackChunked,
-            format!("msgpack: the chunked array at '{}': {m}", if path.is_empty() { "/" } else { path }),
+            format!(
+                "msgpack: the chunked array at '{}': {m}",
+                if path.is_empty() { "/" } else { path }
+            ),
         )
     };
     let get = |k: &str| m.iter().find(|(kk, _)| kk == k).map(|(_, v)| v);
@@ -700,7 +741,12 @@ fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
         match d {
             Value::Int(i) if *i >= 0 => shape.push(*i as usize),
             Value::UInt(u) => shape.push(*u as usize),
-            _ => return Err(bad(format!("a dimension is a {}, not a non-negative int", d.kind()))),
+            _ => {
+                return Err(bad(format!(
+                    "a dimension is a {}, not a non-negative int",
+                    d.kind()
+                )))
+            }
         }
     }
     let chunks = ndict(get("chunks"), "chunks", path)?;
@@ -714,7 +760,10 @@ fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
             return Err(bad(format!("a chunk is a {}, not an ndarray", c.kind())));
         };
         if a.scalar || a.shape.len() != 1 {
-            return Err(bad(format!("a chunk has shape {:?}, not one dimension", a.shape)));
+            return Err(bad(format!(
+                "a chunk has shape {:?}, not one dimension",
+                a.shape
+            )));
         }
         if *dtype.get_or_insert(a.dtype) != a.dtype {
             return Err(bad("its chunks have different dtypes".into()));
@@ -1066,7 +1115,12 @@ fn write_one<'v, 'a>(
 
 /// An array as the root or a dict value: chunked when over the chunk size (numpy scalars never
 /// are).
-fn write_array_leaf(s: &mut dyn Sink, a: &Array<'_>, opts: WriteOptions, depth: usize) -> Result<()> {
+fn write_array_leaf(
+    s: &mut dyn Sink,
+    a: &Array<'_>,
+    opts: WriteOptions,
+    depth: usize,
+) -> Result<()> {
     let nbytes = check_array(a)?;
     if a.scalar || nbytes as u64 <= opts.max_chunk_size {
         return write_array(s, a, 0, a.numel(), &a.shape, a.scalar);
@@ -1102,7 +1156,11 @@ fn check_array(a: &Array<'_>) -> Result<usize> {
     let need = a.expected_bytes().ok_or_else(|| {
         err(
             FileError::MsgpackOverflow,
-            format!("msgpack: an array {} {:?} overflows computing its byte size", a.dtype.numpy_name(), a.shape),
+            format!(
+                "msgpack: an array {} {:?} overflows computing its byte size",
+                a.dtype.numpy_name(),
+                a.shape
+            ),
         )
     })?;
     if need != a.data.len() {
@@ -1121,7 +1179,14 @@ fn check_array(a: &Array<'_>) -> Result<usize> {
 
 /// Elements `[from, to)` of `a` as an ext 1 (or 3) with `shape`: the payload is
 /// `packb((shape, dtype.name, bytes), use_bin_type=True)`.
-fn write_array(s: &mut dyn Sink, a: &Array<'_>, from: usize, to: usize, shape: &[usize], scalar: bool) -> Result<()> {
+fn write_array(
+    s: &mut dyn Sink,
+    a: &Array<'_>,
+    from: usize,
+    to: usize,
+    shape: &[usize],
+    scalar: bool,
+) -> Result<()> {
     check_array(a)?;
     let item = a.dtype.numpy_itemsize() as usize;
     let nbytes = ((to - from) * item) as u64;
@@ -1132,7 +1197,12 @@ fn write_array(s: &mut dyn Sink, a: &Array<'_>, from: usize, to: usize, shape: &
         16..=0xffff => 3,
         _ => 5,
     } + shape.iter().map(|&d| uint_len(d as u64)).sum::<u64>();
-    let payload = 1 + shape_len + str_head_len(name.len() as u64) + name.len() as u64 + bin_head_len(nbytes) + nbytes;
+    let payload = 1
+        + shape_len
+        + str_head_len(name.len() as u64)
+        + name.len() as u64
+        + bin_head_len(nbytes)
+        + nbytes;
     if nbytes > 0xffff_ffff {
         return Err(too_large("bytes", nbytes));
     }

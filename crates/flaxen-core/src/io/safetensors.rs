@@ -336,7 +336,10 @@ struct MetaSeed;
 
 impl<'de> DeserializeSeed<'de> for MetaSeed {
     type Value = Option<Vec<(String, String)>>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
@@ -352,7 +355,10 @@ impl<'de> Visitor<'de> for MetaSeed {
     fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
         Ok(None)
     }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+    fn visit_some<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_map(MetaMap).map(Some)
     }
 }
@@ -364,7 +370,10 @@ impl<'de> Visitor<'de> for MetaMap {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("__metadata__ as an object of strings")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut v = Vec::new();
         while let Some((k, val)) = map.next_entry::<String, String>()? {
             v.push((k, val));
@@ -433,9 +442,7 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
                 }
             }
         }
-        let missing = |f: &str| {
-            de::Error::custom(format!("tensor '{}' has no \"{f}\"", self.name))
-        };
+        let missing = |f: &str| de::Error::custom(format!("tensor '{}' has no \"{f}\"", self.name));
         Ok((
             dtype.ok_or_else(|| missing("dtype"))?,
             shape.ok_or_else(|| missing("shape"))?,
@@ -456,11 +463,16 @@ impl<'de> de::Deserialize<'de> for Offsets {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("data_offsets as [begin, end]")
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> std::result::Result<Offsets, A::Error> {
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> std::result::Result<Offsets, A::Error> {
                 let b = s.next_element::<usize>()?;
                 let e = s.next_element::<usize>()?;
                 match (b, e) {
-                    (Some(b), Some(e)) if s.next_element::<IgnoredAny>()?.is_none() => Ok(Offsets((b, e))),
+                    (Some(b), Some(e)) if s.next_element::<IgnoredAny>()?.is_none() => {
+                        Ok(Offsets((b, e)))
+                    }
                     _ => Err(de::Error::custom("data_offsets must be [begin, end]")),
                 }
             }
@@ -504,7 +516,10 @@ struct DtypeSeed<'s, 'n> {
 
 impl<'de> DeserializeSeed<'de> for DtypeSeed<'_, '_> {
     type Value = FileDType;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<FileDType, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<FileDType, D::Error> {
         d.deserialize_str(self)
     }
 }
@@ -563,7 +578,10 @@ impl Prepared {
 /// by dtype rank (reference `Dtype` order) descending, then by name; `__metadata__` first; compact
 /// JSON padded with spaces to a multiple of 8. Metadata keeps the order given (the reference
 /// takes a `HashMap`, so Python's order for two or more keys is the hash map's).
-pub fn prepare(entries: &[TensorEntry<'_>], metadata: Option<&[(String, String)]>) -> Result<Prepared> {
+pub fn prepare(
+    entries: &[TensorEntry<'_>],
+    metadata: Option<&[(String, String)]>,
+) -> Result<Prepared> {
     use FileError::*;
     check_unique(entries.iter().map(|e| e.name), "tensor name")?;
     if let Some(m) = metadata {
@@ -579,13 +597,19 @@ pub fn prepare(entries: &[TensorEntry<'_>], metadata: Option<&[(String, String)]
         if e.dtype.safetensors_name().is_none() {
             return Err(err(
                 SafetensorsUnknownDtype,
-                format!("safetensors: tensor '{}': {} has no safetensors dtype", e.name, e.dtype),
+                format!(
+                    "safetensors: tensor '{}': {} has no safetensors dtype",
+                    e.name, e.dtype
+                ),
             ));
         }
         let size = byte_size(e.dtype, e.shape).map_err(|code| {
             err(
                 code,
-                format!("safetensors: tensor '{}' ({} {:?}) has no byte size", e.name, e.dtype, e.shape),
+                format!(
+                    "safetensors: tensor '{}' ({} {:?}) has no byte size",
+                    e.name, e.dtype, e.shape
+                ),
             )
         })?;
         if size != e.data.len() {
@@ -643,9 +667,12 @@ pub fn prepare(entries: &[TensorEntry<'_>], metadata: Option<&[(String, String)]
             }
             json.extend_from_slice(d.to_string().as_bytes());
         }
-        let end = offset
-            .checked_add(e.data.len())
-            .ok_or_else(|| err(SafetensorsOverflow, "safetensors: the data is over usize::MAX bytes"))?;
+        let end = offset.checked_add(e.data.len()).ok_or_else(|| {
+            err(
+                SafetensorsOverflow,
+                "safetensors: the data is over usize::MAX bytes",
+            )
+        })?;
         json.extend_from_slice(format!("],\"data_offsets\":[{offset},{end}]}}").as_bytes());
         offset = end;
     }
@@ -669,7 +696,10 @@ pub fn prepare(entries: &[TensorEntry<'_>], metadata: Option<&[(String, String)]
 }
 
 /// The whole file as bytes (Python's `safetensors.numpy.save(tensors, metadata)`).
-pub fn serialize(entries: &[TensorEntry<'_>], metadata: Option<&[(String, String)]>) -> Result<Vec<u8>> {
+pub fn serialize(
+    entries: &[TensorEntry<'_>],
+    metadata: Option<&[(String, String)]>,
+) -> Result<Vec<u8>> {
     let p = prepare(entries, metadata)?;
     let mut out = Vec::new();
     out.try_reserve_exact(p.total_len()).map_err(|_| {
@@ -692,7 +722,8 @@ pub fn write_to<W: std::io::Write>(
     w: &mut W,
 ) -> Result<()> {
     let p = prepare(entries, metadata)?;
-    let io = |e: std::io::Error| crate::error::Error::arg(format!("safetensors: write failed: {e}"));
+    let io =
+        |e: std::io::Error| crate::error::Error::arg(format!("safetensors: write failed: {e}"));
     w.write_all(&p.header).map_err(io)?;
     for &i in &p.order {
         w.write_all(entries[i].data).map_err(io)?;
