@@ -237,6 +237,12 @@ fn safetensors_accepts_what_the_reference_accepts() {
     assert_eq!(&order[2..], ["aA", "b"]);
     // parse_header from a prefix of the file and its length
     let q = st::parse_header(&f[..8 + h.len()], f.len() as u64).unwrap();
+    let short = st::parse_header(&f[..10], f.len() as u64).unwrap_err();
+    assert_eq!(
+        short.code,
+        ErrorCode::Arg,
+        "a short head is the caller's error: {short:?}"
+    );
     assert_eq!(p, q);
     assert_eq!(
         code(st::parse_header(&f[..8 + h.len()], f.len() as u64 + 1)),

@@ -363,6 +363,25 @@ impl fmt::Display for FileError {
     }
 }
 
+/// A name for a message: at most 60 characters.
+pub(crate) fn show_name(s: &str) -> String {
+    if s.chars().count() > 60 {
+        let t: String = s.chars().take(60).collect();
+        format!("{t}...")
+    } else {
+        s.to_string()
+    }
+}
+
+/// A shape for a message: at most 8 dimensions shown.
+pub(crate) fn show_shape(shape: &[usize]) -> String {
+    if shape.len() > 8 {
+        format!("{:?}... ({} dims)", &shape[..8], shape.len())
+    } else {
+        format!("{shape:?}")
+    }
+}
+
 pub(crate) fn err(code: FileError, message: impl Into<String>) -> Error {
     Error::new(ErrorCode::File(code), message)
 }

@@ -12,7 +12,7 @@
 //! `to_bytes`: the same bytes as Flax for the same tree (msgpack-python's smallest int forms,
 //! floats as float 64, `use_bin_type`, map order as given).
 
-use super::{err, FileDType, FileError};
+use super::{err, show_name, show_shape, FileDType, FileError};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 
@@ -502,18 +502,12 @@ fn check_unique_keys(entries: &[(String, Value<'_>)]) -> Result<()> {
     match dup {
         Some(k) => Err(err(
             FileError::MsgpackDuplicateKey,
-            format!("msgpack: the key '{}' appears twice in one map", shorten(k)),
+            format!(
+                "msgpack: the key '{}' appears twice in one map",
+                show_name(k)
+            ),
         )),
         None => Ok(()),
-    }
-}
-
-fn shorten(s: &str) -> String {
-    if s.chars().count() > 60 {
-        let t: String = s.chars().take(60).collect();
-        format!("{t}...")
-    } else {
-        s.to_string()
     }
 }
 
@@ -618,8 +612,9 @@ fn ndarray(payload: &[u8], scalar: bool, at: usize) -> Result<Array<'_>> {
         err(
             FileError::MsgpackOverflow,
             format!(
-                "msgpack: the {what} at byte {at} ({} {shape:?}) overflows computing its byte size",
-                dtype.numpy_name()
+                "msgpack: the {what} at byte {at} ({} {}) overflows computing its byte size",
+                dtype.numpy_name(),
+                show_shape(&shape)
             ),
         )
     })?;
@@ -627,8 +622,9 @@ fn ndarray(payload: &[u8], scalar: bool, at: usize) -> Result<Array<'_>> {
         return Err(err(
             FileError::MsgpackSizeMismatch,
             format!(
-                "msgpack: the {what} at byte {at} is {} {shape:?}, {need} bytes, but holds {}",
+                "msgpack: the {what} at byte {at} is {} {}, {need} bytes, but holds {}",
                 dtype.numpy_name(),
+                show_shape(&shape),
                 data.len()
             ),
         ));
@@ -696,7 +692,11 @@ fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec
             FileError::MsgpackChunked,
             format!(
                 "msgpack: the chunked array at '{}': {m}",
-                if path.is_empty() { "/" } else { path }
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    show_name(path)
+                }
             ),
         )
     };
@@ -712,7 +712,7 @@ fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec
             .ok_or_else(|| {
                 bad(format!(
                     "'{what}' has the key '{}', not an index below {}",
-                    shorten(k),
+                    show_name(k),
                     m.len()
                 ))
             })?;
@@ -731,7 +731,11 @@ fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
             FileError::MsgpackChunked,
             format!(
                 "msgpack: the chunked array at '{}': {m}",
-                if path.is_empty() { "/" } else { path }
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    show_name(path)
+                }
             ),
         )
     };
@@ -761,8 +765,8 @@ fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
         };
         if a.scalar || a.shape.len() != 1 {
             return Err(bad(format!(
-                "a chunk has shape {:?}, not one dimension",
-                a.shape
+                "a chunk has shape {}, not one dimension",
+                show_shape(&a.shape)
             )));
         }
         if *dtype.get_or_insert(a.dtype) != a.dtype {
@@ -778,15 +782,22 @@ fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
     let need = numpy_bytes(dtype, &shape).ok_or_else(|| {
         err(
             FileError::MsgpackOverflow,
-            format!("msgpack: the chunked array at '{path}' ({} {shape:?}) overflows computing its byte size", dtype.numpy_name()),
+            format!(
+                "msgpack: the chunked array at '{}' ({} {}) overflows computing its byte size",
+                show_name(path),
+                dtype.numpy_name(),
+                show_shape(&shape)
+            ),
         )
     })?;
     if need != have {
         return Err(err(
             FileError::MsgpackSizeMismatch,
             format!(
-                "msgpack: the chunked array at '{path}' is {} {shape:?}, {need} bytes, but its chunks hold {have}",
-                dtype.numpy_name()
+                "msgpack: the chunked array at '{}' is {} {}, {need} bytes, but its chunks hold {have}",
+                show_name(path),
+                dtype.numpy_name(),
+                show_shape(&shape)
             ),
         ));
     }
@@ -1157,9 +1168,9 @@ fn check_array(a: &Array<'_>) -> Result<usize> {
         err(
             FileError::MsgpackOverflow,
             format!(
-                "msgpack: an array {} {:?} overflows computing its byte size",
+                "msgpack: an array {} {} overflows computing its byte size",
                 a.dtype.numpy_name(),
-                a.shape
+                show_shape(&a.shape)
             ),
         )
     })?;
@@ -1167,9 +1178,9 @@ fn check_array(a: &Array<'_>) -> Result<usize> {
         return Err(err(
             FileError::MsgpackSizeMismatch,
             format!(
-                "msgpack: an array {} {:?} needs {need} bytes but has {}",
+                "msgpack: an array {} {} needs {need} bytes but has {}",
                 a.dtype.numpy_name(),
-                a.shape,
+                show_shape(&a.shape),
                 a.data.len()
             ),
         ));

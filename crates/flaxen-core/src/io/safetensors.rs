@@ -8,7 +8,7 @@
 //! caller's buffer. [`serialize`] writes what the reference `serialize` (and so Python's
 //! `safetensors.numpy.save` / `safetensors.flax.save`) writes for the same dict, byte for byte.
 
-use super::{err, FileDType, FileError};
+use super::{err, show_name, show_shape, FileDType, FileError};
 use crate::error::Result;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use std::cell::RefCell;
@@ -87,7 +87,8 @@ pub fn parse(file: &[u8]) -> Result<Header> {
 
 /// Parses the header from `head`, which holds at least the first 8 + N bytes of a file of
 /// `file_len` bytes, and checks the tensors against `file_len` (so a tool can read the header of
-/// a huge file without mapping it). The header's own length is read from `head`'s first 8 bytes.
+/// a huge file without mapping it). The header's own length is read from `head`'s first 8 bytes;
+/// a `head` shorter than 8 + N (when the file is not) is the caller's error, `E_ARG`.
 pub fn parse_header(head: &[u8], file_len: u64) -> Result<Header> {
     use FileError::*;
     if head.len() < 8 || file_len < 8 {
@@ -108,7 +109,13 @@ pub fn parse_header(head: &[u8], file_len: u64) -> Result<Header> {
     }
     let n = n as usize;
     let stop = 8 + n;
-    if stop as u64 > file_len || stop > head.len() {
+    if stop as u64 <= file_len && stop > head.len() {
+        return Err(crate::error::Error::arg(format!(
+            "safetensors: parse_header was given {} bytes of the file, the header needs the first {stop}",
+            head.len()
+        )));
+    }
+    if stop as u64 > file_len {
         return Err(err(
             SafetensorsHeaderLength,
             format!(
@@ -160,7 +167,7 @@ fn validate(h: &Header, file_len: u64) -> Result<()> {
                 SafetensorsOffsets,
                 format!(
                     "safetensors: tensor '{}' has data_offsets [{s}, {e}]: {why} (offsets must tile the buffer from 0)",
-                    t.name
+                    show_name(&t.name)
                 ),
             ));
         }
@@ -173,8 +180,10 @@ fn validate(h: &Header, file_len: u64) -> Result<()> {
             err(
                 code,
                 format!(
-                    "safetensors: tensor '{}' ({} {:?}) {what}",
-                    t.name, t.dtype, t.shape
+                    "safetensors: tensor '{}' ({} {}) {what}",
+                    show_name(&t.name),
+                    t.dtype,
+                    show_shape(&t.shape)
                 ),
             )
         })?;
@@ -182,10 +191,10 @@ fn validate(h: &Header, file_len: u64) -> Result<()> {
             return Err(err(
                 SafetensorsSizeMismatch,
                 format!(
-                    "safetensors: tensor '{}' is {} {:?}, {size} bytes, but its data_offsets [{s}, {e}] hold {}",
-                    t.name,
+                    "safetensors: tensor '{}' is {} {}, {size} bytes, but its data_offsets [{s}, {e}] hold {}",
+                    show_name(&t.name),
                     t.dtype,
-                    t.shape,
+                    show_shape(&t.shape),
                     e - s
                 ),
             ));
@@ -279,7 +288,10 @@ fn check_unique<'a>(names: impl Iterator<Item = &'a str> + Clone, what: &str) ->
     if let Some(w) = v.windows(2).find(|w| w[0] == w[1]) {
         return Err(err(
             FileError::SafetensorsDuplicateKey,
-            format!("safetensors: {what} '{}' appears twice in the header", w[0]),
+            format!(
+                "safetensors: {what} '{}' appears twice in the header",
+                show_name(w[0])
+            ),
         ));
     }
     Ok(())
@@ -404,7 +416,7 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
         write!(
             f,
             "tensor '{}' as an object {{\"dtype\", \"shape\", \"data_offsets\"}}",
-            self.name
+            show_name(self.name)
         )
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Info, A::Error> {
@@ -424,7 +436,7 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
                     FileError::SafetensorsDuplicateKey,
                     format!(
                         "safetensors: tensor '{}' has a field twice in the header",
-                        self.name
+                        show_name(self.name)
                     ),
                 ));
             }
@@ -442,7 +454,9 @@ impl<'de> Visitor<'de> for InfoSeed<'_, '_> {
                 }
             }
         }
-        let missing = |f: &str| de::Error::custom(format!("tensor '{}' has no \"{f}\"", self.name));
+        let missing = |f: &str| {
+            de::Error::custom(format!("tensor '{}' has no \"{f}\"", show_name(self.name)))
+        };
         Ok((
             dtype.ok_or_else(|| missing("dtype"))?,
             shape.ok_or_else(|| missing("shape"))?,
@@ -537,7 +551,7 @@ impl Visitor<'_> for DtypeSeed<'_, '_> {
                 FileError::SafetensorsUnknownDtype,
                 format!(
                     "safetensors: tensor '{}' has dtype \"{shown}\", not one of BOOL, U8, I8, U16, I16, F16, BF16, U32, I32, F32, U64, I64, F64, C64, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, F6_E2M3, F6_E3M2, F4",
-                    self.name
+                    show_name(self.name)
                 ),
             )
         })
@@ -599,7 +613,8 @@ pub fn prepare(
                 SafetensorsUnknownDtype,
                 format!(
                     "safetensors: tensor '{}': {} has no safetensors dtype",
-                    e.name, e.dtype
+                    show_name(e.name),
+                    e.dtype
                 ),
             ));
         }
@@ -607,8 +622,10 @@ pub fn prepare(
             err(
                 code,
                 format!(
-                    "safetensors: tensor '{}' ({} {:?}) has no byte size",
-                    e.name, e.dtype, e.shape
+                    "safetensors: tensor '{}' ({} {}) has no byte size",
+                    show_name(e.name),
+                    e.dtype,
+                    show_shape(e.shape)
                 ),
             )
         })?;
@@ -616,10 +633,10 @@ pub fn prepare(
             return Err(err(
                 SafetensorsSizeMismatch,
                 format!(
-                    "safetensors: tensor '{}' is {} {:?}, {size} bytes, but {} bytes were given",
-                    e.name,
+                    "safetensors: tensor '{}' is {} {}, {size} bytes, but {} bytes were given",
+                    show_name(e.name),
                     e.dtype,
-                    e.shape,
+                    show_shape(e.shape),
                     e.data.len()
                 ),
             ));
