@@ -22,6 +22,9 @@ pub enum ErrorCode {
     /// A buffer larger than the byte cap (`storage::max_bytes`) or than the allocator could
     /// give was requested. The binding throws it as a `RangeError`.
     Alloc,
+    /// A malformed or unsupported weights file (safetensors, Flax msgpack). The inner code
+    /// names the rule that failed (`E_SAFETENSORS_...`, `E_MSGPACK_...`; see `crate::io`).
+    File(crate::io::FileError),
 }
 
 impl ErrorCode {
@@ -34,6 +37,7 @@ impl ErrorCode {
             ErrorCode::Panic => "E_PANIC",
             ErrorCode::Aborted => "ABORT_ERR",
             ErrorCode::Alloc => "E_ALLOC",
+            ErrorCode::File(f) => f.as_str(),
         }
     }
 }
@@ -76,6 +80,9 @@ impl Error {
     }
     pub fn alloc(message: impl Into<String>) -> Error {
         Error::new(ErrorCode::Alloc, message)
+    }
+    pub fn file(code: crate::io::FileError, message: impl Into<String>) -> Error {
+        Error::new(ErrorCode::File(code), message)
     }
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod cpu;
 pub mod dtype;
 pub mod error;
 pub mod executor;
+pub mod io;
 pub mod linalg;
 pub mod ops;
 pub mod par;
