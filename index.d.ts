@@ -65,6 +65,17 @@ export interface TraceHandle {
 export interface PlanHandle {
   readonly __flaxenPlan: unique symbol
 }
+// weights files (safetensors, Flax msgpack)
+/** `[names, tensors, metadata as [key, value, ...] | null]` of a safetensors file (path) or its bytes. */
+export function safetensorsLoad(source: string | Uint8Array): [string[], TensorHandle[], string[] | null]
+/** JSON `{tensors: [[name, dtype, shape, bytes]...], metadata}`: the header only. */
+export function safetensorsHeader(path: string): string
+/** The file's bytes, or undefined once written to `path`. */
+export function safetensorsSave(names: string[], tensors: TensorHandle[], metadata: string[] | null, path: string | null): Uint8Array | undefined
+/** `[tagged JSON tree, tensors]` of a Flax msgpack file (path) or its bytes. */
+export function msgpackRestore(source: string | Uint8Array, abstractOnly: boolean): [string, TensorHandle[]]
+/** Flax msgpack bytes of a tagged JSON tree whose arrays index `tensors`. */
+export function msgpackSerialize(tree: string, tensors: TensorHandle[], maxChunkSize: number): Uint8Array
 /** Opens a trace on this thread: until it ends, `op` records instead of computing. An abstract trace (evalShape) is never compiled. */
 export function traceBegin(abstractOnly: boolean): TraceHandle
 /** A tracer for the trace's next input. */

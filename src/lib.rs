@@ -6,6 +6,7 @@ mod alloc;
 mod args;
 mod creation;
 mod handle;
+mod io;
 mod memory;
 mod op;
 mod plan;
@@ -42,6 +43,11 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("floorExternal", memory::floor_external),
     ("setMaxBytes", memory::set_max_bytes),
     ("getMaxBytes", memory::get_max_bytes),
+    ("safetensorsLoad", io::safetensors_load),
+    ("safetensorsHeader", io::safetensors_header),
+    ("safetensorsSave", io::safetensors_save),
+    ("msgpackRestore", io::msgpack_restore),
+    ("msgpackSerialize", io::msgpack_serialize),
     ("registerErrorClass", register_error_class),
     ("panicForTest", panic_for_test),
 ];

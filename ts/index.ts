@@ -7,6 +7,7 @@
 //   tree    pytree helpers over nested objects of tensors          (ts/tree.ts)
 //   errors  Flax's error classes                                   (ts/errors.ts)
 //   serialization  state dicts, msgpack (flax.serialization)     (ts/serialization)
+//   safetensors    loadFile / saveFile (safetensors.flax)         (ts/safetensors)
 //   traverseUtil   flattenDict / unflattenDict (flax.traverse_util) (ts/traverse-util.ts)
 import * as core from './core'
 import * as errors from './errors'
@@ -14,11 +15,12 @@ import * as jnp from './jnp'
 import * as linalg from './linalg'
 import * as nn from './linen'
 import * as random from './random'
+import * as safetensors from './safetensors'
 import * as serialization from './serialization'
 import * as traverseUtil from './traverse-util'
 import * as tree from './tree'
 
-export { core, errors, jnp, linalg, nn, random, serialization, traverseUtil, tree }
+export { core, errors, jnp, linalg, nn, random, safetensors, serialization, traverseUtil, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export { setMaxBytes, getMaxBytes } from './max-bytes'
 export { jit, setNumThreads, getNumThreads, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'

@@ -15,6 +15,9 @@
 //                     dozen: a layer call builds, inits and applies a module, ~100x a jnp call)
 // The byte cap is lowered (FLAXEN_MAX_BYTES, set by the spec) so an accepted large-but-possible
 // shape cannot make a run slow; the cap itself is one of the things under test.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as flaxen from '../../ts'
 import { Tensor } from '../../ts/tensor'
 
@@ -139,6 +142,15 @@ interface Entry {
 }
 
 const t = () => x23()
+/** Weights files the file-reading entry points start from (written once, in a temp folder). */
+const WEIGHTS = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-bad-input-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const files = { msgpack: join(dir, 'w.msgpack'), safetensors: join(dir, 'w.safetensors'), out: join(dir, 'out.safetensors') }
+  writeFileSync(files.msgpack, flaxen.serialization.toBytes({ a: jnp.ones([2, 3]) }))
+  flaxen.safetensors.saveFile({ a: jnp.ones([2, 3]) }, files.safetensors)
+  return files
+})()
 const k = () => random.key(1)
 
 /** Baselines for entry points whose arguments are not (tensor, tensor, ...). */
@@ -223,6 +235,16 @@ const BASELINES: Record<string, Factory> = {
   'jit(...)': () => [t(), 2],
   'serialization.toStateDict': () => [{ a: [t(), 1], b: { c: t() } }],
   'serialization.fromStateDict': () => [{ a: [t()], b: 1 }, { a: { '0': t() }, b: 2 }],
+  'serialization.msgpackSerialize': () => [{ a: [t(), 1], b: 'x' }],
+  'serialization.msgpackRestore': () => [flaxen.serialization.toBytes({ a: t() })],
+  'serialization.msgpackRestoreFile': () => [WEIGHTS.msgpack],
+  'serialization.toBytes': () => [{ a: t() }],
+  'serialization.fromBytes': () => [{ a: t() }, flaxen.serialization.toBytes({ a: t() })],
+  'safetensors.load': () => [flaxen.safetensors.save({ a: t() })],
+  'safetensors.loadFile': () => [WEIGHTS.safetensors],
+  'safetensors.loadFileWithMetadata': () => [WEIGHTS.safetensors],
+  'safetensors.save': () => [{ a: t(), b: { c: t() } }, { format: 'flax' }],
+  'safetensors.saveFile': () => [{ a: t() }, WEIGHTS.out],
   'serialization.convertPytorchStateDict': () => [{ 'fc.weight': t(), 'fc.bias': jnp.zeros([2]) }, { params: { fc: { kernel: jnp.zeros([3, 2]), bias: jnp.zeros([2]) } } }],
   'traverseUtil.flattenDict': () => [{ a: { b: t() }, c: 1 }, { sep: '.' }],
   'traverseUtil.unflattenDict': () => [{ 'a.b': t(), c: 1 }, { sep: '.' }],
@@ -432,6 +454,7 @@ function main(): void {
     ...namespaceEntries('linalg', linalg as any),
     ...namespaceEntries('serialization', flaxen.serialization as any),
     ...namespaceEntries('traverseUtil', flaxen.traverseUtil as any),
+    ...namespaceEntries('safetensors', flaxen.safetensors as any),
     { name: 'setMaxBytes', fn: flaxen.setMaxBytes, baseline: BASELINES.setMaxBytes },
     { name: 'getMaxBytes', fn: flaxen.getMaxBytes, baseline: BASELINES.getMaxBytes },
     { name: 'evalShape', fn: flaxen.evalShape, baseline: BASELINES.evalShape },

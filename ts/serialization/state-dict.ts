@@ -2,7 +2,7 @@
 // keyed '0', '1', ...), and back into the shape of a target. Flax returns a state leaf as it is;
 // flaxen also checks each tensor leaf's shape and dtype against the target (flax#2436 loads a
 // wrong-shaped checkpoint silently), unless `strict: false`.
-import { codedError, codedTypeError, optionsArg } from '../coded-error'
+import { checkArrayLength, codedError, codedTypeError, optionsArg } from '../coded-error'
 import { ValueError, pyRepr } from '../errors'
 import { ShapeDtypeStruct } from '../shape-dtype'
 import { Tensor, describe } from '../tensor'
@@ -79,6 +79,7 @@ export function fromStateDict<T>(target: T, state: unknown, options?: FromStateD
     seen.add(t as object)
     try {
       if (isList) {
+        checkArrayLength(t, `fromStateDict: the list at ${path(names)}`)
         const n = Object.keys(st).length
         if (n !== t.length) throw new ValueError(`The size of the list and the state dict do not match, got ${t.length} and ${n} at path ${path(names)}`)
         return t.map((v, i) => go(v, st[String(i)], [...names, String(i)]))

@@ -22,6 +22,12 @@ pub enum ErrorCode {
     /// A buffer larger than the byte cap (`storage::max_bytes`) or than the allocator could
     /// give was requested. The binding throws it as a `RangeError`.
     Alloc,
+    /// A value that does not fit the dtype it must take (an int64 in a file beyond int32).
+    Range,
+    /// A file that does not exist (Node's code for it).
+    NotFound,
+    /// Any other failure reading or writing a file.
+    Io,
     /// A malformed or unsupported weights file (safetensors, Flax msgpack). The inner code
     /// names the rule that failed (`E_SAFETENSORS_...`, `E_MSGPACK_...`; see `crate::io`).
     File(crate::io::FileError),
@@ -37,6 +43,9 @@ impl ErrorCode {
             ErrorCode::Panic => "E_PANIC",
             ErrorCode::Aborted => "ABORT_ERR",
             ErrorCode::Alloc => "E_ALLOC",
+            ErrorCode::Range => "E_RANGE",
+            ErrorCode::NotFound => "ENOENT",
+            ErrorCode::Io => "E_IO",
             ErrorCode::File(f) => f.as_str(),
         }
     }

@@ -11,8 +11,10 @@
 //! * [`msgpack`] has `restore` (= `flax.serialization.msgpack_restore`, chunked arrays reassembled)
 //!   and `serialize` (= `msgpack_serialize` / `to_bytes`, with a chunk size parameter).
 
+pub mod load;
 pub mod msgpack;
 pub mod safetensors;
+pub mod tensors;
 
 use crate::error::{Error, ErrorCode};
 use std::fmt;
