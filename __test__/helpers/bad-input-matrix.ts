@@ -454,7 +454,9 @@ function main(): void {
     ...namespaceEntries('linalg', linalg as any),
     ...namespaceEntries('serialization', flaxen.serialization as any),
     ...namespaceEntries('traverseUtil', flaxen.traverseUtil as any),
-    ...namespaceEntries('safetensors', flaxen.safetensors as any),
+    // saveFile's path stays the temp one: any string is a path it may write (bad strings would
+    // create files in the working directory).
+    ...namespaceEntries('safetensors', { ...flaxen.safetensors, saveFile: (tree: any, _path: unknown, meta: any) => flaxen.safetensors.saveFile(tree, WEIGHTS.out, meta) } as any),
     { name: 'setMaxBytes', fn: flaxen.setMaxBytes, baseline: BASELINES.setMaxBytes },
     { name: 'getMaxBytes', fn: flaxen.getMaxBytes, baseline: BASELINES.getMaxBytes },
     { name: 'evalShape', fn: flaxen.evalShape, baseline: BASELINES.evalShape },
