@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `flaxen` inside the repository (linked into node_modules/.bin by the bench workspace): runs the
+// `flaxen-bench` (and `flaxen bench` through the published CLI) inside the repository (linked into node_modules/.bin by the bench workspace): runs the
 // harness compiled into bench/dist. A committed file, so that npm links the command at install
 // time, before anything is built.
 'use strict'
