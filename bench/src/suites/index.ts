@@ -3,6 +3,7 @@ import type { Suite } from '../suite'
 import { causalDense } from './causal-dense'
 import { elementwise } from './elementwise'
 import { eventLoop } from './event-loop'
+import { io } from './io'
 import { masking } from './masking'
 import { matmul } from './matmul'
 import { matvec } from './matvec'
@@ -10,4 +11,4 @@ import { memory } from './memory'
 import { mlp } from './mlp'
 import { tinyOp } from './tiny-op'
 
-export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, tinyOp, eventLoop, memory]
+export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, tinyOp, eventLoop, memory, io]
