@@ -211,7 +211,7 @@ function unaryOp(name: string, jsName = name): (x: Operand) => Tensor {
   return (x) => new Tensor(op1(code, operand(x, jsName, 'x')))
 }
 
-/** e^x (integers and bool are computed in float32, as in jnp). */
+/** e^x, XLA's CPU kernel bit for bit (integers and bool are computed in float32, as in jnp). */
 export const exp = unaryOp('exp')
 /** Natural logarithm. */
 export const log = unaryOp('log')
@@ -521,13 +521,13 @@ export function astype(x: Tensor, dtype: DType): Tensor {
 
 // ---- issue 10: trigonometry, special values, integer division, scans, products --------------
 
-/** Sine (the float32 nearest the true value; XLA's CPU result can differ by 1 ulp). */
+/** Sine: JAX's CPU bits (XLA calls glibc's `sinf`, whose algorithm this follows). */
 export const sin = unaryOp('sin')
-/** Cosine (as `sin`: within 1 ulp of JAX). */
+/** Cosine: JAX's CPU bits (glibc's `cosf`, as `sin`). */
 export const cos = unaryOp('cos')
 /** `log(1 + x)`, accurate near 0 (XLA's rational approximation: JAX's bits). */
 export const log1p = unaryOp('log1p')
-/** `exp(x) - 1`, accurate near 0 (XLA's `tanh(x/2) * (exp(x) + 1)` form; within 4 ulp of JAX). */
+/** `exp(x) - 1`, accurate near 0 (XLA's `tanh(x/2) * (exp(x) + 1)` form: JAX's bits). */
 export const expm1 = unaryOp('expm1')
 /** Elementwise NaN test (a bool tensor; integers are never NaN). */
 export const isnan = unaryOp('isnan')

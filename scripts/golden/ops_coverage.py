@@ -6,6 +6,8 @@ random.categorical), from real JAX on CPU. Run with jax 0.10.2 / flax 0.12.8:
 
 float32 arrays are written as their uint32 bit patterns (`bits`), so inputs reach the tests
 exactly and NaN/inf survive JSON; other arrays as {shape, dtype, data}. Tests never run Python.
+XLA's CPU sin/cos call the C library's sinf/cosf: these goldens come from glibc 2.36 (Debian 12)
+on an x86-64 CPU with FMA (glibc picks its FMA build there), whose results flaxen reproduces.
 """
 
 import inspect
@@ -128,6 +130,29 @@ def scenarios():
   out['categorical_axis0'] = random.categorical(random.key(2), logits, axis=0)
   out['categorical_shape'] = random.categorical(random.key(5), logits, shape=(3, 4))
   out['categorical_1d'] = random.categorical(random.key(7), jnp.log(jnp.array([0.1, 0.2, 0.7])), shape=(2000,))
+
+  # sin, cos, exp, expm1, tanh at their edges (own generator, so the draws above stay put):
+  # every threshold the kernels branch on and its float32 neighbours, subnormals, the largest
+  # floats, floats nearest multiples of pi/2, and random bit patterns (any exponent, NaN payloads).
+  rng2 = np.random.default_rng(1010)
+  around = lambda v: [np.nextafter(f32(v), f32(-np.inf)), f32(v), np.nextafter(f32(v), f32(np.inf))]
+  edges = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 1e-40, 1.1754942e-38, 2**-126, 2**-125, 2.5e-38,
+           2**-12, 1e-5, 4e-4, 0.5, 0.75, np.pi / 4, 1.0, 2.0, 100.0, 120.0, 1e4, 1e6, 16777216.0, 1e22,
+           1e30, 1e38, 3e38, 3.4028235e38, 105414350.0, 88.72283, 88.7228394, 88.8, -87.33654, -87.3365479,
+           -87.68, -87.8, -88.0, -103.97208, -104.0, -150.0, 20.0, 40.0, 7.998811721801758, 3.4e38]
+  with np.errstate(over='ignore'):  # the float after 3.4028235e38 is inf
+    xe = [w for v in edges for w in around(v)]
+    xe += [w for k in range(1, 64) for w in around(k * np.pi / 2)]
+    xe += [w for k in [101, 355, 1000, 2**20, 2**24 + 1, 10**9] for w in around(k * np.pi / 2)]
+  xe = np.array(xe, dtype=f32)
+  xe = np.concatenate([xe, -xe, rng2.integers(0, 2**32, 1500, dtype=np.uint64).astype(np.uint32).view(f32),
+                       rng2.uniform(-200, 200, 500).astype(f32),
+                       (rng2.choice([-1, 1], 500) * 10.0**rng2.uniform(-3, 38, 500)).astype(f32),
+                       rng2.uniform(-104, 89, 500).astype(f32)])
+  out['xe'] = xe
+  for name in ['sin', 'cos', 'exp', 'expm1', 'tanh']:
+    out[name + '_e'] = getattr(jnp, name)(xe)
+  out['exp'] = jnp.exp(x)
   return out
 
 

@@ -10,9 +10,10 @@
 //!
 //!     cargo test -p flaxen-core --release --test prng_sampling_scale
 //!
-//! With FLAXEN_XLA_DUMPS=<dir> set, `xla_elementwise_dumps` also compares log, log1p, erf and
-//! erf_inv elementwise with dumps of jnp.log / jnp.log1p / lax.erf / lax.erf_inv made by
-//! scripts/golden/xla_elementwise_dumps.py (too big to commit; ~60M inputs per function).
+//! With FLAXEN_XLA_DUMPS=<dir> set, `xla_elementwise_dumps` also compares log, log1p, erf,
+//! erf_inv, sin, cos, exp, expm1 and tanh elementwise with dumps of the jnp / lax functions made
+//! by scripts/golden/xla_elementwise_dumps.py (too big to commit; 34M-113M inputs per function;
+//! FLAXEN_XLA_DUMPS_ONLY=sin,cos picks some).
 
 mod common;
 use common::golden::*;
@@ -324,28 +325,61 @@ fn read_u32s(path: &std::path::Path) -> Vec<u32> {
         .collect()
 }
 
+/// `f` applied to each element, as one batch.
+fn each(xs: &[f32], f: fn(f32) -> f32) -> Vec<f32> {
+    xs.iter().map(|&x| f(x)).collect()
+}
+
+/// The eager float32 kernel of `op` over the whole batch (the vectorised path and its
+/// fallbacks, as jnp calls reach it).
+fn kernel(xs: &[f32], op: flaxen_core::ops::UnaryOp) -> Vec<f32> {
+    let t = flaxen_core::Tensor::from_slice(xs, &[xs.len()]).unwrap();
+    flaxen_core::ops::unary(op, &t)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap()
+}
+
 #[test]
 fn xla_elementwise_dumps() {
+    use flaxen_core::ops::UnaryOp;
     let Some(dir) = std::env::var_os("FLAXEN_XLA_DUMPS") else {
         eprintln!("FLAXEN_XLA_DUMPS not set: skipping the elementwise dump comparison");
         return;
     };
     let dir = std::path::PathBuf::from(dir);
-    let fns: [(&str, fn(f32) -> f32); 4] = [
-        ("log", log),
-        ("log1p", log1p),
-        ("erf", erf),
-        ("erf_inv", erf_inv),
+    // (name, batch function, whether subnormal inputs/outputs are left out). The prng functions
+    // do not model subnormals (XLA's own vector and scalar loops disagree on them); the
+    // elementwise kernels model XLA's flushed denormals and are compared on every input.
+    type Batch = Box<dyn Fn(&[f32]) -> Vec<f32>>;
+    let fns: Vec<(&str, Batch, bool)> = vec![
+        ("log", Box::new(|x| each(x, log)), true),
+        ("log1p", Box::new(|x| each(x, log1p)), true),
+        ("erf", Box::new(|x| each(x, erf)), true),
+        ("erf_inv", Box::new(|x| each(x, erf_inv)), true),
+        ("sin", Box::new(|x| kernel(x, UnaryOp::Sin)), false),
+        ("cos", Box::new(|x| kernel(x, UnaryOp::Cos)), false),
+        ("exp", Box::new(|x| kernel(x, UnaryOp::Exp)), false),
+        ("expm1", Box::new(|x| kernel(x, UnaryOp::Expm1)), false),
+        ("tanh", Box::new(|x| kernel(x, UnaryOp::Tanh)), false),
     ];
-    for (name, f) in fns {
+    let only = std::env::var("FLAXEN_XLA_DUMPS_ONLY").ok();
+    for (name, f, skip_subnormal) in fns {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == name))
+        {
+            continue;
+        }
         let inp = read_u32s(&dir.join(format!("{name}_in.u32")));
         let out = read_u32s(&dir.join(format!("{name}_out.f32")));
+        assert_eq!(inp.len(), out.len(), "{name}: dump lengths");
+        let xs: Vec<f32> = inp.iter().map(|&i| f32::from_bits(i)).collect();
+        let got = f(&xs);
         let subnormal = |v: f32| v != 0.0 && v.abs() < f32::MIN_POSITIVE;
         let (mut checked, mut bad) = (0usize, Vec::new());
-        for (&i, &o) in inp.iter().zip(&out) {
-            let (x, g) = (f32::from_bits(i), f(f32::from_bits(i)));
-            // Subnormals are not modelled (XLA's own vector and scalar loops disagree on them).
-            if subnormal(x) || subnormal(g) || subnormal(f32::from_bits(o)) {
+        for ((&x, &g), &o) in xs.iter().zip(&got).zip(&out) {
+            if skip_subnormal && (subnormal(x) || subnormal(g) || subnormal(f32::from_bits(o))) {
                 continue;
             }
             checked += 1;

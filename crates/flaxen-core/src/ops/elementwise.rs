@@ -8,11 +8,13 @@
 //! the identity; logical_not of anything is bool.
 //!
 //! Kernels: every float32 op is one plain slice loop compiled twice (`fast_fn!`: baseline and
-//! AVX2+FMA, chosen at runtime), so the loops vectorise and the polynomial erf/erfc/tanh use
-//! hardware FMA. `exp` is a branch-free Cephes-style polynomial (within 1 ulp of the exact
-//! value, so sigmoid/silu/softmax vectorise too); `tanh` is XLA's float32 rational
-//! approximation (`EmitFastTanh`); `log` is XLA's polynomial (`prng::erf::log`). Large tensors
-//! are split into chunks run by rayon (`par::chunks`).
+//! AVX2+FMA, chosen at runtime), so the loops vectorise and the polynomials use hardware FMA.
+//! The transcendentals follow XLA's CPU backend (JAX 0.10.2) operation for operation, fused
+//! multiply-adds included, so they give its bits: `exp` is XLA's branch-free Cephes polynomial
+//! (so sigmoid/silu/softmax vectorise too), `tanh` its float32 rational approximation
+//! (`EmitFastTanh`), `log` its polynomial (`prng::erf::log`), `expm1` its decomposition, and
+//! sin/cos glibc's sinf/cosf (which XLA calls). Large tensors are split into chunks run by
+//! rayon (`par::chunks`).
 
 #![allow(clippy::excessive_precision)]
 
@@ -48,10 +50,9 @@ pub enum UnaryOp {
     /// lax.erf (XLA's float32 rational approximation).
     Erf,
     LogicalNot,
-    /// jnp.sin: the float32 nearest to a double-precision evaluation. XLA's CPU result differs
-    /// by 1 ulp on ~1.3% of inputs (tested: at most 1 ulp).
+    /// jnp.sin: glibc's sinf algorithm (what XLA's CPU backend calls), bit for bit.
     Sin,
-    /// jnp.cos (as sin: at most 1 ulp from XLA's).
+    /// jnp.cos: glibc's cosf algorithm, bit for bit.
     Cos,
     /// jnp.log1p: XLA's Cephes rational approximation near 0, else `log(1 + x)`.
     Log1p,
@@ -290,44 +291,43 @@ fn gelu_tanh(v: f32) -> f32 {
     v * cdf
 }
 
-/// 1.5 * 2^23: adding it rounds an f32 of magnitude < 2^22 to an integer (ties to even) and
-/// leaves that integer in the low mantissa bits, without SSE4.1's `roundps`.
-const ROUND_MAGIC: f32 = 12_582_912.0;
-
-/// e^x in float32, branch-free so loops over it vectorise (also on baseline x86-64): Cephes
-/// expf's range reduction `x = n ln2 + r` (ln2 split so `n * C1` is exact) and degree-6
-/// polynomial, then `2^n` built from exponent bits in two halves so results that are
-/// subnormal, or overflow to inf, round correctly. Within 1 ulp of e^x; NaN stays NaN.
+/// e^x in float32 exactly as XLA's CPU backend computes it (JAX 0.10.2: `llvm.exp` rewritten
+/// to XLA's `exp.cc` intrinsic; operation order and fusion read off the jitted kernel's machine
+/// code): clamp x to [-87.8, 88.8]; `n = floor(x log2(e) + 0.5)` clamped to [-127, 127];
+/// Cody-Waite `r = x - n C1 - n C2` (two fused steps); Cephes' degree-5 polynomial
+/// `1 + r + r² P(r)`, Horner steps fused; times `2^n` built from exponent bits (n = -127 gives
+/// 0). XLA runs with denormals flushed, so a subnormal result is 0 here too (no input makes
+/// the last product round up to the smallest normal from below, where flushing would differ).
+/// NaN stays NaN (the clamps keep it). Bit-identical to XLA on every float32 input (see
+/// `docs/architecture.md`).
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const C1: f32 = 0.693_359_375;
-    const C2: f32 = -2.121_944_4e-4;
+    const C1: f32 = 0.693_359_375; // ln 2 high part (0x3f318000)
+    const C2: f32 = -2.121_944_4e-4; // ln 2 - C1 (0xb95e8083)
     const P: [f32; 6] = [
         1.987_569_150_0e-4,
         1.398_199_950_7e-3,
         8.333_451_907_3e-3,
         4.166_579_589_4e-2,
         1.666_666_545_9e-1,
-        5.000_000_120_1e-1,
+        0.5,
     ];
-    // Beyond these e^x is inf / 0 in float32; the clamp keeps n within the bit tricks below.
-    let x = x.clamp(-104.0, 89.0);
-    let t = x * LOG2E + ROUND_MAGIC;
-    let n = (t.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
-    let nf = t - ROUND_MAGIC;
-    let r = x - nf * C1 - nf * C2;
-    let mut p = P[0];
-    for &c in &P[1..] {
-        p = p * r + c;
+    let x = x.clamp(-87.8, 88.8);
+    let n = x
+        .mul_add(std::f32::consts::LOG2_E, 0.5)
+        .floor()
+        .clamp(-127.0, 127.0);
+    let r = (-n).mul_add(C1, x);
+    let r = (-n).mul_add(C2, r);
+    let p = horner(&P, r);
+    let y = p.mul_add(r * r, r) + 1.0;
+    let scale = f32::from_bits(((n as i32) << 23).wrapping_add(0x3f80_0000) as u32);
+    let e = y * scale;
+    if e < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        e
     }
-    let y = p * (r * r) + r + 1.0;
-    // 2^n = 2^n1 * 2^n2 with both halves normal (n in -150..=129).
-    let n1 = n >> 1;
-    let n2 = n - n1;
-    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
-    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
-    y * s1 * s2
 }
 
 /// tanh in float32 as XLA's CPU backend emits it (`EmitFastTanh`, from Eigen): x itself for
@@ -434,105 +434,165 @@ pub fn erfc(x: f32) -> f32 {
 
 /// expm1 in float32 as XLA's elemental emitter decomposes it (`EmitExpm1`): `exp(x) - 1` for
 /// |x| > 0.5; else `tanh(x/2) * (exp(x) + 1)`, which keeps the relative accuracy that the
-/// subtraction would cancel away; x itself once x/2 underflows to zero. Uses the same `exp` and
-/// `tanh` as the rest of this file.
+/// subtraction would cancel away; x itself once x/2 is zero. XLA runs with denormals flushed,
+/// and the CPU flushes a product whose exact value is below the smallest normal even when it
+/// would round up to it, so x/2 is zero for every |x| < 2^-125 (x = 2^-125 - 2^-149 included).
+/// Over the same `exp` and `tanh` as the rest of this file, so it is bit-identical to XLA too.
 #[inline(always)]
 pub(crate) fn expm1(x: f32) -> f32 {
     let half = x * 0.5;
     let e = exp(x);
     let small = tanh(half) * (e + 1.0);
     let r = if x.abs() > 0.5 { e - 1.0 } else { small };
-    if half == 0.0 {
+    if x.abs() < 2.0 * f32::MIN_POSITIVE {
         x
     } else {
         r
     }
 }
 
-/// Inputs below this magnitude take the vectorised path of sin/cos: the quadrant count stays
-/// under 2^20, so `n * PIO2_1` (a 33-bit constant) is exact and the three-part reduction
-/// keeps ~2^-80 absolute accuracy. Larger (and non-finite) inputs go to libm in a second pass.
-const TRIG_FAST_MAX: f32 = 262_144.0;
+// sin and cos. XLA's CPU backend (JAX 0.10.2) lowers them to `llvm.sin`/`llvm.cos`, which become
+// calls to the C library's `sinf`/`cosf` per element. On Linux that is glibc's (2.28 and later,
+// the ARM optimized-routines algorithm), in its FMA build on CPUs with FMA: the float is widened
+// to double, reduced by the nearest multiple n of pi/2 and a short double polynomial evaluated,
+// then rounded to float. Not correctly rounded (~1.3% of results are 1 ulp from the nearest
+// float), so the same steps, and the same fused multiply-adds, are followed here.
 
-/// pi/2 in three pieces (fdlibm's `pio2_1`, `pio2_2`, `pio2_3`): the first two have 33
-/// significant bits so their products with a small integer are exact.
-const PIO2_1: f64 = 1.570_796_326_734_125_614_17e0;
-const PIO2_2: f64 = 6.077_100_506_303_965_976_6e-11;
-const PIO2_3: f64 = 2.022_266_248_711_166_455_8e-21;
+/// 2/pi * 2^24: `x * TRIG_INV_HPI` holds the quadrant in bits 24.. of its integer part.
+const TRIG_INV_HPI: f64 = 10_680_707.430_881_744; // 0x1.45f306dc9c883p+23
+const TRIG_HPI: f64 = std::f64::consts::FRAC_PI_2;
+/// Cosine polynomial `1 + c1 z + c2 z² + (c3 + c4 z) z³` in z = r² (the C library's
+/// coefficients, a minimax fit on [-pi/4, pi/4]).
+const TRIG_C: [f64; 4] = [
+    -4.999_999_972_510_822_4e-1, // -0x1.ffffffd0c621cp-2
+    4.166_662_332_434_451_6e-2,  // 0x1.55553e1068f19p-5
+    -1.388_676_379_437_604e-3,   // -0x1.6c087e89a359dp-10
+    2.439_045_070_356_454_2e-5,  // 0x1.99343027bf8c3p-16
+];
+/// Sine polynomial `r + s1 r³ + (s2 + s3 z) r⁵` in z = r².
+const TRIG_S: [f64; 3] = [
+    -1.666_665_494_370_108_4e-1, // -0x1.555545995a603p-3
+    8.332_178_146_138_854e-3,    // 0x1.1107605230bc4p-7
+    -1.951_729_898_138_572_5e-4, // -0x1.994eb3774cf24p-13
+];
+/// Below this |x| (bits 0x39800000, 2^-12) sin x is x and cos x is 1 in float32.
+const TRIG_TINY: u32 = 0x3980_0000;
+/// From this |x| on (120.0) the one-step reduction loses accuracy: `trig_large` takes over.
+const TRIG_FAST_END: u32 = 0x42f0_0000;
 
-/// sin(r) and cos(r) for |r| <= pi/4 in double precision: fdlibm's minimax polynomials (error
-/// below 2^-58), far more than float32 needs, so the rounded result is the float32 nearest to
-/// the true value except in rare double-rounding ties.
+/// sin (`odd` false) or cos (`odd` true) of the reduced argument r in [-pi/4, pi/4] (already
+/// multiplied by its quadrant's sign for sine), z = r², rounded to float32. `neg` negates the
+/// cosine (quadrants 2 and 3); negating every coefficient is exact, so this equals evaluating
+/// the negated coefficients as the C library does.
 #[inline(always)]
-fn sincos_kernel(r: f64) -> (f64, f64) {
-    const S: [f64; 6] = [
-        -1.666_666_666_666_663_243_48e-1,
-        8.333_333_333_322_489_461_24e-3,
-        -1.984_126_982_985_794_931_34e-4,
-        2.755_731_370_707_006_767_89e-6,
-        -2.505_076_025_340_686_341_95e-8,
-        1.589_690_995_211_550_102_21e-10,
-    ];
-    const C: [f64; 6] = [
-        4.166_666_666_666_660_190_37e-2,
-        -1.388_888_888_887_410_957_49e-3,
-        2.480_158_728_947_672_941_78e-5,
-        -2.755_731_435_139_066_330_35e-7,
-        2.087_572_321_298_174_827_90e-9,
-        -1.135_964_755_778_819_482_65e-11,
-    ];
-    let z = r * r;
-    let ps = S[..5].iter().rev().fold(S[5], |p, &c| p * z + c);
-    let pc = C[..5].iter().rev().fold(C[5], |p, &c| p * z + c);
-    let s = r + r * z * ps;
-    let c = 1.0 - 0.5 * z + z * z * pc;
-    (s, c)
+fn trig_poly(r: f64, z: f64, odd: bool, neg: bool) -> f32 {
+    let r3 = r * z;
+    let s = z.mul_add(TRIG_S[2], TRIG_S[1]);
+    let r5 = r3 * z;
+    let sin = r5.mul_add(s, r3.mul_add(TRIG_S[0], r));
+    let z2 = z * z;
+    let c_hi = z.mul_add(TRIG_C[3], TRIG_C[2]);
+    let c_lo = z.mul_add(TRIG_C[0], 1.0);
+    let z3 = z2 * z;
+    let cos = z3.mul_add(c_hi, z2.mul_add(TRIG_C[1], c_lo));
+    let cos = if neg { -cos } else { cos };
+    (if odd { cos } else { sin }) as f32
 }
 
-/// sin (`cos_shift` 0) or cos (1) of a float32 with |x| < TRIG_FAST_MAX, branch-free: reduce
-/// by the nearest multiple n of pi/2, then pick sin or cos of the remainder and its sign from
-/// the quadrant `(n + cos_shift) mod 4`.
+/// sin (`cos` false) or cos (true) of a float32 with |y| < 120, branch-free so slice loops
+/// over it vectorise: n = round(y 2/pi) computed as the C library does (a scaled truncation),
+/// `r = y - n pi/2` in one fused step, then the polynomial of quadrant n.
 #[inline(always)]
-fn trig_fast(x: f32, cos_shift: i64) -> f32 {
-    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
-    let xd = x as f64;
-    let t = xd * std::f64::consts::FRAC_2_PI + ROUND;
-    let n = t.to_bits() as i64; // low bits hold n (two's complement) since |n| < 2^51
-    let nf = t - ROUND;
-    let r = ((xd - nf * PIO2_1) - nf * PIO2_2) - nf * PIO2_3;
-    let (s, c) = sincos_kernel(r);
-    let q = n.wrapping_add(cos_shift) & 3;
-    let v = if q & 1 == 0 { s } else { c };
-    let v = if q & 2 == 0 { v } else { -v };
-    v as f32
+fn trig_fast(y: f32, cos: bool) -> f32 {
+    let x = y as f64;
+    let n = (((x * TRIG_INV_HPI) as i32).wrapping_add(0x80_0000)) >> 24;
+    let r = (-(n as f64)).mul_add(TRIG_HPI, x);
+    let sign = if (n + 1) & 2 == 0 { 1.0 } else { -1.0 }; // quadrants 1 and 2 negate sine
+    let v = trig_poly(r * sign, r * r, ((n & 1) != 0) ^ cos, n & 2 != 0);
+    if y.to_bits() & 0x7fff_ffff < TRIG_TINY {
+        if cos {
+            1.0
+        } else {
+            y
+        }
+    } else {
+        v
+    }
 }
 
-/// Vectorised pass over every element, then libm (double precision, rounded) for the few
-/// elements outside the fast range (huge, infinite or NaN), so their results match too.
-fn trig(src: &[f32], dst: &mut [f32], cos_shift: i64) {
-    trig_pass(src, dst, cos_shift);
+/// 4/pi's bits as the C library's reduction table holds them: entry k is the 32 bits of the
+/// fraction of 2/pi ending at bit 8(k+1) (the first three entries shorter).
+const TRIG_INV_PIO4: [u32; 24] = {
+    const BYTES: [u8; 24] = [
+        0xa2, 0xf9, 0x83, 0x6e, 0x4e, 0x44, 0x15, 0x29, 0xfc, 0x27, 0x57, 0xd1, 0xf5, 0x34, 0xdd,
+        0xc0, 0xdb, 0x62, 0x95, 0x99, 0x3c, 0x43, 0x90, 0x41,
+    ];
+    let mut t = [0u32; 24];
+    let mut k = 0;
+    while k < 24 {
+        let mut j = if k >= 3 { k - 3 } else { 0 };
+        while j <= k {
+            t[k] = (t[k] << 8) | BYTES[j] as u32;
+            j += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// sin or cos of a finite float32 with |y| >= 120: the quadrant and remainder from an exact
+/// fixed-point product of y's mantissa with 96 bits of 4/pi (2.62 fixed point), as the C
+/// library does; NaN for infinities and NaN as `(y - y) / (y - y)`.
+fn trig_large(y: f32, cos: bool) -> f32 {
+    let bits = y.to_bits();
+    if bits & 0x7fff_ffff >= 0x7f80_0000 {
+        return (y - y) / (y - y);
+    }
+    let t = &TRIG_INV_PIO4[((bits >> 26) & 15) as usize..];
+    let m = ((bits & 0xff_ffff) | 0x80_0000) << ((bits >> 23) & 7);
+    let hi = m.wrapping_mul(t[0]) as u64;
+    let mid = m as u64 * t[4] as u64;
+    let lo = m as u64 * t[8] as u64;
+    let f = ((lo >> 32) | (hi << 32)).wrapping_add(mid);
+    let n = f.wrapping_add(1 << 61) >> 62;
+    // The remainder in units of 2^-62 quadrants, times pi/2 * 2^-62 (exact scaling).
+    let r = f.wrapping_sub(n << 62) as i64 as f64 * (TRIG_HPI / 4_611_686_018_427_387_904.0);
+    let q = n.wrapping_add((bits >> 31) as u64); // quadrant including y's sign
+    let sign = if q.wrapping_add(1) & 2 == 0 {
+        1.0
+    } else {
+        -1.0
+    };
+    trig_poly(r * sign, r * r, ((n & 1) != 0) ^ cos, q & 2 != 0)
+}
+
+/// The vectorised pass over every element, then `trig_large` for the few elements outside the
+/// fast range (|x| >= 120, infinite or NaN).
+fn trig(src: &[f32], dst: &mut [f32], cos: bool) {
+    trig_pass(src, dst, cos);
     let src = &src[..dst.len()];
     for (z, &v) in dst.iter_mut().zip(src) {
-        if v.abs() >= TRIG_FAST_MAX || v.is_nan() {
-            let d = v as f64;
-            *z = if cos_shift == 0 { d.sin() } else { d.cos() } as f32;
+        if v.to_bits() & 0x7fff_ffff >= TRIG_FAST_END {
+            *z = trig_large(v, cos);
         }
     }
 }
 
-fast_fn!(fn trig_pass(src: &[f32], dst: &mut [f32], cos_shift: i64) {
-    let src = &src[..dst.len()];
-    for (z, &v) in dst.iter_mut().zip(src) {
-        // Clamped so out-of-range lanes compute something harmless; the caller overwrites them.
-        let c = if v.abs() < TRIG_FAST_MAX { v } else { 0.0 };
-        *z = trig_fast(c, cos_shift);
+fast_fn! {
+    fn trig_pass(src: &[f32], dst: &mut [f32], cos: bool) {
+        let src = &src[..dst.len()];
+        for (z, &v) in dst.iter_mut().zip(src) {
+            // Out-of-range lanes compute something harmless; the caller overwrites them.
+            let c = if v.to_bits() & 0x7fff_ffff < TRIG_FAST_END { v } else { 0.0 };
+            *z = trig_fast(c, cos);
+        }
     }
-});
+}
 
 fn k_sin(src: &[f32], dst: &mut [f32]) {
-    trig(src, dst, 0);
+    trig(src, dst, false);
 }
 
 fn k_cos(src: &[f32], dst: &mut [f32]) {
-    trig(src, dst, 1);
+    trig(src, dst, true);
 }

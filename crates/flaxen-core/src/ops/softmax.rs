@@ -263,13 +263,7 @@ fn columns<'a>(
     match mode {
         Mode::Softmax => {
             for r in 0..n {
-                let o = out(r);
-                for (((z, &v), &a), acc) in o.iter_mut().zip(row(r)).zip(m.iter()).zip(s.iter_mut())
-                {
-                    let e = exp(v - a);
-                    *z = e;
-                    *acc += e as f64;
-                }
+                exp_store_acc(out(r), row(r), m, s);
             }
             let s: Vec<f32> = s.iter().map(|&v| v as f32).collect();
             for r in 0..n {
@@ -280,13 +274,7 @@ fn columns<'a>(
         }
         Mode::LogSoftmax => {
             for r in 0..n {
-                let o = out(r);
-                for (((z, &v), &a), acc) in o.iter_mut().zip(row(r)).zip(m.iter()).zip(s.iter_mut())
-                {
-                    let d = v - a;
-                    *z = d;
-                    *acc += exp(d) as f64;
-                }
+                diff_store_exp_acc(out(r), row(r), m, s);
             }
             let l: Vec<f32> = s.iter().map(|&v| v.ln() as f32).collect();
             for r in 0..n {
@@ -297,13 +285,41 @@ fn columns<'a>(
         }
         Mode::LogSumExp => {
             for r in 0..n {
-                for ((&v, &a), acc) in row(r).iter().zip(m.iter()).zip(s.iter_mut()) {
-                    *acc += exp(v - a) as f64;
-                }
+                exp_acc(row(r), m, s);
             }
             for ((z, &acc), &a) in out(0).iter_mut().zip(s.iter()).zip(m.iter()) {
                 *z = (acc.ln() as f32) + a;
             }
+        }
+    }
+}
+
+// The column loops of `columns`, compiled with FMA where available (`exp` is a chain of fused
+// multiply-adds, a libm call each without it).
+fast_fn! {
+    fn exp_store_acc(o: &mut [f32], v: &[f32], m: &[f32], s: &mut [f64]) {
+        for (((z, &v), &a), acc) in o.iter_mut().zip(v).zip(m).zip(s.iter_mut()) {
+            let e = exp(v - a);
+            *z = e;
+            *acc += e as f64;
+        }
+    }
+}
+
+fast_fn! {
+    fn diff_store_exp_acc(o: &mut [f32], v: &[f32], m: &[f32], s: &mut [f64]) {
+        for (((z, &v), &a), acc) in o.iter_mut().zip(v).zip(m).zip(s.iter_mut()) {
+            let d = v - a;
+            *z = d;
+            *acc += exp(d) as f64;
+        }
+    }
+}
+
+fast_fn! {
+    fn exp_acc(v: &[f32], m: &[f32], s: &mut [f64]) {
+        for ((&v, &a), acc) in v.iter().zip(m).zip(s.iter_mut()) {
+            *acc += exp(v - a) as f64;
         }
     }
 }
