@@ -124,22 +124,32 @@ export function bits(k: Key | Uint32Array, shape: readonly number[] = [], dtype:
   return new Tensor(op1(opCode('bits'), keyOperand(k), width, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
+/** The float dtypes a draw can have (JAX: a ValueError for any other). */
+export type FloatDType = 'float32' | 'float16' | 'bfloat16'
+
 export interface UniformOptions {
   minval?: number
   maxval?: number
+  /**
+   * float32 (default), float16 or bfloat16. A half dtype draws as JAX does: 8 random bits per
+   * element for bfloat16, 16 for float16 (not a rounded float32 draw), every step rounded.
+   */
+  dtype?: FloatDType
 }
 
 export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], options: UniformOptions = {}): Tensor {
-  const { minval = 0, maxval = 1 } = optionsArg(options, 'uniform')
-  return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
+  const { minval = 0, maxval = 1, dtype = 'float32' } = optionsArg(options, 'uniform')
+  return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, dtype, config.threefryPartitionable))
 }
 
-export function normal(k: Key | Uint32Array, shape: readonly number[] = []): Tensor {
-  return new Tensor(op1(opCode('normal'), keyOperand(k), checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+/** `jax.random.normal(key, shape, dtype)`: `sqrt(2) * erf_inv(u)`, in the dtype's precision. */
+export function normal(k: Key | Uint32Array, shape: readonly number[] = [], dtype: FloatDType = 'float32'): Tensor {
+  return new Tensor(op1(opCode('normal'), keyOperand(k), checkShapeArg(shape, 'shape'), dtype, config.threefryPartitionable))
 }
 
-export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = []): Tensor {
-  return new Tensor(op1(opCode('truncated_normal'), keyOperand(k), lower, upper, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+/** `jax.random.truncated_normal(key, lower, upper, shape, dtype)`. */
+export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = [], dtype: FloatDType = 'float32'): Tensor {
+  return new Tensor(op1(opCode('truncated_normal'), keyOperand(k), lower, upper, checkShapeArg(shape, 'shape'), dtype, config.threefryPartitionable))
 }
 
 export function randint(k: Key | Uint32Array, shape: readonly number[], minval: number, maxval: number): Tensor {

@@ -84,7 +84,7 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
     let def = node.def();
     if def.inputs.first().is_some_and(|x| x.1 == In::List) {
         let list: Vec<Tensor> = args.iter().map(|&s| get(s).expect("a tensor operand").clone()).collect();
-        return (def.run)(&node.attrs, &[Arg::L(&list)]);
+        return def.execute(&node.attrs, &[Arg::L(&list)]);
     }
     let args: Vec<Arg> = args
         .iter()
@@ -94,7 +94,7 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
             s => Arg::T(get(s).expect("a tensor operand")),
         })
         .collect();
-    (def.run)(&node.attrs, &args)
+    def.execute(&node.attrs, &args)
 }
 
 /// A chain being fused: where it starts, its steps, and the extra operands they read.
