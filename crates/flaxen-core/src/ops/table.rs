@@ -867,7 +867,7 @@ macro_rules! cumulative_row {
 fn infer_matmul(args: &[MArg]) -> Result<Vec<Meta>> {
     let (a, b) = (meta(&args[0]), meta(&args[1]));
     let shape = ops::matmul::out_shape(&a.shape, a.dtype, &b.shape, b.dtype)?;
-    one(Meta::new(shape, DType::F32))
+    one(Meta::new(shape, ops::matmul::out_dtype(a.dtype, b.dtype)))
 }
 
 fn infer_mask(args: &[MArg], what: &str) -> Result<Vec<Meta>> {
