@@ -65,6 +65,8 @@ export function promoteDtype<T extends (Tensor | null)[]>(args: [...T], dtype: D
  * for bit, without the widened copy `promote_dtype` would make); otherwise cast to `dt`.
  */
 export function asOperand(w: Tensor, dt: DType): Tensor {
+  // A param made by a user's initializer may be anything: say so with a coded error.
+  if (!(w instanceof Tensor)) throw codedTypeError(`expected the parameter to be a Tensor (what the initializer returned), got ${describe(w)}`)
   if (w.dtype === dt) return w
   if (dt === 'float32' && (w.dtype === 'float16' || w.dtype === 'bfloat16')) return w
   return w.astype(dt)
