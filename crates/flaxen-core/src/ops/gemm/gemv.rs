@@ -9,7 +9,8 @@ use super::{BKind, Gemm};
 /// Columns of y updated per pass over the rows (32 KiB of y, resident in L1/L2): whole rows
 /// of W for n up to this, so each row is one sequential stream.
 const JB: usize = 8192;
-/// Floats ahead of the current position that each row stream prefetches (1 KiB).
+/// Floats ahead of the current position that each row stream prefetches (1 KiB; half-precision
+/// rows prefetch the same 1 KiB ahead).
 const PREFETCH_AHEAD: usize = 256;
 
 /// Runs the M = 1 product `g` (g.m must be 1) on the calling thread.
@@ -161,7 +162,8 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
         while j < len {
             let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
             for w in &ws {
-                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add((j + PREFETCH_AHEAD) * size) as *const i8);
+                // The same distance in bytes for every element kind (what hides the latency).
+                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(j * size + PREFETCH_AHEAD * 4) as *const i8);
             }
             let mut s = _mm512_mul_ps(xs[0], load16::<K>(ws[0].add(j * size), len - j));
             for r in 1..R {
