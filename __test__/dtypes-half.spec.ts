@@ -295,6 +295,20 @@ for (const h of HALVES) {
   })
 }
 
+test('jit: a float32 chain after a matmul of half operands is not fused into its epilogue (the product is a half tensor)', (t) => {
+  const [k1, k2, k3] = random.split(random.key(4), 3)
+  const a = random.normal(k1, [8, 24], 'bfloat16')
+  const w = random.normal(k2, [24, 16], 'bfloat16')
+  const b = random.normal(k3, [16])
+  const f = (a: Tensor, w: Tensor, b: Tensor) => jnp.tanh(jnp.add(jnp.matmul(a, w), b))
+  const eager = f(a, w, b)
+  t.is(eager.dtype, 'float32')
+  t.true(bytesOf(jit(f)(a, w, b)).equals(bytesOf(eager)))
+  // float32 x with bfloat16 weights: the epilogue is fused, on the widening product.
+  const x = random.normal(k1, [8, 24])
+  t.true(bytesOf(jit(f)(x, w, b)).equals(bytesOf(f(x, w, b))))
+})
+
 test('float16 with bfloat16 promotes to float32', (t) => {
   const xb = T(G.ops.bfloat16.x)
   const xh = T(G.ops.float16.x)

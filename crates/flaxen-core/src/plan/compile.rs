@@ -187,7 +187,9 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
             if uses.get(&(p, 0)) != Some(&1) || g.nodes[p].outs[0].shape != out_shape {
                 continue;
             }
-            let is_mm = g.nodes[p].op == matmul || g.nodes[p].op == masked;
+            // An epilogue runs on the float32 product (a matmul of two half operands gives a
+            // half product, which no float32 chain may extend).
+            let is_mm = (g.nodes[p].op == matmul || g.nodes[p].op == masked) && g.nodes[p].outs[0].dtype == DType::F32;
             if !chains.contains_key(&p) && !is_mm {
                 continue;
             }
