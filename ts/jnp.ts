@@ -604,7 +604,8 @@ export interface TakeAlongAxisOptions {
  * (of the flattened `x` when null; then `indices` is 1-D). `x` and `indices` have the same
  * rank and broadcast on the other axes. `indices` must be integers (E_DTYPE otherwise).
  */
-export function takeAlongAxis(x: Tensor, indices: Tensor | readonly number[], axis: number | null, { mode = 'fill' }: TakeAlongAxisOptions = {}): Tensor {
+export function takeAlongAxis(x: Tensor, indices: Tensor | readonly number[], axis: number | null, options: TakeAlongAxisOptions = {}): Tensor {
+  const { mode = 'fill' } = optionsArg(options, 'takeAlongAxis')
   if (axis !== null && typeof axis !== 'number') throw codedTypeError(`takeAlongAxis: axis must be a number or null, got ${describe(axis)}`)
   return new Tensor(op1(opCode('take_along_axis'), asTensor(x, 'x').handle, indicesHandle(indices, 'takeAlongAxis'), axis, mode))
 }

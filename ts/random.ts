@@ -173,7 +173,8 @@ export interface GumbelOptions {
  * `u = uniform(key, shape, { minval: tiny, maxval: 1 })`, JAX's default 'low' mode: the same uniform
  * draws; within 8 ulp of JAX (our `log` is within 1 ulp of XLA's, amplified for results near 0).
  */
-export function gumbel(k: Key | Uint32Array, shape: readonly number[] = [], { mode = 'low' }: GumbelOptions = {}): Tensor {
+export function gumbel(k: Key | Uint32Array, shape: readonly number[] = [], options: GumbelOptions = {}): Tensor {
+  const { mode = 'low' } = optionsArg(options, 'gumbel')
   if (mode !== 'low') {
     throw codedError('E_ARG', `gumbel: mode ${JSON.stringify(mode)} is not supported; only 'low' (JAX's default) is implemented`)
   }
@@ -201,7 +202,8 @@ export interface CategoricalOptions {
  * unnormalised log-probabilities, as JAX does: `argmax(gumbel(key, ...) + logits, axis)` (the
  * same draws, so the same samples). Sampling with replacement only.
  */
-export function categorical(k: Key | Uint32Array, logits: Tensor, { axis = -1, shape }: CategoricalOptions = {}): Tensor {
+export function categorical(k: Key | Uint32Array, logits: Tensor, options: CategoricalOptions = {}): Tensor {
+  const { axis = -1, shape } = optionsArg(options, 'categorical')
   if (!(logits instanceof Tensor)) throw codedTypeError(`categorical: logits must be a Tensor, got ${describe(logits)}`)
   const nd = logits.ndim
   if (!Number.isInteger(axis) || axis < -nd || axis >= nd) {

@@ -1,5 +1,6 @@
-// `flax.linen.dtypes`: canonicalize_dtype and promote_dtype over flaxen's dtypes, with JAX's
-// type promotion (float16 with bfloat16 is float32, a float with an integer is the float).
+// `flax.linen.dtypes`: canonicalize_dtype over flaxen's dtypes, with JAX's type promotion
+// (float16 with bfloat16 is float32, a float with an integer is the float); the layers apply
+// promote_dtype with it (casting each operand to the canonical dtype).
 import { codedTypeError } from '../coded-error'
 import { ValueError } from '../errors'
 import { describe, isFloatDtype, Tensor, type DType } from '../tensor'
@@ -48,15 +49,6 @@ export function canonicalizeDtype(args: readonly (Tensor | null | undefined)[], 
     throw err
   }
   return dt
-}
-
-/**
- * `promote_dtype(*args, dtype=dtype, inexact=inexact)`: every arg as the canonical dtype (a
- * cast copy where it differs, the arg itself where it matches; null stays null).
- */
-export function promoteDtype<T extends (Tensor | null)[]>(args: [...T], dtype: DType | null | undefined, inexact = true): { [K in keyof T]: T[K] } {
-  const dt = canonicalizeDtype(args, dtype, inexact)
-  return args.map((x) => (x === null || x.dtype === dt ? x : x.astype(dt))) as { [K in keyof T]: T[K] }
 }
 
 /**
