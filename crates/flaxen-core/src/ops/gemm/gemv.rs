@@ -147,7 +147,9 @@ unsafe fn load16<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m5
 #[target_feature(enable = "avx512f")]
 unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
     use std::arch::x86_64::*;
-    let size = g.bkind.size();
+    // Bytes per element of W, a constant of this instantiation.
+    let size = if K == KIND_F32 { 4 } else { 2 };
+    debug_assert_eq!(size, g.bkind.size());
     // SAFETY (whole body): x[p+r], W[p+r, j0+j] and y[j0+j] for r < R, j < len (the mask cuts
     // the last vector at len) are inside the operands by the caller's guarantee.
     unsafe {
