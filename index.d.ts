@@ -9,7 +9,7 @@ export interface TensorHandle {
 }
 
 /** dtype names accepted and returned by the addon. */
-export type NativeDType = 'float32' | 'int32' | 'uint32' | 'uint16' | 'uint8' | 'bool' | 'int8'
+export type NativeDType = 'float32' | 'int32' | 'uint32' | 'uint16' | 'uint8' | 'bool' | 'int8' | 'float16' | 'bfloat16'
 
 export type NumericArray =
   | Float32Array
@@ -30,7 +30,7 @@ export function fromData(data: NumericArray, dtype: NativeDType, shape: number[]
 // metadata and memory
 /** `[dtypeCode, ...shape]`; dtypeCode indexes DTYPE_NAMES. Works for tracers too. */
 export function meta(h: TensorHandle): number[]
-/** A typed array viewing the tensor's native memory (no copy). */
+/** A typed array viewing the tensor's native memory (no copy); float16 and bfloat16 are Uint16Arrays of their bits. */
 export function view(h: TensorHandle): Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array
 /** Frees the tensor's storage now (when no other tensor shares it); detaches `view` if given. */
 export function dispose(h: TensorHandle, view?: ArrayBufferView): void

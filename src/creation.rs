@@ -64,5 +64,8 @@ fn cast_from_f64(v: &[f64], dtype: DType, shape: &[usize]) -> flaxen_core::Resul
         DType::U8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as u8).collect::<Vec<_>>(), shape),
         DType::I8 => Tensor::from_vec(v.iter().map(|&x| x as i64 as i8).collect::<Vec<_>>(), shape),
         DType::Bool => Tensor::from_vec(v.iter().map(|&x| x != 0.0).collect::<Vec<_>>(), shape),
+        // As `jnp.array(x, dtype)`: float16 rounds the f64 directly, bfloat16 through float32.
+        DType::F16 => Tensor::from_vec(v.iter().map(|&x| flaxen_core::F16(flaxen_core::halfconv::f64_to_f16(x))).collect::<Vec<_>>(), shape),
+        DType::BF16 => Tensor::from_vec(v.iter().map(|&x| flaxen_core::Bf16(flaxen_core::halfconv::f64_to_bf16(x))).collect::<Vec<_>>(), shape),
     }
 }

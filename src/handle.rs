@@ -26,7 +26,7 @@ use node_api::{Env, JsError, TypeTag, Value};
 use crate::args::core_error;
 
 /// dtype codes as the JS side sees them (`DTYPE_NAMES`), in this order.
-pub const DTYPES: [DType; 7] = [DType::F32, DType::I32, DType::U32, DType::U16, DType::U8, DType::Bool, DType::I8];
+pub const DTYPES: [DType; 9] = [DType::F32, DType::I32, DType::U32, DType::U16, DType::U8, DType::Bool, DType::I8, DType::F16, DType::BF16];
 
 pub fn dtype_code(dt: DType) -> u32 {
     DTYPES.iter().position(|&d| d == dt).expect("every dtype has a code") as u32

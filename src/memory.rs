@@ -22,7 +22,8 @@ fn view_kind(dt: DType) -> TypedArrayType {
         DType::F32 => TypedArrayType::Float32,
         DType::I32 => TypedArrayType::Int32,
         DType::U32 => TypedArrayType::Uint32,
-        DType::U16 => TypedArrayType::Uint16,
+        // float16 / bfloat16: their bits (Node 20 has no Float16Array).
+        DType::U16 | DType::F16 | DType::BF16 => TypedArrayType::Uint16,
         DType::U8 | DType::Bool => TypedArrayType::Uint8,
         DType::I8 => TypedArrayType::Int8,
     }

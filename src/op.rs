@@ -223,7 +223,7 @@ pub fn op(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     }
     // A refused output allocation inside the kernel unwinds with `AllocFailure`: caught here
     // (free on the normal path) so the error names the op.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (def.run)(&attrs, operands)));
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| def.execute(&attrs, operands)));
     let mut outs = match run {
         Ok(r) => r.map_err(args::core_error)?,
         Err(p) => match p.downcast::<flaxen_core::storage::AllocFailure>() {
@@ -269,7 +269,7 @@ fn check_outputs(def: &OpDef, attrs: &[Attr], operands: &[Arg]) -> Result<(), Js
             Arg::None => MArg::None,
         })
         .collect();
-    let outs = (def.infer)(attrs, &margs).map_err(args::core_error)?;
+    let outs = def.infer_metas(attrs, &margs).map_err(args::core_error)?;
     table::check_out_bytes(def.name, &outs).map_err(args::core_error)
 }
 

@@ -2,7 +2,7 @@
 import { checkArrayLength, codedError, codedRangeError, codedTypeError, optionsArg, showShape } from './coded-error'
 import { native, type NumericArray, type TensorHandle } from './native'
 import { op1, opCode } from './ops'
-import { Tensor, asTensor, checkShapeArg, describe, type DType, type NestedArray } from './tensor'
+import { Tensor, asTensor, checkShapeArg, describe, isFloatDtype, type DType, type NestedArray } from './tensor'
 export { tidy } from './tidy'
 
 export type ArrayLike = NestedArray | NumericArray | readonly NestedArray[]
@@ -122,8 +122,37 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 const MATMUL = opCode('matmul')
 
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  return new Tensor(op1(MATMUL, asTensor(a, 'a').handle, asTensor(b, 'b').handle))
+export interface MatmulOptions {
+  /**
+   * JAX's `preferred_element_type`: the result's dtype. Products are always summed in float32,
+   * so `'float32'` with bfloat16 or float16 operands returns those float32 sums unrounded
+   * (null, the default, gives JAX's promoted dtype: bfloat16 for two bfloat16 operands).
+   */
+  preferredElementType?: DType | null
+}
+
+/**
+ * jnp.matmul of float tensors. float16 / bfloat16 `b` (weights) are read as they are, widened to
+ * float32 inside the kernel: `matmul(x, w)` with a bfloat16 `w` equals
+ * `matmul(x, w.astype('float32'))` bit for bit, reading half the bytes.
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { preferredElementType = null } = optionsArg(options, 'matmul')
+  const ha = asTensor(a, 'a').handle
+  const hb = asTensor(b, 'b').handle
+  if (preferredElementType === null) return new Tensor(op1(MATMUL, ha, hb))
+  if (!isFloatDtype(preferredElementType)) {
+    throw codedError('E_DTYPE', `matmul: preferredElementType must be float32, float16 or bfloat16, got ${typeof preferredElementType === 'string' ? preferredElementType : describe(preferredElementType)}`)
+  }
+  // A float32 a makes the product float32 (its sums unrounded); then one rounding to the
+  // preferred dtype.
+  const a32 = a.dtype === 'float32' ? a : a.astype('float32')
+  const out = new Tensor(op1(MATMUL, a32.handle, hb))
+  if (a32 !== a) a32.dispose()
+  if (out.dtype === preferredElementType) return out
+  const cast = out.astype(preferredElementType)
+  out.dispose()
+  return cast
 }
 
 /** A tensor or number operand's handle or value, for the table's `Operand` slots. */
@@ -575,7 +604,8 @@ export interface TakeAlongAxisOptions {
  * (of the flattened `x` when null; then `indices` is 1-D). `x` and `indices` have the same
  * rank and broadcast on the other axes. `indices` must be integers (E_DTYPE otherwise).
  */
-export function takeAlongAxis(x: Tensor, indices: Tensor | readonly number[], axis: number | null, { mode = 'fill' }: TakeAlongAxisOptions = {}): Tensor {
+export function takeAlongAxis(x: Tensor, indices: Tensor | readonly number[], axis: number | null, options: TakeAlongAxisOptions = {}): Tensor {
+  const { mode = 'fill' } = optionsArg(options, 'takeAlongAxis')
   if (axis !== null && typeof axis !== 'number') throw codedTypeError(`takeAlongAxis: axis must be a number or null, got ${describe(axis)}`)
   return new Tensor(op1(opCode('take_along_axis'), asTensor(x, 'x').handle, indicesHandle(indices, 'takeAlongAxis'), axis, mode))
 }
@@ -610,7 +640,7 @@ function contract(a: Tensor, b: Tensor, ca: number[], cb: number[], name: string
   const bt = transpose(b, [...ib, ...freeB])
   const a2 = at.reshape([m, k])
   const b2 = bt.reshape([k, n])
-  const prod = a.dtype !== 'float32' && a.dtype === b.dtype ? intProduct(a2, b2, m, k, n) : matmul(a2, b2)
+  const prod = !isFloatDtype(a.dtype) && a.dtype === b.dtype ? intProduct(a2, b2, m, k, n) : matmul(a2, b2)
   const out = prod.reshape([...freeA.map((d) => a.shape[d]), ...freeB.map((d) => b.shape[d])])
   drop(at, bt, a2, b2, prod)
   return out

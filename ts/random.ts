@@ -124,22 +124,32 @@ export function bits(k: Key | Uint32Array, shape: readonly number[] = [], dtype:
   return new Tensor(op1(opCode('bits'), keyOperand(k), width, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
 }
 
+/** The float dtypes a draw can have (JAX: a ValueError for any other). */
+export type FloatDType = 'float32' | 'float16' | 'bfloat16'
+
 export interface UniformOptions {
   minval?: number
   maxval?: number
+  /**
+   * float32 (default), float16 or bfloat16. A half dtype draws as JAX does: 8 random bits per
+   * element for bfloat16, 16 for float16 (not a rounded float32 draw), every step rounded.
+   */
+  dtype?: FloatDType
 }
 
 export function uniform(k: Key | Uint32Array, shape: readonly number[] = [], options: UniformOptions = {}): Tensor {
-  const { minval = 0, maxval = 1 } = optionsArg(options, 'uniform')
-  return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, config.threefryPartitionable))
+  const { minval = 0, maxval = 1, dtype = 'float32' } = optionsArg(options, 'uniform')
+  return new Tensor(op1(opCode('uniform'), keyOperand(k), checkShapeArg(shape, 'shape'), minval, maxval, dtype, config.threefryPartitionable))
 }
 
-export function normal(k: Key | Uint32Array, shape: readonly number[] = []): Tensor {
-  return new Tensor(op1(opCode('normal'), keyOperand(k), checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+/** `jax.random.normal(key, shape, dtype)`: `sqrt(2) * erf_inv(u)`, in the dtype's precision. */
+export function normal(k: Key | Uint32Array, shape: readonly number[] = [], dtype: FloatDType = 'float32'): Tensor {
+  return new Tensor(op1(opCode('normal'), keyOperand(k), checkShapeArg(shape, 'shape'), dtype, config.threefryPartitionable))
 }
 
-export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = []): Tensor {
-  return new Tensor(op1(opCode('truncated_normal'), keyOperand(k), lower, upper, checkShapeArg(shape, 'shape'), config.threefryPartitionable))
+/** `jax.random.truncated_normal(key, lower, upper, shape, dtype)`. */
+export function truncatedNormal(k: Key | Uint32Array, lower: number, upper: number, shape: readonly number[] = [], dtype: FloatDType = 'float32'): Tensor {
+  return new Tensor(op1(opCode('truncated_normal'), keyOperand(k), lower, upper, checkShapeArg(shape, 'shape'), dtype, config.threefryPartitionable))
 }
 
 export function randint(k: Key | Uint32Array, shape: readonly number[], minval: number, maxval: number): Tensor {
@@ -163,7 +173,8 @@ export interface GumbelOptions {
  * `u = uniform(key, shape, { minval: tiny, maxval: 1 })`, JAX's default 'low' mode: the same uniform
  * draws; within 8 ulp of JAX (our `log` is within 1 ulp of XLA's, amplified for results near 0).
  */
-export function gumbel(k: Key | Uint32Array, shape: readonly number[] = [], { mode = 'low' }: GumbelOptions = {}): Tensor {
+export function gumbel(k: Key | Uint32Array, shape: readonly number[] = [], options: GumbelOptions = {}): Tensor {
+  const { mode = 'low' } = optionsArg(options, 'gumbel')
   if (mode !== 'low') {
     throw codedError('E_ARG', `gumbel: mode ${JSON.stringify(mode)} is not supported; only 'low' (JAX's default) is implemented`)
   }
@@ -191,7 +202,8 @@ export interface CategoricalOptions {
  * unnormalised log-probabilities, as JAX does: `argmax(gumbel(key, ...) + logits, axis)` (the
  * same draws, so the same samples). Sampling with replacement only.
  */
-export function categorical(k: Key | Uint32Array, logits: Tensor, { axis = -1, shape }: CategoricalOptions = {}): Tensor {
+export function categorical(k: Key | Uint32Array, logits: Tensor, options: CategoricalOptions = {}): Tensor {
+  const { axis = -1, shape } = optionsArg(options, 'categorical')
   if (!(logits instanceof Tensor)) throw codedTypeError(`categorical: logits must be a Tensor, got ${describe(logits)}`)
   const nd = logits.ndim
   if (!Number.isInteger(axis) || axis < -nd || axis >= nd) {

@@ -14,6 +14,33 @@ export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array |
 /** Nested arrays as returned by `toArray()`. */
 export type NestedArray = number | boolean | NestedArray[]
 
+/** float16 and bfloat16: 2-byte floats, stored as their bits (`t.data` is a Uint16Array). */
+export type HalfDType = 'float16' | 'bfloat16'
+
+/** The floating-point dtypes. */
+export function isFloatDtype(dtype: unknown): dtype is 'float32' | HalfDType {
+  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16'
+}
+
+const HALF_F32 = new Float32Array(1)
+const HALF_U32 = new Uint32Array(HALF_F32.buffer)
+
+/** The number a bfloat16 bit pattern stands for (exact: the top half of a float32). */
+export function bfloat16ToNumber(bits: number): number {
+  HALF_U32[0] = (bits & 0xffff) << 16
+  return HALF_F32[0]
+}
+
+/** The number a float16 bit pattern stands for (exact). */
+export function float16ToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1
+  const e = (bits >> 10) & 0x1f
+  const m = bits & 0x3ff
+  if (e === 0) return sign * m * 2 ** -24
+  if (e === 0x1f) return m === 0 ? sign * Infinity : NaN
+  return sign * (1 + m / 1024) * 2 ** (e - 15)
+}
+
 /** A scalar of dtype `D` in JS: `boolean` for bool, `number` for the others. */
 export type ScalarOf<D extends DType> = D extends 'bool' ? boolean : number
 /** `toArray()` of a dtype-`D` tensor: its scalar, or nested arrays of it. */
@@ -103,7 +130,11 @@ export class Tensor<D extends DType = DType> {
     return n
   }
 
-  /** A typed array viewing the native memory: no copy, and a write through it is seen by the next op. */
+  /**
+   * A typed array viewing the native memory: no copy, and a write through it is seen by the next
+   * op. float16 and bfloat16 tensors give a Uint16Array of their bits (Node 20 has no
+   * Float16Array); `toArray()` and `item()` give their values.
+   */
   get data(): TypedArray {
     Tensor.#brand(this)
     const h = this.handle
@@ -117,8 +148,9 @@ export class Tensor<D extends DType = DType> {
     const data = this.data
     const shape = this.shape
     const isBool = this.dtype === 'bool'
+    const decode = halfDecoder(this.dtype)
     const build = (dim: number, offset: number): NestedArray => {
-      if (dim === shape.length) return isBool ? data[offset] !== 0 : data[offset]
+      if (dim === shape.length) return isBool ? data[offset] !== 0 : decode !== null ? decode(data[offset]) : data[offset]
       const out: NestedArray[] = []
       let stride = 1
       for (let i = dim + 1; i < shape.length; i++) stride *= shape[i]
@@ -135,7 +167,8 @@ export class Tensor<D extends DType = DType> {
       throw codedError('E_SHAPE', `item: the tensor has shape ${showShape(this.shape)}; item() needs exactly one element`)
     }
     const v = this.data[0]
-    return (this.dtype === 'bool' ? v !== 0 : v) as ScalarOf<D>
+    const decode = halfDecoder(this.dtype)
+    return (this.dtype === 'bool' ? v !== 0 : decode !== null ? decode(v) : v) as ScalarOf<D>
   }
 
   /** Same data in a new shape (a view sharing storage: the storage is contiguous). One -1 is inferred. */
@@ -190,6 +223,11 @@ export class Tensor<D extends DType = DType> {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString()
   }
+}
+
+/** The bits-to-number decoder of a half dtype (null for the others). */
+function halfDecoder(dtype: DType): ((bits: number) => number) | null {
+  return dtype === 'bfloat16' ? bfloat16ToNumber : dtype === 'float16' ? float16ToNumber : null
 }
 
 export function isTensor(x: unknown): x is Tensor {

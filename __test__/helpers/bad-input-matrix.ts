@@ -126,6 +126,9 @@ const BAD: Sample[] = [
   { label: 'fake tensor (Tensor prototype)', make: () => Object.create(Tensor.prototype) },
   { label: 'bool tensor', make: () => jnp.array([true, false]) },
   { label: 'int8 tensor', make: () => jnp.array([1, 2], 'int8') },
+  { label: 'bfloat16 tensor', make: () => jnp.array([[1, -2, 0.5], [3, 4, 5]], 'bfloat16') },
+  { label: 'float16 tensor', make: () => jnp.array([1, 65520], 'float16') },
+  { label: "'bfloat16'", make: () => 'bfloat16' },
   { label: 'tensor f32[1e4,1]', make: () => jnp.zeros([1e4, 1]) },
   { label: '{shape:[2]}', make: () => ({ shape: [2] }) },
   { label: 'fn returning 42', make: () => () => 42 },
@@ -304,15 +307,16 @@ interface LayerCase {
 
 const LAYERS: LayerCase[] = [
   { name: 'Dense', cls: nn.Dense, props: () => ({ features: 4 }), fields: ['features', 'useBias', 'kernelInit', 'biasInit', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3]) },
-  { name: 'DenseGeneral', cls: nn.DenseGeneral, props: () => ({ features: [2, 2] }), fields: ['features', 'axis', 'batchDims', 'useBias', 'kernelInit'], input: () => jnp.ones([2, 3]) },
-  { name: 'Embed', cls: nn.Embed, props: () => ({ numEmbeddings: 5, features: 3 }), fields: ['numEmbeddings', 'features', 'embeddingInit', 'dtype'], input: () => jnp.array([0, 1], 'int32') },
-  { name: 'LayerNorm', cls: nn.LayerNorm, props: () => ({}), fields: ['epsilon', 'useBias', 'useScale', 'reductionAxes', 'featureAxes', 'scaleInit'], input: () => jnp.ones([2, 3]) },
-  { name: 'RMSNorm', cls: nn.RMSNorm, props: () => ({}), fields: ['epsilon', 'useScale', 'reductionAxes', 'scaleInit'], input: () => jnp.ones([2, 3]) },
+  { name: 'DenseGeneral', cls: nn.DenseGeneral, props: () => ({ features: [2, 2] }), fields: ['features', 'axis', 'batchDims', 'useBias', 'kernelInit', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3]) },
+  { name: 'Embed', cls: nn.Embed, props: () => ({ numEmbeddings: 5, features: 3 }), fields: ['numEmbeddings', 'features', 'embeddingInit', 'dtype', 'paramDtype'], input: () => jnp.array([0, 1], 'int32') },
+  { name: 'LayerNorm', cls: nn.LayerNorm, props: () => ({}), fields: ['epsilon', 'useBias', 'useScale', 'reductionAxes', 'featureAxes', 'scaleInit', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3]) },
+  { name: 'RMSNorm', cls: nn.RMSNorm, props: () => ({}), fields: ['epsilon', 'useScale', 'reductionAxes', 'scaleInit', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3]) },
+  { name: 'Dense (bfloat16)', cls: nn.Dense, props: () => ({ features: 4, dtype: 'bfloat16', paramDtype: 'bfloat16' }), fields: ['features', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3], 'float16') },
   { name: 'Dropout', cls: nn.Dropout, props: () => ({ rate: 0.5, deterministic: false }), fields: ['rate', 'broadcastDims', 'deterministic', 'rngCollection'], input: () => jnp.ones([2, 3]) },
   { name: 'PReLU', cls: nn.PReLU, props: () => ({}), fields: ['negativeSlopeInit', 'paramDtype'], input: () => jnp.ones([2, 3]) },
 ]
 
-const LAYER_BAD_LABELS = new Set(['undefined', 'null', 'NaN', '0.5', '-1', '2**31', "'abc'", 'Symbol', 'shape [1e6,1e6]', 'new Array(2**32-1)', 'cyclic object', 'fn returning 42', 'disposed tensor'])
+const LAYER_BAD_LABELS = new Set(['undefined', 'null', 'NaN', '0.5', '-1', '2**31', "'abc'", 'Symbol', 'shape [1e6,1e6]', 'new Array(2**32-1)', 'cyclic object', 'fn returning 42', 'disposed tensor', 'bfloat16 tensor', "'bfloat16'"])
 const LAYER_BAD = process.env.BAD_INPUT_LONG === '1' ? BAD : BAD.filter((b) => LAYER_BAD_LABELS.has(b.label))
 
 /** Each prop of a layer replaced by a bad value, plus bad init/apply arguments. */

@@ -128,7 +128,7 @@ export function switchBranch<A extends unknown[], C>(
   if (typeof index === 'number') i = index
   else if (isTensor(index)) {
     if (index.ndim !== 0) throw new PyTypeError(`Branch index must be scalar, got ${String(index.toArray())} of shape (${index.shape.join(', ')},).`)
-    if (index.dtype === 'float32' || index.dtype === 'bool') throw new PyTypeError(`Index type must be an integer, got ${String(index.item())} as ${index.dtype}`)
+    if (index.dtype === 'float32' || index.dtype === 'float16' || index.dtype === 'bfloat16' || index.dtype === 'bool') throw new PyTypeError(`Index type must be an integer, got ${String(index.item())} as ${index.dtype}`)
     i = Number(index.item())
   } else throw new PyTypeError(`Index type must be an integer, got ${String(index)}`)
   if (!Number.isInteger(i)) throw new PyTypeError(`Index type must be an integer, got ${i} as float32`)

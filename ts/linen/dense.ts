@@ -5,18 +5,21 @@ import * as jnp from '../jnp'
 import { describe, type DType, type Tensor } from '../tensor'
 import { ValueError } from '../errors'
 import { compact } from './compact'
+import { asOperand, canonicalizeDtype, checkDtypeField } from './dtypes'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, intsProp, tensorArg } from './module-internals'
 
 /**
- * `promote_dtype(inputs, kernel, bias, dtype=dtype)` with float32 params: integer and bool
- * inputs compute in float32 (jnp's promotion with a float32 kernel); float32 is the only float
- * dtype, so any other `dtype` is refused.
+ * `promote_dtype(inputs, kernel, bias, dtype=dtype)`: the computation dtype (`dtype`, else the
+ * promoted dtype of all three, made a float) and the operands in it. A float16 / bfloat16
+ * kernel or bias in a float32 computation is left as it is: the matmul and the add widen it
+ * exactly, so the result is the one of the widened copy JAX makes.
  */
-function promoteDtype(inputs: Tensor, dtype: DType | null, layer: string): Tensor {
-  if ((dtype ?? 'float32') !== 'float32') throw new ValueError(`${layer}: only float32 computation is supported, got dtype ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
-  return inputs.dtype === 'float32' ? inputs : inputs.astype('float32')
+function promoteDense(inputs: Tensor, kernel: Tensor, bias: Tensor | null, dtype: unknown, layer: string): [Tensor, Tensor, Tensor | null] {
+  const dt = canonicalizeDtype([inputs, kernel, bias], checkDtypeField(dtype, layer))
+  const x = inputs.dtype === dt ? inputs : inputs.astype(dt)
+  return [x, asOperand(kernel, dt), bias === null ? null : asOperand(bias, dt)]
 }
 
 export interface DenseProps {
@@ -31,7 +34,7 @@ export interface DenseProps {
 export class Dense extends Module<DenseProps> {
   features!: number
   useBias = true
-  /** Computation dtype; null = inferred from inputs and params (float32 is the only float dtype). */
+  /** Computation dtype; null = the promoted dtype of inputs and params (`promote_dtype`). */
   dtype: DType | null = null
   paramDtype: DType = 'float32'
   kernelInit: Initializer = lecunNormal()
@@ -48,13 +51,14 @@ export class Dense extends Module<DenseProps> {
     const inFeatures = inputs.shape[inputs.shape.length - 1]
     // Creation order matters: kernel takes 'params' counter 1, bias counter 2.
     const kernel: Tensor = this.param('kernel', this.kernelInit, [inFeatures, this.features], this.paramDtype)
-    const bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
-    inputs = promoteDtype(inputs, this.dtype, 'Dense')
+    let bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
+    let kernel2: Tensor
+    ;[inputs, kernel2, bias] = promoteDense(inputs, kernel, bias, this.dtype, 'Dense')
     // dot_general contracting the last axis of x with axis 0 of the kernel: flatten the
     // leading dims, one matmul, restore them (a 2-D input needs neither reshape; the bias
     // broadcasts over the rows as it is).
     const flat = inputs.ndim === 2 ? inputs : inputs.reshape([-1, inFeatures])
-    let y = jnp.matmul(flat, kernel)
+    let y = jnp.matmul(flat, kernel2)
     if (bias !== null) y = jnp.add(y, bias)
     return inputs.ndim === 2 ? y : y.reshape([...inputs.shape.slice(0, -1), this.features])
   }
@@ -105,7 +109,7 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
     if (batchDims.some((d, i) => d !== i)) {
       throw new ValueError(`batch_dims (${batchDims.join(', ')}${batchDims.length === 1 ? ',' : ''}) must be consecutive leading dimensions starting from 0.`)
     }
-    inputs = promoteDtype(inputs, this.dtype, 'DenseGeneral')
+    checkDtypeField(this.dtype, 'DenseGeneral')
     const shape = inputs.shape
     const batchShape = batchDims.map((d) => shape[d])
     const contractedShape = axis.map((a) => shape[a])
@@ -130,15 +134,17 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
       )
       bias = this.param('bias', biasInitWrap, [...batchShape, ...features], this.paramDtype)
     }
+    let kernel2: Tensor
+    ;[inputs, kernel2, bias] = promoteDense(inputs, kernel, bias, this.dtype, 'DenseGeneral')
 
     // dot_general: batch dims first, then the remaining input dims, then the features.
     const x = jnp.transpose(inputs, [...batchDims, ...restDims, ...axis])
     let y: Tensor
     if (batchDims.length === 0) {
-      y = jnp.matmul(x.reshape([R, C]), kernel.reshape([C, F]))
+      y = jnp.matmul(x.reshape([R, C]), kernel2.reshape([C, F]))
       if (bias !== null) y = jnp.add(y, bias.reshape([1, F]))
     } else {
-      y = jnp.matmul(x.reshape([B, R, C]), kernel.reshape([B, C, F]))
+      y = jnp.matmul(x.reshape([B, R, C]), kernel2.reshape([B, C, F]))
       if (bias !== null) y = jnp.add(y, bias.reshape([B, 1, F]))
     }
     return y.reshape([...batchShape, ...restShape, ...features])

@@ -2,7 +2,8 @@
 // integer indices, and `attend` to use it as an output projection (weight sharing).
 import { ValueError } from '../errors'
 import * as jnp from '../jnp'
-import { describe, type DType, type Tensor } from '../tensor'
+import { type DType, type Tensor } from '../tensor'
+import { asOperand, canonicalizeDtype, checkDtypeField } from './dtypes'
 import { type Initializer, varianceScaling } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, tensorArg } from './module-internals'
@@ -23,7 +24,7 @@ export interface EmbedProps {
 export class Embed extends Module<EmbedProps> {
   numEmbeddings!: number
   features!: number
-  /** Output dtype; null = the embedding's (float32 is the only float dtype). */
+  /** Output dtype; null = the embedding's (`param_dtype`). */
   dtype: DType | null = null
   paramDtype: DType = 'float32'
   embeddingInit: Initializer = defaultEmbedInit
@@ -42,24 +43,27 @@ export class Embed extends Module<EmbedProps> {
   call(inputs: Tensor): Tensor {
     inputs = tensorArg(this, 'call', 'inputs', inputs)
     if (!INTEGER_DTYPES.includes(inputs.dtype)) throw new ValueError('Input type must be an integer or unsigned integer.')
-    const embedding = promoteDtype(this.embedding, this.dtype)
-    if (this.numEmbeddings === 1) return jnp.broadcastTo(embedding, [...inputs.shape, this.features])
-    // jnp.take's default 'fill' mode: negative indices count from the end, out-of-range rows are NaN.
-    return jnp.take(embedding, inputs, 0)
+    // promote_dtype(embedding, dtype=dtype, inexact=False): the table in `dtype`. The cast is
+    // elementwise, so the rows are taken first and only they are cast (Flax casts the table).
+    const dt = canonicalizeDtype([this.embedding], checkDtypeField(this.dtype, 'Embed'), false)
+    const rows =
+      this.numEmbeddings === 1
+        ? jnp.broadcastTo(this.embedding, [...inputs.shape, this.features])
+        : // jnp.take's default 'fill' mode: negative indices count from the end, out-of-range rows are NaN.
+          jnp.take(this.embedding, inputs, 0)
+    if (rows.dtype === dt) return rows
+    const out = rows.astype(dt)
+    rows.dispose()
+    return out
   }
 
   /** `query @ embedding.T`: logits over the `numEmbeddings` entries. */
   attend(query: Tensor): Tensor {
     query = tensorArg(this, 'attend', 'query', query)
-    const embedding = promoteDtype(this.embedding, this.dtype)
-    // promote_dtype (inexact): an integer query computes in float32.
-    const q = query.dtype === 'float32' ? query : query.astype('float32')
-    return jnp.matmul(q, jnp.transpose(embedding))
+    // promote_dtype(query, embedding, dtype=dtype) (inexact: an integer query computes in a
+    // float); a half-precision table in a float32 product is widened inside the matmul.
+    const dt = canonicalizeDtype([query, this.embedding], checkDtypeField(this.dtype, 'Embed'))
+    const q = query.dtype === dt ? query : query.astype(dt)
+    return jnp.matmul(q, jnp.transpose(asOperand(this.embedding, dt)))
   }
-}
-
-/** `promote_dtype(embedding, dtype=dtype)`: float32 is the only float dtype, so only a check. */
-function promoteDtype(embedding: Tensor, dtype: DType | null): Tensor {
-  if ((dtype ?? embedding.dtype) !== embedding.dtype) throw new ValueError(`Embed: only float32 computation is supported, got dtype ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
-  return embedding
 }

@@ -3,6 +3,9 @@
 // An initializer is `(key, shape, dtype = 'float32') => Tensor`. Scalars are rounded to float32
 // exactly where JAX rounds them (JAX computes `variance` in Python floats, then every array
 // operation is float32), so the values match JAX bit for bit given the same random bits.
+// float16 / bfloat16 (Flax's `param_dtype`): JAX draws in that dtype (its own random bits, not
+// a rounded float32 draw) and every following array operation is one of that dtype, rounded;
+// here the same operations run on 0-d tensors of the dtype, which round the same way.
 // Every initializer carries its output shape (ABSTRACT_SHAPE) so checking an existing
 // parameter's shape computes nothing.
 import { checkArrayLength, codedRangeError, codedTypeError, optionsArg, type CodedError } from '../coded-error'
@@ -11,7 +14,7 @@ import { ValueError } from '../errors'
 import * as jnp from '../jnp'
 import * as linalg from '../linalg'
 import * as random from '../random'
-import { describe, type DType, type Tensor } from '../tensor'
+import { describe, isFloatDtype, type DType, type Tensor } from '../tensor'
 
 export type Initializer = ((key: PRNGKey, shape: readonly number[], dtype?: DType) => Tensor) & {
   [ABSTRACT_SHAPE]?: (shape: readonly number[], dtype?: DType) => readonly number[]
@@ -64,6 +67,34 @@ function checkFloat32(dtype: DType, who: string): void {
   if (dtype !== 'float32') throw valueError('E_DTYPE', `${who}: only float32 parameters are supported, got ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
 }
 
+/** float32, float16 or bfloat16 (JAX's random samplers refuse other dtypes with a ValueError). */
+function checkFloat(dtype: DType, who: string): random.FloatDType {
+  if (!isFloatDtype(dtype)) throw valueError('E_DTYPE', `${who}: dtype must be a float dtype (float32, float16 or bfloat16), got ${typeof dtype === 'string' ? dtype : describe(dtype)}`)
+  return dtype
+}
+
+/**
+ * `draw * jnp.array(c, dtype)`: float32 multiplies by `c` rounded to float32; a half dtype by
+ * `c` converted as `jnp.array` converts it (float16 directly, bfloat16 through float32), and
+ * the product rounds to the half dtype.
+ */
+function scaled(draw: Tensor, c: number, dtype: random.FloatDType): Tensor {
+  if (dtype === 'float32') return jnp.multiply(draw, f32(c))
+  const s = jnp.full([], c, dtype)
+  const out = jnp.multiply(draw, s)
+  s.dispose()
+  draw.dispose()
+  return out
+}
+
+/** `draw * s` for a 0-d tensor `s` of the draw's dtype (disposing both). */
+function times(draw: Tensor, s: Tensor): Tensor {
+  const out = jnp.multiply(draw, s)
+  draw.dispose()
+  s.dispose()
+  return out
+}
+
 /** `zeros`: the key is ignored (Flax still spends a 'params' counter tick on it). */
 export const zeros: Initializer = initializer((_key, shape, dtype) => jnp.zeros(shape, dtype))
 /** `ones`. */
@@ -89,8 +120,8 @@ export function constant(value: number, dtype: DType = 'float32'): Initializer {
 export function uniform(scale = 1e-2, dtype: DType = 'float32'): Initializer {
   finiteArg(scale, 'uniform', 'scale')
   return initializer((key, shape, dt) => {
-    checkFloat32(dt, 'uniform')
-    return jnp.multiply(random.uniform(key, shape), f32(scale))
+    const d = checkFloat(dt, 'uniform')
+    return scaled(random.uniform(key, shape, { dtype: d }), scale, d)
   }, dtype)
 }
 
@@ -98,8 +129,8 @@ export function uniform(scale = 1e-2, dtype: DType = 'float32'): Initializer {
 export function normal(stddev = 1e-2, dtype: DType = 'float32'): Initializer {
   finiteArg(stddev, 'normal', 'stddev')
   return initializer((key, shape, dt) => {
-    checkFloat32(dt, 'normal')
-    return jnp.multiply(random.normal(key, shape), f32(stddev))
+    const d = checkFloat(dt, 'normal')
+    return scaled(random.normal(key, shape, d), stddev, d)
   }, dtype)
 }
 
@@ -116,8 +147,8 @@ export function truncatedNormal(stddev = 1e-2, options: TruncatedNormalOptions =
   finiteArg(lower, 'truncated_normal', 'lower')
   finiteArg(upper, 'truncated_normal', 'upper')
   return initializer((key, shape, dt) => {
-    checkFloat32(dt, 'truncated_normal')
-    return jnp.multiply(random.truncatedNormal(key, lower, upper, shape), f32(stddev))
+    const d = checkFloat(dt, 'truncated_normal')
+    return scaled(random.truncatedNormal(key, lower, upper, shape, d), stddev, d)
   }, dtype)
 }
 
@@ -181,7 +212,7 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
   const { inAxis = -2, outAxis = -1, batchAxis = [], dtype = 'float32' } = optionsArg(options, 'varianceScaling')
   finiteArg(scale, 'variance_scaling', 'scale')
   return initializer((key, shape, dt) => {
-    checkFloat32(dt, 'variance_scaling')
+    const d = checkFloat(dt, 'variance_scaling')
     const [fanIn, fanOut] = computeFans(shape, inAxis, outAxis, batchAxis)
     let denominator: number
     if (mode === 'fan_in') denominator = fanIn
@@ -189,6 +220,7 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
     else if (mode === 'fan_avg') denominator = (fanIn + fanOut) / 2
     else if (mode === 'fan_geo_avg') denominator = Math.sqrt(fanIn * fanOut)
     else throw valueError('E_ARG', `invalid mode for variance scaling initializer: ${typeof mode === 'string' ? mode : describe(mode)}`)
+    if (d !== 'float32') return halfVarianceScaling(key, shape, scale / denominator, distribution, d)
     // Python float64 division, then one cast to float32 (`jnp.array(scale / denominator, dtype)`).
     const variance = f32(scale / denominator)
     if (distribution === 'truncated_normal') {
@@ -202,6 +234,36 @@ export function varianceScaling(scale: number, mode: FanMode, distribution: Dist
     }
     throw valueError('E_ARG', `invalid distribution for variance scaling initializer: ${typeof distribution === 'string' ? distribution : describe(distribution)}`)
   }, dtype)
+}
+
+/**
+ * variance_scaling's draw for a half dtype, JAX's operations on 0-d arrays of that dtype:
+ * `variance = jnp.array(scale / denominator, dtype)`, then `jnp.sqrt(variance) /
+ * jnp.array(0.8796..., dtype)` (truncated normal), `jnp.sqrt(variance)` (normal) or
+ * `jnp.sqrt(3 * variance)` (uniform on [-1, 1)), each rounded to the dtype, times the draw.
+ */
+function halfVarianceScaling(key: PRNGKey, shape: readonly number[], v: number, distribution: Distribution, d: 'float16' | 'bfloat16'): Tensor {
+  const variance = jnp.full([], v, d)
+  try {
+    if (distribution === 'truncated_normal') {
+      const root = jnp.sqrt(variance)
+      const c = jnp.full([], TRUNCATED_STDDEV, d)
+      const stddev = jnp.divide(root, c)
+      root.dispose()
+      c.dispose()
+      return times(random.truncatedNormal(key, -2, 2, shape, d), stddev)
+    }
+    if (distribution === 'normal') return times(random.normal(key, shape, d), jnp.sqrt(variance))
+    if (distribution === 'uniform') {
+      const three = jnp.multiply(variance, 3)
+      const root = jnp.sqrt(three)
+      three.dispose()
+      return times(random.uniform(key, shape, { minval: -1, maxval: 1, dtype: d }), root)
+    }
+    throw valueError('E_ARG', `invalid distribution for variance scaling initializer: ${typeof distribution === 'string' ? distribution : describe(distribution)}`)
+  } finally {
+    variance.dispose()
+  }
 }
 
 /** `lecun_normal()`: the default kernel init of Dense. */

@@ -14,7 +14,8 @@ import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, intsProp, tensorArg } from './module-internals'
-import { canonicalizeAxes, checkedDtype } from './norm-helpers'
+import { canonicalizeDtype, checkDtypeField } from './dtypes'
+import { canonicalizeAxes } from './norm-helpers'
 
 interface NormSettings {
   epsilon: number
@@ -28,6 +29,8 @@ interface NormSettings {
   scaleInit: Initializer
   biasInit: Initializer
   paramDtype: DType
+  /** The layer's `dtype` (the result's; null: promoted from x and the params). */
+  dtype: DType | null
 }
 
 /** `_compute_stats` over `red`, keeping the reduced axes (Flax expands them back before use). */
@@ -56,11 +59,16 @@ function checkAxes(axes: number | readonly number[], nd: number): number | reado
   return axes
 }
 
-/** Params are float32 in practice; another paramDtype promotes to float32 as jnp would. */
+/** A param as the float32 computation uses it (`mul *= scale` and `y += bias` promote to it). */
 const asF32 = (t: Tensor): Tensor => {
   // An init function may return anything; say so rather than fail on `t.dtype`.
   if (!(t instanceof Tensor)) throw codedTypeError(`normalization: scaleInit/biasInit must return a Tensor, got ${describe(t)}`)
   return t.dtype === 'float32' ? t : t.astype('float32')
+}
+
+const checkParam = (t: Tensor): Tensor => {
+  if (!(t instanceof Tensor)) throw codedTypeError(`normalization: scaleInit/biasInit must return a Tensor, got ${describe(t)}`)
+  return t
 }
 
 /** Settings of the composed path: the layer's, with the axes canonicalised. */
@@ -93,22 +101,37 @@ export function composedNormalize(x: Tensor, scale: Tensor | null, bias: Tensor 
  * before bias (their 'params' RNG counters), both with the shape of x's feature axes.
  */
 function normalize(mdl: Module, x: Tensor, s: NormSettings): Tensor {
-  // Statistics are at least float32 and float32 is the only float dtype: integer/bool inputs
-  // compute in float32, as `x.astype(promote_types(dtype, float32))` and `x - mean` do.
+  const input = x
+  // Statistics are at least float32 (`promote_types(dtype, float32)`), and `x - mean`, the
+  // scale and the bias all compute in float32 with them: integer, bool and half-precision
+  // inputs and params are widened (exactly, for the half dtypes). The result is cast once to
+  // `dtype`, else to the promoted dtype of x and the params (Flax's `canonicalize_dtype`).
   if (x.dtype !== 'float32') x = x.astype('float32')
   const nd = x.ndim
   const red = canonicalizeAxes(nd, checkAxes(intsProp(mdl, 'reductionAxes', s.reductionAxes), nd))
   const feat = canonicalizeAxes(nd, checkAxes(intsProp(mdl, 'featureAxes', s.featureAxes), nd))
   const reducedFeatureShape = feat.map((a) => x.shape[a])
-  const scale: Tensor | null = s.useScale ? asF32(mdl.param('scale', s.scaleInit, reducedFeatureShape, s.paramDtype)) : null
-  const bias: Tensor | null = s.useBias ? asF32(mdl.param('bias', s.biasInit, reducedFeatureShape, s.paramDtype)) : null
+  const scaleP: Tensor | null = s.useScale ? checkParam(mdl.param('scale', s.scaleInit, reducedFeatureShape, s.paramDtype)) : null
+  const biasP: Tensor | null = s.useBias ? checkParam(mdl.param('bias', s.biasInit, reducedFeatureShape, s.paramDtype)) : null
+  const outDtype = canonicalizeDtype([input, scaleP, biasP], s.dtype)
+  const scale = scaleP === null ? null : asF32(scaleP)
+  const bias = biasP === null ? null : asF32(biasP)
 
   const lastOnly = (axes: number[]) => axes.length === 1 && axes[0] === nd - 1
+  let y: Tensor
   if (lastOnly(red) && lastOnly(feat)) {
-    return new Tensor(op1(LAYER_NORM, x.handle, scale?.handle ?? null, bias?.handle ?? null, s.epsilon, s.rms, s.useFastVariance))
+    y = new Tensor(op1(LAYER_NORM, x.handle, scale?.handle ?? null, bias?.handle ?? null, s.epsilon, s.rms, s.useFastVariance))
+  } else {
+    const featureShape = x.shape.map((d, i) => (feat.includes(i) ? d : 1))
+    y = composedNormalize(x, scale, bias, { epsilon: s.epsilon, rms: s.rms, useFastVariance: s.useFastVariance, red, featureShape })
   }
-  const featureShape = x.shape.map((d, i) => (feat.includes(i) ? d : 1))
-  return composedNormalize(x, scale, bias, { epsilon: s.epsilon, rms: s.rms, useFastVariance: s.useFastVariance, red, featureShape })
+  if (x !== input) x.dispose()
+  if (scale !== scaleP) scale?.dispose()
+  if (bias !== biasP) bias?.dispose()
+  if (y.dtype === outDtype) return y
+  const out = y.astype(outDtype)
+  y.dispose()
+  return out
 }
 
 /**
@@ -137,7 +160,7 @@ export type RMSNormProps = NormProps
 
 export class LayerNorm extends Module<LayerNormProps> {
   epsilon = 1e-6
-  /** Result dtype; null = inferred (float32 is the only float dtype). */
+  /** Result dtype; null = the promoted dtype of x and the params (statistics are float32). */
   dtype: DType | null = null
   paramDtype: DType = 'float32'
   useBias = true
@@ -157,9 +180,9 @@ export class LayerNorm extends Module<LayerNormProps> {
   @compact
   call(x: Tensor): Tensor {
     x = tensorArg(this, 'call', 'x', x)
-    checkedDtype(this.dtype, 'LayerNorm')
+    const dtype = checkDtypeField(this.dtype, 'LayerNorm')
     const { epsilon, reductionAxes, featureAxes, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance } = this
-    return normalize(this, x, { epsilon, reductionAxes, featureAxes, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance, rms: false })
+    return normalize(this, x, { epsilon, reductionAxes, featureAxes, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance, rms: false, dtype })
   }
 }
 
@@ -186,9 +209,9 @@ export class RMSNorm extends Module<RMSNormProps> {
   @compact
   call(x: Tensor): Tensor {
     x = tensorArg(this, 'call', 'x', x)
-    checkedDtype(this.dtype, 'RMSNorm')
+    const dtype = checkDtypeField(this.dtype, 'RMSNorm')
     const { epsilon, reductionAxes, featureAxes, useScale, scaleInit, paramDtype } = this
     const rmsOnly = { rms: true, useBias: false, biasInit: zeros, useFastVariance: false }
-    return normalize(this, x, { epsilon, reductionAxes, featureAxes, useScale, scaleInit, paramDtype, ...rmsOnly })
+    return normalize(this, x, { epsilon, reductionAxes, featureAxes, useScale, scaleInit, paramDtype, ...rmsOnly, dtype })
   }
 }

@@ -14,10 +14,14 @@ pub enum DType {
     I8,
     /// One byte per element holding 0 or 1 (numpy's layout).
     Bool,
+    /// IEEE binary16 (numpy's float16), stored as its 16 bits.
+    F16,
+    /// bfloat16 (the top half of a float32), stored as its 16 bits.
+    BF16,
 }
 
 impl DType {
-    pub const ALL: [DType; 7] = [
+    pub const ALL: [DType; 9] = [
         DType::F32,
         DType::I32,
         DType::U32,
@@ -25,6 +29,8 @@ impl DType {
         DType::U8,
         DType::Bool,
         DType::I8,
+        DType::F16,
+        DType::BF16,
     ];
 
     /// The numpy / jnp name.
@@ -37,6 +43,8 @@ impl DType {
             DType::U8 => "uint8",
             DType::I8 => "int8",
             DType::Bool => "bool",
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
         }
     }
 
@@ -58,13 +66,20 @@ impl DType {
     pub fn size(&self) -> usize {
         match self {
             DType::F32 | DType::I32 | DType::U32 => 4,
-            DType::U16 => 2,
+            DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::U8 | DType::I8 | DType::Bool => 1,
         }
     }
 
+    /// Floating-point dtypes: float32, float16 and bfloat16.
     pub fn is_float(&self) -> bool {
-        matches!(self, DType::F32)
+        matches!(self, DType::F32 | DType::F16 | DType::BF16)
+    }
+
+    /// The 2-byte floats (float16, bfloat16): stored as bits, computed in float32 (see
+    /// `ops::table::Half` for which ops accept them).
+    pub fn is_half(&self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
     }
 
     /// Integer types (bool excluded).
@@ -95,6 +110,8 @@ mod sealed {
     impl Sealed for u8 {}
     impl Sealed for i8 {}
     impl Sealed for bool {}
+    impl Sealed for super::F16 {}
+    impl Sealed for super::Bf16 {}
 }
 
 /// A Rust type that is the element of some `DType`. Sealed: the set of dtypes is closed, and
@@ -179,5 +196,86 @@ impl Element for bool {
     #[inline(always)]
     fn to_i64(self) -> i64 {
         self as i64
+    }
+}
+
+/// A float16 element: its IEEE binary16 bits. Conversions follow JAX (see `crate::halfconv`):
+/// from f64 (a JS number, `jnp.array`/`jnp.full`) rounds directly, as numpy does; from integers
+/// through float32, as XLA's convert does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(transparent)]
+pub struct F16(pub u16);
+
+/// A bfloat16 element: the top 16 bits of a float32. From f64 and from integers it rounds
+/// through float32 (ml_dtypes' and XLA's conversions); NaN becomes the quiet NaN 0x7fc0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(transparent)]
+pub struct Bf16(pub u16);
+
+// SAFETY: both are `repr(transparent)` over u16: every bit pattern is valid, zero included.
+unsafe impl bytemuck::Zeroable for F16 {}
+unsafe impl bytemuck::Pod for F16 {}
+unsafe impl bytemuck::Zeroable for Bf16 {}
+unsafe impl bytemuck::Pod for Bf16 {}
+
+impl F16 {
+    #[inline(always)]
+    pub fn to_f32(self) -> f32 {
+        crate::halfconv::f16_to_f32(self.0)
+    }
+    #[inline(always)]
+    pub fn from_f32(x: f32) -> F16 {
+        F16(crate::halfconv::f32_to_f16(x))
+    }
+}
+
+impl Bf16 {
+    #[inline(always)]
+    pub fn to_f32(self) -> f32 {
+        crate::halfconv::bf16_to_f32(self.0)
+    }
+    #[inline(always)]
+    pub fn from_f32(x: f32) -> Bf16 {
+        Bf16(crate::halfconv::f32_to_bf16(x))
+    }
+}
+
+impl Element for F16 {
+    const DTYPE: DType = DType::F16;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        F16(crate::halfconv::f64_to_f16(v))
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> Self {
+        F16::from_f32(v as f32)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.to_f32() as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self.to_f32() as i64
+    }
+}
+
+impl Element for Bf16 {
+    const DTYPE: DType = DType::BF16;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        Bf16::from_f32(v as f32)
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> Self {
+        Bf16::from_f32(v as f32)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.to_f32() as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self.to_f32() as i64
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod cpu;
 pub mod dtype;
 pub mod error;
 pub mod executor;
+pub mod halfconv;
 pub mod io;
 pub mod linalg;
 pub mod ops;
@@ -15,7 +16,7 @@ pub mod shape;
 pub mod storage;
 pub mod tensor;
 
-pub use dtype::{DType, Element};
+pub use dtype::{Bf16, DType, Element, F16};
 pub use error::{Error, ErrorCode, Result};
 pub use storage::{live_bytes, max_bytes, pool_bytes, set_max_bytes, trim_pool, Storage};
 pub use tensor::Tensor;

@@ -10,7 +10,10 @@ use crate::storage::Storage;
 
 /// Runs `$body` with `$T` bound to the storage element type of `$dt`. Bool storage is read as
 /// `u8` because JS can write any byte through a zero-copy view, and a `bool` other than 0/1
-/// would be undefined behaviour; kernels treat a bool byte as `!= 0`.
+/// would be undefined behaviour; kernels treat a bool byte as `!= 0`. float16 and bfloat16 are
+/// `F16` / `Bf16` (their bits): a kernel that dispatches over every dtype either only moves
+/// elements or converts through `Element`; arithmetic on them happens in float32 (the op
+/// table's `Half` policy).
 macro_rules! dispatch {
     ($dt:expr, $T:ident => $body:expr) => {
         match $dt {
@@ -42,6 +45,16 @@ macro_rules! dispatch {
             $crate::dtype::DType::I8 => {
                 #[allow(dead_code)]
                 type $T = i8;
+                $body
+            }
+            $crate::dtype::DType::F16 => {
+                #[allow(dead_code)]
+                type $T = $crate::dtype::F16;
+                $body
+            }
+            $crate::dtype::DType::BF16 => {
+                #[allow(dead_code)]
+                type $T = $crate::dtype::Bf16;
                 $body
             }
         }
@@ -330,6 +343,9 @@ impl Tensor {
     pub fn astype(&self, dtype: DType) -> Tensor {
         let src = self;
         let shape = self.shape.to_vec();
+        if src.dtype.is_half() || dtype.is_half() {
+            return self.astype_half(dtype);
+        }
         if src.dtype == DType::Bool {
             let s = src.raw::<u8>();
             if dtype == DType::Bool {
@@ -351,6 +367,43 @@ impl Tensor {
                 dispatch!(dtype, D => Tensor::build::<D>(shape, dtype, |o| cast_into(s, o, |v: S| D::from_i64(v.to_i64()))))
             }
         })
+    }
+}
+
+impl Tensor {
+    /// `astype` when either side is float16 or bfloat16, as XLA converts: through float32 (exact
+    /// for the half dtypes), so integers round to float32 first and float32 rounds once; half to
+    /// bool is `x != 0` by value (-0.0 is false, NaN true); half to an integer truncates toward
+    /// zero and saturates, NaN → 0, as float32 does.
+    fn astype_half(&self, dtype: DType) -> Tensor {
+        use crate::halfconv as hc;
+        let shape = self.shape.to_vec();
+        match (self.dtype, dtype) {
+            (s, d) if s == d => {
+                let src = self.raw::<u16>();
+                Tensor::build::<u16>(shape, d, |o| o.copy_from_slice(src))
+            }
+            (DType::F32, DType::BF16) => {
+                let src = self.raw::<f32>();
+                Tensor::build::<u16>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::narrow_bf16(&src[s..s + c.len()], c)))
+            }
+            (DType::F32, DType::F16) => {
+                let src = self.raw::<f32>();
+                Tensor::build::<u16>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::narrow_f16(&src[s..s + c.len()], c)))
+            }
+            (DType::BF16, DType::F32) => {
+                let src = self.raw::<u16>();
+                Tensor::build::<f32>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::widen_bf16(&src[s..s + c.len()], c)))
+            }
+            (DType::F16, DType::F32) => {
+                let src = self.raw::<u16>();
+                Tensor::build::<f32>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::widen_f16(&src[s..s + c.len()], c)))
+            }
+            // Anything else goes through float32: exact out of a half dtype (then float32's own
+            // cast to the integer, bool or other half dtype); into one, integers round to
+            // float32 first (XLA's convert; so int → bfloat16 rounds twice, as in JAX).
+            (_, d) => self.astype(DType::F32).astype(d),
+        }
     }
 }
 

@@ -23,7 +23,7 @@ fn the_cap_refuses_storage_tensors_and_op_outputs_above_it() {
     // `infer` then the check: what the binding does before running a row with size attributes.
     let eye = table::code("eye").unwrap();
     let def = table::op(eye).unwrap();
-    let metas = (def.infer)(&[Attr::Int(3), Attr::Int(1 << 31), Attr::DType(DType::F32)], &[]).unwrap();
+    let metas = def.infer_metas(&[Attr::Int(3), Attr::Int(1 << 31), Attr::DType(DType::F32)], &[]).unwrap();
     assert_eq!(metas, vec![Meta::new(vec![3, 1 << 31], DType::F32)]);
     let e = table::check_out_bytes("eye", &metas).unwrap_err();
     assert_eq!(e.code, ErrorCode::Alloc);

@@ -21,7 +21,7 @@ fn node(g: &mut Graph, op: &str, attrs: Vec<Attr>, args: Vec<Src>) -> Src {
 
 /// Runs `op` eagerly through its table row.
 fn eager(op: &str, attrs: &[Attr], args: &[Arg]) -> Vec<Tensor> {
-    (OPS[table::code(op).unwrap()].run)(attrs, args).unwrap()
+    OPS[table::code(op).unwrap()].execute(attrs, args).unwrap()
 }
 
 fn eager1(op: &str, attrs: &[Attr], args: &[Arg]) -> Tensor {
@@ -171,17 +171,17 @@ fn random_draws_from_an_input_key_match_eager() {
     let split = table::code("split").unwrap();
     g.add(split, vec![Attr::Int(2), Attr::Bool(true)], vec![sk]).unwrap();
     let (k0, k1) = (Src::Node(0, 0), Src::Node(0, 1));
-    let n = node(&mut g, "normal", vec![Attr::Shape(vec![3, 4]), Attr::Bool(true)], vec![k1]);
+    let n = node(&mut g, "normal", vec![Attr::Shape(vec![3, 4]), Attr::DType(DType::F32), Attr::Bool(true)], vec![k1]);
     let f = node(&mut g, "fold_in", vec![Attr::Int(7)], vec![k0]);
-    let u = node(&mut g, "uniform", vec![Attr::Shape(vec![5]), Attr::Num(-1.0), Attr::Num(1.0), Attr::Bool(false)], vec![f]);
+    let u = node(&mut g, "uniform", vec![Attr::Shape(vec![5]), Attr::Num(-1.0), Attr::Num(1.0), Attr::DType(DType::F32), Attr::Bool(false)], vec![f]);
     let r = node(&mut g, "randint", vec![Attr::Shape(vec![2, 2]), Attr::Int(0), Attr::Int(10), Attr::Bool(true)], vec![k0]);
     let plan = Plan::compile(g, vec![n, u, r]).unwrap();
     assert_eq!(plan.stats().ops, ["split", "normal", "fold_in", "uniform", "randint"]);
 
     let keys = eager("split", &[Attr::Int(2), Attr::Bool(true)], &[Arg::T(&key)]);
-    let n = eager1("normal", &[Attr::Shape(vec![3, 4]), Attr::Bool(true)], &[Arg::T(&keys[1])]);
+    let n = eager1("normal", &[Attr::Shape(vec![3, 4]), Attr::DType(DType::F32), Attr::Bool(true)], &[Arg::T(&keys[1])]);
     let f = eager1("fold_in", &[Attr::Int(7)], &[Arg::T(&keys[0])]);
-    let u = eager1("uniform", &[Attr::Shape(vec![5]), Attr::Num(-1.0), Attr::Num(1.0), Attr::Bool(false)], &[Arg::T(&f)]);
+    let u = eager1("uniform", &[Attr::Shape(vec![5]), Attr::Num(-1.0), Attr::Num(1.0), Attr::DType(DType::F32), Attr::Bool(false)], &[Arg::T(&f)]);
     let r = eager1("randint", &[Attr::Shape(vec![2, 2]), Attr::Int(0), Attr::Int(10), Attr::Bool(true)], &[Arg::T(&keys[0])]);
     let want = [n, u, r];
     assert_bits(&plan.run(vec![key.clone()]).unwrap(), &want);

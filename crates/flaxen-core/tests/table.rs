@@ -36,7 +36,7 @@ fn t(shape: &[usize], dt: DType, seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
     let v = common::values(n, seed, 3.0);
     let v: Vec<f32> = match dt {
-        F32 => v,
+        F32 | F16 | BF16 => v,
         U32 | U16 | U8 => v.iter().map(|x| x.abs().round()).collect(),
         _ => v.iter().map(|x| x.round()).collect(),
     };
@@ -101,8 +101,8 @@ fn check(def: &OpDef, attrs: &[Attr], args: &[A]) -> Verdict {
             A::L(_) => MArg::L(&lists[i]),
         })
         .collect();
-    let run = catch_unwind(AssertUnwindSafe(|| (def.run)(attrs, &run_args)));
-    let inf = catch_unwind(AssertUnwindSafe(|| (def.infer)(attrs, &m_args)));
+    let run = catch_unwind(AssertUnwindSafe(|| def.execute(attrs, &run_args)));
+    let inf = catch_unwind(AssertUnwindSafe(|| def.infer_metas(attrs, &m_args)));
     let (run, inf): (Result<Vec<Tensor>>, Result<Vec<Meta>>) = match (run, inf) {
         (Ok(r), Ok(i)) => (r, i),
         (r, i) => return Verdict::Bug(format!("panicked (run: {}, infer: {})", r.is_err(), i.is_err())),
@@ -641,12 +641,15 @@ fn random_cases(log: &mut Log) {
                 for w in [8, 16, 32, 64, 0] {
                     log.case("bits", vec![Attr::Int(w), sh.clone(), pb.clone()], vec![k.clone()]);
                 }
-                for (lo, hi) in [(0.0, 1.0), (1.0, 0.0), (-2.0, 2.0)] {
-                    log.case("uniform", vec![sh.clone(), Attr::Num(lo), Attr::Num(hi), pb.clone()], vec![k.clone()]);
-                }
-                log.case("normal", vec![sh.clone(), pb.clone()], vec![k.clone()]);
-                for (lo, hi) in [(-2.0, 2.0), (f64::NAN, 1.0), (2.0, -2.0), (f64::NEG_INFINITY, f64::INFINITY), (0.0, 0.0)] {
-                    log.case("truncated_normal", vec![Attr::Num(lo), Attr::Num(hi), sh.clone(), pb.clone()], vec![k.clone()]);
+                for dt in [F32, F16, BF16, I32] {
+                    let d = Attr::DType(dt);
+                    for (lo, hi) in [(0.0, 1.0), (1.0, 0.0), (-2.0, 2.0)] {
+                        log.case("uniform", vec![sh.clone(), Attr::Num(lo), Attr::Num(hi), d.clone(), pb.clone()], vec![k.clone()]);
+                    }
+                    log.case("normal", vec![sh.clone(), d.clone(), pb.clone()], vec![k.clone()]);
+                    for (lo, hi) in [(-2.0, 2.0), (f64::NAN, 1.0), (2.0, -2.0), (f64::NEG_INFINITY, f64::INFINITY), (0.0, 0.0)] {
+                        log.case("truncated_normal", vec![Attr::Num(lo), Attr::Num(hi), sh.clone(), d.clone(), pb.clone()], vec![k.clone()]);
+                    }
                 }
                 for (lo, hi) in [(0, 10), (5, 5), (10, 0), (-(1 << 40), 1 << 40)] {
                     log.case("randint", vec![sh.clone(), Attr::Int(lo), Attr::Int(hi), pb.clone()], vec![k.clone()]);
@@ -723,5 +726,5 @@ fn check_detects_disagreements() {
 }
 
 fn clone_def(d: &OpDef) -> OpDef {
-    OpDef { name: d.name, inputs: d.inputs, attrs: d.attrs, class: d.class, infer: d.infer, run: d.run }
+    OpDef { name: d.name, inputs: d.inputs, attrs: d.attrs, class: d.class, infer: d.infer, run: d.run, half: d.half }
 }

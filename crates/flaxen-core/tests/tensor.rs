@@ -36,10 +36,10 @@ fn dtypes() {
     let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
     assert_eq!(
         names,
-        ["float32", "int32", "uint32", "uint16", "uint8", "bool", "int8"]
+        ["float32", "int32", "uint32", "uint16", "uint8", "bool", "int8", "float16", "bfloat16"]
     );
     let sizes: Vec<usize> = DType::ALL.iter().map(|d| d.size()).collect();
-    assert_eq!(sizes, [4, 4, 4, 2, 1, 1, 1]);
+    assert_eq!(sizes, [4, 4, 4, 2, 1, 1, 1, 2, 2]);
     let e = DType::from_name("float64").unwrap_err();
     assert_eq!(e.code, ErrorCode::DType);
     assert!(

@@ -21,6 +21,8 @@ pub fn load_dtype(f: FileDType) -> Option<DType> {
         FileDType::I32 | FileDType::I64 | FileDType::I16 => DType::I32,
         FileDType::U32 | FileDType::U64 => DType::U32,
         FileDType::U16 => DType::U16,
+        FileDType::F16 => DType::F16,
+        FileDType::BF16 => DType::BF16,
         FileDType::U8 => DType::U8,
         FileDType::I8 => DType::I8,
         FileDType::BOOL => DType::Bool,
@@ -35,6 +37,8 @@ pub fn save_dtype(d: DType) -> FileDType {
         DType::I32 => FileDType::I32,
         DType::U32 => FileDType::U32,
         DType::U16 => FileDType::U16,
+        DType::F16 => FileDType::F16,
+        DType::BF16 => FileDType::BF16,
         DType::U8 => FileDType::U8,
         DType::I8 => FileDType::I8,
         DType::Bool => FileDType::BOOL,
@@ -52,7 +56,7 @@ pub struct Source<'a> {
 pub fn to_tensor(dtype: FileDType, shape: &[usize], src: Source<'_>, what: &str) -> Result<Tensor> {
     let Some(core) = load_dtype(dtype) else {
         return Err(Error::dtype(format!(
-            "{what}: the file's dtype {} has no flaxen dtype (float32, int32, uint32, uint16, uint8, int8, bool load as they are; \
+            "{what}: the file's dtype {} has no flaxen dtype (float32, float16, bfloat16, int32, uint32, uint16, uint8, int8, bool load as they are; \
              float64, int64, uint64 narrow and int16 widens to 32 bits)",
             dtype.numpy_name()
         )));

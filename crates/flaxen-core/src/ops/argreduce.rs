@@ -93,6 +93,7 @@ fn arg(x: &Tensor, axis: Option<i64>, keepdims: bool, max: bool) -> Result<Tenso
             let b = x.astype(DType::Bool); // bytes normalised to 0/1
             run::<u8>(b.raw(), outer, n, inner, out_shape, max)
         }
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(what, dt)),
     })
 }
 

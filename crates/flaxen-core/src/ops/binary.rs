@@ -67,8 +67,10 @@ impl BinaryOp {
     }
 }
 
-/// The common dtype of two tensor operands: equal dtypes, or float32 when either is float32
-/// (E_DTYPE otherwise). `name` is the operation in the message.
+/// The common dtype of two tensor operands, JAX's lattice on the dtypes flaxen has: equal
+/// dtypes; float32 when either is float32; float16 with bfloat16 is float32; a half dtype with
+/// an integer or bool is the half dtype. Two different integer dtypes are E_DTYPE (cast one).
+/// `name` is the operation in the message.
 pub(crate) fn promote(da: DType, db: DType, name: &str) -> Result<DType> {
     promote_named(da, db, name, "a", "b")
 }
@@ -77,12 +79,16 @@ pub(crate) fn promote(da: DType, db: DType, name: &str) -> Result<DType> {
 pub(crate) fn promote_named(da: DType, db: DType, name: &str, an: &str, bn: &str) -> Result<DType> {
     if da == db {
         Ok(da)
-    } else if da == DType::F32 || db == DType::F32 {
+    } else if da == DType::F32 || db == DType::F32 || (da.is_half() && db.is_half()) {
         Ok(DType::F32)
+    } else if da.is_half() {
+        Ok(da)
+    } else if db.is_half() {
+        Ok(db)
     } else {
         Err(Error::dtype(format!(
-            "{name}: {an} has dtype {da} and {bn} has dtype {db}; they must match (only float32 with an \
-             integer or bool is promoted, to float32); cast one of them with astype"
+            "{name}: {an} has dtype {da} and {bn} has dtype {db}; they must match (only a float with an \
+             integer or bool, or two floats, are promoted); cast one of them with astype"
         )))
     }
 }
@@ -328,6 +334,7 @@ pub fn integer_pow(x: &Tensor, y: i64) -> Tensor {
         DType::U8 => go::<u8>(x, y, 1, |a, b| a.wrapping_mul(b)),
         DType::I8 => go::<i8>(x, y, 1, |a, b| a.wrapping_mul(b)),
         DType::Bool => go::<u8>(x, y, 1, |a, b| ((a != 0) & (b != 0)) as u8),
+        dt @ (DType::F16 | DType::BF16) => panic!("{}", crate::ops::half_in_kernel("integer_pow", dt)),
     }
 }
 
@@ -373,6 +380,7 @@ fn typed(op: BinaryOp, a: &Tensor, b: &Tensor, out: Vec<usize>) -> Tensor {
             Max => kernel::<u8>(a, b, out, |x, y| ((x | y) != 0) as u8),
             Sub | Div | Pow | Rem | FloorDiv => unreachable!("rejected or promoted earlier"),
         },
+        dt @ (DType::F16 | DType::BF16) => panic!("{}", crate::ops::half_in_kernel(op.name(), dt)),
     }
 }
 

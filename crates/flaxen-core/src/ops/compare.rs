@@ -106,6 +106,7 @@ pub fn compare(op: CompareOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         DType::I8 => cmp_typed::<i8, i8>(op, &a, &b, out, |v| v),
         // Any non-zero byte is true.
         DType::Bool => cmp_typed::<u8, u8>(op, &a, &b, out, |v| (v != 0) as u8),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(name, dt)),
     })
 }
 
@@ -124,6 +125,7 @@ pub fn compare_scalar(op: CompareOp, a: &Tensor, s: f64, scalar_on_left: bool) -
         DType::U8 => cmp_scalar::<u8, i64>(op, a, s as i64, shape, |v| v as i64),
         DType::I8 => cmp_scalar::<i8, i64>(op, a, s as i64, shape, |v| v as i64),
         DType::Bool => cmp_scalar::<u8, i64>(op, a, s as i64, shape, |v| (v != 0) as i64),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(op.name(), dt)),
     })
 }
 
@@ -249,7 +251,7 @@ fn integral(s: f64) -> bool {
 /// The result dtype of two weakly-or-strongly typed operands (jnp's rules, our subset).
 fn result_dtype(x: Operand, y: Operand, name: &str) -> Result<DType> {
     let weak = |d: DType, s: f64| match d {
-        DType::F32 => DType::F32,
+        DType::F32 | DType::F16 | DType::BF16 => d,
         _ if !integral(s) => DType::F32,
         DType::Bool => DType::I32,
         d => d,
@@ -274,6 +276,9 @@ fn result_dtype(x: Operand, y: Operand, name: &str) -> Result<DType> {
 fn materialise(x: Operand, dt: DType) -> Tensor {
     match x {
         Operand::Tensor(t) => cast_if(t, dt),
+        // A weak number takes a half dtype through float32 (JAX converts the Python scalar to a
+        // weak float32 first), unlike `jnp.full`, which rounds float16 directly.
+        Operand::Scalar(s) if dt.is_half() => crate::ops::create::full(&[], s as f32 as f64, dt),
         Operand::Scalar(s) => crate::ops::create::full(&[], s, dt),
     }
 }

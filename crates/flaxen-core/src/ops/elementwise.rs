@@ -201,6 +201,7 @@ fn logical_not(x: &Tensor) -> Tensor {
         DType::I32 | DType::U32 => map::<u32, u8>(x, DType::Bool, |v| (v == 0) as u8),
         DType::U16 => map::<u16, u8>(x, DType::Bool, |v| (v == 0) as u8),
         DType::U8 | DType::I8 | DType::Bool => map::<u8, u8>(x, DType::Bool, |v| (v == 0) as u8),
+        dt @ (DType::F16 | DType::BF16) => panic!("{}", crate::ops::half_in_kernel("logical_not", dt)),
     }
 }
 
@@ -235,6 +236,7 @@ fn int_unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
             }
         },
         DType::F32 => unreachable!(),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(op.name(), dt)),
     })
 }
 

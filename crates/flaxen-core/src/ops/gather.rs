@@ -45,6 +45,8 @@ fn fill_value(dt: DType) -> f64 {
         DType::U8 => u8::MAX as f64,
         DType::I8 => i8::MIN as f64,
         DType::Bool => 1.0,
+        // NaN, as float32 (the half dtypes' conversion gives their quiet NaN).
+        DType::F16 | DType::BF16 => f64::NAN,
     }
 }
 

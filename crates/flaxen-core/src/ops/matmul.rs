@@ -3,6 +3,13 @@
 //! split across the pool when large. Batches of small products run one task per group of
 //! entries.
 //!
+//! float16 / bfloat16 operands: b (the weights) is read as it is, widened to float32 inside the
+//! kernels (`gemm::BKind`), so a product with half-precision weights equals the float32 product
+//! of the widened weights bit for bit and reads half the bytes; a half-precision a is widened
+//! first. Sums are float32 either way (XLA's CPU dot of half operands accumulates in float32);
+//! the result has JAX's dtype: the half dtype when both operands have it (rounded once), else
+//! float32 (float16 with bfloat16 promotes to float32).
+//!
 //! `matmul_masked(a, b, k, upper)` is `matmul(a, triu(b, k))` (or `tril`) without making the
 //! masked copy of b and without the multiply-adds by its zero triangle (`gemm::gemm_band`).
 
@@ -10,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::gemm::{self, Gemm};
+use crate::ops::gemm::{self, BKind, Gemm};
 use crate::par::SendPtr;
 use crate::shape::{broadcast_strides, numel, strides};
 use crate::tensor::Tensor;
@@ -28,9 +35,19 @@ struct Plan {
 }
 
 /// The output shape of `matmul` for operands of these shapes and dtypes, with its checks (E_DTYPE
-/// unless both are float32, E_SHAPE for scalars, mismatched inner sizes or batch axes).
+/// unless both are float dtypes, E_SHAPE for scalars, mismatched inner sizes or batch axes).
 pub fn out_shape(sa: &[usize], da: DType, sb: &[usize], db: DType) -> Result<Vec<usize>> {
     Ok(Shapes::new(sa, da, sb, db)?.out)
+}
+
+/// The dtype of `matmul(a, b)` for float operands: the half dtype when both have it, else
+/// float32 (JAX's promotion).
+pub fn out_dtype(da: DType, db: DType) -> DType {
+    if da == db {
+        da
+    } else {
+        DType::F32
+    }
 }
 
 /// The sizes of a validated product.
@@ -47,9 +64,9 @@ struct Shapes {
 impl Shapes {
     fn new(sa: &[usize], da: DType, sb: &[usize], db: DType) -> Result<Shapes> {
         for (shape, dt, n) in [(sa, da, "a"), (sb, db, "b")] {
-            if dt != DType::F32 {
+            if !dt.is_float() {
                 return Err(Error::dtype(format!(
-                    "matmul: {n} has dtype {}; only float32 is supported",
+                    "matmul: {n} has dtype {}; only float32, float16 and bfloat16 are supported (cast integers with astype)",
                     dt
                 )));
             }
@@ -138,7 +155,14 @@ impl Plan {
     /// when large), or, for many small products, one task per group of entries.
     fn run(&self, a: &Tensor, b: &Tensor, f: impl Fn(&Gemm, bool) + Sync) -> Tensor {
         let (m, n, k, nb) = (self.m, self.n, self.k, self.nb);
-        let (av, bv) = (a.raw::<f32>(), b.raw::<f32>());
+        let av = a.raw::<f32>();
+        let bkind = match b.dtype() {
+            DType::BF16 => BKind::Bf16,
+            DType::F16 => BKind::F16,
+            _ => BKind::F32,
+        };
+        // B's bytes (any of its element kinds), shared read-only by the tasks.
+        let bbytes = b.as_bytes();
         Tensor::build::<f32>(self.out_shape.clone(), DType::F32, |c| {
             let cp = SendPtr(c.as_mut_ptr());
             let entry = |bi: usize| Gemm {
@@ -149,7 +173,8 @@ impl Plan {
                 // single entry); entry bi of C is the bi-th m×n block of the output.
                 a: unsafe { av.as_ptr().add(self.oa.get(bi).copied().unwrap_or(0)) },
                 lda: k,
-                b: unsafe { bv.as_ptr().add(self.ob.get(bi).copied().unwrap_or(0)) },
+                b: unsafe { bbytes.as_ptr().add(self.ob.get(bi).copied().unwrap_or(0) * bkind.size()) },
+                bkind,
                 ldb: n,
                 c: unsafe { cp.get().add(bi * m * n) },
                 ldc: n,
@@ -171,10 +196,19 @@ impl Plan {
 
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let plan = Plan::new(a, b)?;
+    let dt = out_dtype(a.dtype(), b.dtype());
     if plan.is_empty() {
-        return Ok(Tensor::zeros(&plan.out_shape, DType::F32));
+        return Ok(Tensor::zeros(&plan.out_shape, dt));
     }
-    Ok(plan.run(a, b, |g, parallel| {
+    // A is read by broadcasts in float32: a half-precision a is widened first (b is not).
+    let wide;
+    let a = if a.dtype() == DType::F32 {
+        a
+    } else {
+        wide = a.astype(DType::F32);
+        &wide
+    };
+    let c = plan.run(a, b, |g, parallel| {
         // SAFETY: `run` hands each call its own block of C; A and B are inputs (not C).
         unsafe {
             if parallel {
@@ -183,7 +217,8 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 gemm::gemm_st(g)
             }
         }
-    }))
+    });
+    Ok(if dt == DType::F32 { c } else { c.astype(dt) })
 }
 
 /// `matmul(a, triu(b, k))` when `upper`, else `matmul(a, tril(b, k))`, with the same results up

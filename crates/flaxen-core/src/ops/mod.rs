@@ -8,6 +8,7 @@ pub mod create;
 pub mod elementwise;
 pub mod fused;
 pub mod gather;
+pub(crate) mod half;
 pub(crate) mod gemm;
 pub mod layout;
 pub mod mask;
@@ -38,6 +39,15 @@ pub use scan::{cumulative, Cumulative};
 pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
 pub use unary::{isfinite, isnan, relu, sign};
+
+/// The error of a kernel handed a float16/bfloat16 tensor it does not compute: such kernels
+/// compute float32, and the op table (`table::Half`) widens half operands before calling them
+/// and rounds the results. Reaching this is a bug in a caller that skipped the table.
+pub(crate) fn half_in_kernel(what: &str, dt: crate::dtype::DType) -> crate::error::Error {
+    crate::error::Error::dtype(format!(
+        "{what}: the kernel computes float32 and got {dt}; half dtypes go through the op table, which widens them"
+    ))
+}
 
 /// The body of a const `from_name(name)` for an op enum with `ALL` and a const `name()`.
 macro_rules! const_from_name {

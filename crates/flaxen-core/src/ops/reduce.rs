@@ -52,6 +52,7 @@ pub fn prod(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> 
         DType::U16 => plan.run_with(x.raw::<u16>(), out_n, 1i64, |v| v as i64, prod_int, imul),
         DType::U8 => plan.run_with(x.raw::<u8>(), out_n, 1i64, |v| v as i64, prod_int, imul),
         DType::I8 => plan.run_with(x.raw::<i8>(), out_n, 1i64, |v| v as i64, prod_int, imul),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel("prod", dt)),
         DType::Bool => plan.run_with(
             x.raw::<u8>(),
             out_n,
@@ -147,6 +148,7 @@ fn extremum(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, is_max: bool) -> R
         DType::U8 => int!(u8, |v: u8| v),
         DType::I8 => int!(i8, |v: i8| v),
         DType::Bool => int!(u8, |v: u8| (v != 0) as u8),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(if is_max { "max" } else { "min" }, dt)),
     })
 }
 
@@ -182,6 +184,7 @@ fn moments(
         DType::U8 => sums!(u8, |v: u8| v as f64),
         DType::I8 => sums!(i8, |v: i8| v as f64),
         DType::Bool => sums!(u8, |v: u8| (v != 0) as u8 as f64),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(what, dt)),
     };
     let n = count as f64;
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
@@ -334,6 +337,7 @@ fn reduce(
         DType::I8 => plan.run(x.raw::<i8>(), out_n, 0i64, |v| v as i64, sum_int),
         DType::Bool => plan.run(x.raw::<u8>(), out_n, 0i64, |v| (v != 0) as i64, sum_int),
         DType::F32 => unreachable!(),
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel(what, dt)),
     };
     Ok(if is_mean {
         finish_f(

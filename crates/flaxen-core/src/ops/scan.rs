@@ -45,6 +45,9 @@ pub fn cumulative(op: Cumulative, x: &Tensor, axis: Option<i64>) -> Result<Tenso
         Cumulative::Prod => "cumprod",
     };
     let (shape, ax) = cumulative_shape(x.shape(), axis, what)?;
+    if x.dtype().is_half() {
+        return Err(crate::ops::half_in_kernel(what, x.dtype()));
+    }
     let dt = cumulative_dtype(x.dtype());
     let x = x.astype(dt);
     let n = shape[ax];
@@ -72,6 +75,35 @@ pub fn cumulative(op: Cumulative, x: &Tensor, axis: Option<i64>) -> Result<Tenso
         (Cumulative::Sum, _) => go::<u32>(&x, shape, n, inner, 0, |a, b| a.wrapping_add(b)),
         (Cumulative::Prod, _) => go::<u32>(&x, shape, n, inner, 1, |a, b| a.wrapping_mul(b)),
     })
+}
+
+/// The float32 running sum or product of the float32 `x` in the same blocked order, with every
+/// combination rounded by `r` (a half dtype's rounding: XLA's scan of float16/bfloat16 values
+/// rounds after each addition or multiplication).
+pub(crate) fn cumulative_rounded(op: Cumulative, x: &Tensor, axis: Option<i64>, r: impl Fn(f32) -> f32 + Copy + Send + Sync) -> Result<Tensor> {
+    let what = match op {
+        Cumulative::Sum => "cumsum",
+        Cumulative::Prod => "cumprod",
+    };
+    let (shape, ax) = cumulative_shape(x.shape(), axis, what)?;
+    let xs = x.raw::<f32>();
+    let n = shape[ax];
+    let inner: usize = shape[ax + 1..].iter().product();
+    let (id, f): (f32, fn(f32, f32) -> f32) = match op {
+        Cumulative::Sum => (0.0, |a, b| a + b),
+        Cumulative::Prod => (1.0, |a, b| a * b),
+    };
+    Ok(Tensor::build::<f32>(shape, DType::F32, |o| {
+        let block = n * inner;
+        if block == 0 {
+            return;
+        }
+        crate::par::chunks(o, block * (crate::par::CHUNK / block).max(1), |s, c| {
+            for (b, out) in c.chunks_mut(block).enumerate() {
+                blocked_scan(&xs[s + b * block..s + (b + 1) * block], out, inner, id, move |a, v| r(f(a, v)));
+            }
+        })
+    }))
 }
 
 /// XLA's block length for rewritten cumulative reductions.

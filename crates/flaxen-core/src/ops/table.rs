@@ -187,7 +187,8 @@ pub enum Class {
 pub type InferFn = fn(&[Attr], &[MArg]) -> Result<Vec<Meta>>;
 pub type RunFn = fn(&[Attr], &[Arg]) -> Result<Vec<Tensor>>;
 
-/// One row of the table.
+/// One row of the table. Callers go through `infer_metas` and `execute`, which apply the row's
+/// `half` policy around its `infer` and `run`.
 pub struct OpDef {
     pub name: &'static str,
     pub inputs: &'static [(&'static str, In)],
@@ -195,6 +196,200 @@ pub struct OpDef {
     pub class: Class,
     pub infer: InferFn,
     pub run: RunFn,
+    /// What the row does with float16 / bfloat16 operands.
+    pub half: Half,
+}
+
+/// The run function of a `Half::Steps` row: the operands already widened to float32 (numbers
+/// rounded to the half dtype), the half dtype the result takes; returns the results in it.
+pub type StepsFn = fn(&[Attr], &[Arg], DType) -> Result<Vec<Tensor>>;
+
+/// How an op family treats float16 and bfloat16 operands: decided once per row, here, for
+/// eager calls, traces and plans alike (`OpDef::infer_metas` / `OpDef::execute`).
+#[derive(Clone, Copy)]
+pub enum Half {
+    /// The kernel takes them itself: it moves their 2-byte elements (layout, gathers, `where`,
+    /// masks, creation), converts them (`astype`) or reads them directly (`matmul`'s weights).
+    Native,
+    /// One JAX primitive: the operand slots listed promote together by JAX's lattice (float16
+    /// with bfloat16 is float32, a half dtype with an integer or bool is the half dtype, a
+    /// number takes the tensor's dtype). When that dtype P is a half dtype, the slots' operands
+    /// are cast to P, widened to float32 and numbers rounded to P (through float32, as JAX's weak
+    /// scalars are); the float32 kernel runs, and its float32 outputs are rounded to P once,
+    /// which is how XLA's CPU backend computes a half primitive. Half operands in other slots
+    /// are widened alone (their value is used, not their dtype).
+    F32(&'static [usize]),
+    /// A composite that JAX computes as several primitives, each rounded to P (softmax, gelu,
+    /// cumsum, `x ** 3`...): promotion as `F32`, then `ops::half`'s version, which rounds where
+    /// JAX 0.10.2 does. When P is float32 (float16 with bfloat16) the float32 kernel runs.
+    Steps(&'static [usize], StepsFn),
+    /// Refused with E_DTYPE naming the op and the dtype.
+    Refuse,
+}
+
+impl OpDef {
+    /// `infer` under the row's half policy: the output metas of this call.
+    pub fn infer_metas(&self, at: &[Attr], args: &[MArg]) -> Result<Vec<Meta>> {
+        if matches!(self.half, Half::Native) || !args.iter().any(marg_has_half) {
+            return (self.infer)(at, args);
+        }
+        let slots = match self.half {
+            Half::F32(s) | Half::Steps(s, _) => s,
+            _ => return Err(refused(self.name, args.iter().find_map(marg_half).expect("a half operand"))),
+        };
+        let p = promoted(self.name, slots, args.iter().map(|a| match a {
+            MArg::T(m) => Some(m.dtype),
+            _ => None,
+        }))?;
+        let mut metas: Vec<Meta> = Vec::with_capacity(args.len());
+        let mut lists: Vec<Vec<Meta>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            match a {
+                MArg::T(m) => metas.push(Meta::new(m.shape.clone(), widened_dtype(m.dtype, slots.contains(&i), p))),
+                MArg::L(l) => lists.push(l.iter().map(|m| Meta::new(m.shape.clone(), widened_dtype(m.dtype, false, None))).collect()),
+                _ => {}
+            }
+        }
+        let (mut mi, mut li) = (metas.iter(), lists.iter());
+        let wide: Vec<MArg> = args
+            .iter()
+            .map(|a| match a {
+                MArg::T(_) => MArg::T(mi.next().expect("one meta per tensor")),
+                MArg::L(_) => MArg::L(li.next().expect("one list per list")),
+                other => *other,
+            })
+            .collect();
+        let outs = (self.infer)(at, &wide)?;
+        Ok(outs.into_iter().map(|m| Meta { dtype: rounded_dtype(m.dtype, p), ..m }).collect())
+    }
+
+    /// `run` under the row's half policy: the outputs of this call.
+    pub fn execute(&self, at: &[Attr], args: &[Arg]) -> Result<Vec<Tensor>> {
+        if matches!(self.half, Half::Native) || !args.iter().any(arg_has_half) {
+            return (self.run)(at, args);
+        }
+        let (slots, steps) = match self.half {
+            Half::F32(s) => (s, None),
+            Half::Steps(s, f) => (s, Some(f)),
+            _ => return Err(refused(self.name, args.iter().find_map(arg_half).expect("a half operand"))),
+        };
+        let p = promoted(self.name, slots, args.iter().map(|a| match a {
+            Arg::T(t) => Some(t.dtype()),
+            _ => None,
+        }))?;
+        let mut held: Vec<Tensor> = Vec::with_capacity(args.len());
+        let mut lists: Vec<Vec<Tensor>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            match a {
+                Arg::T(t) => held.push(widen(t, slots.contains(&i), p)),
+                Arg::L(l) => lists.push(l.iter().map(|t| widen(t, false, None)).collect()),
+                _ => {}
+            }
+        }
+        let half_p = p.filter(|d| d.is_half());
+        let (mut hi, mut li) = (held.iter(), lists.iter());
+        let wide: Vec<Arg> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                Arg::T(_) => Arg::T(hi.next().expect("one tensor per tensor")),
+                Arg::L(_) => Arg::L(li.next().expect("one list per list")),
+                // A weak number with a half operand: rounded to it through float32.
+                Arg::S(s) => match half_p {
+                    Some(p) if slots.contains(&i) => Arg::S(round_to(*s as f32, p) as f64),
+                    _ => Arg::S(*s),
+                },
+                Arg::None => Arg::None,
+            })
+            .collect();
+        if let (Some(f), Some(p)) = (steps, half_p) {
+            return f(at, &wide, p);
+        }
+        let outs = (self.run)(at, &wide)?;
+        Ok(match half_p {
+            Some(p) => outs.into_iter().map(|t| if t.dtype() == DType::F32 { t.astype(p) } else { t }).collect(),
+            None => outs,
+        })
+    }
+}
+
+fn marg_half(a: &MArg) -> Option<DType> {
+    match a {
+        MArg::T(m) if m.dtype.is_half() => Some(m.dtype),
+        MArg::L(l) => l.iter().map(|m| m.dtype).find(DType::is_half),
+        _ => None,
+    }
+}
+
+fn marg_has_half(a: &MArg) -> bool {
+    marg_half(a).is_some()
+}
+
+fn arg_half(a: &Arg) -> Option<DType> {
+    match a {
+        Arg::T(t) if t.dtype().is_half() => Some(t.dtype()),
+        Arg::L(l) => l.iter().map(|t| t.dtype()).find(DType::is_half),
+        _ => None,
+    }
+}
+
+fn arg_has_half(a: &Arg) -> bool {
+    arg_half(a).is_some()
+}
+
+fn refused(op: &str, dt: DType) -> Error {
+    Error::dtype(format!("{op}: {dt} is not supported by this op (cast with astype('float32'))"))
+}
+
+/// The promoted dtype of the tensors in `slots` (None if the slots hold no tensor).
+fn promoted(op: &str, slots: &[usize], dts: impl Iterator<Item = Option<DType>>) -> Result<Option<DType>> {
+    let mut p: Option<DType> = None;
+    for (i, d) in dts.enumerate() {
+        if let (Some(d), true) = (d, slots.contains(&i)) {
+            p = Some(match p {
+                None => d,
+                Some(q) => ops::binary::promote(q, d, op)?,
+            });
+        }
+    }
+    Ok(p)
+}
+
+/// The dtype an operand of `dt` is computed in: a promoted slot with a half P is float32 after
+/// its cast to P; other half operands are widened; the rest stay.
+fn widened_dtype(dt: DType, promoted_slot: bool, p: Option<DType>) -> DType {
+    if dt.is_half() || (promoted_slot && p.is_some_and(|p| p.is_half())) {
+        DType::F32
+    } else {
+        dt
+    }
+}
+
+fn widen(t: &Tensor, promoted_slot: bool, p: Option<DType>) -> Tensor {
+    match p {
+        // An integer or bool operand promoted to a half dtype is rounded to it first.
+        Some(p) if promoted_slot && p.is_half() && t.dtype() != p => t.astype(p).astype(DType::F32),
+        _ if widened_dtype(t.dtype(), promoted_slot, p) == DType::F32 && t.dtype() != DType::F32 => t.astype(DType::F32),
+        _ => t.clone(),
+    }
+}
+
+/// The dtype of an output of the float32 computation: float32 results take P when it is a
+/// half dtype.
+fn rounded_dtype(dt: DType, p: Option<DType>) -> DType {
+    match p {
+        Some(p) if p.is_half() && dt == DType::F32 => p,
+        _ => dt,
+    }
+}
+
+/// `x` rounded to the half dtype `p` (as a float32).
+pub(crate) fn round_to(x: f32, p: DType) -> f32 {
+    match p {
+        DType::BF16 => crate::halfconv::round_bf16(x),
+        DType::F16 => crate::halfconv::round_f16(x),
+        _ => x,
+    }
 }
 
 /// E_ALLOC unless every output of `op` fits the byte cap (`storage::max_bytes`), computed with
@@ -324,7 +519,7 @@ fn is_integral(s: f64) -> bool {
 /// jnp's weak-type rule for a tensor of `dt` with a number `s` (see `ops::binary_scalar`).
 fn weak(dt: DType, s: f64, div: bool) -> DType {
     match dt {
-        DType::F32 => DType::F32,
+        DType::F32 | DType::F16 | DType::BF16 => dt,
         _ if div || !is_integral(s) => DType::F32,
         DType::Bool => DType::I32,
         d => d,
@@ -397,6 +592,9 @@ fn run_binary(op: BinaryOp, args: &[Arg]) -> Result<Vec<Tensor>> {
 
 macro_rules! binary_row {
     ($name:literal) => {
+        binary_row!($name, Half::F32(&[0, 1]))
+    };
+    ($name:literal, $half:expr) => {
         OpDef {
             name: $name,
             inputs: &[("a", In::Operand), ("b", In::Operand)],
@@ -404,6 +602,7 @@ macro_rules! binary_row {
             class: Class::Elementwise,
             infer: |_, a| infer_binary(binary_op!($name), a),
             run: |_, a| run_binary(binary_op!($name), a),
+            half: $half,
         }
     };
 }
@@ -449,6 +648,7 @@ macro_rules! compare_row {
             class: Class::Elementwise,
             infer: |_, a| infer_compare($name, a),
             run: |_, a| run_compare(compare_op!($name), a),
+            half: Half::F32(&[0, 1]),
         }
     };
 }
@@ -470,6 +670,8 @@ macro_rules! logical_row {
             class: Class::Elementwise,
             infer: |_, a| infer_broadcast_bool($name, a),
             run: |_, a| out(ops::logical(logical_op($name), &truth_tensor(&a[0]), &truth_tensor(&a[1]))),
+            // Truth values of any dtype (`x != 0`, by value for the half dtypes).
+            half: Half::Native,
         }
     };
 }
@@ -530,6 +732,9 @@ fn infer_unary(op: UnaryOp, args: &[MArg]) -> Result<Vec<Meta>> {
 
 macro_rules! unary_row {
     ($name:literal) => {
+        unary_row!($name, Half::F32(&[0]))
+    };
+    ($name:literal, $half:expr) => {
         OpDef {
             name: $name,
             inputs: &[("x", In::Operand)],
@@ -537,6 +742,7 @@ macro_rules! unary_row {
             class: Class::Elementwise,
             infer: |_, a| infer_unary(unary_op($name), a),
             run: |_, a| out(ops::unary(unary_op($name), &operand_tensor(&a[0]))),
+            half: $half,
         }
     };
 }
@@ -592,12 +798,13 @@ macro_rules! reduce_row {
                 one(Meta::new(reduced_shape(m, at[0].opt_ints(), at[1].bool(), $name)?, dt(m.dtype)))
             },
             run: |at, a| out($f(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
+            half: Half::F32(&[0]),
         }
     };
 }
 
 macro_rules! moments_row {
-    ($name:literal, $f:path) => {
+    ($name:literal, $f:path, $half:expr) => {
         OpDef {
             name: $name,
             inputs: &[("x", In::Tensor)],
@@ -605,6 +812,7 @@ macro_rules! moments_row {
             class: Class::Other,
             infer: |at, a| one(Meta::new(reduced_shape(meta(&a[0]), at[0].opt_ints(), at[1].bool(), $name)?, DType::F32)),
             run: |at, a| out($f(tensor(&a[0]), at[0].opt_ints(), at[1].bool(), at[2].num())),
+            half: $half,
         }
     };
 }
@@ -637,6 +845,7 @@ macro_rules! arg_reduce_row {
             class: Class::Other,
             infer: |at, a| infer_arg_reduce(at, a, $name),
             run: |at, a| out($f(tensor(&a[0]), at[0].opt_int(), at[1].bool())),
+            half: Half::F32(&[0]),
         }
     };
 }
@@ -648,7 +857,7 @@ fn infer_softmax(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
 }
 
 macro_rules! cumulative_row {
-    ($name:literal, $op:expr) => {
+    ($name:literal, $op:expr, $steps:path) => {
         OpDef {
             name: $name,
             inputs: &[("x", In::Tensor)],
@@ -660,6 +869,7 @@ macro_rules! cumulative_row {
                 one(Meta::new(shape, ops::scan::cumulative_dtype(m.dtype)))
             },
             run: |at, a| out(ops::cumulative($op, tensor(&a[0]), at[0].opt_int())),
+            half: Half::Steps(&[0], $steps),
         }
     };
 }
@@ -669,7 +879,7 @@ macro_rules! cumulative_row {
 fn infer_matmul(args: &[MArg]) -> Result<Vec<Meta>> {
     let (a, b) = (meta(&args[0]), meta(&args[1]));
     let shape = ops::matmul::out_shape(&a.shape, a.dtype, &b.shape, b.dtype)?;
-    one(Meta::new(shape, DType::F32))
+    one(Meta::new(shape, ops::matmul::out_dtype(a.dtype, b.dtype)))
 }
 
 fn infer_mask(args: &[MArg], what: &str) -> Result<Vec<Meta>> {
@@ -896,6 +1106,15 @@ fn infer_draw(at: &[Attr], args: &[MArg], shape_at: usize, dt: DType, what: &str
 }
 
 const KEY: &[(&str, In)] = &[("key", In::Key)];
+
+/// The dtype of a float draw: float32, float16 or bfloat16 (JAX's ValueError otherwise).
+fn float_draw(dt: DType, what: &str) -> Result<DType> {
+    if dt.is_float() {
+        Ok(dt)
+    } else {
+        Err(Error::dtype(format!("{what}: dtype argument to `{what}` must be a float dtype, got {dt}")))
+    }
+}
 const AXIS_KEEP: &[(&str, AttrKind)] = &[("axis", AttrKind::OptInts), ("keepdims", AttrKind::Bool)];
 const TAKE_MODES: &[&str] = &["fill", "clip", "wrap"];
 
@@ -904,10 +1123,10 @@ pub static OPS: &[OpDef] = &[
     binary_row!("add"),
     binary_row!("subtract"),
     binary_row!("multiply"),
-    binary_row!("divide"),
+    binary_row!("divide", Half::Steps(&[0, 1], ops::half::divide)),
     binary_row!("maximum"),
     binary_row!("minimum"),
-    binary_row!("power"),
+    binary_row!("power", Half::Steps(&[0, 1], ops::half::power)),
     compare_row!("equal"),
     compare_row!("not_equal"),
     compare_row!("less"),
@@ -922,6 +1141,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("condition", In::Operand), ("x", In::Operand), ("y", In::Operand)],
         attrs: &[],
         class: Class::Elementwise,
+        half: Half::Native,
         infer: |_, a| infer_where(a),
         run: |_, a| run_where(a),
     },
@@ -936,17 +1156,18 @@ pub static OPS: &[OpDef] = &[
     unary_row!("reciprocal"),
     unary_row!("floor"),
     unary_row!("ceil"),
-    unary_row!("sigmoid"),
-    unary_row!("silu"),
-    unary_row!("gelu"),
-    unary_row!("gelu(approximate=false)"),
+    unary_row!("sigmoid", Half::Steps(&[0], ops::half::sigmoid)),
+    unary_row!("silu", Half::Steps(&[0], ops::half::silu)),
+    unary_row!("gelu", Half::Steps(&[0], ops::half::gelu)),
+    unary_row!("gelu(approximate=false)", Half::Steps(&[0], ops::half::gelu_exact)),
     unary_row!("erf"),
-    unary_row!("logical_not"),
+    unary_row!("logical_not", Half::F32(&[])),
     OpDef {
         name: "sign",
         inputs: &[("x", In::Tensor)],
         attrs: &[],
         class: Class::Elementwise,
+        half: Half::F32(&[0]),
         infer: |_, a| {
             let m = meta(&a[0]);
             if m.dtype == DType::Bool {
@@ -961,6 +1182,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[],
         class: Class::Elementwise,
+        half: Half::F32(&[0]),
         infer: |_, a| {
             let m = meta(&a[0]);
             if !matches!(m.dtype, DType::F32 | DType::I32) {
@@ -975,6 +1197,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("decimals", AttrKind::Int)],
         class: Class::Elementwise,
+        half: Half::Steps(&[0], ops::half::round),
         infer: |at, a| {
             let m = meta(&a[0]);
             match m.dtype {
@@ -993,6 +1216,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("dtype", AttrKind::DType)],
         class: Class::Elementwise,
+        half: Half::Native,
         infer: |at, a| one(Meta::new(meta(&a[0]).shape.clone(), at[0].dtype())),
         run: |at, a| Ok(vec![tensor(&a[0]).astype(at[0].dtype())]),
     },
@@ -1001,6 +1225,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("a", In::Tensor), ("b", In::Tensor)],
         attrs: &[],
         class: Class::Other,
+        half: Half::Native,
         infer: |_, a| infer_matmul(a),
         run: |_, a| out(ops::matmul(tensor(&a[0]), tensor(&a[1]))),
     },
@@ -1009,6 +1234,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("a", In::Tensor), ("b", In::Tensor)],
         attrs: &[("k", AttrKind::Int), ("upper", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             // A 1-D b falls back to the eager mask, which rejects it first.
             infer_mask(&a[1..], if at[1].bool() { "triu" } else { "tril" })?;
@@ -1021,6 +1247,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("k", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |_, a| infer_mask(a, "triu"),
         run: |at, a| out(ops::triu(tensor(&a[0]), at[0].int())),
     },
@@ -1029,6 +1256,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("k", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |_, a| infer_mask(a, "tril"),
         run: |at, a| out(ops::tril(tensor(&a[0]), at[0].int())),
     },
@@ -1037,6 +1265,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axes", AttrKind::OptInts)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             let m = meta(&a[0]);
             Ok(permuted(m, &permutation(at[0].opt_ints(), m.shape.len(), "transpose")?))
@@ -1050,6 +1279,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: AXIS_KEEP,
         class: Class::Other,
+        half: Half::F32(&[0]),
         infer: |at, a| infer_extremum(at, a, "max"),
         run: |at, a| out(ops::max(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
     },
@@ -1058,12 +1288,13 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: AXIS_KEEP,
         class: Class::Other,
+        half: Half::F32(&[0]),
         infer: |at, a| infer_extremum(at, a, "min"),
         run: |at, a| out(ops::min(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
     },
     reduce_row!("prod", ops::prod, prod_dtype),
-    moments_row!("var", ops::var),
-    moments_row!("std", ops::std),
+    moments_row!("var", ops::var, Half::F32(&[0])),
+    moments_row!("std", ops::std, Half::Steps(&[0], ops::half::std)),
     arg_reduce_row!("argmax", ops::argmax),
     arg_reduce_row!("argmin", ops::argmin),
     OpDef {
@@ -1071,6 +1302,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInts)],
         class: Class::Other,
+        half: Half::Steps(&[0], ops::half::softmax),
         infer: |at, a| infer_softmax(at, a, "softmax"),
         run: |at, a| out(ops::softmax(tensor(&a[0]), at[0].opt_ints())),
     },
@@ -1079,6 +1311,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInts)],
         class: Class::Other,
+        half: Half::Steps(&[0], ops::half::log_softmax),
         infer: |at, a| infer_softmax(at, a, "log_softmax"),
         run: |at, a| out(ops::log_softmax(tensor(&a[0]), at[0].opt_ints())),
     },
@@ -1087,6 +1320,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: AXIS_KEEP,
         class: Class::Other,
+        half: Half::Steps(&[0], ops::half::logsumexp),
         infer: |at, a| one(Meta::new(reduced_shape(meta(&a[0]), at[0].opt_ints(), at[1].bool(), "logsumexp")?, DType::F32)),
         run: |at, a| out(ops::logsumexp(tensor(&a[0]), at[0].opt_ints(), at[1].bool())),
     },
@@ -1095,6 +1329,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor), ("scale", In::Optional), ("bias", In::Optional)],
         attrs: &[("eps", AttrKind::Finite), ("rms", AttrKind::Bool), ("fastVariance", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::F32(&[0, 1, 2]),
         infer: |_, a| infer_layer_norm(a),
         run: |at, a| {
             let stats = if at[1].bool() { NormStats::Rms } else { NormStats::Mean { fast_variance: at[2].bool() } };
@@ -1106,6 +1341,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor), ("indices", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInt), ("mode", AttrKind::Choice(TAKE_MODES))],
         class: Class::Other,
+        half: Half::Native,
         infer: infer_take,
         run: |at, a| {
             let mode = TakeMode::from_name(TAKE_MODES[at[1].choice()])?;
@@ -1117,6 +1353,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("numClasses", AttrKind::Count), ("dtype", AttrKind::DType), ("axis", AttrKind::Int)],
         class: Class::Other,
+        half: Half::F32(&[]),
         infer: infer_one_hot,
         run: |at, a| out(ops::one_hot(tensor(&a[0]), at[0].int() as usize, at[1].dtype(), at[2].int())),
     },
@@ -1125,6 +1362,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("xs", In::List)],
         attrs: &[("axis", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| infer_concatenate(at, a, false),
         run: |at, a| out(ops::concatenate(list(a), at[0].int())),
     },
@@ -1133,6 +1371,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("xs", In::List)],
         attrs: &[("axis", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| infer_concatenate(at, a, true),
         run: |at, a| out(ops::stack(list(a), at[0].int())),
     },
@@ -1141,6 +1380,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis", AttrKind::Ints)],
         class: Class::View,
+        half: Half::Native,
         infer: infer_expand_dims,
         run: |at, a| out(ops::expand_dims(tensor(&a[0]), at[0].ints())),
     },
@@ -1149,6 +1389,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInts)],
         class: Class::View,
+        half: Half::Native,
         infer: infer_squeeze,
         run: |at, a| out(ops::squeeze(tensor(&a[0]), at[0].opt_ints())),
     },
@@ -1157,6 +1398,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("shape", AttrKind::Ints)],
         class: Class::View,
+        half: Half::Native,
         infer: infer_reshape,
         run: |at, a| out(tensor(&a[0]).reshape(at[0].ints())),
     },
@@ -1165,6 +1407,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("shape", AttrKind::Shape)],
         class: Class::Other,
+        half: Half::Native,
         infer: infer_broadcast_to,
         run: |at, a| out(ops::broadcast_to(tensor(&a[0]), at[0].shape())),
     },
@@ -1173,6 +1416,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis1", AttrKind::Int), ("axis2", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             let m = meta(&a[0]);
             let nd = m.shape.len();
@@ -1189,6 +1433,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("source", AttrKind::Ints), ("destination", AttrKind::Ints)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             let m = meta(&a[0]);
             Ok(permuted(m, &ops::layout::moveaxis_order(m.shape.len(), at[0].ints(), at[1].ints())?))
@@ -1200,6 +1445,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[],
         attrs: &[("shape", AttrKind::Shape), ("value", AttrKind::Num), ("dtype", AttrKind::DType)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| one(Meta::new(at[0].shape().to_vec(), at[2].dtype())),
         run: |at, _| Ok(vec![ops::full(at[0].shape(), at[1].num(), at[2].dtype())]),
     },
@@ -1208,6 +1454,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[],
         attrs: &[("start", AttrKind::Finite), ("stop", AttrKind::Finite), ("step", AttrKind::Finite), ("dtype", AttrKind::DType)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| infer_arange(at),
         run: |at, _| out(ops::arange(at[0].num(), at[1].num(), at[2].num(), at[3].dtype())),
     },
@@ -1216,6 +1463,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[],
         attrs: &[("start", AttrKind::Finite), ("stop", AttrKind::Finite), ("num", AttrKind::Count)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| one(Meta::new(check_shape(&[at[2].int() as usize], "linspace: num")?, DType::F32)),
         run: |at, _| Ok(vec![ops::linspace(at[0].num(), at[1].num(), at[2].int() as usize)]),
     },
@@ -1224,6 +1472,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[],
         attrs: &[("n", AttrKind::Count), ("m", AttrKind::Count), ("dtype", AttrKind::DType)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| one(Meta::new(check_shape(&[at[0].int() as usize, at[1].int() as usize], "eye")?, at[2].dtype())),
         run: |at, _| Ok(vec![ops::eye(at[0].int() as usize, at[1].int() as usize, at[2].dtype())]),
     },
@@ -1232,6 +1481,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("a", In::Tensor)],
         attrs: &[],
         class: Class::Other,
+        half: Half::Refuse,
         infer: |_, a| {
             let m = meta(&a[0]);
             if m.dtype != DType::F32 {
@@ -1250,6 +1500,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("key", In::Key), ("counter", In::Key)],
         attrs: &[],
         class: Class::Other,
+        half: Half::Native,
         infer: |_, a| {
             check_key(&a[0], "threefry2x32: key")?;
             check_key(&a[1], "threefry2x32: counter")?;
@@ -1262,6 +1513,7 @@ pub static OPS: &[OpDef] = &[
         inputs: KEY,
         attrs: &[("data", AttrKind::Int)],
         class: Class::Other,
+        half: Half::Native,
         infer: |_, a| {
             check_key(&a[0], "fold_in: key")?;
             one(Meta::new(vec![2], DType::U32))
@@ -1274,6 +1526,7 @@ pub static OPS: &[OpDef] = &[
         inputs: KEY,
         attrs: &[("n", AttrKind::Count), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             check_key(&a[0], "split: key")?;
             let n = at[0].int() as usize;
@@ -1293,6 +1546,7 @@ pub static OPS: &[OpDef] = &[
         inputs: KEY,
         attrs: &[("width", AttrKind::Int), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             check_key(&a[0], "bits: key")?;
             let dt = match at[0].int() {
@@ -1308,37 +1562,46 @@ pub static OPS: &[OpDef] = &[
     OpDef {
         name: "uniform",
         inputs: KEY,
-        attrs: &[("shape", AttrKind::Shape), ("minval", AttrKind::Finite), ("maxval", AttrKind::Finite), ("partitionable", AttrKind::Bool)],
+        attrs: &[("shape", AttrKind::Shape), ("minval", AttrKind::Finite), ("maxval", AttrKind::Finite), ("dtype", AttrKind::DType), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
-        infer: |at, a| infer_draw(at, a, 0, DType::F32, "uniform: key"),
+        half: Half::Native,
+        infer: |at, a| infer_draw(at, a, 0, float_draw(at[3].dtype(), "uniform")?, "uniform: key"),
         run: |at, a| {
             let k = key_words(&a[0], "uniform: key")?;
-            out(at[3].layout().uniform(k, at[0].shape(), at[1].num() as f32, at[2].num() as f32))
+            let dt = float_draw(at[3].dtype(), "uniform")?;
+            out(at[4].layout().uniform_dtype(k, at[0].shape(), at[1].num(), at[2].num(), dt))
         },
     },
     OpDef {
         name: "normal",
         inputs: KEY,
-        attrs: &[("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        attrs: &[("shape", AttrKind::Shape), ("dtype", AttrKind::DType), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
-        infer: |at, a| infer_draw(at, a, 0, DType::F32, "normal: key"),
-        run: |at, a| out(at[1].layout().normal(key_words(&a[0], "normal: key")?, at[0].shape())),
+        half: Half::Native,
+        infer: |at, a| infer_draw(at, a, 0, float_draw(at[1].dtype(), "normal")?, "normal: key"),
+        run: |at, a| {
+            let dt = float_draw(at[1].dtype(), "normal")?;
+            out(at[2].layout().normal_dtype(key_words(&a[0], "normal: key")?, at[0].shape(), dt))
+        },
     },
     OpDef {
         name: "truncated_normal",
         inputs: KEY,
-        attrs: &[("lower", AttrKind::Num), ("upper", AttrKind::Num), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
+        attrs: &[("lower", AttrKind::Num), ("upper", AttrKind::Num), ("shape", AttrKind::Shape), ("dtype", AttrKind::DType), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             check_key(&a[0], "truncated_normal: key")?;
+            float_draw(at[3].dtype(), "truncated_normal")?;
             if at[0].num().is_nan() || at[1].num().is_nan() {
                 return Err(Error::arg("truncatedNormal: lower and upper must not be NaN"));
             }
-            infer_draw(at, a, 2, DType::F32, "truncated_normal: key")
+            infer_draw(at, a, 2, float_draw(at[3].dtype(), "truncated_normal")?, "truncated_normal: key")
         },
         run: |at, a| {
             let k = key_words(&a[0], "truncated_normal: key")?;
-            out(at[3].layout().truncated_normal(k, at[0].num() as f32, at[1].num() as f32, at[2].shape()))
+            let dt = float_draw(at[3].dtype(), "truncated_normal")?;
+            out(at[4].layout().truncated_normal_dtype(k, at[0].num(), at[1].num(), at[2].shape(), dt))
         },
     },
     OpDef {
@@ -1346,6 +1609,7 @@ pub static OPS: &[OpDef] = &[
         inputs: KEY,
         attrs: &[("shape", AttrKind::Shape), ("minval", AttrKind::Int), ("maxval", AttrKind::Int), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| infer_draw(at, a, 0, DType::I32, "randint: key"),
         run: |at, a| {
             let k = key_words(&a[0], "randint: key")?;
@@ -1357,6 +1621,7 @@ pub static OPS: &[OpDef] = &[
         inputs: KEY,
         attrs: &[("p", AttrKind::Finite), ("shape", AttrKind::Shape), ("partitionable", AttrKind::Bool)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| infer_draw(at, a, 1, DType::Bool, "bernoulli: key"),
         run: |at, a| out(at[2].layout().bernoulli(key_words(&a[0], "bernoulli: key")?, at[0].num() as f32, at[1].shape())),
     },
@@ -1364,14 +1629,15 @@ pub static OPS: &[OpDef] = &[
     unary_row!("sin"),
     unary_row!("cos"),
     unary_row!("log1p"),
-    unary_row!("expm1"),
+    unary_row!("expm1", Half::Steps(&[0], ops::half::expm1)),
     binary_row!("remainder"),
-    binary_row!("floor_divide"),
+    binary_row!("floor_divide", Half::Steps(&[0, 1], ops::half::floor_divide)),
     OpDef {
         name: "isnan",
         inputs: &[("x", In::Operand)],
         attrs: &[],
         class: Class::Elementwise,
+        half: Half::F32(&[]),
         infer: |_, a| one(Meta::new(operand_meta(&a[0]).shape, DType::Bool)),
         run: |_, a| Ok(vec![ops::isnan(&operand_tensor(&a[0]))]),
     },
@@ -1380,6 +1646,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Operand)],
         attrs: &[],
         class: Class::Elementwise,
+        half: Half::F32(&[]),
         infer: |_, a| one(Meta::new(operand_meta(&a[0]).shape, DType::Bool)),
         run: |_, a| Ok(vec![ops::isfinite(&operand_tensor(&a[0]))]),
     },
@@ -1388,6 +1655,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInts)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             let m = meta(&a[0]);
             if let Some(ax) = at[0].opt_ints() {
@@ -1402,6 +1670,7 @@ pub static OPS: &[OpDef] = &[
         inputs: &[("x", In::Tensor), ("indices", In::Tensor)],
         attrs: &[("axis", AttrKind::OptInt), ("mode", AttrKind::Choice(TAKE_MODES))],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, a| {
             let (x, i) = (meta(&a[0]), meta(&a[1]));
             if !i.dtype.is_int() {
@@ -1426,8 +1695,8 @@ pub static OPS: &[OpDef] = &[
             out(ops::take_along_axis(tensor(&a[0]), tensor(&a[1]), at[0].opt_int(), mode))
         },
     },
-    cumulative_row!("cumsum", Cumulative::Sum),
-    cumulative_row!("cumprod", Cumulative::Prod),
+    cumulative_row!("cumsum", Cumulative::Sum, ops::half::cumsum),
+    cumulative_row!("cumprod", Cumulative::Prod, ops::half::cumprod),
 ];
 
 fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {
@@ -1453,6 +1722,7 @@ const FUSED: &[OpDef] = &[
         inputs: &[("xs", In::List)],
         attrs: &[("program", AttrKind::Internal)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| infer_fused(at, 0),
         run: |at, a| out(crate::ops::fused::run(program(at, 0)?, list(a))),
     },
@@ -1461,6 +1731,7 @@ const FUSED: &[OpDef] = &[
         inputs: &[("xs", In::List)],
         attrs: &[("k", AttrKind::OptInt), ("upper", AttrKind::Bool), ("program", AttrKind::Internal)],
         class: Class::Other,
+        half: Half::Native,
         infer: |at, _| infer_fused(at, 2),
         run: |at, a| {
             let xs = list(a);

@@ -31,6 +31,7 @@ pub fn sign(x: &Tensor) -> Result<Tensor> {
                 "sign: x has dtype bool; expected a numeric dtype",
             ))
         }
+        dt @ (DType::F16 | DType::BF16) => return Err(crate::ops::half_in_kernel("sign", dt)),
     })
 }
 

@@ -84,7 +84,7 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
     let def = node.def();
     if def.inputs.first().is_some_and(|x| x.1 == In::List) {
         let list: Vec<Tensor> = args.iter().map(|&s| get(s).expect("a tensor operand").clone()).collect();
-        return (def.run)(&node.attrs, &[Arg::L(&list)]);
+        return def.execute(&node.attrs, &[Arg::L(&list)]);
     }
     let args: Vec<Arg> = args
         .iter()
@@ -94,7 +94,7 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
             s => Arg::T(get(s).expect("a tensor operand")),
         })
         .collect();
-    (def.run)(&node.attrs, &args)
+    def.execute(&node.attrs, &args)
 }
 
 /// A chain being fused: where it starts, its steps, and the extra operands they read.
@@ -187,7 +187,9 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
             if uses.get(&(p, 0)) != Some(&1) || g.nodes[p].outs[0].shape != out_shape {
                 continue;
             }
-            let is_mm = g.nodes[p].op == matmul || g.nodes[p].op == masked;
+            // An epilogue runs on the float32 product (a matmul of two half operands gives a
+            // half product, which no float32 chain may extend).
+            let is_mm = (g.nodes[p].op == matmul || g.nodes[p].op == masked) && g.nodes[p].outs[0].dtype == DType::F32;
             if !chains.contains_key(&p) && !is_mm {
                 continue;
             }

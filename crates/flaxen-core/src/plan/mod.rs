@@ -133,7 +133,7 @@ fn bad_src(def: &OpDef, what: &str) -> Error {
 /// `def.infer` over operand sources (`metas[i]` describes `args[i]`).
 pub fn infer(def: &OpDef, attrs: &[Attr], args: &[Src], metas: &[Meta]) -> Result<Vec<Meta>> {
     if def.inputs.first().is_some_and(|i| i.1 == In::List) {
-        return (def.infer)(attrs, &[MArg::L(metas)]);
+        return def.infer_metas(attrs, &[MArg::L(metas)]);
     }
     let margs: Vec<MArg> = args
         .iter()
@@ -144,5 +144,5 @@ pub fn infer(def: &OpDef, attrs: &[Attr], args: &[Src], metas: &[Meta]) -> Resul
             _ => MArg::T(m),
         })
         .collect();
-    (def.infer)(attrs, &margs)
+    def.infer_metas(attrs, &margs)
 }

@@ -272,3 +272,144 @@ fn next_up(x: f32) -> f32 {
 fn next_down(x: f32) -> f32 {
     -next_up(-x)
 }
+
+/// The float16 / bfloat16 distributions of jax.random (`dtype=jnp.bfloat16` etc.), bit for bit
+/// as JAX 0.10.2 computes them on CPU. JAX draws `finfo.bits` random bits per element (8 for
+/// bfloat16, whose 7 mantissa bits are fewer than 8; 16 for float16), keeps the top `nmant`,
+/// makes a float in [1, 2) from them and works in the half dtype from there: every step of
+/// `floats * (maxval - minval) + minval`, of `sqrt(2) * erf_inv(u)` and of the bounds is rounded
+/// to the half dtype (erf and erf_inv themselves in float32, as XLA upcasts them).
+mod half {
+    use super::*;
+    use crate::halfconv::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, f64_to_f16};
+
+    /// `x` rounded to `dt` (a half dtype).
+    fn r(x: f32, dt: DType) -> f32 {
+        crate::ops::table::round_to(x, dt)
+    }
+
+    /// A Python number converted to `dt` inside JAX's jitted sampler (a weak float32 first).
+    pub(super) fn weak(x: f64, dt: DType) -> f32 {
+        r(x as f32, dt)
+    }
+
+    /// `np.array(c, dt)`: numpy's conversion of the f64 (float16 directly).
+    fn np_const(c: f64, dt: DType) -> f32 {
+        match dt {
+            DType::F16 => f16_to_f32(f64_to_f16(c)),
+            _ => r(c as f32, dt),
+        }
+    }
+
+    /// nextafter in `dt` toward +inf (`up`) or -inf.
+    pub(super) fn next_after(x: f32, up: bool, dt: DType) -> f32 {
+        let (to, from): (fn(f32) -> u16, fn(u16) -> f32) = match dt {
+            DType::BF16 => (f32_to_bf16, bf16_to_f32),
+            _ => (f32_to_f16, f16_to_f32),
+        };
+        if x.is_nan() || (up && x == f32::INFINITY) || (!up && x == f32::NEG_INFINITY) {
+            return x;
+        }
+        if x == 0.0 {
+            return from(if up { 1 } else { 0x8001 });
+        }
+        let b = to(x);
+        // Away from zero adds one to the magnitude bits, toward zero subtracts one.
+        from(if (x > 0.0) == up { b + 1 } else { b - 1 })
+    }
+
+    /// The floats in [0, 1) of a draw: `bits >> (width - nmant) | bits(1.0)`, minus 1.
+    fn unit_floats(layout: Layout, key: [u32; 2], shape: &[usize], dt: DType) -> Result<Vec<f32>> {
+        Ok(match dt {
+            DType::BF16 => {
+                let b = layout.random_bits(key, 8, shape)?;
+                b.raw::<u8>().iter().map(|&v| bf16_to_f32(((v as u16) >> 1) | 0x3f80) - 1.0).collect()
+            }
+            _ => {
+                let b = layout.random_bits(key, 16, shape)?;
+                b.raw::<u16>().iter().map(|&v| f16_to_f32((v >> 6) | 0x3c00) - 1.0).collect()
+            }
+        })
+    }
+
+    /// `max(minval, floats * (maxval - minval) + minval)`, every step rounded, then `post`.
+    pub(super) fn draw(
+        layout: Layout,
+        key: [u32; 2],
+        shape: &[usize],
+        dt: DType,
+        minval: f32,
+        maxval: f32,
+        post: impl Fn(f32) -> f32 + Sync,
+    ) -> Result<Tensor> {
+        let f = unit_floats(layout, key, shape, dt)?;
+        let span = r(maxval - minval, dt);
+        let y = Tensor::build::<f32>(shape.to_vec(), DType::F32, |o| {
+            crate::par::chunks(o, crate::par::CHUNK, |s, c| {
+                for (z, &v) in c.iter_mut().zip(&f[s..]) {
+                    let u = r(r(v * span, dt) + minval, dt);
+                    // lax.max: NaN propagates.
+                    let u = if u.is_nan() { u } else { minval.max(u) };
+                    *z = post(u);
+                }
+            })
+        });
+        Ok(y.astype(dt))
+    }
+
+    /// `sqrt(2) * erf_inv(u)` with sqrt(2) a constant of `dt`, each step rounded.
+    pub(super) fn normal_of(u: f32, dt: DType) -> f32 {
+        r(np_const(std::f64::consts::SQRT_2, dt) * r(erf_inv(u), dt), dt)
+    }
+
+    pub(super) fn sqrt2(dt: DType) -> f32 {
+        np_const(std::f64::consts::SQRT_2, dt)
+    }
+}
+
+impl Layout {
+    /// jax.random.uniform(key, shape, dtype, minval, maxval) for a float dtype.
+    pub fn uniform_dtype(self, key: [u32; 2], shape: &[usize], minval: f64, maxval: f64, dtype: DType) -> Result<Tensor> {
+        if !dtype.is_half() {
+            return self.uniform(key, shape, minval as f32, maxval as f32);
+        }
+        let (lo, hi) = (half::weak(minval, dtype), half::weak(maxval, dtype));
+        half::draw(self, key, shape, dtype, lo, hi, |u| u)
+    }
+
+    /// jax.random.normal(key, shape, dtype) for a float dtype.
+    pub fn normal_dtype(self, key: [u32; 2], shape: &[usize], dtype: DType) -> Result<Tensor> {
+        if !dtype.is_half() {
+            return self.normal(key, shape);
+        }
+        let lo = half::next_after(-1.0, true, dtype);
+        half::draw(self, key, shape, dtype, lo, 1.0, |u| half::normal_of(u, dtype))
+    }
+
+    /// jax.random.truncated_normal(key, lower, upper, shape, dtype) for a float dtype.
+    pub fn truncated_normal_dtype(self, key: [u32; 2], lower: f64, upper: f64, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        if !dtype.is_half() {
+            return self.truncated_normal(key, lower as f32, upper as f32, shape);
+        }
+        let r = |x: f32| crate::ops::table::round_to(x, dtype);
+        let (lower, upper) = (half::weak(lower, dtype), half::weak(upper, dtype));
+        let sqrt2 = half::sqrt2(dtype);
+        let a = r(erf_scalar(r(lower / sqrt2)));
+        let b = r(erf_scalar(r(upper / sqrt2)));
+        let (lo, hi) = (half::next_after(lower, true, dtype), half::next_after(upper, false, dtype));
+        // XLA's CPU code runs with denormals flushed to zero: a bound that is a float32
+        // subnormal (bfloat16's subnormals are) clips as ±0 (measured: truncated_normal(0, 1.5)
+        // in bfloat16 gives 0 where nextafter(0, inf) would be the smallest subnormal).
+        let daz = |x: f32| if x != 0.0 && x.abs() < f32::MIN_POSITIVE { 0.0f32.copysign(x) } else { x };
+        let (lo, hi) = (daz(lo), daz(hi));
+        half::draw(self, key, shape, dtype, a, b, move |u| {
+            let v = half::normal_of(u, dtype);
+            // jnp.clip = min(max(v, lo), hi): NaN propagates.
+            if v.is_nan() {
+                v
+            } else {
+                v.max(lo).min(hi)
+            }
+        })
+    }
+}

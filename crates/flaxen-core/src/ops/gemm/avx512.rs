@@ -9,13 +9,15 @@
 //!   apart, which the hardware prefetchers do not follow), except for wide matrices (row stride
 //!   ≥ 2048 floats) with enough rows of A to amortise it: those are packed per KC×NC block into
 //!   contiguous 32-column panels (TLB and cache-set friendly).
+//! * bfloat16 / float16 weights (`BKind`) are always packed, widened to float32 on the way;
+//!   the microkernel then runs exactly as for float32 weights.
 //! * Edges need no scalar code: rows are split into panels of 10–12 (balanced, never a thin
 //!   last panel) with a kernel instantiated per row count, and the last column panel masks its
 //!   final vector's loads and stores.
 
 use std::arch::x86_64::*;
 
-use super::{Gemm, PackBuf};
+use super::{BKind, Gemm, PackBuf};
 
 /// Most rows of one register block (broadcast operand A).
 const MR: usize = 12;
@@ -162,6 +164,45 @@ unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, ldb: usize, dst: *mut f32)
     }
 }
 
+/// `pack_b` for half-precision B (`BF16`: bfloat16, else float16): the same panels, each
+/// element widened to float32 (exactly).
+///
+/// # Safety
+/// AVX-512F; `b` readable for the kc×nc block of 2-byte elements with row stride `ldb`
+/// (elements); `dst` as `pack_b`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_b_half<const BF16: bool>(kc: usize, nc: usize, b: *const u16, ldb: usize, dst: *mut f32) {
+    // SAFETY: loads stay within the block (a short last panel is copied through a zero-padded
+    // buffer), aligned stores within the panels the caller sized.
+    unsafe {
+        let widen = |h: __m256i| -> __m512 {
+            if BF16 {
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+            } else {
+                _mm512_cvtph_ps(h)
+            }
+        };
+        let mut out = dst;
+        for j in (0..nc).step_by(NR) {
+            let w = (nc - j).min(NR);
+            let mut src = b.add(j);
+            let mut tail = [0u16; NR];
+            for _ in 0..kc {
+                let row = if w == NR {
+                    src
+                } else {
+                    std::ptr::copy_nonoverlapping(src, tail.as_mut_ptr(), w);
+                    tail.as_ptr()
+                };
+                _mm512_store_ps(out, widen(_mm256_loadu_si256(row as *const __m256i)));
+                _mm512_store_ps(out.add(16), widen(_mm256_loadu_si256(row.add(16) as *const __m256i)));
+                out = out.add(NR);
+                src = src.add(ldb);
+            }
+        }
+    }
+}
+
 /// Lanes `0..w` (w clamped to 16) set.
 #[inline(always)]
 fn lane_mask(w: usize) -> u16 {
@@ -175,7 +216,7 @@ fn lane_mask(w: usize) -> u16 {
 /// Whether B is packed: wide rows (each row of a 32-column panel on its own pages) and enough
 /// rows of A to reuse each packed panel.
 pub(super) fn should_pack_b(g: &Gemm) -> bool {
-    g.m > 4 * MR && g.ldb >= 2048
+    g.bkind != BKind::F32 || (g.m > 4 * MR && g.ldb >= 2048)
 }
 
 /// C (+)= A·B on the calling thread.
@@ -202,13 +243,19 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
             let kc = (k - pc).min(KC);
             let acc = g.accumulate || pc > 0;
             // SAFETY: pc < k and jc < n: inside B.
-            let bsrc = unsafe { g.b.add(pc * g.ldb + jc) };
+            let bsrc = unsafe { g.b_at(pc * g.ldb + jc) };
             let (bblk, ldb) = if pb {
                 // SAFETY: bbuf holds KC × (NC rounded up to 32) ≥ kc × (nc rounded up) floats.
-                unsafe { pack_b(kc, nc, bsrc, g.ldb, bbuf) };
+                unsafe {
+                    match g.bkind {
+                        BKind::F32 => pack_b(kc, nc, bsrc as *const f32, g.ldb, bbuf),
+                        BKind::Bf16 => pack_b_half::<true>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
+                        BKind::F16 => pack_b_half::<false>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
+                    }
+                };
                 (bbuf as *const f32, NR)
             } else {
-                (bsrc, g.ldb)
+                (bsrc as *const f32, g.ldb)
             };
             let mut i0 = 0;
             for ip in 0..np {

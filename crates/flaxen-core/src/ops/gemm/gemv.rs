@@ -1,13 +1,16 @@
 //! y[1×n] (+)= x[1×k]·W[k×n]: the matrix-vector product. Every element of W is used once, so
 //! the speed is the speed of reading W: rows are streamed eight at a time (eight sequential
 //! streams, prefetched 1 KiB ahead), each pass adding into a slice of y that stays in cache.
+//! bfloat16 / float16 rows are widened to float32 in registers as they are loaded (the same
+//! sums follow), so half-precision weights are read at 2 bytes each, never copied.
 
-use super::Gemm;
+use super::{BKind, Gemm};
 
 /// Columns of y updated per pass over the rows (32 KiB of y, resident in L1/L2): whole rows
 /// of W for n up to this, so each row is one sequential stream.
 const JB: usize = 8192;
-/// Floats ahead of the current position that each row stream prefetches (1 KiB).
+/// Floats ahead of the current position that each row stream prefetches (1 KiB; half-precision
+/// rows prefetch the same 1 KiB ahead).
 const PREFETCH_AHEAD: usize = 256;
 
 /// Runs the M = 1 product `g` (g.m must be 1) on the calling thread.
@@ -19,7 +22,17 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::has_avx512f() {
         // SAFETY: AVX-512F was detected; the caller vouches for the blocks.
-        return unsafe { gemv_avx512(g) };
+        return unsafe {
+            match g.bkind {
+                BKind::F32 => gemv_avx512::<KIND_F32>(g),
+                BKind::Bf16 => gemv_avx512::<KIND_BF16>(g),
+                BKind::F16 => gemv_avx512::<KIND_F16>(g),
+            }
+        };
+    }
+    if g.bkind != BKind::F32 {
+        // SAFETY: same contract, with B widened into a float32 copy (portable path only).
+        return g.with_f32_b(|w| unsafe { gemv(w) });
     }
     // SAFETY: the caller vouches for x (k floats), W (k rows of stride ldb, n columns) and y.
     let (x, y) = unsafe {
@@ -30,7 +43,7 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
     };
     let row = |p: usize, j0: usize, j1: usize| -> &[f32] {
         // SAFETY: row p < k of W, columns j0..j1 ≤ n.
-        unsafe { std::slice::from_raw_parts(g.b.add(p * g.ldb + j0), j1 - j0) }
+        unsafe { std::slice::from_raw_parts(g.b_f32().add(p * g.ldb + j0), j1 - j0) }
     };
     for j0 in (0..g.n).step_by(JB) {
         let j1 = (j0 + JB).min(g.n);
@@ -57,11 +70,16 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
     }
 }
 
+/// B's element kinds as const parameters of the AVX-512 loop (`BKind` as a number).
+const KIND_F32: u8 = 0;
+const KIND_BF16: u8 = 1;
+const KIND_F16: u8 = 2;
+
 /// # Safety
-/// AVX-512F must be available; as `gemv`.
+/// AVX-512F must be available; as `gemv`. `K` must be `g.bkind`'s number.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gemv_avx512(g: &Gemm) {
+unsafe fn gemv_avx512<const K: u8>(g: &Gemm) {
     let (k, n) = (g.k, g.n);
     for j0 in (0..n).step_by(JB) {
         let len = (n - j0).min(JB);
@@ -70,17 +88,17 @@ unsafe fn gemv_avx512(g: &Gemm) {
         // SAFETY: rows p..p+4 (or p) < k and columns j0..j0+len ≤ n are inside W; y has n floats.
         unsafe {
             while p + 8 <= k {
-                rows_avx512::<8>(g, p, j0, len, first);
+                rows_avx512::<8, K>(g, p, j0, len, first);
                 first = false;
                 p += 8;
             }
             while p + 4 <= k {
-                rows_avx512::<4>(g, p, j0, len, first);
+                rows_avx512::<4, K>(g, p, j0, len, first);
                 first = false;
                 p += 4;
             }
             while p < k {
-                rows_avx512::<1>(g, p, j0, len, first);
+                rows_avx512::<1, K>(g, p, j0, len, first);
                 first = false;
                 p += 1;
             }
@@ -88,14 +106,50 @@ unsafe fn gemv_avx512(g: &Gemm) {
     }
 }
 
+/// Sixteen elements of a row of W from `w` (a byte pointer to element j) as float32 lanes:
+/// float32 loaded as is, bfloat16 shifted into the top half of each lane, float16 converted
+/// (exact). Lanes past `n` (< 16 at a row's end) are zero and never read from memory.
+///
+/// # Safety
+/// AVX-512F; `w` readable for `min(n, 16)` elements of kind `K`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load16<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // SAFETY: as the function's contract (the tail is copied element by element).
+    unsafe {
+        if K == KIND_F32 {
+            let m: u16 = if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as u16 };
+            return _mm512_maskz_loadu_ps(m, w as *const f32);
+        }
+        let h = if n >= 16 {
+            _mm256_loadu_si256(w as *const __m256i)
+        } else {
+            let mut tail = [0u16; 16];
+            std::ptr::copy_nonoverlapping(w as *const u16, tail.as_mut_ptr(), n);
+            _mm256_loadu_si256(tail.as_ptr() as *const __m256i)
+        };
+        if K == KIND_BF16 {
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        } else {
+            _mm512_cvtph_ps(h)
+        }
+    }
+}
+
 /// y[j0..j0+len] (+)= Σ_{r<R} x[p+r]·W[p+r, j0..j0+len]; `first`: y is not read (overwritten).
+/// W's elements are of kind `K`; the arithmetic is the same for every kind.
 ///
 /// # Safety
 /// AVX-512F; rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn rows_avx512<const R: usize>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
+unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
     use std::arch::x86_64::*;
+    // Bytes per element of W, a constant of this instantiation.
+    let size = if K == KIND_F32 { 4 } else { 2 };
+    debug_assert_eq!(size, g.bkind.size());
     // SAFETY (whole body): x[p+r], W[p+r, j0+j] and y[j0+j] for r < R, j < len (the mask cuts
     // the last vector at len) are inside the operands by the caller's guarantee.
     unsafe {
@@ -104,17 +158,18 @@ unsafe fn rows_avx512<const R: usize>(g: &Gemm, p: usize, j0: usize, len: usize,
         let mut ws = [g.b; R];
         for r in 0..R {
             xs[r] = _mm512_set1_ps(*g.a.add(p + r));
-            ws[r] = g.b.add((p + r) * g.ldb + j0);
+            ws[r] = g.b_at((p + r) * g.ldb + j0);
         }
         let mut j = 0;
         while j < len {
             let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
             for w in &ws {
-                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(j + PREFETCH_AHEAD) as *const i8);
+                // The same distance in bytes for every element kind (what hides the latency).
+                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(j * size + PREFETCH_AHEAD * 4) as *const i8);
             }
-            let mut s = _mm512_mul_ps(xs[0], _mm512_maskz_loadu_ps(m, ws[0].add(j)));
+            let mut s = _mm512_mul_ps(xs[0], load16::<K>(ws[0].add(j * size), len - j));
             for r in 1..R {
-                s = _mm512_fmadd_ps(xs[r], _mm512_maskz_loadu_ps(m, ws[r].add(j)), s);
+                s = _mm512_fmadd_ps(xs[r], load16::<K>(ws[r].add(j * size), len - j), s);
             }
             if !first {
                 s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y.add(j)), s);

@@ -6,6 +6,12 @@
 //! * `gemm` splits one product into tiles run by rayon.
 //! * `gemv` is the M = 1 case (batch-1 inference): bound by reading B once, so it streams rows
 //!   of B rather than packing anything.
+//!
+//! B may hold bfloat16 or float16 weights (`BKind`): they are widened to float32 as they are
+//! loaded (in the matvec's row streams, or while packing B for the microkernel), and every
+//! product and sum is the float32 one, so the result equals the float32 product of the widened
+//! weights bit for bit. The matvec reads 2 bytes a weight instead of 4, which is what a
+//! memory-bound batch-1 product pays for.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -19,7 +25,27 @@ use crate::par::SendPtr;
 
 pub(crate) use gemv::gemv;
 
-/// C[m×n] = A[m×k]·B[k×n], or C += A·B when `accumulate`. Row strides in elements.
+/// The element type of B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BKind {
+    F32,
+    /// bfloat16 bits, widened by a shift.
+    Bf16,
+    /// float16 bits, widened exactly (`vcvtph2ps`).
+    F16,
+}
+
+impl BKind {
+    pub(crate) fn size(self) -> usize {
+        match self {
+            BKind::F32 => 4,
+            BKind::Bf16 | BKind::F16 => 2,
+        }
+    }
+}
+
+/// C[m×n] = A[m×k]·B[k×n], or C += A·B when `accumulate`. Row strides in elements. `b` points
+/// at B's first element, of type `bkind` (float32 unless the weights are half-precision).
 #[derive(Clone, Copy)]
 pub(crate) struct Gemm {
     pub m: usize,
@@ -27,7 +53,8 @@ pub(crate) struct Gemm {
     pub k: usize,
     pub a: *const f32,
     pub lda: usize,
-    pub b: *const f32,
+    pub b: *const u8,
+    pub bkind: BKind,
     pub ldb: usize,
     pub c: *mut f32,
     pub ldc: usize,
@@ -48,11 +75,45 @@ impl Gemm {
                 m: r1 - r0,
                 n: c1 - c0,
                 a: self.a.add(r0 * self.lda),
-                b: self.b.add(c0),
+                b: self.b_at(c0),
                 c: self.c.add(r0 * self.ldc + c0),
                 ..*self
             }
         }
+    }
+
+    /// B's element `off` (in elements of B's kind) as a byte pointer.
+    ///
+    /// # Safety
+    /// `off` must stay inside B.
+    #[inline(always)]
+    pub(crate) unsafe fn b_at(&self, off: usize) -> *const u8 {
+        // SAFETY: the caller keeps `off` inside B.
+        unsafe { self.b.add(off * self.bkind.size()) }
+    }
+
+    /// B as float32 (only for `BKind::F32`).
+    #[inline(always)]
+    pub(crate) fn b_f32(&self) -> *const f32 {
+        debug_assert_eq!(self.bkind, BKind::F32);
+        self.b as *const f32
+    }
+
+    /// Runs `f` on this product with B widened to a float32 copy (the portable paths, which
+    /// have no widening loads): the same float32 product.
+    pub(super) fn with_f32_b(&self, f: impl FnOnce(&Gemm)) {
+        let (k, n) = (self.k, self.n);
+        let mut wide = vec![0f32; k * n];
+        for (r, row) in wide.chunks_exact_mut(n.max(1)).enumerate().take(k) {
+            // SAFETY: row r < k of B has n elements of B's kind from `b_at(r * ldb)`.
+            let src = unsafe { std::slice::from_raw_parts(self.b_at(r * self.ldb) as *const u16, n) };
+            match self.bkind {
+                BKind::Bf16 => crate::halfconv::widen_bf16(src, row),
+                BKind::F16 => crate::halfconv::widen_f16(src, row),
+                BKind::F32 => unreachable!("float32 B is read in place"),
+            }
+        }
+        f(&Gemm { b: wide.as_ptr() as *const u8, bkind: BKind::F32, ldb: n, ..*self })
     }
 }
 
@@ -120,6 +181,10 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
             return;
         }
     }
+    if g.bkind != BKind::F32 {
+        // SAFETY: same contract, with B widened into a float32 copy.
+        return g.with_f32_b(|w| unsafe { gemm_st(w) });
+    }
     // SAFETY: the caller vouches for the blocks; beta = 0 never reads C.
     unsafe {
         matrixmultiply::sgemm(
@@ -130,7 +195,7 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
             g.a,
             g.lda as isize,
             1,
-            g.b,
+            g.b_f32(),
             g.ldb as isize,
             1,
             if g.accumulate { 1.0 } else { 0.0 },
@@ -188,7 +253,7 @@ unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
             Gemm {
                 k: k1 - k0,
                 a: g.a.add(k0),
-                b: g.b.add(k0 * g.ldb),
+                b: g.b_at(k0 * g.ldb),
                 c: if t == 0 { cp.get() } else { pp.get().add((t - 1) * n) },
                 ..*g
             }
@@ -268,6 +333,7 @@ thread_local! {
 /// As `gemm_st`.
 pub(crate) unsafe fn gemm_band(g: &Gemm, diag: i64, upper: bool, parallel: bool) {
     debug_assert!(!g.accumulate);
+    assert_eq!(g.bkind, BKind::F32, "the banded product reads float32 weights");
     let threads = if parallel { rayon::current_num_threads() } else { 1 };
     // Kept elements per column, for the work estimate and the column split.
     let kept = |c: usize| -> usize {
@@ -371,7 +437,8 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
                     k: r1 - r0,
                     a: g.a.add(r0),
                     lda: g.lda,
-                    b,
+                    b: b as *const u8,
+                    bkind: BKind::F32,
                     ldb,
                     c: g.c.add(j0),
                     ldc: g.ldc,
@@ -380,7 +447,7 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
             };
             if f0 < f1 {
                 // SAFETY: the fully kept block B[r0..r1, f0..f1] read in place; C columns f0..f1.
-                unsafe { gemm_st(&sub(g.b.add(r0 * g.ldb + f0), g.ldb, f0, f1)) };
+                unsafe { gemm_st(&sub(g.b_f32().add(r0 * g.ldb + f0), g.ldb, f0, f1)) };
             }
             if p0 < p1 {
                 let w = p1 - p0;
@@ -389,7 +456,7 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
                 let buf = unsafe { std::slice::from_raw_parts_mut(scratch.get((r1 - r0) * ld), (r1 - r0) * ld) };
                 for (r, out) in (r0..r1).zip(buf.chunks_exact_mut(ld)) {
                     // SAFETY: row r < k, columns p0..p1 ≤ n of B.
-                    let row = unsafe { std::slice::from_raw_parts(g.b.add(r * g.ldb + p0), w) };
+                    let row = unsafe { std::slice::from_raw_parts(g.b_f32().add(r * g.ldb + p0), w) };
                     // Row r keeps one contiguous run of columns [lo, hi) of p0..p1.
                     let edge = r as i64 + diag - p0 as i64;
                     let (lo, hi) = if upper {
