@@ -71,3 +71,12 @@ test('inspect names what is wrong in a malformed file, with its code, and exits 
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('inside the repository, `flaxen` (the bench workspace\'s bin) runs both `flaxen inspect` and `flaxen bench`', (t) => {
+  const bin = join(root, 'node_modules', '.bin', 'flaxen')
+  const inspect = spawnSync(bin, ['inspect', join(DIR, 'st_empty_metadata.safetensors'), '--json'], { encoding: 'utf8' })
+  t.is(inspect.status, 0, inspect.stderr)
+  t.deepEqual(JSON.parse(inspect.stdout).entries, [{ path: 'x', shape: [3], dtype: 'float32', bytes: 12 }])
+  const bench = spawnSync(bin, ['bench', '--help'], { encoding: 'utf8' })
+  t.regex(bench.stdout, /Usage: flaxen bench/)
+})

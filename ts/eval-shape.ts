@@ -24,8 +24,8 @@ export type Abstract<T> = T extends Tensor
           ? { -readonly [K in keyof T]: Abstract<T[K]> }
           : T
 
-/** `fn`'s parameters, where a tensor may also be given as its ShapeDtypeStruct. */
-export type AbstractArgs<P extends readonly unknown[]> = { [K in keyof P]: P[K] extends Tensor ? P[K] | ShapeDtypeStruct : P[K] }
+/** `fn`'s parameters, where any tensor in them may also be given as its ShapeDtypeStruct. */
+export type AbstractArgs<P extends readonly unknown[]> = { [K in keyof P]: P[K] | Abstract<P[K]> }
 
 const NONE = { statics: new Set<number>(), names: new Set<string>(), donated: new Set<number>() }
 

@@ -10,6 +10,7 @@
 // write to them through `.data` is not seen by the plan.
 import { codedError, codedTypeError, optionsArg } from './coded-error'
 import { native, type PlanHandle, type TensorHandle } from './native'
+import type { AbstractArgs } from './eval-shape'
 import { Key } from './random'
 import { ShapeDtypeStruct } from './shape-dtype'
 import { Tensor } from './tensor'
@@ -48,8 +49,8 @@ export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>
   async(...args: Parameters<F>): Promise<ReturnType<F>>
   /** `async` with options (an AbortSignal). */
   asyncWith(options: AsyncOptions, ...args: Parameters<F>): Promise<ReturnType<F>>
-  /** The plan for these arguments (traced if new): what will run. */
-  lower(...args: Parameters<F>): Lowered
+  /** The plan for these arguments (traced if new): what will run. Tensors may be ShapeDtypeStructs. */
+  lower(...args: AbstractArgs<Parameters<F>>): Lowered
   /** Traces made so far (one per new signature). */
   readonly traceCount: number
 }
@@ -191,7 +192,7 @@ export function jit<F extends (...args: any[]) => any>(fn: F, jitOptions?: JitOp
   const jitted = Object.assign(call, {
     async: (...args: Parameters<F>) => runAsync({}, args),
     asyncWith: (o: AsyncOptions, ...args: Parameters<F>) => runAsync(o ?? {}, args),
-    lower: (...args: Parameters<F>): Lowered => native.planStats(compiled(args)[0].plan),
+    lower: (...args: AbstractArgs<Parameters<F>>): Lowered => native.planStats(compiled(args)[0].plan),
     traceCount: 0,
   })
   Object.defineProperty(jitted, 'traceCount', { get: () => traces })
