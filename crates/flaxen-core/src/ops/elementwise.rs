@@ -457,7 +457,7 @@ pub(crate) fn expm1(x: f32) -> f32 {
 // calls to the C library's `sinf`/`cosf` per element. On Linux that is glibc's (2.28 and later,
 // the ARM optimized-routines algorithm), in its FMA build on CPUs with FMA: the float is widened
 // to double, reduced by the nearest multiple n of pi/2 and a short double polynomial evaluated,
-// then rounded to float. Not correctly rounded (~1.3% of results are 1 ulp from the nearest
+// then rounded to float. Not correctly rounded (about 1% of results are 1 ulp from the nearest
 // float), so the same steps, and the same fused multiply-adds, are followed here.
 
 /// 2/pi * 2^24: `x * TRIG_INV_HPI` holds the quadrant in bits 24.. of its integer part.
@@ -522,8 +522,9 @@ fn trig_fast(y: f32, cos: bool) -> f32 {
     }
 }
 
-/// 4/pi's bits as the C library's reduction table holds them: entry k is the 32 bits of the
-/// fraction of 2/pi ending at bit 8(k+1) (the first three entries shorter).
+/// The fraction bits of 2/pi (those of 4/pi, shifted) 8 more per entry, as the C library's
+/// reduction table holds them: entry k is the 32 bits ending at bit 8(k+1) (the first three
+/// entries shorter).
 const TRIG_INV_PIO4: [u32; 24] = {
     const BYTES: [u8; 24] = [
         0xa2, 0xf9, 0x83, 0x6e, 0x4e, 0x44, 0x15, 0x29, 0xfc, 0x27, 0x57, 0xd1, 0xf5, 0x34, 0xdd,
