@@ -31,7 +31,7 @@ fn st_file(header: &str, data: &[u8]) -> Vec<u8> {
 #[test]
 fn codes_are_distinct_and_named() {
     let mut seen = std::collections::HashSet::new();
-    for c in FileError::ALL {
+    for &c in FileError::ALL {
         assert!(seen.insert(c.as_str()), "{c:?}");
         assert!(c.as_str().starts_with("E_SAFETENSORS_") || c.as_str().starts_with("E_MSGPACK_"));
         assert_eq!(ErrorCode::File(c).as_str(), c.as_str());

@@ -226,137 +226,88 @@ impl fmt::Display for FileDType {
     }
 }
 
-/// Why a weights file was refused. Each rule has its own stable code (`as_str`), carried as
-/// `ErrorCode::File(..)` on the [`Error`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FileError {
-    /// File shorter than the 8-byte header length.
-    SafetensorsHeaderTooSmall,
-    /// Header length over 100,000,000 bytes (the reference limit), or a header to write over it.
-    SafetensorsHeaderTooLarge,
-    /// The header runs past the end of the file.
-    SafetensorsHeaderLength,
-    /// The header is not UTF-8.
-    SafetensorsInvalidUtf8,
-    /// The header is not JSON (syntax, early end, trailing characters, nesting over 128).
-    SafetensorsInvalidJson,
-    /// The header is JSON of the wrong shape: not an object, an entry not an object, a missing,
-    /// repeated or mistyped field, a metadata value that is not a string.
-    SafetensorsInvalidHeader,
-    /// A tensor name or metadata key appears twice (the reference keeps the last; we refuse).
-    SafetensorsDuplicateKey,
-    /// A dtype name the format does not define.
-    SafetensorsUnknownDtype,
-    /// `data_offsets` not contiguous from 0 in offset order (a hole or an overlap), or end < begin.
-    SafetensorsOffsets,
-    /// The byte size implied by shape × dtype overflows.
-    SafetensorsOverflow,
-    /// A sub-byte dtype whose bit count is not a whole number of bytes.
-    SafetensorsMisaligned,
-    /// `end - begin` differs from the size shape × dtype implies (also: bytes given to the
-    /// writer of the wrong length).
-    SafetensorsSizeMismatch,
-    /// The data buffer is shorter than the offsets say.
-    SafetensorsTruncated,
-    /// Bytes after the last tensor (the buffer must end at the file's end).
-    SafetensorsTrailingData,
+/// The enum, its stable codes and the list of all of them, from one table.
+macro_rules! file_errors {
+    ($($(#[$doc:meta])* $v:ident => $code:literal,)*) => {
+        /// Why a weights file was refused. Each rule has its own stable code (`as_str`), carried
+        /// as `ErrorCode::File(..)` on the [`Error`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum FileError {
+            $($(#[$doc])* $v,)*
+        }
 
-    /// The data ends inside an object.
-    MsgpackTruncated,
-    /// Bytes after the root object.
-    MsgpackTrailingData,
-    /// The reserved type byte 0xc1.
-    MsgpackInvalidByte,
-    /// Containers nested deeper than 1024 (msgpack-python's own limit, reading and writing).
-    MsgpackTooDeep,
-    /// A str that is not UTF-8 (msgpack-python with `raw=False` refuses it too).
-    MsgpackInvalidUtf8,
-    /// A map key that is not a string (Flax state dicts have string keys only).
-    MsgpackKeyType,
-    /// A map key that appears twice (Python keeps the last; we refuse).
-    MsgpackDuplicateKey,
-    /// A malformed ext payload: ndarray (ext 1/3) not `[shape ints, dtype name, bytes]`, a
-    /// negative dimension, or a complex (ext 2) that is not two numbers.
-    MsgpackExt,
-    /// An ndarray dtype name that numpy/ml_dtypes would not restore (or that we do not know).
-    MsgpackUnknownDtype,
-    /// shape product × itemsize overflows.
-    MsgpackOverflow,
-    /// The byte count differs from shape × itemsize.
-    MsgpackSizeMismatch,
-    /// A malformed `__msgpack_chunked_array__` dict.
-    MsgpackChunked,
-    /// Writing: a value msgpack cannot hold (a str, bin or ext over 2^32 - 1 bytes).
-    MsgpackTooLarge,
+        impl FileError {
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(FileError::$v => $code,)*
+                }
+            }
+
+            /// Every code, for tests and documentation.
+            pub const ALL: &'static [FileError] = &[$(FileError::$v,)*];
+        }
+    };
 }
 
-impl FileError {
-    pub fn as_str(&self) -> &'static str {
-        use FileError::*;
-        match self {
-            SafetensorsHeaderTooSmall => "E_SAFETENSORS_HEADER_TOO_SMALL",
-            SafetensorsHeaderTooLarge => "E_SAFETENSORS_HEADER_TOO_LARGE",
-            SafetensorsHeaderLength => "E_SAFETENSORS_HEADER_LENGTH",
-            SafetensorsInvalidUtf8 => "E_SAFETENSORS_INVALID_UTF8",
-            SafetensorsInvalidJson => "E_SAFETENSORS_INVALID_JSON",
-            SafetensorsInvalidHeader => "E_SAFETENSORS_INVALID_HEADER",
-            SafetensorsDuplicateKey => "E_SAFETENSORS_DUPLICATE_KEY",
-            SafetensorsUnknownDtype => "E_SAFETENSORS_UNKNOWN_DTYPE",
-            SafetensorsOffsets => "E_SAFETENSORS_OFFSETS",
-            SafetensorsOverflow => "E_SAFETENSORS_OVERFLOW",
-            SafetensorsMisaligned => "E_SAFETENSORS_MISALIGNED",
-            SafetensorsSizeMismatch => "E_SAFETENSORS_SIZE_MISMATCH",
-            SafetensorsTruncated => "E_SAFETENSORS_TRUNCATED",
-            SafetensorsTrailingData => "E_SAFETENSORS_TRAILING_DATA",
-            MsgpackTruncated => "E_MSGPACK_TRUNCATED",
-            MsgpackTrailingData => "E_MSGPACK_TRAILING_DATA",
-            MsgpackInvalidByte => "E_MSGPACK_INVALID_BYTE",
-            MsgpackTooDeep => "E_MSGPACK_TOO_DEEP",
-            MsgpackInvalidUtf8 => "E_MSGPACK_INVALID_UTF8",
-            MsgpackKeyType => "E_MSGPACK_KEY_TYPE",
-            MsgpackDuplicateKey => "E_MSGPACK_DUPLICATE_KEY",
-            MsgpackExt => "E_MSGPACK_EXT",
-            MsgpackUnknownDtype => "E_MSGPACK_UNKNOWN_DTYPE",
-            MsgpackOverflow => "E_MSGPACK_OVERFLOW",
-            MsgpackSizeMismatch => "E_MSGPACK_SIZE_MISMATCH",
-            MsgpackChunked => "E_MSGPACK_CHUNKED",
-            MsgpackTooLarge => "E_MSGPACK_TOO_LARGE",
-        }
-    }
+file_errors! {
+    /// File shorter than the 8-byte header length.
+    SafetensorsHeaderTooSmall => "E_SAFETENSORS_HEADER_TOO_SMALL",
+    /// Header length over 100,000,000 bytes (the reference limit), or a header to write over it.
+    SafetensorsHeaderTooLarge => "E_SAFETENSORS_HEADER_TOO_LARGE",
+    /// The header runs past the end of the file.
+    SafetensorsHeaderLength => "E_SAFETENSORS_HEADER_LENGTH",
+    /// The header is not UTF-8.
+    SafetensorsInvalidUtf8 => "E_SAFETENSORS_INVALID_UTF8",
+    /// The header is not JSON (syntax, early end, trailing characters, nesting over 128).
+    SafetensorsInvalidJson => "E_SAFETENSORS_INVALID_JSON",
+    /// The header is JSON of the wrong shape: not an object, an entry not an object, a missing,
+    /// repeated or mistyped field, a metadata value that is not a string.
+    SafetensorsInvalidHeader => "E_SAFETENSORS_INVALID_HEADER",
+    /// A tensor name or metadata key appears twice (the reference keeps the last; we refuse).
+    SafetensorsDuplicateKey => "E_SAFETENSORS_DUPLICATE_KEY",
+    /// A dtype name the format does not define.
+    SafetensorsUnknownDtype => "E_SAFETENSORS_UNKNOWN_DTYPE",
+    /// `data_offsets` not contiguous from 0 in offset order (a hole or an overlap), or end < begin.
+    SafetensorsOffsets => "E_SAFETENSORS_OFFSETS",
+    /// The byte size implied by shape × dtype overflows.
+    SafetensorsOverflow => "E_SAFETENSORS_OVERFLOW",
+    /// A sub-byte dtype whose bit count is not a whole number of bytes.
+    SafetensorsMisaligned => "E_SAFETENSORS_MISALIGNED",
+    /// `end - begin` differs from the size shape × dtype implies (also: bytes given to the
+    /// writer of the wrong length).
+    SafetensorsSizeMismatch => "E_SAFETENSORS_SIZE_MISMATCH",
+    /// The data buffer is shorter than the offsets say.
+    SafetensorsTruncated => "E_SAFETENSORS_TRUNCATED",
+    /// Bytes after the last tensor (the buffer must end at the file's end).
+    SafetensorsTrailingData => "E_SAFETENSORS_TRAILING_DATA",
 
-    /// Every code, for tests and documentation.
-    pub const ALL: [FileError; 27] = {
-        use FileError::*;
-        [
-            SafetensorsHeaderTooSmall,
-            SafetensorsHeaderTooLarge,
-            SafetensorsHeaderLength,
-            SafetensorsInvalidUtf8,
-            SafetensorsInvalidJson,
-            SafetensorsInvalidHeader,
-            SafetensorsDuplicateKey,
-            SafetensorsUnknownDtype,
-            SafetensorsOffsets,
-            SafetensorsOverflow,
-            SafetensorsMisaligned,
-            SafetensorsSizeMismatch,
-            SafetensorsTruncated,
-            SafetensorsTrailingData,
-            MsgpackTruncated,
-            MsgpackTrailingData,
-            MsgpackInvalidByte,
-            MsgpackTooDeep,
-            MsgpackInvalidUtf8,
-            MsgpackKeyType,
-            MsgpackDuplicateKey,
-            MsgpackExt,
-            MsgpackUnknownDtype,
-            MsgpackOverflow,
-            MsgpackSizeMismatch,
-            MsgpackChunked,
-            MsgpackTooLarge,
-        ]
-    };
+    /// The data ends inside an object.
+    MsgpackTruncated => "E_MSGPACK_TRUNCATED",
+    /// Bytes after the root object.
+    MsgpackTrailingData => "E_MSGPACK_TRAILING_DATA",
+    /// The reserved type byte 0xc1.
+    MsgpackInvalidByte => "E_MSGPACK_INVALID_BYTE",
+    /// Containers nested deeper than 1024 (msgpack-python's own limit, reading and writing).
+    MsgpackTooDeep => "E_MSGPACK_TOO_DEEP",
+    /// A str that is not UTF-8 (msgpack-python with `raw=False` refuses it too).
+    MsgpackInvalidUtf8 => "E_MSGPACK_INVALID_UTF8",
+    /// A map key that is not a string (Flax state dicts have string keys only).
+    MsgpackKeyType => "E_MSGPACK_KEY_TYPE",
+    /// A map key that appears twice (Python keeps the last; we refuse).
+    MsgpackDuplicateKey => "E_MSGPACK_DUPLICATE_KEY",
+    /// A malformed ext payload: ndarray (ext 1/3) not `[shape ints, dtype name, bytes]`, a
+    /// negative dimension, or a complex (ext 2) that is not two numbers.
+    MsgpackExt => "E_MSGPACK_EXT",
+    /// An ndarray dtype name that numpy/ml_dtypes would not restore (or that we do not know).
+    MsgpackUnknownDtype => "E_MSGPACK_UNKNOWN_DTYPE",
+    /// shape product × itemsize overflows.
+    MsgpackOverflow => "E_MSGPACK_OVERFLOW",
+    /// The byte count differs from shape × itemsize.
+    MsgpackSizeMismatch => "E_MSGPACK_SIZE_MISMATCH",
+    /// A malformed `__msgpack_chunked_array__` dict.
+    MsgpackChunked => "E_MSGPACK_CHUNKED",
+    /// Writing: a value msgpack cannot hold (a str, bin or ext over 2^32 - 1 bytes).
+    MsgpackTooLarge => "E_MSGPACK_TOO_LARGE",
 }
 
 impl fmt::Display for FileError {
