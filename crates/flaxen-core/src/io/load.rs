@@ -26,7 +26,11 @@ pub struct Loaded {
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
-    let code = if e.kind() == std::io::ErrorKind::NotFound { ErrorCode::NotFound } else { ErrorCode::Io };
+    let code = if e.kind() == std::io::ErrorKind::NotFound {
+        ErrorCode::NotFound
+    } else {
+        ErrorCode::Io
+    };
     Error::new(code, format!("cannot {what} '{}': {e}", path.display()))
 }
 
@@ -40,7 +44,8 @@ fn map_file(path: &Path) -> Result<Option<memmap2::MmapMut>> {
     // SAFETY: a private mapping: our writes never reach the file or other processes. Another
     // process truncating the file while it is mapped would fault on access; that is the caveat
     // of every mapped loader (Python's safetensors included) and outside what a file can do.
-    let m = unsafe { memmap2::MmapOptions::new().map_copy(&f) }.map_err(|e| io_error(path, "map", e))?;
+    let m = unsafe { memmap2::MmapOptions::new().map_copy(&f) }
+        .map_err(|e| io_error(path, "map", e))?;
     Ok(Some(m))
 }
 
@@ -59,17 +64,39 @@ pub fn safetensors_bytes(bytes: &[u8], keeper: Option<&Arc<dyn Send + Sync>>) ->
     let header = safetensors::parse(bytes)?;
     let mut tensors = Vec::with_capacity(header.tensors.len());
     for t in &header.tensors {
-        let src = Source { bytes: &bytes[t.data.clone()], keeper };
-        tensors.push((t.name.clone(), to_tensor(t.dtype, &t.shape, src, &format!("safetensors: tensor '{}'", t.name))?));
+        let src = Source {
+            bytes: &bytes[t.data.clone()],
+            keeper,
+        };
+        tensors.push((
+            t.name.clone(),
+            to_tensor(
+                t.dtype,
+                &t.shape,
+                src,
+                &format!("safetensors: tensor '{}'", t.name),
+            )?,
+        ));
     }
-    Ok(Loaded { tensors, metadata: header.metadata })
+    Ok(Loaded {
+        tensors,
+        metadata: header.metadata,
+    })
 }
 
 /// `safetensors.save`: the file's bytes for `tensors` (names unique) and metadata.
-pub fn safetensors_save(tensors: &[(String, Tensor)], metadata: Option<&[(String, String)]>) -> Result<Vec<u8>> {
+pub fn safetensors_save(
+    tensors: &[(String, Tensor)],
+    metadata: Option<&[(String, String)]>,
+) -> Result<Vec<u8>> {
     let entries: Vec<safetensors::TensorEntry> = tensors
         .iter()
-        .map(|(name, t)| safetensors::TensorEntry { name, dtype: save_dtype(t.dtype()), shape: t.shape(), data: t.as_bytes() })
+        .map(|(name, t)| safetensors::TensorEntry {
+            name,
+            dtype: save_dtype(t.dtype()),
+            shape: t.shape(),
+            data: t.as_bytes(),
+        })
         .collect();
     safetensors::serialize(&entries, metadata)
 }
@@ -81,10 +108,17 @@ pub fn safetensors_header_file(path: &Path) -> Result<safetensors::Header> {
     let len = f.metadata().map_err(|e| io_error(path, "read", e))?.len();
     let mut n = [0u8; 8];
     let got = f.read(&mut n).map_err(|e| io_error(path, "read", e))?;
-    let want = if got == 8 { u64::from_le_bytes(n).min(safetensors::MAX_HEADER_SIZE as u64 + 1).min(len.saturating_sub(8)) } else { 0 };
+    let want = if got == 8 {
+        u64::from_le_bytes(n)
+            .min(safetensors::MAX_HEADER_SIZE as u64 + 1)
+            .min(len.saturating_sub(8))
+    } else {
+        0
+    };
     let mut head = n[..got].to_vec();
     head.resize(got + want as usize, 0);
-    f.read_exact(&mut head[got..]).map_err(|e| io_error(path, "read", e))?;
+    f.read_exact(&mut head[got..])
+        .map_err(|e| io_error(path, "read", e))?;
     safetensors::parse_header(&head, len)
 }
 
@@ -114,7 +148,12 @@ pub fn msgpack_file(path: &Path, abstract_only: bool) -> Result<Restored> {
     }
     let mut f = File::open(path).map_err(|e| io_error(path, "open", e))?;
     let len = f.metadata().map_err(|e| io_error(path, "read", e))?.len();
-    let len = usize::try_from(len).map_err(|_| Error::alloc(format!("'{}' is larger than the address space", path.display())))?;
+    let len = usize::try_from(len).map_err(|_| {
+        Error::alloc(format!(
+            "'{}' is larger than the address space",
+            path.display()
+        ))
+    })?;
     let buf = Storage::try_uninit(len)?;
     // SAFETY: `buf` is fresh, `len` bytes, ours alone; every byte is written by read_exact.
     let dst = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr(), len) };
@@ -136,11 +175,23 @@ pub fn msgpack_bytes(bytes: &[u8], abstract_only: bool) -> Result<Restored> {
 fn msgpack_abstract(bytes: &[u8]) -> Result<Restored> {
     let v = msgpack::restore(bytes)?;
     let mut json = String::new();
-    tree_json(&v, &mut json, &mut |a, out| {
-        out.push_str(&format!("[\"a\",\"{}\",{:?}]", a.dtype.numpy_name(), a.shape));
-        Ok(())
-    }, 0)?;
-    Ok(Restored { json, tensors: Vec::new() })
+    tree_json(
+        &v,
+        &mut json,
+        &mut |a, out| {
+            out.push_str(&format!(
+                "[\"a\",\"{}\",{:?}]",
+                a.dtype.numpy_name(),
+                a.shape
+            ));
+            Ok(())
+        },
+        0,
+    )?;
+    Ok(Restored {
+        json,
+        tensors: Vec::new(),
+    })
 }
 
 fn msgpack_owned(buf: Storage) -> Result<Restored> {
@@ -149,17 +200,34 @@ fn msgpack_owned(buf: Storage) -> Result<Restored> {
         let v = msgpack::restore(bytes)?;
         let mut pending: Vec<Pending> = Vec::new();
         let mut json = String::new();
-        tree_json(&v, &mut json, &mut |a, out| {
-            let pieces: Vec<&[u8]> = match &a.data {
-                ArrayData::Borrowed(b) => vec![b],
-                ArrayData::Chunked(c) => c.clone(),
-                ArrayData::Owned(_) => unreachable!("restore borrows every array"),
-            };
-            let pieces = pieces.iter().map(|p| (offset_in(bytes, p).expect("arrays lie in the buffer"), p.len())).collect();
-            out.push_str(&format!("[\"t\",{}]", pending.len()));
-            pending.push(Pending { dtype: a.dtype, shape: a.shape.clone(), pieces });
-            Ok(())
-        }, 0)?;
+        tree_json(
+            &v,
+            &mut json,
+            &mut |a, out| {
+                let pieces: Vec<&[u8]> = match &a.data {
+                    ArrayData::Borrowed(b) => vec![b],
+                    ArrayData::Chunked(c) => c.clone(),
+                    ArrayData::Owned(_) => unreachable!("restore borrows every array"),
+                };
+                let pieces = pieces
+                    .iter()
+                    .map(|p| {
+                        (
+                            offset_in(bytes, p).expect("arrays lie in the buffer"),
+                            p.len(),
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!("[\"t\",{}]", pending.len()));
+                pending.push(Pending {
+                    dtype: a.dtype,
+                    shape: a.shape.clone(),
+                    pieces,
+                });
+                Ok(())
+            },
+            0,
+        )?;
         (json, pending)
     };
     // Move each array back to an address its elements suit, joining chunks, over bytes already
@@ -174,7 +242,9 @@ fn msgpack_owned(buf: Storage) -> Result<Restored> {
     for i in order {
         let p = &pending[i];
         let total: usize = p.pieces.iter().map(|x| x.1).sum();
-        let Some(&(first, _)) = p.pieces.first() else { continue };
+        let Some(&(first, _)) = p.pieces.first() else {
+            continue;
+        };
         let align = p.dtype.numpy_itemsize().clamp(1, 4) as usize;
         let dest = first - first % align;
         if dest < floor {
@@ -193,12 +263,36 @@ fn msgpack_owned(buf: Storage) -> Result<Restored> {
     let bytes = buf.as_bytes();
     let mut tensors = Vec::with_capacity(pending.len());
     for (i, p) in pending.iter().enumerate() {
-        let what = format!("msgpack: array {i} ({} {:?})", p.dtype.numpy_name(), p.shape);
+        let what = format!(
+            "msgpack: array {i} ({} {:?})",
+            p.dtype.numpy_name(),
+            p.shape
+        );
         let t = match placed[i] {
-            Some((at, n)) => to_tensor(p.dtype, &p.shape, Source { bytes: &bytes[at..at + n], keeper: Some(&keeper) }, &what)?,
+            Some((at, n)) => to_tensor(
+                p.dtype,
+                &p.shape,
+                Source {
+                    bytes: &bytes[at..at + n],
+                    keeper: Some(&keeper),
+                },
+                &what,
+            )?,
             None => {
-                let joined: Vec<u8> = p.pieces.iter().flat_map(|&(o, n)| bytes[o..o + n].iter().copied()).collect();
-                to_tensor(p.dtype, &p.shape, Source { bytes: &joined, keeper: None }, &what)?
+                let joined: Vec<u8> = p
+                    .pieces
+                    .iter()
+                    .flat_map(|&(o, n)| bytes[o..o + n].iter().copied())
+                    .collect();
+                to_tensor(
+                    p.dtype,
+                    &p.shape,
+                    Source {
+                        bytes: &joined,
+                        keeper: None,
+                    },
+                    &what,
+                )?
             }
         };
         tensors.push(t);
@@ -213,7 +307,13 @@ fn push_f64(x: f64, out: &mut String) {
     if x.is_finite() {
         out.push_str(&serde_json::to_string(&x).expect("a finite float serialises"));
     } else {
-        out.push_str(if x.is_nan() { "[\"f\",\"NaN\"]" } else if x > 0.0 { "[\"f\",\"Infinity\"]" } else { "[\"f\",\"-Infinity\"]" });
+        out.push_str(if x.is_nan() {
+            "[\"f\",\"NaN\"]"
+        } else if x > 0.0 {
+            "[\"f\",\"Infinity\"]"
+        } else {
+            "[\"f\",\"-Infinity\"]"
+        });
     }
 }
 
@@ -229,7 +329,12 @@ fn push_hex(b: &[u8], out: &mut String) {
 /// strings, booleans and null are themselves, except non-finite floats (`["f", "NaN"]`) and
 /// ints beyond 2^53 (`["i", "digits"]`); bytes are `["b", hex]`, complex `["c", re, im]`,
 /// another ext `["x", code, hex]`; arrays are whatever `array` writes.
-fn tree_json(v: &Value<'_>, out: &mut String, array: &mut dyn FnMut(&Array<'_>, &mut String) -> Result<()>, depth: usize) -> Result<()> {
+fn tree_json(
+    v: &Value<'_>,
+    out: &mut String,
+    array: &mut dyn FnMut(&Array<'_>, &mut String) -> Result<()>,
+    depth: usize,
+) -> Result<()> {
     if depth > MAX_JSON_DEPTH {
         return Err(Error::arg("msgpack: the tree nests too deep"));
     }
@@ -307,12 +412,26 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
         J::String(s) => Value::Str(s.clone()),
         J::Object(_) => return Err(bad("object")),
         J::Array(items) => {
-            let tag = items.first().and_then(J::as_str).ok_or_else(|| bad("untagged array"))?;
+            let tag = items
+                .first()
+                .and_then(J::as_str)
+                .ok_or_else(|| bad("untagged array"))?;
             let rest = &items[1..];
-            let num = |k: usize| rest.get(k).and_then(J::as_f64).or_else(|| match rest.get(k).and_then(J::as_array).map(|a| a.as_slice()) {
-                Some([J::String(t), J::String(x)]) if t == "f" => x.parse::<f64>().ok().or(match x.as_str() { "NaN" => Some(f64::NAN), "Infinity" => Some(f64::INFINITY), "-Infinity" => Some(f64::NEG_INFINITY), _ => None }),
-                _ => None,
-            });
+            let num = |k: usize| {
+                rest.get(k).and_then(J::as_f64).or_else(|| {
+                    match rest.get(k).and_then(J::as_array).map(|a| a.as_slice()) {
+                        Some([J::String(t), J::String(x)]) if t == "f" => {
+                            x.parse::<f64>().ok().or(match x.as_str() {
+                                "NaN" => Some(f64::NAN),
+                                "Infinity" => Some(f64::INFINITY),
+                                "-Infinity" => Some(f64::NEG_INFINITY),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    }
+                })
+            };
             match tag {
                 "m" => {
                     if rest.len() % 2 != 0 {
@@ -325,14 +444,31 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
                     }
                     Value::Map(entries)
                 }
-                "l" => Value::List(rest.iter().map(|x| value_of(x, tensors)).collect::<Result<_>>()?),
+                "l" => Value::List(
+                    rest.iter()
+                        .map(|x| value_of(x, tensors))
+                        .collect::<Result<_>>()?,
+                ),
                 "t" => {
-                    let i = rest.first().and_then(J::as_u64).ok_or_else(|| bad("tensor index"))? as usize;
-                    let t = tensors.get(i).ok_or_else(|| bad("tensor index out of range"))?;
-                    Value::Array(Box::new(Array { dtype: save_dtype(t.dtype()), shape: t.shape().to_vec(), data: ArrayData::Borrowed(t.as_bytes()), scalar: false }))
+                    let i = rest
+                        .first()
+                        .and_then(J::as_u64)
+                        .ok_or_else(|| bad("tensor index"))? as usize;
+                    let t = tensors
+                        .get(i)
+                        .ok_or_else(|| bad("tensor index out of range"))?;
+                    Value::Array(Box::new(Array {
+                        dtype: save_dtype(t.dtype()),
+                        shape: t.shape().to_vec(),
+                        data: ArrayData::Borrowed(t.as_bytes()),
+                        scalar: false,
+                    }))
                 }
                 "f" => {
-                    let s = rest.first().and_then(J::as_str).ok_or_else(|| bad("float"))?;
+                    let s = rest
+                        .first()
+                        .and_then(J::as_str)
+                        .ok_or_else(|| bad("float"))?;
                     Value::Float(match s {
                         "NaN" => f64::NAN,
                         "Infinity" => f64::INFINITY,
@@ -343,8 +479,13 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
                 }
                 // a float by its bits (exact, whatever JSON parsing would round)
                 "F" => {
-                    let s = rest.first().and_then(J::as_str).ok_or_else(|| bad("float bits"))?;
-                    let b: [u8; 8] = unhex(s).and_then(|v| v.try_into().ok()).ok_or_else(|| bad("float bits"))?;
+                    let s = rest
+                        .first()
+                        .and_then(J::as_str)
+                        .ok_or_else(|| bad("float bits"))?;
+                    let b: [u8; 8] = unhex(s)
+                        .and_then(|v| v.try_into().ok())
+                        .ok_or_else(|| bad("float bits"))?;
                     Value::Float(f64::from_le_bytes(b))
                 }
                 "i" => {
@@ -352,14 +493,25 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
                     match (s.parse::<i64>(), s.parse::<u64>()) {
                         (Ok(i), _) => Value::Int(i),
                         (_, Ok(u)) => Value::UInt(u),
-                        _ => return Err(Error::new(ErrorCode::Range, format!("msgpackSerialize: the integer {s} does not fit msgpack's 64 bits"))),
+                        _ => return Err(Error::new(
+                            ErrorCode::Range,
+                            format!(
+                                "msgpackSerialize: the integer {s} does not fit msgpack's 64 bits"
+                            ),
+                        )),
                     }
                 }
                 "b" => {
-                    let s = rest.first().and_then(J::as_str).ok_or_else(|| bad("bytes"))?;
+                    let s = rest
+                        .first()
+                        .and_then(J::as_str)
+                        .ok_or_else(|| bad("bytes"))?;
                     Value::Bin(unhex(s).ok_or_else(|| bad("bytes"))?.into())
                 }
-                "c" => Value::Complex(num(0).ok_or_else(|| bad("complex"))?, num(1).ok_or_else(|| bad("complex"))?),
+                "c" => Value::Complex(
+                    num(0).ok_or_else(|| bad("complex"))?,
+                    num(1).ok_or_else(|| bad("complex"))?,
+                ),
                 _ => return Err(bad("unknown tag")),
             }
         }
@@ -370,5 +522,8 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }

@@ -684,22 +684,23 @@ fn unchunk_tree(root: &mut Value<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `E_MSGPACK_CHUNKED` for the chunked array at `path`.
+fn chunked_error(path: &str, m: String) -> Error {
+    let at = if path.is_empty() {
+        "/".to_string()
+    } else {
+        show_name(path)
+    };
+    err(
+        FileError::MsgpackChunked,
+        format!("msgpack: the chunked array at '{at}': {m}"),
+    )
+}
+
 /// `{'0': x0, '1': x1, ...}` as `[x0, x1, ...]` (Flax's `_dict_to_tuple`: keys are exactly
 /// '0'..'n-1').
 fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec<&'v Value<'a>>> {
-    let bad = |m: String| {
-        err(
-            FileError::MsgpackChunked,
-            format!(
-                "msgpack: the chunked array at '{}': {m}",
-                if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    show_name(path)
-                }
-            ),
-        )
-    };
+    let bad = |m: String| chunked_error(path, m);
     let Some(Value::Map(m)) = v else {
         return Err(bad(format!("'{what}' is not a dict")));
     };
@@ -726,19 +727,7 @@ fn ndict<'v, 'a>(v: Option<&'v Value<'a>>, what: &str, path: &str) -> Result<Vec
 }
 
 fn unchunk<'a>(m: &[(String, Value<'a>)], path: &str) -> Result<Value<'a>> {
-    let bad = |m: String| {
-        err(
-            FileError::MsgpackChunked,
-            format!(
-                "msgpack: the chunked array at '{}': {m}",
-                if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    show_name(path)
-                }
-            ),
-        )
-    };
+    let bad = |m: String| chunked_error(path, m);
     let get = |k: &str| m.iter().find(|(kk, _)| kk == k).map(|(_, v)| v);
     let mut shape = Vec::new();
     for d in ndict(get("shape"), "shape", path)? {

@@ -64,13 +64,20 @@ pub fn to_tensor(dtype: FileDType, shape: &[usize], src: Source<'_>, what: &str)
     let n: usize = shape.iter().product();
     let bytes = src.bytes;
     if bytes.len() != n * dtype_size(dtype) {
-        return Err(Error::arg(format!("{what}: {} bytes for {} elements of {}", bytes.len(), n, dtype.numpy_name())));
+        return Err(Error::arg(format!(
+            "{what}: {} bytes for {} elements of {}",
+            bytes.len(),
+            n,
+            dtype.numpy_name()
+        )));
     }
-    let same = core.size() == dtype_size(dtype) && !(dtype == FileDType::BOOL && bytes.iter().any(|&b| b > 1));
+    let same = core.size() == dtype_size(dtype)
+        && !(dtype == FileDType::BOOL && bytes.iter().any(|&b| b > 1));
     if same {
         if let Some(keeper) = src.keeper {
             if (bytes.as_ptr() as usize).is_multiple_of(core.size()) && !bytes.is_empty() {
-                let ptr = NonNull::new(bytes.as_ptr() as *mut u8).expect("a slice's pointer is non-null");
+                let ptr =
+                    NonNull::new(bytes.as_ptr() as *mut u8).expect("a slice's pointer is non-null");
                 // SAFETY: `bytes` lies in the buffer `keeper` owns (the caller's contract for a
                 // Source with a keeper), which lives as long as the storage holds the keeper. The
                 // buffer is private to this process (a copy-on-write mapping or our own read), so
@@ -114,12 +121,16 @@ fn convert(dtype: FileDType, src: &[u8], dst: &mut [u8], what: &str) -> Result<(
         }
         FileDType::F64 => {
             for (s, d) in src.chunks_exact(8).zip(dst.chunks_exact_mut(4)) {
-                d.copy_from_slice(&(f64::from_le_bytes(s.try_into().expect("8 bytes")) as f32).to_le_bytes());
+                d.copy_from_slice(
+                    &(f64::from_le_bytes(s.try_into().expect("8 bytes")) as f32).to_le_bytes(),
+                );
             }
         }
         FileDType::I16 => {
             for (s, d) in src.chunks_exact(2).zip(dst.chunks_exact_mut(4)) {
-                d.copy_from_slice(&i32::from(i16::from_le_bytes(s.try_into().expect("2 bytes"))).to_le_bytes());
+                d.copy_from_slice(
+                    &i32::from(i16::from_le_bytes(s.try_into().expect("2 bytes"))).to_le_bytes(),
+                );
             }
         }
         FileDType::BOOL => {
@@ -149,30 +160,113 @@ mod tests {
         let (k, p) = keeper(raw);
         // SAFETY: the Vec is kept alive by `k` and never resized.
         let all = unsafe { std::slice::from_raw_parts(p, 13) };
-        let t = to_tensor(FileDType::F32, &[1], Source { bytes: &all[4..8], keeper: Some(&k) }, "a").unwrap();
+        let t = to_tensor(
+            FileDType::F32,
+            &[1],
+            Source {
+                bytes: &all[4..8],
+                keeper: Some(&k),
+            },
+            "a",
+        )
+        .unwrap();
         assert!(t.storage().is_borrowed());
         assert_eq!(t.as_bytes(), &1.5f32.to_le_bytes());
-        let u = to_tensor(FileDType::F32, &[1], Source { bytes: &all[9..13], keeper: Some(&k) }, "b").unwrap();
-        assert!(!u.storage().is_borrowed(), "an address that is not a multiple of 4 is copied");
+        let u = to_tensor(
+            FileDType::F32,
+            &[1],
+            Source {
+                bytes: &all[9..13],
+                keeper: Some(&k),
+            },
+            "b",
+        )
+        .unwrap();
+        assert!(
+            !u.storage().is_borrowed(),
+            "an address that is not a multiple of 4 is copied"
+        );
         assert_eq!(u.as_bytes(), &2.5f32.to_le_bytes());
     }
 
     #[test]
     fn wide_types_narrow_with_range_checks() {
-        let src: Vec<u8> = [-5i64, 1 << 31].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let e = to_tensor(FileDType::I64, &[2], Source { bytes: &src, keeper: None }, "step").unwrap_err();
+        let src: Vec<u8> = [-5i64, 1 << 31]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let e = to_tensor(
+            FileDType::I64,
+            &[2],
+            Source {
+                bytes: &src,
+                keeper: None,
+            },
+            "step",
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::Range);
-        assert!(e.message.contains("element 1 is 2147483648"), "{}", e.message);
+        assert!(
+            e.message.contains("element 1 is 2147483648"),
+            "{}",
+            e.message
+        );
         let ok: Vec<u8> = [-5i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let t = to_tensor(FileDType::I64, &[2], Source { bytes: &ok, keeper: None }, "step").unwrap();
-        assert_eq!((t.dtype(), t.as_bytes()), (DType::I32, &[251u8, 255, 255, 255, 7, 0, 0, 0][..]));
-        let f: Vec<u8> = [0.1f64, 1e300].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let t = to_tensor(FileDType::F64, &[2], Source { bytes: &f, keeper: None }, "x").unwrap();
-        let got: Vec<f32> = t.as_bytes().chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let t = to_tensor(
+            FileDType::I64,
+            &[2],
+            Source {
+                bytes: &ok,
+                keeper: None,
+            },
+            "step",
+        )
+        .unwrap();
+        assert_eq!(
+            (t.dtype(), t.as_bytes()),
+            (DType::I32, &[251u8, 255, 255, 255, 7, 0, 0, 0][..])
+        );
+        let f: Vec<u8> = [0.1f64, 1e300]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let t = to_tensor(
+            FileDType::F64,
+            &[2],
+            Source {
+                bytes: &f,
+                keeper: None,
+            },
+            "x",
+        )
+        .unwrap();
+        let got: Vec<f32> = t
+            .as_bytes()
+            .chunks(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(got, vec![0.1f32, f32::INFINITY]);
-        let b = to_tensor(FileDType::BOOL, &[3], Source { bytes: &[0, 1, 9], keeper: None }, "m").unwrap();
+        let b = to_tensor(
+            FileDType::BOOL,
+            &[3],
+            Source {
+                bytes: &[0, 1, 9],
+                keeper: None,
+            },
+            "m",
+        )
+        .unwrap();
         assert_eq!(b.as_bytes(), &[0, 1, 1]);
-        let c = to_tensor(FileDType::C64, &[1], Source { bytes: &[0; 8], keeper: None }, "z").unwrap_err();
+        let c = to_tensor(
+            FileDType::C64,
+            &[1],
+            Source {
+                bytes: &[0; 8],
+                keeper: None,
+            },
+            "z",
+        )
+        .unwrap_err();
         assert_eq!(c.code, ErrorCode::DType);
     }
 }
