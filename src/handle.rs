@@ -242,6 +242,15 @@ pub fn wrap(env: Env, result: flaxen_core::Result<Tensor>) -> Result<Value, JsEr
     new_handle(env, st, Slot::Ready(tensor), reported)
 }
 
+/// A JS array of new handles for `tensors`.
+pub fn wrap_list(env: Env, tensors: Vec<Tensor>) -> Result<Value, JsError> {
+    let arr = env.create_array(tensors.len())?;
+    for (i, t) in tensors.into_iter().enumerate() {
+        env.set_element(arr, i as u32, wrap(env, Ok(t))?)?;
+    }
+    Ok(arr)
+}
+
 /// A new handle for a traced value (no bytes to report).
 pub fn wrap_tracer(env: Env, tracer: crate::trace::Tracer) -> Result<Value, JsError> {
     let st = state(env)?;

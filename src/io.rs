@@ -1,5 +1,5 @@
 //! Weights files: binds `flaxen_core::io::load`. A source is a path (string) or the file's bytes
-//! (a Uint8Array, copied before anything else runs).
+//! (a Uint8Array, read in place: the core copies what it keeps, once).
 
 use std::path::Path;
 
@@ -9,20 +9,25 @@ use node_api::{CallbackInfo, Env, JsError, TypedArrayType, Value, ValueType};
 
 use crate::{args, handle};
 
-enum Source {
+enum Source<'a> {
     Path(String),
-    Bytes(Vec<u8>),
+    Bytes(&'a [u8]),
 }
 
-fn source(env: Env, v: Value, what: &str) -> Result<Source, JsError> {
+/// The bytes borrow the JS buffer: use them before making any JS value (no JS may run while
+/// they are read, and nothing here keeps them).
+fn source<'a>(env: Env, v: Value, what: &str) -> Result<Source<'a>, JsError> {
     if env.type_of(v)? == ValueType::String {
         return Ok(Source::Path(env.get_string(v)?));
     }
     if env.is_typedarray(v)? {
         let ta = env.typedarray_info(v)?;
         if matches!(ta.kind, TypedArrayType::Uint8 | TypedArrayType::Uint8Clamped) {
-            // SAFETY: read during this callback only, with no JS running; copied at once.
-            return Ok(Source::Bytes(unsafe { ta.as_slice::<u8>()? }.to_vec()));
+            let n = ta.byte_len();
+            // SAFETY: V8 gives `n` bytes at `ta.data` (a byte array: any alignment), kept alive
+            // by the argument for this callback; the callers read the slice to the end before
+            // creating any JS value, so no JS runs meanwhile.
+            return Ok(Source::Bytes(if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ta.data, n) } }));
         }
     }
     Err(JsError::type_error("E_TYPE", format!("{what}: expected a path (string) or the file's bytes (Uint8Array)")))
@@ -32,14 +37,6 @@ fn strings(env: Env, items: impl ExactSizeIterator<Item = String>) -> Result<Val
     let arr = env.create_array(items.len())?;
     for (i, s) in items.enumerate() {
         env.set_element(arr, i as u32, env.create_string(&s)?)?;
-    }
-    Ok(arr)
-}
-
-fn handles(env: Env, tensors: Vec<Tensor>) -> Result<Value, JsError> {
-    let arr = env.create_array(tensors.len())?;
-    for (i, t) in tensors.into_iter().enumerate() {
-        env.set_element(arr, i as u32, handle::wrap(env, Ok(t))?)?;
     }
     Ok(arr)
 }
@@ -55,13 +52,13 @@ fn pairs(env: Env, m: Option<Vec<(String, String)>>) -> Result<Value, JsError> {
 pub fn safetensors_load(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let loaded = match source(env, info.arg(0), "safetensors.load")? {
         Source::Path(p) => load::safetensors_file(Path::new(&p)),
-        Source::Bytes(b) => load::safetensors_bytes(&b, None),
+        Source::Bytes(b) => load::safetensors_bytes(b, None),
     }
     .map_err(args::core_error)?;
     let (names, tensors): (Vec<String>, Vec<Tensor>) = loaded.tensors.into_iter().unzip();
     let out = env.create_array(3)?;
     env.set_element(out, 0, strings(env, names.into_iter())?)?;
-    env.set_element(out, 1, handles(env, tensors)?)?;
+    env.set_element(out, 1, handle::wrap_list(env, tensors)?)?;
     env.set_element(out, 2, pairs(env, loaded.metadata)?)?;
     Ok(out)
 }
@@ -94,14 +91,14 @@ fn string_list(env: Env, v: Value, what: &str) -> Result<Vec<String>, JsError> {
     (0..args::array_len(env, v, what)?).map(|i| args::string(env, env.get_element(v, i)?, &format!("{what}[{i}]"))).collect()
 }
 
-/// Copies `bytes` into a new Uint8Array.
-fn uint8array(env: Env, bytes: &[u8]) -> Result<Value, JsError> {
-    let (ab, ptr) = env.create_arraybuffer(bytes.len())?;
-    if !bytes.is_empty() {
-        // SAFETY: the new ArrayBuffer has exactly bytes.len() writable bytes at `ptr`.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
-    }
-    env.create_typedarray(TypedArrayType::Uint8, bytes.len(), ab, 0)
+/// A new Uint8Array of `len` bytes that `write` fills (the bytes are written in place, once).
+fn new_bytes(env: Env, len: usize, write: impl FnOnce(&mut [u8]) -> flaxen_core::Result<()>) -> Result<Value, JsError> {
+    flaxen_core::storage::check_alloc(len, 1, "the output").map_err(args::core_error)?;
+    let (ab, ptr) = env.create_arraybuffer(len)?;
+    // SAFETY: the new ArrayBuffer has `len` writable bytes, ours until this callback returns.
+    let dst: &mut [u8] = if len == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(ptr, len) } };
+    write(dst).map_err(args::core_error)?;
+    env.create_typedarray(TypedArrayType::Uint8, len, ab, 0)
 }
 
 /// `safetensorsSave(names, tensors, metadata | null, path | null)` → the file's bytes, or
@@ -120,12 +117,18 @@ pub fn safetensors_save(env: Env, info: CallbackInfo) -> Result<Value, JsError> 
         }
     };
     let entries: Vec<(String, Tensor)> = names.into_iter().zip(tensors).collect();
-    let bytes = load::safetensors_save(&entries, metadata.as_deref()).map_err(args::core_error)?;
+    let metadata = metadata.as_deref();
     match env.type_of(info.arg(3))? {
-        ValueType::Null | ValueType::Undefined => uint8array(env, &bytes),
+        ValueType::Null | ValueType::Undefined => {
+            let len = load::safetensors_len(&entries, metadata).map_err(args::core_error)?;
+            new_bytes(env, len, |mut dst| load::safetensors_write(&entries, metadata, &mut dst))
+        }
         _ => {
             let path = args::string(env, info.arg(3), "path")?;
-            std::fs::write(&path, &bytes).map_err(|e| JsError::error("E_IO", format!("safetensors.saveFile: cannot write '{path}': {e}")))?;
+            let io = |e: std::io::Error| JsError::error("E_IO", format!("safetensors.saveFile: cannot write '{path}': {e}"));
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+            load::safetensors_write(&entries, metadata, &mut w).map_err(args::core_error)?;
+            std::io::Write::flush(&mut w).map_err(io)?;
             env.undefined()
         }
     }
@@ -136,12 +139,12 @@ pub fn msgpack_restore(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let abstract_only = args::boolean(env, info.arg(1), "abstractOnly")?;
     let r = match source(env, info.arg(0), "msgpackRestore")? {
         Source::Path(p) => load::msgpack_file(Path::new(&p), abstract_only),
-        Source::Bytes(b) => load::msgpack_bytes(&b, abstract_only),
+        Source::Bytes(b) => load::msgpack_bytes(b, abstract_only),
     }
     .map_err(args::core_error)?;
     let out = env.create_array(2)?;
     env.set_element(out, 0, env.create_string(&r.json)?)?;
-    env.set_element(out, 1, handles(env, r.tensors)?)?;
+    env.set_element(out, 1, handle::wrap_list(env, r.tensors)?)?;
     Ok(out)
 }
 
@@ -158,10 +161,5 @@ pub fn msgpack_serialize(env: Env, info: CallbackInfo) -> Result<Value, JsError>
     let opts = msgpack::WriteOptions { max_chunk_size: chunk as u64 };
     let len = msgpack::encoded_len(&tree, opts).map_err(args::core_error)?;
     let len = usize::try_from(len).map_err(|_| JsError::range_error("E_ALLOC", "msgpackSerialize: the output is larger than the address space"))?;
-    flaxen_core::storage::check_alloc(len, 1, "msgpackSerialize: output").map_err(args::core_error)?;
-    let (ab, ptr) = env.create_arraybuffer(len)?;
-    // SAFETY: the new ArrayBuffer has `len` writable bytes, ours until this callback returns.
-    let mut dst: &mut [u8] = if len == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(ptr, len) } };
-    msgpack::write_to(&tree, opts, &mut dst).map_err(args::core_error)?;
-    env.create_typedarray(TypedArrayType::Uint8, len, ab, 0)
+    new_bytes(env, len, |mut dst| msgpack::write_to(&tree, opts, &mut dst))
 }

@@ -67,20 +67,12 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
     Ok(out)
 }
 
-fn wrap_outputs(env: Env, outs: Vec<Tensor>) -> Result<Value, JsError> {
-    let arr = env.create_array(outs.len())?;
-    for (i, t) in outs.into_iter().enumerate() {
-        env.set_element(arr, i as u32, handle::wrap(env, Ok(t))?)?;
-    }
-    Ok(arr)
-}
-
 /// `planRun(plan, inputs, donate | null)` → output handles.
 pub fn run(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let p = plan(env, info.arg(0))?;
     let ins = inputs(env, info.arg(1), info.arg(2), false)?;
     let outs = p.run(ins).map_err(args::core_error)?;
-    wrap_outputs(env, outs)
+    handle::wrap_list(env, outs)
 }
 
 /// `planRunAsync(plan, inputs, donate | null, token | null)` → a Promise of output handles,
@@ -98,7 +90,7 @@ pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let pins = Pins::new(&ins);
     let complete = move |env: Env, outs: Vec<Tensor>| {
         drop(pins);
-        wrap_outputs(env, outs)
+        handle::wrap_list(env, outs)
     };
     if p.is_light() {
         // A light plan runs on the executor thread, which spins between jobs, and settles

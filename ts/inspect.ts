@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import { codedTypeError } from './coded-error'
 import { native } from './native'
-import { msgpackDescribe, type ArrayInfo } from './serialization/msgpack'
+import { ArrayInfo, msgpackDescribe } from './serialization/msgpack'
 import { isPlainObject } from './tree'
 
 export interface InspectEntry {
@@ -49,14 +49,13 @@ export function inspectFile(path: string): InspectReport {
   } else {
     format = 'msgpack'
     const walk = (x: unknown, p: string) => {
-      if (isPlainObject(x) && !('dtype' in x && 'shape' in x && Object.isFrozen(x))) {
-        for (const [k, v] of Object.entries(x)) walk(v, p === '' ? k : `${p}/${k}`)
-      } else if (Array.isArray(x)) x.forEach((v, i) => walk(v, p === '' ? String(i) : `${p}/${i}`))
-      else if (isPlainObject(x)) {
-        const a = x as unknown as ArrayInfo
-        const n = a.shape.reduce((s, d) => s * d, 1)
-        entries.push({ path: p, shape: [...a.shape], dtype: a.dtype, bytes: n * (ITEMSIZE[a.dtype] ?? 1) })
-      } else values[p] = x
+      const at = (k: string | number) => (p === '' ? String(k) : `${p}/${k}`)
+      if (x instanceof ArrayInfo) {
+        const n = x.shape.reduce((s, d) => s * d, 1)
+        entries.push({ path: p, shape: [...x.shape], dtype: x.dtype, bytes: n * (ITEMSIZE[x.dtype] ?? 1) })
+      } else if (Array.isArray(x)) x.forEach((v, i) => walk(v, at(i)))
+      else if (isPlainObject(x)) for (const [k, v] of Object.entries(x)) walk(v, at(k))
+      else values[p] = x
     }
     walk(msgpackDescribe(path), '')
   }

@@ -14,9 +14,11 @@ import { fromStateDict, toStateDict, type FromStateDictOptions, type Restored } 
 export const MAX_CHUNK_SIZE = 2 ** 30
 
 /** An array described by its dtype (numpy's name) and shape, not loaded (`flaxen inspect`). */
-export interface ArrayInfo {
-  readonly dtype: string
-  readonly shape: readonly number[]
+export class ArrayInfo {
+  constructor(
+    readonly dtype: string,
+    readonly shape: readonly number[],
+  ) {}
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
@@ -78,7 +80,7 @@ function decode(node: unknown, handles: TensorHandle[]): unknown {
     case 't':
       return new Tensor(handles[rest[0]])
     case 'a':
-      return Object.freeze({ dtype: rest[0], shape: Object.freeze(rest[1]) }) satisfies ArrayInfo
+      return new ArrayInfo(rest[0], Object.freeze(rest[1]))
     case 'f':
       return Number(rest[0])
     case 'i':

@@ -84,12 +84,9 @@ pub fn safetensors_bytes(bytes: &[u8], keeper: Option<&Arc<dyn Send + Sync>>) ->
     })
 }
 
-/// `safetensors.save`: the file's bytes for `tensors` (names unique) and metadata.
-pub fn safetensors_save(
-    tensors: &[(String, Tensor)],
-    metadata: Option<&[(String, String)]>,
-) -> Result<Vec<u8>> {
-    let entries: Vec<safetensors::TensorEntry> = tensors
+/// The entries `safetensors::prepare` and `write_to` take, borrowing the tensors' bytes.
+fn entries(tensors: &[(String, Tensor)]) -> Vec<safetensors::TensorEntry<'_>> {
+    tensors
         .iter()
         .map(|(name, t)| safetensors::TensorEntry {
             name,
@@ -97,8 +94,25 @@ pub fn safetensors_save(
             shape: t.shape(),
             data: t.as_bytes(),
         })
-        .collect();
-    safetensors::serialize(&entries, metadata)
+        .collect()
+}
+
+/// The byte length of the safetensors file for `tensors` (names unique) and metadata; also
+/// validates them, so a writer can size its output before writing.
+pub fn safetensors_len(
+    tensors: &[(String, Tensor)],
+    metadata: Option<&[(String, String)]>,
+) -> Result<usize> {
+    Ok(safetensors::prepare(&entries(tensors), metadata)?.total_len())
+}
+
+/// `safetensors.save`: writes the file for `tensors` to `w`, streaming each tensor's bytes.
+pub fn safetensors_write<W: std::io::Write>(
+    tensors: &[(String, Tensor)],
+    metadata: Option<&[(String, String)]>,
+    w: &mut W,
+) -> Result<()> {
+    safetensors::write_to(&entries(tensors), metadata, w)
 }
 
 /// `safetensors` header of the file at `path`, reading only the header (for `flaxen inspect`).
@@ -417,21 +431,8 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
                 .and_then(J::as_str)
                 .ok_or_else(|| bad("untagged array"))?;
             let rest = &items[1..];
-            let num = |k: usize| {
-                rest.get(k).and_then(J::as_f64).or_else(|| {
-                    match rest.get(k).and_then(J::as_array).map(|a| a.as_slice()) {
-                        Some([J::String(t), J::String(x)]) if t == "f" => {
-                            x.parse::<f64>().ok().or(match x.as_str() {
-                                "NaN" => Some(f64::NAN),
-                                "Infinity" => Some(f64::INFINITY),
-                                "-Infinity" => Some(f64::NEG_INFINITY),
-                                _ => None,
-                            })
-                        }
-                        _ => None,
-                    }
-                })
-            };
+            // the string a tag carries (float bits, digits, hex bytes)
+            let text = |what: &str| rest.first().and_then(J::as_str).ok_or_else(|| bad(what));
             match tag {
                 "m" => {
                     if rest.len() % 2 != 0 {
@@ -464,54 +465,29 @@ fn value_of<'a>(j: &serde_json::Value, tensors: &'a [Tensor]) -> Result<Value<'a
                         scalar: false,
                     }))
                 }
-                "f" => {
-                    let s = rest
-                        .first()
-                        .and_then(J::as_str)
-                        .ok_or_else(|| bad("float"))?;
-                    Value::Float(match s {
-                        "NaN" => f64::NAN,
-                        "Infinity" => f64::INFINITY,
-                        "-Infinity" => f64::NEG_INFINITY,
-                        "-0" => -0.0,
-                        _ => return Err(bad("float")),
-                    })
-                }
                 // a float by its bits (exact, whatever JSON parsing would round)
                 "F" => {
-                    let s = rest
-                        .first()
-                        .and_then(J::as_str)
-                        .ok_or_else(|| bad("float bits"))?;
-                    let b: [u8; 8] = unhex(s)
+                    let b: [u8; 8] = unhex(text("float bits")?)
                         .and_then(|v| v.try_into().ok())
                         .ok_or_else(|| bad("float bits"))?;
                     Value::Float(f64::from_le_bytes(b))
                 }
                 "i" => {
-                    let s = rest.first().and_then(J::as_str).ok_or_else(|| bad("int"))?;
+                    let s = text("int")?;
                     match (s.parse::<i64>(), s.parse::<u64>()) {
                         (Ok(i), _) => Value::Int(i),
                         (_, Ok(u)) => Value::UInt(u),
-                        _ => return Err(Error::new(
-                            ErrorCode::Range,
-                            format!(
+                        _ => {
+                            return Err(Error::new(
+                                ErrorCode::Range,
+                                format!(
                                 "msgpackSerialize: the integer {s} does not fit msgpack's 64 bits"
                             ),
-                        )),
+                            ))
+                        }
                     }
                 }
-                "b" => {
-                    let s = rest
-                        .first()
-                        .and_then(J::as_str)
-                        .ok_or_else(|| bad("bytes"))?;
-                    Value::Bin(unhex(s).ok_or_else(|| bad("bytes"))?.into())
-                }
-                "c" => Value::Complex(
-                    num(0).ok_or_else(|| bad("complex"))?,
-                    num(1).ok_or_else(|| bad("complex"))?,
-                ),
+                "b" => Value::Bin(unhex(text("bytes")?).ok_or_else(|| bad("bytes"))?.into()),
                 _ => return Err(bad("unknown tag")),
             }
         }
