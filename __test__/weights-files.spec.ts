@@ -48,11 +48,11 @@ function checkTree(t: any, got: unknown, want: any, path: string): void {
   switch (kind) {
     case 'map':
       t.deepEqual(Object.keys(got as object), v.map((e: any) => e[0]), `${path}: keys`)
-      for (const [k, sub] of v) checkTree(t, (got as any)[k], sub, `${path}/${k}`)
+      for (const [k, sub] of v) checkTree(t, (got as Record<string, unknown>)[k], sub, `${path}/${k}`)
       return
     case 'list':
       t.true(Array.isArray(got), `${path}: a list`)
-      v.forEach((sub: any, i: number) => checkTree(t, (got as any)[i], sub, `${path}/${i}`))
+      v.forEach((sub: any, i: number) => checkTree(t, (got as unknown[])[i], sub, `${path}/${i}`))
       return
     case 'ndarray': {
       t.true(got instanceof Tensor, `${path}: a tensor`)
@@ -252,7 +252,7 @@ test('sharded checkpoints: *.index.json for safetensors and flax_model.msgpack',
 
 test('hostile bytes end in coded errors naming the rule', (t) => {
   t.throws(() => safetensors.load(new Uint8Array([1, 2, 3])), { code: 'E_SAFETENSORS_HEADER_TOO_SMALL' })
-  t.is((t.throws(() => serialization.msgpackRestore(new Uint8Array([0xc1]))) as any).code, 'E_MSGPACK_INVALID_BYTE')
+  t.throws(() => serialization.msgpackRestore(new Uint8Array([0xc1])), { code: 'E_MSGPACK_INVALID_BYTE' })
   t.throws(() => serialization.msgpackRestore('x' as any), { code: 'E_TYPE' })
   const deep = new Uint8Array(100_000).fill(0x91) // [[[[...
   t.throws(() => serialization.msgpackRestore(deep), { code: 'E_MSGPACK_TOO_DEEP' })
