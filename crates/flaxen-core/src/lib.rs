@@ -6,6 +6,7 @@ pub mod dtype;
 pub mod error;
 pub mod executor;
 pub mod halfconv;
+mod hugepages;
 pub mod io;
 pub mod linalg;
 pub mod ops;

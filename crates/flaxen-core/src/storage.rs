@@ -14,6 +14,9 @@
 //! goes, which includes the `Arc`s held by JS zero-copy views. A zeroed allocation served from
 //! a free list is cleared with memset; an uninitialised one is not (its kernel writes every
 //! byte, as with a fresh `malloc`).
+//!
+//! Blocks of 4 MiB and more are mappings of their own with transparent huge pages
+//! (`hugepages.rs`): first touch of fresh memory is then ~30× faster on this class of machine.
 
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
@@ -22,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::hugepages;
 
 /// Alignment of every storage: one cache line, enough for AVX-512 loads.
 pub const ALIGN: usize = 64;
@@ -173,9 +177,9 @@ impl FreeLists {
             let Some(victim) = self.fullest_other(idx) else { return false };
             let old = self.free[victim].pop().expect("fullest_other picks a non-empty class");
             self.bytes -= class_cap(victim);
-            // SAFETY: listed blocks were allocated by `Storage::alloc` with their class
-            // capacity and alignment, and are owned by the list alone (just removed).
-            unsafe { alloc::dealloc(old as *mut u8, Storage::layout(class_cap(victim))) };
+            // SAFETY: listed blocks were allocated by `block_alloc` with their class capacity,
+            // and are owned by the list alone (just removed).
+            unsafe { block_free(old, class_cap(victim)) };
         }
         if self.free.len() <= idx {
             self.free.resize_with(idx + 1, Vec::new);
@@ -196,9 +200,9 @@ impl FreeLists {
     fn release(&mut self) {
         for (i, list) in self.free.iter_mut().enumerate() {
             for addr in list.drain(..) {
-                // SAFETY: listed blocks were allocated by `Storage::alloc` with their class
-                // capacity and alignment, and are owned by the list alone (just removed).
-                unsafe { alloc::dealloc(addr as *mut u8, Storage::layout(class_cap(i))) };
+                // SAFETY: listed blocks were allocated by `block_alloc` with their class
+                // capacity, and are owned by the list alone (just removed).
+                unsafe { block_free(addr, class_cap(i)) };
             }
         }
         self.bytes = 0;
@@ -333,6 +337,33 @@ fn class_cap(idx: usize) -> usize {
     (1 << e) + (idx % 4) * (1 << (e - 2))
 }
 
+/// A fresh block of `cap` bytes (a size-class capacity), 64-byte aligned; zeroed if asked (large
+/// blocks are fresh mappings, zero already). None if the system refused it.
+fn block_alloc(cap: usize, zeroed: bool) -> Option<NonNull<u8>> {
+    if cap >= hugepages::MIN {
+        return hugepages::alloc(cap);
+    }
+    let layout = Storage::layout(cap);
+    // SAFETY: layout has non-zero size (cap ≥ ALIGN).
+    NonNull::new(unsafe { if zeroed { alloc::alloc_zeroed(layout) } else { alloc::alloc(layout) } })
+}
+
+/// Gives a block back to the system.
+///
+/// # Safety
+/// `addr` must be a block from `block_alloc(cap, _)` that nothing uses any more.
+unsafe fn block_free(addr: usize, cap: usize) {
+    let ptr = NonNull::new(addr as *mut u8).expect("blocks are non-null");
+    // SAFETY: the caller's contract; each branch matches the one `block_alloc` took for `cap`.
+    unsafe {
+        if cap >= hugepages::MIN {
+            hugepages::free(ptr, cap)
+        } else {
+            alloc::dealloc(ptr.as_ptr(), Storage::layout(cap))
+        }
+    }
+}
+
 pub struct Storage {
     ptr: NonNull<u8>,
     len: usize,
@@ -391,16 +422,7 @@ impl Storage {
             }
             return Ok(Storage { ptr, len, cap, exposed, keeper: None });
         }
-        let layout = Self::layout(cap);
-        // SAFETY: layout has non-zero size.
-        let raw = unsafe {
-            if zeroed {
-                alloc::alloc_zeroed(layout)
-            } else {
-                alloc::alloc(layout)
-            }
-        };
-        let Some(ptr) = NonNull::new(raw) else {
+        let Some(ptr) = block_alloc(cap, zeroed) else {
             // Refused by the allocator (not by the cap): an error, not `handle_alloc_error`,
             // which aborts the process.
             LIVE_BYTES.fetch_sub(len as i64, Ordering::Relaxed);
@@ -443,6 +465,14 @@ impl Storage {
     /// Whether the bytes are borrowed (see `borrowed`) rather than allocated here.
     pub fn is_borrowed(&self) -> bool {
         self.keeper.is_some()
+    }
+
+    /// Faults in a large storage's pages in parallel before one sequential writer fills it
+    /// (see `hugepages::populate`); nothing for small storages. Contents are unchanged.
+    pub fn populate(&self) {
+        if self.len >= hugepages::MIN {
+            hugepages::populate(self.ptr, self.len);
+        }
     }
 
     /// A copy of `bytes`.
@@ -508,8 +538,8 @@ impl Drop for Storage {
             SMALL.try_with(|c| c.borrow_mut().0.push(idx, addr, SMALL_CAP)).unwrap_or(false)
         };
         if !kept {
-            // SAFETY: allocated in `alloc` with this exact layout, and not kept by any list.
-            unsafe { alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
+            // SAFETY: allocated by `block_alloc` with this capacity, and not kept by any list.
+            unsafe { block_free(addr, self.cap) };
         }
     }
 }
@@ -580,8 +610,7 @@ mod tests {
 
     /// A fresh block of class `idx`, as `Storage::alloc` makes them.
     fn block(idx: usize) -> usize {
-        // SAFETY: non-zero size; the block is handed to a FreeLists, which deallocates it.
-        unsafe { alloc::alloc(Storage::layout(class_cap(idx))) as usize }
+        block_alloc(class_cap(idx), false).expect("a test-sized block").as_ptr() as usize
     }
 
     #[test]
@@ -603,14 +632,14 @@ mod tests {
         assert_eq!(lists.free[small].len(), 1);
         assert_eq!(lists.bytes, 20 << 20);
         // SAFETY: `extra` was not kept, so it is still ours.
-        unsafe { alloc::dealloc(extra as *mut u8, Storage::layout(class_cap(big))) };
+        unsafe { block_free(extra, class_cap(big)) };
         // Bigger than the whole pool: never kept, nothing evicted.
         let huge = class_of(32 << 20).0;
         let h = block(huge);
         assert!(!lists.push(huge, h, cap));
         assert_eq!(lists.bytes, 20 << 20);
         // SAFETY: not kept.
-        unsafe { alloc::dealloc(h as *mut u8, Storage::layout(class_cap(huge))) };
+        unsafe { block_free(h, class_cap(huge)) };
         lists.release();
         assert_eq!(lists.bytes, 0);
     }

@@ -169,6 +169,7 @@ pub fn msgpack_file(path: &Path, abstract_only: bool) -> Result<Restored> {
         ))
     })?;
     let buf = Storage::try_uninit(len)?;
+    buf.populate();
     // SAFETY: `buf` is fresh, `len` bytes, ours alone; every byte is written by read_exact.
     let dst = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr(), len) };
     f.read_exact(dst).map_err(|e| io_error(path, "read", e))?;
@@ -181,6 +182,7 @@ pub fn msgpack_bytes(bytes: &[u8], abstract_only: bool) -> Result<Restored> {
         return msgpack_abstract(bytes);
     }
     let buf = Storage::try_uninit(bytes.len())?;
+    buf.populate();
     // SAFETY: `buf` is fresh and exactly bytes.len() long.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr(), bytes.len()) };
     msgpack_owned(buf)

@@ -139,7 +139,8 @@ unsafe fn load16<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m5
 }
 
 /// y[j0..j0+len] (+)= Σ_{r<R} x[p+r]·W[p+r, j0..j0+len]; `first`: y is not read (overwritten).
-/// W's elements are of kind `K`; the arithmetic is the same for every kind.
+/// W's elements are of kind `K`; every kind sums the same products in the same order (a chain
+/// over the R rows per column), so half-precision weights give the float32 result bit for bit.
 ///
 /// # Safety
 /// AVX-512F; rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
@@ -161,6 +162,19 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
             ws[r] = g.b_at((p + r) * g.ldb + j0);
         }
         let mut j = 0;
+        if K == KIND_BF16 {
+            // 32 bfloat16 per 64-byte load, split into even and odd lanes by a shift and a
+            // mask (no cross-lane widening per load); two such loads per step give four
+            // independent FMA chains, and the sums are interleaved back once per step.
+            while len - j >= 64 {
+                bf16_step::<R, 2>(&xs, &ws, y, j, first);
+                j += 64;
+            }
+            if len - j >= 32 {
+                bf16_step::<R, 1>(&xs, &ws, y, j, first);
+                j += 32;
+            }
+        }
         while j < len {
             let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
             for w in &ws {
@@ -176,6 +190,60 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
             }
             _mm512_mask_storeu_ps(y.add(j), m, s);
             j += 16;
+        }
+    }
+}
+
+/// One step of `rows_avx512` over 32·V bfloat16 columns from column j of each row: V 64-byte
+/// loads per row, each one chain for its even and one for its odd columns.
+///
+/// # Safety
+/// AVX-512F; columns j..j+32·V of each row `ws[r]` (bfloat16) and of `y` are inside the operands.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn bf16_step<const R: usize, const V: usize>(
+    xs: &[std::arch::x86_64::__m512; R],
+    ws: &[*const u8; R],
+    y: *mut f32,
+    j: usize,
+    first: bool,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: as the function's contract; prefetches never fault.
+    unsafe {
+        let hi = _mm512_set1_epi32(0xffff_0000u32 as i32);
+        let mut even = [_mm512_setzero_ps(); V];
+        let mut odd = [_mm512_setzero_ps(); V];
+        for r in 0..R {
+            let row = ws[r].add(j * 2);
+            for v in 0..V {
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(v * 64 + PREFETCH_AHEAD * 4) as *const i8);
+                let h = _mm512_loadu_si512(row.add(v * 64) as *const _);
+                let e = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h));
+                let o = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
+                if r == 0 {
+                    even[v] = _mm512_mul_ps(xs[0], e);
+                    odd[v] = _mm512_mul_ps(xs[0], o);
+                } else {
+                    even[v] = _mm512_fmadd_ps(xs[r], e, even[v]);
+                    odd[v] = _mm512_fmadd_ps(xs[r], o, odd[v]);
+                }
+            }
+        }
+        // Lane i of `even` is column 2i, of `odd` column 2i+1: interleave back.
+        let lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        let hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+        for v in 0..V {
+            let at = y.add(j + v * 32);
+            let mut a = _mm512_permutex2var_ps(even[v], lo_idx, odd[v]);
+            let mut b = _mm512_permutex2var_ps(even[v], hi_idx, odd[v]);
+            if !first {
+                a = _mm512_add_ps(_mm512_loadu_ps(at), a);
+                b = _mm512_add_ps(_mm512_loadu_ps(at.add(16)), b);
+            }
+            _mm512_storeu_ps(at, a);
+            _mm512_storeu_ps(at.add(16), b);
         }
     }
 }
