@@ -96,7 +96,7 @@ test('bench tiny-op with the peers this machine has: a table with ratios', (t) =
   t.is(r.status, 0, r.stderr)
   t.regex(r.stdout, /tiny-op overhead/)
   t.regex(r.stdout, /add 16 \(new output\)\s+1\s+[\d.]+ +[\d.]+ \([\d.]+×\)/)
-  t.regex(r.stdout, /Targets \(issue 5\)/)
+  t.regex(r.stdout, /Targets \(issues 5, 9, 11\)/)
 })
 
 test('bench --help, and usage errors exit with 2', (t) => {
@@ -106,4 +106,30 @@ test('bench --help, and usage errors exit with 2', (t) => {
   t.is(bench(['no-such-suite']).status, 2)
   t.is(bench(['--svg']).status, 2)
   t.is(bench(['tiny-op', '--svg', 'x.svg']).status, 2)
+})
+
+test('issue 11 targets: bf16 rows/s ratio from the two matvec rows, io figures from the 512 MiB rows only', (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { evaluateTargets } = require(join(root, 'bench', 'dist', 'targets.js'))
+  const row = (id: string, threads: number, value: number, extra?: Record<string, number>) => ({ id, label: id, threads, params: {}, results: { flaxen: { value, extra } }, ratios: {}, notes: [] })
+  const suite = (name: string, rows: unknown[]) => ({ name, title: name, unit: '', higherIsBetter: true, primary: 'flaxen', columns: [], method: '', rows, notes: [] })
+  const targets = evaluateTargets(
+    [
+      suite('matvec', [row('matvec-4096', 1, 40), row('matvec-bf16-4096', 1, 36), row('matvec-4096', 2, 100), row('matvec-bf16-4096', 2, 80)]),
+      suite('io', [
+        row('safetensors-loadfile-512mib', 2, 1.5, { rssGrowthMB: 0 }),
+        row('msgpack-restore-512mib', 2, 80, { GBps: 6.7 }),
+        row('msgpack-save-16mib', 2, 5, { GBps: 3.3 }),
+      ]),
+    ],
+    [1, 2],
+  )
+  const get = (id: string) => targets.find((x: { id: string }) => x.id === id)
+  t.like(get('matvec-bf16-1T'), { measured: 1.8, pass: true })
+  t.like(get('matvec-bf16-2T'), { measured: 1.6, pass: false })
+  t.like(get('io-loadfile'), { measured: 1.5, pass: true })
+  t.like(get('io-loadfile-rss'), { measured: 0, pass: true })
+  t.like(get('io-restore'), { measured: 6.7, pass: true })
+  // A --quick run's 16 MiB rows are not the target's 512 MiB: n/a, not a pass.
+  t.like(get('io-save'), { measured: null, pass: null })
 })
