@@ -84,6 +84,8 @@ export function traceInput(trace: TraceHandle, shape: number[], dtype: NativeDTy
 export function traceEnd(trace: TraceHandle, outputs: TensorHandle[]): PlanHandle
 /** Ends the trace without a plan. */
 export function traceAbort(trace: TraceHandle): void
+/** Ends the trace and computes `outputs` from its constants alone (lazyInit), or gives the index of the first output that depends on an input. */
+export function traceEvalKnown(trace: TraceHandle, outputs: TensorHandle[]): TensorHandle[] | number
 /** Runs a plan on the JS thread; donated inputs (`donate[i]`) are disposed. */
 export function planRun(plan: PlanHandle, inputs: (TensorHandle | Uint32Array)[], donate: boolean[] | null): TensorHandle[]
 export interface CancelToken {

@@ -33,6 +33,7 @@ const FUNCTIONS: &[(&str, Callback)] = &[
     ("traceInput", trace::input),
     ("traceEnd", trace::end),
     ("traceAbort", trace::abort),
+    ("traceEvalKnown", trace::eval_known),
     ("planRun", plan::run),
     ("planRunAsync", plan::run_async),
     ("planStats", plan::stats),

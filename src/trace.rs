@@ -129,11 +129,10 @@ pub fn abort(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     env.undefined()
 }
 
-/// `traceEnd(trace, outputs)` → a plan computing `outputs` (tracers of this trace, or concrete
-/// tensors, which become constants).
-pub fn end(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
-    let c = ctx(env, info.arg(0))?.clone();
-    let outs = info.arg(1);
+/// Closes the trace `v` and gives its graph with the sources of `outs` (tracers of this trace,
+/// or concrete tensors, which become constants). The trace is closed even when an output is bad.
+fn finish(env: Env, v: Value, outs: Value) -> Result<(Graph, Vec<Src>), JsError> {
+    let c = ctx(env, v)?.clone();
     let mut srcs = Vec::new();
     let read = (|| {
         if !env.is_array(outs)? {
@@ -154,10 +153,27 @@ pub fn end(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     })();
     close(&c)?;
     read?;
-    let graph = c.graph.replace(Graph::new());
+    Ok((c.graph.replace(Graph::new()), srcs))
+}
+
+/// `traceEnd(trace, outputs)` → a plan computing `outputs` (tracers of this trace, or concrete
+/// tensors, which become constants).
+pub fn end(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let (graph, srcs) = finish(env, info.arg(0), info.arg(1))?;
     if graph.abstract_only {
         return Err(JsError::error("E_ARG", "traceEnd: an abstract trace (evalShape) has no plan; end it with traceAbort"));
     }
     let plan = flaxen_core::plan::Plan::compile(graph, srcs).map_err(args::core_error)?;
     crate::plan::wrap(env, plan)
+}
+
+/// `traceEvalKnown(trace, outputs)` → the values of `outputs` computed from the trace's
+/// constants (`lazyInit`: its inputs are abstract, never given values), or the index of the
+/// first output that depends on an input. Ends the trace.
+pub fn eval_known(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
+    let (graph, srcs) = finish(env, info.arg(0), info.arg(1))?;
+    match flaxen_core::plan::eval_known(&graph, &srcs).map_err(args::core_error)? {
+        Ok(values) => handle::wrap_list(env, values),
+        Err(i) => env.create_u32(i as u32),
+    }
 }

@@ -129,6 +129,30 @@ export function flattenArgs(args: unknown[], options: { statics: Set<number>; na
   return flat
 }
 
+/**
+ * `args` with only their ShapeDtypeStructs as traced leaves (`lazyInit`): tensors and keys
+ * stay concrete, so whatever depends on them alone can be computed.
+ */
+export function flattenAbstract(args: unknown[]): Flat {
+  const flat: Flat = { build: true, sig: '', leaves: [], donate: [], spec: undefined }
+  const go = (x: unknown, depth: number): unknown => {
+    if (depth > 512) throw codedError('E_ARG', 'lazyInit: arguments nest deeper than 512 levels (a cyclic structure?)')
+    if (x instanceof ShapeDtypeStruct) {
+      flat.leaves.push(x)
+      flat.donate.push(false)
+      return new SlotBox(TENSOR, flat.leaves.length - 1)
+    }
+    if (Array.isArray(x)) {
+      checkArrayLength(x, 'lazyInit: an array in the arguments')
+      return Array.from(x, (v) => go(v, depth + 1))
+    }
+    if (isPlainObject(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, go(x[k], depth + 1)]))
+    return x
+  }
+  flat.spec = args.map((a) => go(a, 0))
+  return flat
+}
+
 /** `spec` with each Slot replaced by `values[slot.i]`. */
 export function fill(spec: unknown, values: (Tensor | Key)[]): unknown {
   if (isSlot(spec)) return values[spec.i]

@@ -341,6 +341,8 @@ function layerCalls(c: LayerCase): Call[] {
   for (const b of BAD) {
     calls.push({ name: `nn.${c.name}.init(key)`, args: b.label, run: () => new c.cls(c.props()).init(b.make(), c.input()) })
     calls.push({ name: `nn.${c.name}.init(x)`, args: b.label, run: () => new c.cls(c.props()).init(rngs(), b.make()) })
+    calls.push({ name: `nn.${c.name}.lazyInit(key)`, args: b.label, run: () => new c.cls(c.props()).lazyInit(b.make(), c.input()) })
+    calls.push({ name: `nn.${c.name}.lazyInit(x)`, args: b.label, run: () => new c.cls(c.props()).lazyInit(rngs(), b.make()) })
     calls.push({ name: `nn.${c.name}.apply(variables)`, args: b.label, run: () => new c.cls(c.props()).apply(b.make(), c.input()) })
     calls.push({ name: `nn.${c.name}.apply(x)`, args: b.label, run: () => run(c.props(), rngs(), b.make()) })
   }

@@ -23,6 +23,8 @@ import type { Variable } from '../core/variable'
 import { ApplyModuleInvalidMethodError, AttributeError, CallUnbindOnUnboundModuleError, InvalidInstanceModuleError, InvalidRngError, NameInUseError, ValueError, pyStr, PyTypeError } from '../errors'
 import * as jnp from '../jnp'
 import { Tensor } from '../tensor'
+import type { AbstractArgs } from '../eval-shape'
+import { lazyEval } from '../lazy-init'
 import { isPlainObject } from '../tree'
 import { codedError, codedTypeError } from '../coded-error'
 import { type CaptureFilter, callRecorders, captureStack } from './context'
@@ -321,6 +323,23 @@ export class Module<P extends object = {}> {
   initWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: MethodArgs<this, MethodIn<O>>): Variables {
     moduleChecks(this)
     return initImpl(this, rngs, options, args)[1]
+  }
+
+  /**
+   * Flax's `lazy_init(rngs, *args)`: the variables `init` makes, without the work that depends
+   * on the inputs. Arguments may be ShapeDtypeStructs (`new ShapeDtypeStruct([1024 ** 3, 128],
+   * 'float32')` costs nothing); only the ops the variables need are run. A variable that
+   * depends on an abstract argument raises Flax's LazyInitError.
+   */
+  lazyInit(rngs: RngsArg, ...args: AbstractArgs<MethodArgs<this>>): Variables {
+    moduleChecks(this)
+    return lazyEval((...a: unknown[]) => this.init(rngs, ...(a as MethodArgs<this>)), args)
+  }
+
+  /** `lazy_init(rngs, *args, method=..., mutable=...)`. */
+  lazyInitWith<const O extends InitWithOptions>(rngs: RngsArg, options: O & MethodOf<this>, ...args: AbstractArgs<MethodArgs<this, MethodIn<O>>>): Variables {
+    moduleChecks(this)
+    return lazyEval((...a: unknown[]) => this.initWith(rngs, options, ...(a as MethodArgs<this, MethodIn<O>>)), args)
   }
 
   /** `init_with_output(rngs, *args)` → `[y, variables]`. */

@@ -279,3 +279,24 @@ fn unchanged_arguments_reuse_their_sub_results() {
     run(&x, &w2);
     assert_eq!(reused(), 0);
 }
+
+#[test]
+fn eval_known_runs_only_what_the_outputs_need_and_refuses_input_dependent_ones() {
+    // A 2^40-element abstract input: anything reading it must never run.
+    let mut g = Graph::abstract_only();
+    let x = g.input(Meta::new(vec![1 << 20, 1 << 20], DType::F32));
+    let w = f32s(&[3, 4], 1);
+    let wc = g.constant(&w);
+    let e = node(&mut g, "exp", vec![], vec![wc]);
+    let s = node(&mut g, "add", vec![], vec![e, Src::Scalar(1.0)]);
+    let big = node(&mut g, "add", vec![], vec![x, Src::Scalar(1.0)]);
+    let want = eager1("add", &[], &[Arg::T(&eager1("exp", &[], &[Arg::T(&w)])), Arg::S(1.0)]);
+    let got = flaxen_core::plan::eval_known(&g, &[s, e, wc]).unwrap().unwrap();
+    assert_eq!(got[0].as_bytes(), want.as_bytes());
+    // A returned constant is a copy: writing it never reaches the captured tensor.
+    assert_eq!(got[2].as_bytes(), w.as_bytes());
+    assert!(!std::sync::Arc::ptr_eq(got[2].storage(), w.storage()));
+    // The first output depending on the input is named; nothing ran for it.
+    assert_eq!(flaxen_core::plan::eval_known(&g, &[s, big]).unwrap().unwrap_err(), 1);
+    assert_eq!(flaxen_core::plan::eval_known(&g, &[x]).unwrap().unwrap_err(), 0);
+}

@@ -8,6 +8,7 @@
 
 mod compile;
 mod exec;
+mod partial;
 mod reuse;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::ops::table::{self, Attr, In, MArg, Meta, OpDef};
 use crate::tensor::Tensor;
 
 pub use exec::Plan;
+pub use partial::eval_known;
 
 /// Where an operand comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
