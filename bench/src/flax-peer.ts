@@ -2,10 +2,9 @@
 // `safetensors.flax.load_file` on the very files flaxen reads, timed in a python3 that has flax
 // and safetensors (optional: a missing one is a note). Timed as the io suite times flaxen: best
 // of n wall times in one process, page cache warm.
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { callPython, pythonCandidates } from './numpy-peer'
 
-export type FlaxTask = { op: 'restore' | 'save'; path: string } | { op: 'loadfile'; path: string }
+export type FlaxTask = { op: 'restore' | 'save' | 'loadfile'; path: string }
 
 const SCRIPT = `
 import json, sys, time
@@ -37,20 +36,11 @@ else:
 print(json.dumps({'ms': ms}))
 `
 
-function call(python: string, request: object, timeoutMs: number): { ok: true; out: any } | { ok: false; error: string } {
-  const r = spawnSync(python, ['-c', SCRIPT], { input: JSON.stringify(request), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20 })
-  if (r.error) return { ok: false, error: r.error.message }
-  if (r.status !== 0) return { ok: false, error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop()! }
-  return { ok: true, out: JSON.parse(r.stdout) }
-}
-
 /** A python3 with flax and safetensors: `FLAXEN_BENCH_FLAX_PYTHON`, else the numpy peer's candidates. */
 export function detectFlax(): { python: string; version: string } | { python: null; reason: string } {
-  const env = process.env.FLAXEN_BENCH_FLAX_PYTHON ?? process.env.FLAXEN_BENCH_PYTHON
-  const candidates = env ? [env] : ['/usr/bin/python3', 'python3'].filter((p) => !p.startsWith('/') || existsSync(p))
   const errors: string[] = []
-  for (const python of candidates) {
-    const r = call(python, { info: true }, 60_000)
+  for (const python of pythonCandidates(process.env.FLAXEN_BENCH_FLAX_PYTHON ?? process.env.FLAXEN_BENCH_PYTHON)) {
+    const r = callPython(python, SCRIPT, { info: true }, 60_000)
     if (r.ok) return { python, version: r.out.version }
     errors.push(`${python}: ${r.error}`)
   }
@@ -59,7 +49,7 @@ export function detectFlax(): { python: string; version: string } | { python: nu
 
 /** Milliseconds of the best of Python's runs of `task`. */
 export function measureFlax(python: string, task: FlaxTask): number {
-  const r = call(python, { task }, 600_000)
+  const r = callPython(python, SCRIPT, { task }, 600_000)
   if (!r.ok) throw new Error(`flax: ${r.error}`)
   return r.out.ms
 }

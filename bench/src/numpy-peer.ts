@@ -119,19 +119,21 @@ else:
     print(json.dumps({'perOp': per, 'iters': iters}))
 `
 
-/** `FLAXEN_BENCH_PYTHON`, else Debian's `/usr/bin/python3` (numpy on the system OpenBLAS), else `python3`. */
-function candidates(): string[] {
-  const env = process.env.FLAXEN_BENCH_PYTHON
-  if (env) return [env]
+/** `override` (an environment variable's value), else `FLAXEN_BENCH_PYTHON`, else Debian's `/usr/bin/python3` (numpy on the system OpenBLAS), else `python3`. */
+export function pythonCandidates(override = process.env.FLAXEN_BENCH_PYTHON): string[] {
+  if (override) return [override]
   return ['/usr/bin/python3', 'python3'].filter((p) => !p.startsWith('/') || existsSync(p))
 }
 
-function call(python: string, request: object, timeoutMs: number, env = process.env): { ok: true; out: any } | { ok: false; error: string } {
-  const r = spawnSync(python, ['-c', SCRIPT], { input: JSON.stringify(request), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, env })
+/** Runs `script` in `python` with `request` as JSON on stdin; its stdout is parsed as JSON. */
+export function callPython(python: string, script: string, request: object, timeoutMs: number, env = process.env): { ok: true; out: any } | { ok: false; error: string } {
+  const r = spawnSync(python, ['-c', script], { input: JSON.stringify(request), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, env })
   if (r.error) return { ok: false, error: r.error.message }
   if (r.status !== 0) return { ok: false, error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop()! }
   return { ok: true, out: JSON.parse(r.stdout) }
 }
+
+const call = (python: string, request: object, timeoutMs: number, env = process.env) => callPython(python, SCRIPT, request, timeoutMs, env)
 
 /** OpenBLAS kernels sets that use AVX-512, and those older than AVX2 + FMA. */
 const AVX512_CORES = new Set(['SkylakeX', 'Cooperlake', 'SapphireRapids'])
@@ -168,7 +170,7 @@ function coretypeFor(detected: string | null): string | null {
  */
 export function detectNumpy(): PeerInfo & { coretype?: string } {
   const errors: string[] = []
-  for (const python of candidates()) {
+  for (const python of pythonCandidates()) {
     const r = call(python, { info: true }, 30_000)
     if (!r.ok) {
       errors.push(`${python}: ${r.error}`)

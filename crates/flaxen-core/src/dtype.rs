@@ -240,42 +240,31 @@ impl Bf16 {
     }
 }
 
-impl Element for F16 {
-    const DTYPE: DType = DType::F16;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        F16(crate::halfconv::f64_to_f16(v))
-    }
-    #[inline(always)]
-    fn from_i64(v: i64) -> Self {
-        F16::from_f32(v as f32)
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self.to_f32() as f64
-    }
-    #[inline(always)]
-    fn to_i64(self) -> i64 {
-        self.to_f32() as i64
-    }
+/// The half dtypes convert through float32 (exact for them), except where `from_f64` says.
+macro_rules! half_element {
+    ($t:ident, $dt:expr, $from_f64:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = $dt;
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                $from_f64(v)
+            }
+            #[inline(always)]
+            fn from_i64(v: i64) -> Self {
+                $t::from_f32(v as f32)
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self.to_f32() as f64
+            }
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self.to_f32() as i64
+            }
+        }
+    };
 }
 
-impl Element for Bf16 {
-    const DTYPE: DType = DType::BF16;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        Bf16::from_f32(v as f32)
-    }
-    #[inline(always)]
-    fn from_i64(v: i64) -> Self {
-        Bf16::from_f32(v as f32)
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self.to_f32() as f64
-    }
-    #[inline(always)]
-    fn to_i64(self) -> i64 {
-        self.to_f32() as i64
-    }
-}
+// float16 rounds a float64 once; bfloat16 rounds it to float32 first.
+half_element!(F16, DType::F16, |v: f64| F16(crate::halfconv::f64_to_f16(v)));
+half_element!(Bf16, DType::BF16, |v: f64| Bf16::from_f32(v as f32));

@@ -90,7 +90,8 @@ pub fn populate(ptr: NonNull<u8>, len: usize) {
     if last <= first {
         return;
     }
-    (first..last).step_by(HUGE).collect::<Vec<_>>().par_iter().for_each(|&at| {
+    (0..(last - first).div_ceil(HUGE)).into_par_iter().for_each(|i| {
+        let at = first + i * HUGE;
         let n = HUGE.min(last - at);
         // SAFETY: [at, at + n) lies inside the caller's block (pages of it); populating only
         // allocates the pages, it never changes their contents.

@@ -375,6 +375,13 @@ impl Tensor {
     /// for the half dtypes), so integers round to float32 first and float32 rounds once; half to
     /// bool is `x != 0` by value (-0.0 is false, NaN true); half to an integer truncates toward
     /// zero and saturates, NaN → 0, as float32 does.
+    /// A tensor of `dtype` whose elements `f` converts from this one's, chunk by chunk (in
+    /// parallel when large).
+    fn convert_chunks<S: Copy + Sync, D: Copy + Send>(&self, dtype: DType, f: fn(&[S], &mut [D])) -> Tensor {
+        let src = self.raw::<S>();
+        Tensor::build::<D>(self.shape.to_vec(), dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| f(&src[s..s + c.len()], c)))
+    }
+
     fn astype_half(&self, dtype: DType) -> Tensor {
         use crate::halfconv as hc;
         let shape = self.shape.to_vec();
@@ -383,22 +390,10 @@ impl Tensor {
                 let src = self.raw::<u16>();
                 Tensor::build::<u16>(shape, d, |o| o.copy_from_slice(src))
             }
-            (DType::F32, DType::BF16) => {
-                let src = self.raw::<f32>();
-                Tensor::build::<u16>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::narrow_bf16(&src[s..s + c.len()], c)))
-            }
-            (DType::F32, DType::F16) => {
-                let src = self.raw::<f32>();
-                Tensor::build::<u16>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::narrow_f16(&src[s..s + c.len()], c)))
-            }
-            (DType::BF16, DType::F32) => {
-                let src = self.raw::<u16>();
-                Tensor::build::<f32>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::widen_bf16(&src[s..s + c.len()], c)))
-            }
-            (DType::F16, DType::F32) => {
-                let src = self.raw::<u16>();
-                Tensor::build::<f32>(shape, dtype, |o| crate::par::chunks(o, crate::par::CHUNK, |s, c| hc::widen_f16(&src[s..s + c.len()], c)))
-            }
+            (DType::F32, DType::BF16) => self.convert_chunks(dtype, hc::narrow_bf16),
+            (DType::F32, DType::F16) => self.convert_chunks(dtype, hc::narrow_f16),
+            (DType::BF16, DType::F32) => self.convert_chunks(dtype, hc::widen_bf16),
+            (DType::F16, DType::F32) => self.convert_chunks(dtype, hc::widen_f16),
             // Anything else goes through float32: exact out of a half dtype (then float32's own
             // cast to the integer, bool or other half dtype); into one, integers round to
             // float32 first (XLA's convert; so int → bfloat16 rounds twice, as in JAX).
