@@ -1,6 +1,8 @@
 import test from 'ava'
 import { jnp, Tensor } from '../ts/index'
 import { native } from '../ts/native'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 test('t.data is a zero-copy view: repeated access returns the same memory, writes are seen by the next op', (t) => {
   const x = jnp.array([[1, 2, 3], [4, 5, 6]])
@@ -116,4 +118,26 @@ test('tidy frees every tensor created inside except what it returns (also nested
   const err = t.throws(() => jnp.tidy(() => { jnp.ones([2]); throw new Error('boom') }))
   t.is(err!.message, 'boom')
   t.is(native.liveBytes() - before, 0, 'tensors are freed when fn throws too')
+})
+
+test('tensors left to GC give their memory back: finalized handles are dropped in batches, the rest by the next op', (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // Earlier tests' garbage first.
+  gc()
+  jnp.zeros([1]).dispose()
+  const before = native.liveBytes()
+  // 1000 tensors: several full batches and a partial one.
+  const make = (): void => {
+    for (let i = 0; i < 1000; i++) jnp.add(jnp.ones([64]), i)
+  }
+  make()
+  t.true(native.liveBytes() - before > 0)
+  gc()
+  gc()
+  // The partial batch is dropped before the next handle is made.
+  const probe = jnp.zeros([1])
+  t.is(native.liveBytes() - before, 4, 'only the probe is left')
+  probe.dispose()
+  t.is(native.liveBytes() - before, 0)
 })

@@ -28,11 +28,11 @@ use crate::args::core_error;
 /// dtype codes as the JS side sees them (`DTYPE_NAMES`), in this order.
 pub const DTYPES: [DType; 9] = [DType::F32, DType::I32, DType::U32, DType::U16, DType::U8, DType::Bool, DType::I8, DType::F16, DType::BF16];
 
+static TENSOR_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0001, 0x7465_6e73_6f72_0001);
+
 pub fn dtype_code(dt: DType) -> u32 {
     DTYPES.iter().position(|&d| d == dt).expect("every dtype has a code") as u32
 }
-
-static TENSOR_TAG: TypeTag = TypeTag::new(0x666c_6178_656e_0001, 0x7465_6e73_6f72_0001);
 
 /// Net bytes (allocated minus freed) accumulated before V8 is told.
 const REPORT_BATCH: i64 = 1 << 20;
@@ -194,6 +194,16 @@ impl TensorHandle {
     }
 }
 
+impl node_api::BulkValue for TensorHandle {
+    fn prefetch(&self) {
+        if let Ok(slot) = self.slot.try_borrow() {
+            if let Slot::Ready(t) = &*slot {
+                node_api::bulk::prefetch(Arc::as_ptr(t.storage()));
+            }
+        }
+    }
+}
+
 impl Drop for TensorHandle {
     // Runs inside GC: pure Rust only (see node_api's crate docs).
     fn drop(&mut self) {
@@ -228,7 +238,8 @@ fn new_handle(env: Env, st: &EnvState, slot: Slot, reported: i64) -> Result<Valu
         pending_free: st.pending_free.clone(),
         views: RefCell::new(None),
     };
-    env.create_external(handle, &TENSOR_TAG)
+    node_api::bulk::drain();
+    env.create_bulk_external(handle, &TENSOR_TAG)
 }
 
 /// Wraps a core result into a new JS handle, accounting its native bytes.

@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use crate::bulk::{queue_box, BulkValue};
 use crate::env::Env;
 use crate::error::{JsError, Result, E_TYPE};
 use crate::sys;
@@ -104,15 +105,32 @@ impl Env {
     /// A JS external owning `value` (boxed), tagged with `tag`. The box is dropped by the
     /// finalizer when the external is collected.
     pub fn create_external<T: 'static>(self, value: T, tag: &'static TypeTag) -> Result<Value> {
+        let (out, _) = self.external_with(value, drop_box::<T>)?;
+        // If tagging fails the external still owns the box; the finalizer frees it.
+        self.type_tag_object(out, tag)?;
+        Ok(out)
+    }
+
+    /// [`Env::create_external`] for values made and collected in bulk: the finalizer only
+    /// queues the box, and queued boxes are dropped in batches (see `bulk`).
+    pub fn create_bulk_external<T: BulkValue>(self, value: T, tag: &'static TypeTag) -> Result<Value> {
+        let (out, _) = self.external_with(value, queue_box::<T>)?;
+        // If tagging fails the external still owns the box; the finalizer queues it.
+        self.type_tag_object(out, tag)?;
+        Ok(out)
+    }
+
+    /// The external and its box.
+    fn external_with<T: 'static>(self, value: T, finalize: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void)) -> Result<(Value, *mut Tagged<T>)> {
         let data = Tagged::boxed(value);
         let mut out = ptr::null_mut();
-        // SAFETY: live env; `data` is a leaked box that `drop_box::<T>` frees exactly once;
-        // valid out-pointer.
+        // SAFETY: live env; `data` is a leaked box that `finalize` (drop_box::<T> or
+        // queue_box::<T>) frees exactly once; valid out-pointer.
         let status = unsafe {
             sys::napi_create_external(
                 self.0,
                 data.cast(),
-                Some(drop_box::<T>),
+                Some(finalize),
                 ptr::null_mut(),
                 &mut out,
             )
@@ -122,9 +140,7 @@ impl Env {
             drop(unsafe { Box::from_raw(data) });
             return Err(e);
         }
-        // If tagging fails the external still owns the box; the finalizer frees it.
-        self.type_tag_object(Value(out), tag)?;
-        Ok(Value(out))
+        Ok((Value(out), data))
     }
 
     /// The Rust value inside an external made by [`Env::create_external`] with the same `tag`;

@@ -33,6 +33,7 @@ pub mod sys;
 mod async_work;
 mod class;
 mod completer;
+pub mod bulk;
 mod env;
 mod error;
 mod external;
@@ -43,6 +44,7 @@ mod typedarray;
 mod value;
 
 pub use completer::{Completer, Settle};
+pub use bulk::BulkValue;
 pub use env::Env;
 pub use error::{set_panic_translator, ErrorKind, JsError, PanicTranslator, Result, E_PANIC, E_TYPE};
 pub use external::TypeTag;
