@@ -1,5 +1,9 @@
 // flax.linen: Module, compact, layers, initializers, lifted transforms.
-export { PReLU, gelu, logSoftmax, oneHot, relu, sigmoid, silu, softmax, swish, tanh, type AxisOptions, type GeluOptions } from './activation'
+export {
+  PReLU, celu, elu, gelu, glu, hardSigmoid, hardSilu, hardSwish, hardTanh, leakyRelu, logSigmoid, logSoftmax, oneHot, relu, relu6, selu, sigmoid, silu,
+  softSign, softmax, softplus, standardize, swish, tanh,
+  type AlphaOptions, type AxisOptions, type GeluOptions, type GluOptions, type LeakyReluOptions, type StandardizeOptions,
+} from './activation'
 export { compact, nowrap } from './compact'
 export { Dense, DenseGeneral, type DenseProps, type DenseGeneralProps } from './dense'
 export { Embed, defaultEmbedInit, type EmbedProps } from './embed'
