@@ -4,6 +4,7 @@ import * as jnp from '../jnp'
 import { codedError, codedTypeError } from '../coded-error'
 import { describe, type DType, type Tensor } from '../tensor'
 import { compact } from './compact'
+import { normalizeAxis } from './initializers'
 import { Module } from './module'
 
 /** `relu(x) = max(x, 0)`. */
@@ -154,7 +155,7 @@ export interface GluOptions {
 export function glu(x: Tensor, opts?: GluOptions): Tensor {
   const { axis = -1 } = options<GluOptions>(opts, 'glu')
   const shape = x.shape
-  const ax = checkedAxis(axis, shape.length, 'glu')
+  const ax = normalizeAxis(axis, shape.length, 'glu: axis')
   const size = shape[ax]
   if (size % 2 !== 0) throw codedError('E_SHAPE', `glu: axis ${axis} of x (shape [${shape.join(', ')}]) must have an even size, got ${size}`)
   const half = size / 2
@@ -190,14 +191,6 @@ export function standardize(x: Tensor, opts?: StandardizeOptions): Tensor {
       : jnp.clip(jnp.subtract(jnp.mean(jnp.square(x), axis, { keepdims: true }), jnp.square(mean)), 0)
   }
   return jnp.multiply(jnp.subtract(x, mean), jnp.rsqrt(jnp.add(variance, epsilon)))
-}
-
-/** A normalised axis of an array of rank `ndim`, or E_ARG. */
-function checkedAxis(axis: number, ndim: number, name: string): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
-    throw codedError('E_ARG', `${name}: axis must be an integer in [${-ndim}, ${ndim}), got ${describe(axis)}`)
-  }
-  return axis < 0 ? axis + ndim : axis
 }
 
 /** `nn.PReLU`: `where(x >= 0, x, slope * x)` with a learned scalar `negative_slope`. */

@@ -158,7 +158,7 @@ export type Axis = number | readonly number[]
  * An axis of a rank-`ndim` shape, made non-negative. Out of range is an error, as Python's
  * `shape[in_axis]` raises IndexError (an unchecked index read `undefined` and made NaN fans).
  */
-function normalizeAxis(axis: unknown, ndim: number, what = 'axis'): number {
+export function normalizeAxis(axis: unknown, ndim: number, what = 'axis'): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis)) {
     throw codedTypeError(`${what} must be an integer, got ${typeof axis === 'number' ? axis : describe(axis)}`)
   }

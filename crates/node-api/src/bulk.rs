@@ -61,25 +61,21 @@ unsafe fn drop_value<T: BulkValue>(data: *mut c_void) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(boxed)));
 }
 
-fn prefetch_line(p: *const c_void) {
+/// Prefetches `addr`'s cache line (also for [`BulkValue::prefetch`]).
+pub fn prefetch<T>(addr: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint; it never faults, whatever the address.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr.cast())
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
-/// Prefetches `addr`'s cache line (for [`BulkValue::prefetch`]).
-pub fn prefetch<T>(addr: *const T) {
-    prefetch_line(addr.cast());
+    let _ = addr;
 }
 
 fn drop_all(items: Vec<Item>) {
     for i in 0..items.len() {
         if let Some(ahead) = items.get(i + AHEAD_BOX) {
-            prefetch_line(ahead.data);
+            prefetch(ahead.data);
         }
         if let Some(ahead) = items.get(i + AHEAD_INNER) {
             // SAFETY: queued items are live boxes until dropped below, in order.

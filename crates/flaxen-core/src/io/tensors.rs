@@ -160,28 +160,11 @@ mod tests {
         let (k, p) = keeper(raw);
         // SAFETY: the Vec is kept alive by `k` and never resized.
         let all = unsafe { std::slice::from_raw_parts(p, 13) };
-        let t = to_tensor(
-            FileDType::F32,
-            &[1],
-            Source {
-                bytes: &all[4..8],
-                keeper: Some(&k),
-            },
-            "a",
-        )
-        .unwrap();
+        let at = |r: std::ops::Range<usize>, name| to_tensor(FileDType::F32, &[1], Source { bytes: &all[r], keeper: Some(&k) }, name).unwrap();
+        let t = at(4..8, "a");
         assert!(t.storage().is_borrowed());
         assert_eq!(t.as_bytes(), &1.5f32.to_le_bytes());
-        let u = to_tensor(
-            FileDType::F32,
-            &[1],
-            Source {
-                bytes: &all[9..13],
-                keeper: Some(&k),
-            },
-            "b",
-        )
-        .unwrap();
+        let u = at(9..13, "b");
         assert!(
             !u.storage().is_borrowed(),
             "an address that is not a multiple of 4 is copied"
