@@ -41,6 +41,20 @@ export function checkArrayLength(xs: readonly unknown[], what: string): void {
 }
 
 /**
+ * An array of integers (a list of axes, indices or sizes): coded errors for anything else,
+ * including holes (`every` skips them) and claimed lengths beyond what could be real.
+ */
+export function intArray(xs: unknown, what: string): number[] {
+  const describeValue = (x: unknown) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'number' ? String(x) : typeof x)
+  if (!Array.isArray(xs)) throw codedTypeError(`${what}: expected an array of integers, got ${describeValue(xs)}`)
+  checkArrayLength(xs, what)
+  for (let i = 0; i < xs.length; i++) {
+    if (!Number.isInteger(xs[i])) throw codedTypeError(`${what}: expected an array of integers, got ${describeValue(xs[i])} at index ${i}`)
+  }
+  return xs as number[]
+}
+
+/**
  * An options argument: `{}` when omitted, else it must be an object. Destructuring `null` in a
  * parameter list throws an uncoded "Cannot read properties of null".
  */

@@ -2,6 +2,7 @@
 //   nn      Module, compact, layers, initializers, mapVariables   (ts/linen)
 //   core    filters, Scope, init/apply/bind, lift                  (ts/core)
 //   jnp     arrays and ops (Rust kernels)                          (ts/jnp.ts)
+//   lax     jax.lax: slices, dynamic slices, top_k                 (ts/lax.ts)
 //   linalg  jnp.linalg: qr                                         (ts/linalg.ts)
 //   random  JAX's threefry PRNG                                    (ts/random.ts)
 //   tree    pytree helpers over nested objects of tensors          (ts/tree.ts)
@@ -12,6 +13,7 @@
 import * as core from './core'
 import * as errors from './errors'
 import * as jnp from './jnp'
+import * as lax from './lax'
 import * as linalg from './linalg'
 import * as nn from './linen'
 import * as random from './random'
@@ -20,7 +22,7 @@ import * as serialization from './serialization'
 import * as traverseUtil from './traverse-util'
 import * as tree from './tree'
 
-export { core, errors, jnp, linalg, nn, random, safetensors, serialization, traverseUtil, tree }
+export { core, errors, jnp, lax, linalg, nn, random, safetensors, serialization, traverseUtil, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export { setMaxBytes, getMaxBytes } from './max-bytes'
 export { jit, setNumThreads, getNumThreads, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'

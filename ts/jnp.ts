@@ -4,6 +4,7 @@ import { native, type NumericArray, type TensorHandle } from './native'
 import { op1, opCode } from './ops'
 import { Tensor, asTensor, checkShapeArg, describe, isFloatDtype, type DType, type NestedArray } from './tensor'
 export { tidy } from './tidy'
+export { einsum } from './einsum'
 
 export type ArrayLike = NestedArray | NumericArray | readonly NestedArray[]
 /** A tensor, or a JS number used as a scalar operand. */
@@ -231,6 +232,21 @@ export function mean(x: Tensor, axis?: number | readonly number[] | null, option
   const { keepdims = false } = optionsArg(options, 'mean')
   return new Tensor(op1(REDUCE.mean, asTensor(x, 'x').handle, axesArg(axis), keepdims))
 }
+
+/** jnp.any: whether some element along `axis` (all axes when omitted) is nonzero (bool). */
+export function any(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'any')
+  return new Tensor(op1(opCode('any'), asTensor(x, 'x').handle, axesArg(axis), keepdims))
+}
+
+/** jnp.all: whether every element along `axis` (all axes when omitted) is nonzero (bool). */
+export function all(x: Tensor, axis?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const { keepdims = false } = optionsArg(options, 'all')
+  return new Tensor(op1(opCode('all'), asTensor(x, 'x').handle, axesArg(axis), keepdims))
+}
+
+export { sort, argsort, searchsorted, type SortOptions, type SearchsortedOptions } from './jnp-sort'
+export { pad, split, arraySplit, tile, repeat, type PadOptions, type RepeatOptions } from './jnp-layout'
 
 // ---- elementwise math: one native entry point, `unary(op, x)` ---------------------------------
 

@@ -229,3 +229,4 @@ export function categorical(k: Key | Uint32Array, logits: Tensor, options: Categ
   if (l !== logits) l.dispose()
   return out
 }
+export { permutation, choice, type PermutationOptions, type ChoiceOptions } from './random-shuffle'

@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import * as flaxen from '../../ts'
 import { Tensor } from '../../ts/tensor'
 
-const { jnp, random, tree, linalg, nn } = flaxen
+const { jnp, lax, random, tree, linalg, nn } = flaxen
 
 type Factory = () => unknown
 interface Sample {
@@ -202,6 +202,23 @@ const BASELINES: Record<string, Factory> = {
   'jnp.takeAlongAxis': () => [t(), jnp.array([[0, 1, 2], [2, 1, 0]], 'int32'), 1],
   'jnp.dot': () => [t(), jnp.ones([3, 2])],
   'jnp.tensordot': () => [t(), jnp.ones([3, 2]), 1],
+  'jnp.einsum': () => ['ij,jk->ik', t(), jnp.ones([3, 2]), {}],
+  'jnp.any': () => [t(), 0, {}],
+  'jnp.all': () => [t(), 0, {}],
+  'jnp.sort': () => [t(), 1, {}],
+  'jnp.argsort': () => [t(), 1, {}],
+  'jnp.searchsorted': () => [jnp.array([1, 2, 3]), t(), {}],
+  'jnp.pad': () => [t(), [[1, 0], [0, 2]], {}],
+  'jnp.split': () => [t(), 3, 1],
+  'jnp.arraySplit': () => [t(), 2, 1],
+  'jnp.tile': () => [t(), [2, 1]],
+  'jnp.repeat': () => [t(), 2, 1, {}],
+  'lax.slice': () => [t(), [0, 1], [2, 3], [1, 1]],
+  'lax.dynamicSlice': () => [t(), [1, 1], [1, 2]],
+  'lax.dynamicUpdateSlice': () => [t(), jnp.ones([1, 2]), [1, 1]],
+  'lax.topK': () => [t(), 2],
+  'random.permutation': () => [k(), 5, {}],
+  'random.choice': () => [k(), 5, { shape: [3] }],
   'jnp.tidy': () => [() => t()],
   'linalg.qr': () => [t()],
   'random.key': () => [0],
@@ -454,6 +471,7 @@ interface Failure {
 function main(): void {
   const entries: Entry[] = [
     ...namespaceEntries('jnp', jnp as any),
+    ...namespaceEntries('lax', lax as any),
     ...namespaceEntries('random', random as any),
     { name: 'random.Key.fromWords', fn: random.Key.fromWords, baseline: BASELINES['random.Key.fromWords'] },
     ...namespaceEntries('tree', tree as any),

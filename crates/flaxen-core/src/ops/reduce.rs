@@ -74,6 +74,22 @@ pub fn prod(x: &Tensor, axis: Option<&[i64]>, keepdims: bool) -> Result<Tensor> 
     })
 }
 
+/// jnp.any / jnp.all (`all`): whether some / every element is nonzero (NaN counts as
+/// nonzero, as `x != 0`); bool result. Empty reductions give False / True.
+pub fn any_all(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, all: bool) -> Result<Tensor> {
+    let what = if all { "all" } else { "any" };
+    let Axes { red, out_shape, .. } = axes(x.shape(), axis, keepdims, what)?;
+    let plan = Plan::new(x.shape(), &red);
+    let out_n = numel(&out_shape);
+    let acc = crate::tensor::dispatch!(x.dtype(), T => {
+        let truth = |v: T| (<T as crate::dtype::Element>::to_f64(v) != 0.0) as u8;
+        let fold = move |r: &[T]| if all { r.iter().all(|&v| truth(v) == 1) as u8 } else { r.iter().any(|&v| truth(v) == 1) as u8 };
+        let comb = move |a: u8, b: u8| if all { a & b } else { a | b };
+        plan.run_with(x.raw::<T>(), out_n, all as u8, truth, fold, comb)
+    });
+    Ok(Tensor::build::<u8>(out_shape, DType::Bool, |o| o.copy_from_slice(&acc)))
+}
+
 /// jnp.var: `sum((x - mean)²) / (n - ddof)`, from f64 sums of x and x²; float32 result
 /// (integers and bool too). NaN for an empty reduction.
 pub fn var(x: &Tensor, axis: Option<&[i64]>, keepdims: bool, ddof: f64) -> Result<Tensor> {

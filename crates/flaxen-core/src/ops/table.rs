@@ -856,6 +856,46 @@ fn infer_softmax(at: &[Attr], args: &[MArg], what: &str) -> Result<Vec<Meta>> {
     one(Meta::new(m.shape.clone(), DType::F32))
 }
 
+macro_rules! logical_reduce_row {
+    ($name:literal, $all:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: AXIS_KEEP,
+            class: Class::Other,
+            infer: |at, a| one(Meta::new(reduced_shape(meta(&a[0]), at[0].opt_ints(), at[1].bool(), $name)?, DType::Bool)),
+            run: |at, a| out(ops::any_all(tensor(&a[0]), at[0].opt_ints(), at[1].bool(), $all)),
+            half: Half::Native,
+        }
+    };
+}
+
+/// jnp.sort / argsort: `axis` (an int: JAX's None flattens, which the façade does first) and
+/// `descending`; argsort returns int32.
+macro_rules! sort_row {
+    ($name:literal, $f:expr, $indices:literal) => {
+        OpDef {
+            name: $name,
+            inputs: &[("x", In::Tensor)],
+            attrs: &[("axis", AttrKind::Int), ("descending", AttrKind::Bool)],
+            class: Class::Other,
+            infer: |at, a| {
+                let m = meta(&a[0]);
+                if m.shape.is_empty() {
+                    return Err(Error::shape(concat!($name, ": x is a scalar (shape []); it needs at least one axis")));
+                }
+                normalize_axis(at[0].int(), m.shape.len(), concat!($name, ": axis"))?;
+                one(Meta::new(m.shape.clone(), if $indices { DType::I32 } else { m.dtype }))
+            },
+            run: |at, a| {
+                let f: fn(&Tensor, i64, bool) -> Result<Tensor> = $f;
+                out(f(tensor(&a[0]), at[0].int(), at[1].bool()))
+            },
+            half: Half::Native,
+        }
+    };
+}
+
 macro_rules! cumulative_row {
     ($name:literal, $op:expr, $steps:path) => {
         OpDef {
@@ -1697,6 +1737,86 @@ pub static OPS: &[OpDef] = &[
     },
     cumulative_row!("cumsum", Cumulative::Sum, ops::half::cumsum),
     cumulative_row!("cumprod", Cumulative::Prod, ops::half::cumprod),
+    logical_reduce_row!("any", false),
+    logical_reduce_row!("all", true),
+    OpDef {
+        name: "slice",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("start_indices", AttrKind::Ints), ("limit_indices", AttrKind::Ints), ("strides", AttrKind::OptInts)],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            one(Meta::new(ops::slice::slice_shape(&m.shape, at[0].ints(), at[1].ints(), at[2].opt_ints())?, m.dtype))
+        },
+        run: |at, a| out(ops::slice(tensor(&a[0]), at[0].ints(), at[1].ints(), at[2].opt_ints())),
+    },
+    OpDef {
+        name: "dynamic_slice",
+        inputs: &[("x", In::Tensor), ("start_indices", In::Tensor)],
+        attrs: &[("slice_sizes", AttrKind::Shape)],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, a| {
+            let (x, s) = (meta(&a[0]), meta(&a[1]));
+            one(Meta::new(ops::slice::dynamic_slice_shape(&x.shape, &s.shape, s.dtype, at[0].shape())?, x.dtype))
+        },
+        run: |at, a| out(ops::dynamic_slice(tensor(&a[0]), tensor(&a[1]), at[0].shape())),
+    },
+    OpDef {
+        name: "dynamic_update_slice",
+        inputs: &[("x", In::Tensor), ("update", In::Tensor), ("start_indices", In::Tensor)],
+        attrs: &[],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |_, a| {
+            let (x, u, s) = (meta(&a[0]), meta(&a[1]), meta(&a[2]));
+            ops::slice::dynamic_update_slice_check(&x.shape, x.dtype, &u.shape, u.dtype, &s.shape, s.dtype)?;
+            one(x.clone())
+        },
+        run: |_, a| out(ops::dynamic_update_slice(tensor(&a[0]).clone(), tensor(&a[1]), tensor(&a[2]))),
+    },
+    OpDef {
+        name: "pad",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("pad_width", AttrKind::Ints), ("mode", AttrKind::Choice(ops::PadMode::NAMES)), ("constant_values", AttrKind::Num)],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            let mode = ops::PadMode::from_index(at[1].choice());
+            one(Meta::new(ops::slice::pad_shape(&m.shape, at[0].ints(), mode)?, m.dtype))
+        },
+        run: |at, a| out(ops::pad(tensor(&a[0]), at[0].ints(), ops::PadMode::from_index(at[1].choice()), at[2].num())),
+    },
+    sort_row!("sort", |x: &Tensor, ax, d| ops::sort(x, ax, d), false),
+    sort_row!("argsort", |x: &Tensor, ax, d| ops::argsort(x, ax, d), true),
+    OpDef {
+        name: "top_k",
+        inputs: &[("x", In::Tensor)],
+        attrs: &[("k", AttrKind::Int)],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            let shape = ops::sort::top_k_shape(&m.shape, at[0].int())?;
+            Ok(vec![Meta::new(shape.clone(), m.dtype), Meta::new(shape, DType::I32)])
+        },
+        run: |at, a| ops::top_k(tensor(&a[0]), at[0].int()).map(|(v, i)| vec![v, i]),
+    },
+    OpDef {
+        name: "searchsorted",
+        inputs: &[("a", In::Tensor), ("v", In::Tensor)],
+        attrs: &[("side", AttrKind::Choice(&["left", "right"]))],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |_, a| {
+            let (x, v) = (meta(&a[0]), meta(&a[1]));
+            ops::sort::searchsorted_check(&x.shape, x.dtype, v.dtype)?;
+            one(Meta::new(v.shape.clone(), DType::I32))
+        },
+        run: |at, a| out(ops::searchsorted(tensor(&a[0]), tensor(&a[1]), at[0].choice() == 1)),
+    },
 ];
 
 fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {
