@@ -331,6 +331,7 @@ const LAYERS: LayerCase[] = [
   { name: 'Dense (bfloat16)', cls: nn.Dense, props: () => ({ features: 4, dtype: 'bfloat16', paramDtype: 'bfloat16' }), fields: ['features', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3], 'float16') },
   { name: 'Dropout', cls: nn.Dropout, props: () => ({ rate: 0.5, deterministic: false }), fields: ['rate', 'broadcastDims', 'deterministic', 'rngCollection'], input: () => jnp.ones([2, 3]) },
   { name: 'PReLU', cls: nn.PReLU, props: () => ({}), fields: ['negativeSlopeInit', 'paramDtype'], input: () => jnp.ones([2, 3]) },
+  { name: 'MultiHeadDotProductAttention', cls: nn.MultiHeadDotProductAttention, props: () => ({ numHeads: 2, decode: true }), fields: ['numHeads', 'qkvFeatures', 'outFeatures', 'dropoutRate', 'deterministic', 'kernelInit', 'useBias', 'decode', 'normalizeQk', 'dtype', 'paramDtype'], input: () => jnp.ones([2, 3, 4]) },
 ]
 
 const LAYER_BAD_LABELS = new Set(['undefined', 'null', 'NaN', '0.5', '-1', '2**31', "'abc'", 'Symbol', 'shape [1e6,1e6]', 'new Array(2**32-1)', 'cyclic object', 'fn returning 42', 'disposed tensor', 'bfloat16 tensor', "'bfloat16'"])

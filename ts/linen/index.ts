@@ -4,6 +4,11 @@ export {
   softSign, softmax, softplus, standardize, swish, tanh,
   type AlphaOptions, type AxisOptions, type GeluOptions, type GluOptions, type LeakyReluOptions, type StandardizeOptions,
 } from './activation'
+export {
+  MultiHeadAttention, MultiHeadDotProductAttention, SelfAttention, combineMasks, dotProductAttention, dotProductAttentionWeights, makeAttentionMask, makeCausalMask,
+  type AttentionCallOptions, type AttentionFn, type AttentionMaskOptions, type AttentionWeightsOptions, type MaskOptions, type MultiHeadDotProductAttentionProps,
+  type SelfAttentionCallOptions,
+} from './attention'
 export { compact, nowrap } from './compact'
 export { Dense, DenseGeneral, type DenseProps, type DenseGeneralProps } from './dense'
 export { Embed, defaultEmbedInit, type EmbedProps } from './embed'

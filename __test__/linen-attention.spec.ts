@@ -1,0 +1,145 @@
+// flax.linen.attention against real Flax (scripts/golden/attention.py → golden/attention.json):
+// the attention functions and masks, MultiHeadDotProductAttention's parameter tree (bit for bit
+// from the same key), its outputs (mask, cross-attention, dropout, normalizeQk, sowWeights) and
+// the decode cache, step by step.
+import test, { type ExecutionContext } from 'ava'
+import { jit, jnp, lax, nn, random } from '../ts/index'
+import { Tensor } from '../ts/tensor'
+import { assertSameBits } from './helpers/jit'
+import { loadLocalGolden } from './helpers/golden'
+
+const G = loadLocalGolden('attention').expect
+
+interface Arr {
+  shape: number[]
+  dtype: string
+  bits?: number[]
+  data?: (number | boolean)[]
+}
+
+function fromGolden(g: Arr): Tensor {
+  if (g.bits) return jnp.array(new Float32Array(Uint32Array.from(g.bits).buffer)).reshape(g.shape)
+  return jnp.array(g.data!.map(Number), g.dtype as 'int32').reshape(g.shape)
+}
+const T = (name: string): Tensor => fromGolden(G[name])
+
+/** Same shape and dtype, values within `tol` (relative to the largest magnitude, at least 1). */
+function close(t: ExecutionContext, got: Tensor, want: Tensor, name: string, tol = 1e-6): void {
+  t.is(got.dtype, want.dtype, `${name}: dtype`)
+  t.deepEqual([...got.shape], [...want.shape], `${name}: shape`)
+  const w = Array.from(want.data as ArrayLike<number>, Number)
+  const scale = Math.max(1, ...w.map(Math.abs))
+  const bad = Array.from(got.data as ArrayLike<number>, Number).findIndex((v, i) => !(Math.abs(v - w[i]) <= tol * scale))
+  t.is(bad, -1, `${name}[${bad}]: ${got.data[bad]} vs ${w[bad]}`)
+}
+
+/** A golden pytree against a flaxen one: same keys; tensors bit for bit (`exact`) or close. */
+function sameTree(t: ExecutionContext, got: any, want: any, path: string, exact: boolean): void {
+  if (want && typeof want === 'object' && 'shape' in want && 'dtype' in want) {
+    const w = fromGolden(want)
+    if (exact) assertSameBits(t, got, w, path)
+    else close(t, got, w, path)
+    return
+  }
+  t.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${path}: keys`)
+  for (const k of Object.keys(want)) sameTree(t, got[k], want[k], `${path}/${k}`, exact)
+}
+
+const q = T('q'), k = T('k'), v = T('v')
+
+test('dotProductAttentionWeights and dotProductAttention (bias, mask, dropout) match Flax', (t) => {
+  close(t, nn.dotProductAttentionWeights(q, k), T('weights'), 'weights')
+  close(t, nn.dotProductAttentionWeights(q, k, { bias: T('bias'), mask: T('mask') }), T('weights_bias_mask'), 'weights_bias_mask')
+  close(t, nn.dotProductAttention(q, k, v), T('attn'), 'attn')
+  close(t, nn.dotProductAttention(q, k, v, { mask: T('mask') }), T('attn_mask'), 'attn_mask')
+  const drop = { dropoutRng: random.key(4), dropoutRate: 0.3, deterministic: false }
+  close(t, nn.dotProductAttention(q, k, v, drop), T('attn_dropout'), 'attn_dropout')
+  close(t, nn.dotProductAttention(q, k, v, { ...drop, broadcastDropout: false }), T('attn_dropout_nb'), 'attn_dropout_nb')
+})
+
+test('makeCausalMask, makeAttentionMask and combineMasks equal Flax exactly', (t) => {
+  const toks = T('toks')
+  assertSameBits(t, nn.makeCausalMask(jnp.ones([3, 16])), T('causal'))
+  assertSameBits(t, nn.makeCausalMask(toks, { extraBatchDims: 1, dtype: 'int32' }), T('causal_extra'))
+  const pad = nn.makeAttentionMask(jnp.greater(toks, 0), jnp.greater(toks, 0))
+  assertSameBits(t, pad, T('pad_mask'))
+  assertSameBits(t, nn.combineMasks(pad, nn.makeCausalMask(toks), null), T('combined'))
+  t.is(nn.combineMasks(null, undefined), null)
+})
+
+const x = T('x'), y = T('y')
+
+test('MultiHeadDotProductAttention: params bit for bit from the same key; outputs as Flax', (t) => {
+  const mha = new nn.MultiHeadDotProductAttention({ numHeads: 2, qkvFeatures: 8 })
+  const vs = mha.init(random.key(0), x)
+  sameTree(t, vs.params, G.mha_params, 'mha_params', true)
+  close(t, mha.apply(vs, x), T('mha_self'), 'mha_self')
+  const cm = nn.makeCausalMask(jnp.ones([2, 7]))
+  close(t, mha.apply(vs, x, { mask: cm }), T('mha_causal'), 'mha_causal')
+  const cross = new nn.MultiHeadDotProductAttention({ numHeads: 4, qkvFeatures: 8, outFeatures: 5 })
+  const cvs = cross.init(random.key(1), x, y)
+  sameTree(t, cvs.params, G.cross_params, 'cross_params', true)
+  close(t, cross.apply(cvs, x, y), T('cross'), 'cross')
+  const drop = new nn.MultiHeadDotProductAttention({ numHeads: 2, dropoutRate: 0.4, deterministic: false })
+  const dvs = drop.init({ params: random.key(2), dropout: random.key(3) }, x)
+  sameTree(t, dvs.params, G.drop_params, 'drop_params', true)
+  close(t, drop.applyWith(dvs, { rngs: { dropout: random.key(5) } }, x), T('drop'), 'drop')
+  const nq = new nn.MultiHeadDotProductAttention({ numHeads: 2, normalizeQk: true, useBias: false })
+  const nvs = nq.init(random.key(6), x)
+  sameTree(t, nvs.params, G.nqk_params, 'nqk_params', true)
+  close(t, nq.apply(nvs, x), T('nqk'), 'nqk')
+  const [, st] = mha.applyWith(vs, { mutable: ['intermediates'] }, x, { sowWeights: true })
+  close(t, (st as any).intermediates.attention_weights[0], T('sowed'), 'sowed')
+})
+
+test('decode: the cache is created at init and each step writes one position, as Flax', (t) => {
+  const dec = new nn.MultiHeadDotProductAttention({ numHeads: 2, qkvFeatures: 8, decode: true })
+  const vars = dec.init(random.key(0), x)
+  sameTree(t, vars.cache, G.dec_cache_init, 'cache_init', true)
+  // The full causal forward of the same params: each decode step is one of its positions.
+  const mha = new nn.MultiHeadDotProductAttention({ numHeads: 2, qkvFeatures: 8 })
+  const full = mha.apply({ params: vars.params }, x, { mask: nn.makeCausalMask(jnp.ones([2, 7])) })
+  close(t, full, T('dec_full'), 'full')
+  let cache = vars.cache
+  for (let i = 0; i < 4; i++) {
+    const [yi, upd] = dec.applyWith({ params: vars.params, cache }, { mutable: ['cache'] }, lax.slice(x, [0, i, 0], [2, i + 1, 8]))
+    cache = (upd as any).cache
+    close(t, yi, fromGolden(G.dec_steps[i]), `step ${i}`)
+    close(t, yi, lax.slice(full, [0, i, 0], [2, i + 1, 8]), `step ${i} against the full forward`, 1e-5)
+  }
+  sameTree(t, cache, G.dec_cache_after, 'cache_after', false)
+  const e = t.throws(() => dec.applyWith({ params: vars.params, cache }, { mutable: ['cache'] }, x)) as Error
+  t.is(e.constructor.name, 'ValueError')
+  t.is(e.message, 'Autoregressive cache shape error, expected query shape (2, 1, 2, 4) instead got (2, 7, 2, 4).')
+})
+
+test('MultiHeadDotProductAttention runs under jit (decode step with the cache as input) with the eager bits', (t) => {
+  const dec = new nn.MultiHeadDotProductAttention({ numHeads: 2, qkvFeatures: 8, decode: true })
+  const vars = dec.init(random.key(0), x)
+  const step = (params: any, cache: any, xi: Tensor) => dec.applyWith({ params, cache }, { mutable: ['cache'] }, xi)
+  const jstep = jit(step)
+  let [ce, cj] = [vars.cache, vars.cache]
+  for (let i = 0; i < 3; i++) {
+    const xi = lax.slice(x, [0, i, 0], [2, i + 1, 8])
+    const [ye, ue] = step(vars.params, ce, xi)
+    const [yj, uj] = jstep(vars.params, cj, xi) as any
+    assertSameBits(t, yj, ye, `step ${i}`)
+    assertSameBits(t, uj, ue, `cache ${i}`)
+    ce = (ue as any).cache
+    cj = uj.cache
+  }
+})
+
+test('call arguments: kv defaulting, inputsKv, and Flax errors', (t) => {
+  const mha = new nn.MultiHeadDotProductAttention({ numHeads: 2 })
+  const vs = mha.init(random.key(43279), x, y)
+  const a = mha.apply(vs, x, y, y)
+  assertSameBits(t, mha.apply(vs, x, y), a)
+  assertSameBits(t, mha.apply(vs, x, { inputsKv: y }), a)
+  const e1 = t.throws(() => mha.apply(vs, x, null, y)) as Error
+  t.regex(e1.message, /^`inputs_k` cannot be None if `inputs_v` is not None\./)
+  const e2 = t.throws(() => mha.apply(vs, x, y, { inputsKv: y })) as Error
+  t.regex(e2.message, /^If either `inputs_k` or `inputs_v` is not None, `inputs_kv` must be None\./)
+  const e3 = t.throws(() => new nn.MultiHeadDotProductAttention({ numHeads: 3 }).init(random.key(0), x)) as Error
+  t.is(e3.message, 'Memory dimension (8) must be divisible by number of heads (3).')
+})
