@@ -6,6 +6,7 @@ import { ValueError } from '../errors'
 import * as jnp from '../jnp'
 import * as lax from '../lax'
 import * as random from '../random'
+import { op1, opCode } from '../ops'
 import { Tensor, describe, type DType } from '../tensor'
 import { compact } from './compact'
 import { DenseGeneral } from './dense'
@@ -18,6 +19,7 @@ import { LayerNorm } from './normalization'
 
 /** float32's most negative finite value (`jnp.finfo(float32).min`): masked logits, not -inf. */
 const F32_MIN = -3.4028234663852886e38
+const ATTENTION = opCode('dot_product_attention')
 const FINFO_MIN: Partial<Record<DType, number>> = { float32: F32_MIN, float16: -65504, bfloat16: -3.3895313892515355e38 }
 
 export interface AttentionWeightsOptions {
@@ -97,6 +99,13 @@ export function dotProductAttention(query: Tensor, key: Tensor, value: Tensor, o
   check(sameDims(query.shape.slice(0, -3), key.shape.slice(0, -3)) && sameDims(key.shape.slice(0, -3), value.shape.slice(0, -3)), 'q, k, v batch dims must match.')
   check(query.shape.at(-2) === key.shape.at(-2) && key.shape.at(-2) === value.shape.at(-2), 'q, k, v num_heads must match.')
   check(key.shape.at(-3) === value.shape.at(-3), 'k, v lengths must match.')
+  for (const name of ['bias', 'mask'] as const) if (o[name] !== undefined && o[name] !== null) tensorIn(o[name], name)
+  const dropping = !(o.deterministic ?? false) && (o.dropoutRate ?? 0) > 0
+  if (!dropping && !o.module && query.dtype === 'float32' && !o.forceFp32ForSoftmax) {
+    // The weights are not needed: the fused kernel (blocked online softmax, masked blocks
+    // skipped), equal to the composition below within float32 rounding.
+    return new Tensor(op1(ATTENTION, query.handle, key.handle, value.handle, o.bias?.handle ?? null, o.mask?.handle ?? null))
+  }
   const w = dotProductAttentionWeights(query, key, { ...o, dtype: query.dtype })
   return jnp.einsum('...hqk,...khd->...qhd', w, value)
 }

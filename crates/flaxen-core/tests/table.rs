@@ -497,6 +497,63 @@ fn take_along_axis_cases(log: &mut Log) {
     }
 }
 
+/// Slices, pad, orderings, any/all and fused attention, over valid and invalid arguments.
+fn transformer_cases(log: &mut Log) {
+    let ints_attr = |v: &[i64]| Attr::Ints(v.to_vec());
+    for &dt in &[F32, I32, Bool, U16] {
+        for (i, shape) in [&[2, 3, 4][..], &[5], &[], &[0, 3]].iter().enumerate() {
+            let x = A::T(t(shape, dt, i as u64));
+            let nd = shape.len();
+            for op in ["any", "all"] {
+                for ax in [None, Some(vec![0]), Some(vec![-1, 0]), Some(vec![3])] {
+                    log.case(op, vec![ax.map_or(Attr::None, Attr::Ints), Attr::Bool(i == 0)], vec![x.clone()]);
+                }
+            }
+            for op in ["sort", "argsort"] {
+                for ax in [0, -1, 2, 3] {
+                    log.case(op, vec![Attr::Int(ax), Attr::Bool(ax == 0)], vec![x.clone()]);
+                }
+            }
+            for k in [0, 2, 9, -1] {
+                log.case("top_k", vec![Attr::Int(k)], vec![x.clone()]);
+            }
+            let zeros = vec![0i64; nd];
+            let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+            for (start, limit, strides) in [(zeros.clone(), dims.clone(), None), (zeros.clone(), dims.clone(), Some(vec![2; nd])), (vec![1; nd], dims.clone(), None), (zeros.clone(), vec![9; nd], None), (vec![0], vec![1], None)] {
+                log.case("slice", vec![ints_attr(&start), ints_attr(&limit), strides.map_or(Attr::None, Attr::Ints)], vec![x.clone()]);
+            }
+            for sizes in [shape.to_vec(), vec![1; nd], vec![9; nd], vec![1]] {
+                for starts in [ints(&vec![1; nd].iter().map(|&v| v as i32).collect::<Vec<_>>(), &[nd]), ints(&[0], &[1]), t(&[nd], F32, 3)] {
+                    log.case("dynamic_slice", vec![Attr::Shape(sizes.clone())], vec![x.clone(), A::T(starts.clone())]);
+                    let upd = t(&sizes, dt, 4);
+                    log.case("dynamic_update_slice", vec![], vec![x.clone(), A::T(upd), A::T(starts.clone())]);
+                    log.case("dynamic_update_slice", vec![], vec![x.clone(), A::T(t(&sizes, if dt == F32 { I32 } else { F32 }, 5)), A::T(starts)]);
+                }
+            }
+            for widths in [vec![1i64; 2 * nd], vec![0; 2 * nd], vec![2, 0], vec![-1; 2 * nd]] {
+                for mode in 0..5 {
+                    log.case("pad", vec![ints_attr(&widths), Attr::Choice(mode), Attr::Num(1.5)], vec![x.clone()]);
+                }
+            }
+            let sorted = t(&[4], dt, 6);
+            for side in 0..2 {
+                log.case("searchsorted", vec![Attr::Choice(side)], vec![A::T(sorted.clone()), x.clone()]);
+                log.case("searchsorted", vec![Attr::Choice(side)], vec![x.clone(), A::T(t(&[3], dt, 7))]);
+            }
+        }
+    }
+    let (q, k, v) = (t(&[2, 5, 3, 4], F32, 1), t(&[2, 6, 3, 4], F32, 2), t(&[2, 6, 3, 2], F32, 3));
+    let mask = [A::N, A::T(t(&[2, 1, 5, 6], Bool, 4)), A::T(t(&[5, 6], F32, 5)), A::T(t(&[4, 6], F32, 6))];
+    let bias = [A::N, A::T(t(&[3, 5, 6], F32, 7)), A::T(t(&[2, 3, 1, 6], I32, 8))];
+    for m in &mask {
+        for b in &bias {
+            log.case("dot_product_attention", vec![], vec![A::T(q.clone()), A::T(k.clone()), A::T(v.clone()), b.clone(), m.clone()]);
+        }
+    }
+    log.case("dot_product_attention", vec![], vec![A::T(q.clone()), A::T(v.clone()), A::T(k.clone()), A::N, A::N]);
+    log.case("dot_product_attention", vec![], vec![A::T(t(&[5, 3, 4], F32, 9)), A::T(k), A::T(v), A::N, A::N]);
+}
+
 fn scan_and_flip_cases(log: &mut Log) {
     for &dt in &DType::ALL {
         for (i, shape) in [&[2, 3, 4][..], &[5], &[], &[0, 3], &[3, 0]].iter().enumerate() {
@@ -688,6 +745,7 @@ fn infer_matches_run_for_every_op() {
     layout_cases(&mut log);
     creation_cases(&mut log);
     random_cases(&mut log);
+    transformer_cases(&mut log);
     assert!(RANDOM.iter().all(|r| log.covered.contains(r)));
 
     println!("{} cases over {} ops ({} ran)", log.cases, log.covered.len(), log.ran_cases);

@@ -1,6 +1,7 @@
 //! Kernels. Each file is one family of operations; all take `&Tensor` and return a new tensor.
 
 pub mod argreduce;
+pub mod attention;
 pub(crate) mod bcast;
 pub mod binary;
 pub mod compare;

@@ -313,6 +313,21 @@ impl OpDef {
     }
 }
 
+/// A run that takes operand 0 by value, so the kernel may write its result into that buffer
+/// (`Tensor::raw_mut`: only when nothing else holds the storage). A plan calls it at the
+/// operand's last use; a donated or intermediate buffer then becomes the output.
+pub type ConsumeFn = fn(&[Attr], Tensor, &[Arg]) -> Result<Vec<Tensor>>;
+
+impl OpDef {
+    /// The row's in-place form, if it has one (the rows that update a buffer: a decode cache).
+    pub fn consume(&self) -> Option<ConsumeFn> {
+        match self.name {
+            "dynamic_update_slice" => Some(|_, x, a| out(ops::dynamic_update_slice(x, tensor(&a[0]), tensor(&a[1])))),
+            _ => None,
+        }
+    }
+}
+
 fn marg_half(a: &MArg) -> Option<DType> {
     match a {
         MArg::T(m) if m.dtype.is_half() => Some(m.dtype),
@@ -436,6 +451,13 @@ fn meta<'a>(a: &MArg<'a>) -> &'a Meta {
     match a {
         MArg::T(m) => m,
         _ => unreachable!("a tensor meta for In::Tensor"),
+    }
+}
+
+fn opt_meta<'a>(a: &MArg<'a>) -> Option<&'a Meta> {
+    match a {
+        MArg::T(m) => Some(m),
+        _ => None,
     }
 }
 
@@ -1803,6 +1825,25 @@ pub static OPS: &[OpDef] = &[
             Ok(vec![Meta::new(shape.clone(), m.dtype), Meta::new(shape, DType::I32)])
         },
         run: |at, a| ops::top_k(tensor(&a[0]), at[0].int()).map(|(v, i)| vec![v, i]),
+    },
+    OpDef {
+        name: "dot_product_attention",
+        inputs: &[("query", In::Tensor), ("key", In::Tensor), ("value", In::Tensor), ("bias", In::Optional), ("mask", In::Optional)],
+        attrs: &[],
+        class: Class::Other,
+        half: Half::F32(&[0, 1, 2, 3]),
+        infer: |_, a| {
+            let (q, k, v) = (meta(&a[0]), meta(&a[1]), meta(&a[2]));
+            let (bias, mask) = (opt_meta(&a[3]), opt_meta(&a[4]));
+            let shape = ops::attention::attention_shape(&q.shape, &k.shape, &v.shape, bias.map(|m| m.shape.as_slice()), mask.map(|m| m.shape.as_slice()))?;
+            for (m, what) in [(Some(q), "query"), (Some(k), "key"), (Some(v), "value"), (bias, "bias")] {
+                if let Some(m) = m.filter(|m| m.dtype != DType::F32) {
+                    return Err(Error::dtype(format!("dot_product_attention: {what} has dtype {}; expected a float dtype", m.dtype)));
+                }
+            }
+            one(Meta::new(shape, DType::F32))
+        },
+        run: |_, a| out(ops::attention::attention(tensor(&a[0]), tensor(&a[1]), tensor(&a[2]), opt_tensor(&a[3]), opt_tensor(&a[4]))),
     },
     OpDef {
         name: "searchsorted",

@@ -1,0 +1,382 @@
+//! Fused dot-product attention: `softmax(where(mask, (q / sqrt(d))·kᵀ + bias, finfo.min))·v`
+//! per batch entry and head, for `[batch..., len, heads, depth]` operands (Flax's layout), without
+//! materialising the `len_q × len_kv` weights.
+//!
+//! * Blocked online softmax (running max, running sum, rescaled accumulator): per block of
+//!   `BQ` queries, the logits of one block of `BK` keys are one GEMM on our microkernel, and the
+//!   weighted values another.
+//! * A key block that the mask removes for the whole query block is skipped (a causal mask skips
+//!   about half the work); a block the mask keeps whole is not masked element by element.
+//! * Few queries (a decode step over the cache) take the bandwidth-bound path: each query's
+//!   logits are dot products over the contiguous key rows, then one pass over the value rows.
+//! * A masked logit is excluded instead of set to `finfo.min`: the same softmax whenever a row
+//!   keeps some key (`exp(min - max)` is 0 there). A row the mask removes entirely gives what the
+//!   unfused composition gives: every logit is `finfo.min`, so the uniform average of the values.
+
+use rayon::prelude::*;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::elementwise::exp;
+use crate::ops::gemm::{gemm_st, BKind, Gemm};
+use crate::par::SendPtr;
+use crate::tensor::Tensor;
+
+/// Queries per block of the GEMM path.
+const BQ: usize = 64;
+/// Keys per block.
+const BK: usize = 128;
+/// Below this many queries per (batch, head), the dot-product path.
+const SMALL_Q: usize = 8;
+
+/// The shapes of one attention call, checked.
+struct Dims {
+    batch: Vec<usize>,
+    nb: usize,
+    lq: usize,
+    lk: usize,
+    h: usize,
+    d: usize,
+    dv: usize,
+    /// Strides (elements, 0 where broadcast) of mask and bias over `[batch..., h, lq, lk]`.
+    mask: Option<Vec<usize>>,
+    bias: Option<Vec<usize>>,
+}
+
+/// Strides of `shape` broadcast (numpy's right-aligned rule) to `target`, 0 on broadcast axes.
+fn broadcast_strides(shape: &[usize], target: &[usize], what: &str) -> Result<Vec<usize>> {
+    if shape.len() > target.len() {
+        return Err(Error::shape(format!("attention: {what} has shape {shape:?}, which does not broadcast to {target:?}")));
+    }
+    let pad = target.len() - shape.len();
+    let own = crate::shape::strides(shape);
+    (0..target.len())
+        .map(|a| {
+            if a < pad {
+                return Ok(0);
+            }
+            let d = shape[a - pad];
+            if d == target[a] {
+                Ok(if d == 1 { 0 } else { own[a - pad] })
+            } else if d == 1 {
+                Ok(0)
+            } else {
+                Err(Error::shape(format!("attention: {what} has shape {shape:?}, which does not broadcast to {target:?}")))
+            }
+        })
+        .collect()
+}
+
+/// The output shape of `attention(q, k, v, bias, mask)`: `[batch..., lq, h, dv]`.
+pub fn attention_shape(q: &[usize], k: &[usize], v: &[usize], bias: Option<&[usize]>, mask: Option<&[usize]>) -> Result<Vec<usize>> {
+    Ok(dims(q, k, v, bias, mask)?.out_shape())
+}
+
+fn dims(q: &[usize], k: &[usize], v: &[usize], bias: Option<&[usize]>, mask: Option<&[usize]>) -> Result<Dims> {
+    let r = q.len();
+    if r < 3 || k.len() != r || v.len() != r {
+        return Err(Error::shape(format!(
+            "attention: query {q:?}, key {k:?} and value {v:?} must have the same rank, at least 3 ([batch..., length, heads, depth])"
+        )));
+    }
+    let nbd = r - 3;
+    let batch = q[..nbd].to_vec();
+    if k[..nbd] != batch[..] || v[..nbd] != batch[..] {
+        return Err(Error::shape(format!("attention: batch dims of query {q:?}, key {k:?} and value {v:?} must match")));
+    }
+    let (lq, h, d) = (q[nbd], q[nbd + 1], q[nbd + 2]);
+    let (lk, dv) = (k[nbd], v[nbd + 2]);
+    if k[nbd + 1] != h || v[nbd + 1] != h || k[nbd + 2] != d || v[nbd] != lk {
+        return Err(Error::shape(format!(
+            "attention: query {q:?}, key {k:?} and value {v:?} disagree: heads must match, key depth must be query depth, and value length key length"
+        )));
+    }
+    let mut target = batch.clone();
+    target.extend([h, lq, lk]);
+    let mask = mask.map(|m| broadcast_strides(m, &target, "mask")).transpose()?;
+    let bias = bias.map(|b| broadcast_strides(b, &target, "bias")).transpose()?;
+    Ok(Dims { nb: batch.iter().product(), batch, lq, lk, h, d, dv, mask, bias })
+}
+
+impl Dims {
+    fn out_shape(&self) -> Vec<usize> {
+        let mut s = self.batch.clone();
+        s.extend([self.lq, self.h, self.dv]);
+        s
+    }
+
+    /// Offset of `[b, h, i, 0]` in a broadcast operand with `strides` (b is the flat batch index).
+    fn at(&self, strides: &[usize], b: usize, h: usize, i: usize) -> usize {
+        let nbd = self.batch.len();
+        let (mut rem, mut off) = (b, 0);
+        for a in (0..nbd).rev() {
+            off += (rem % self.batch[a]) * strides[a];
+            rem /= self.batch[a];
+        }
+        off + h * strides[nbd] + i * strides[nbd + 1]
+    }
+}
+
+/// Fused attention of float32 operands; `mask` is any dtype (nonzero keeps), `bias` float32.
+pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, mask: Option<&Tensor>) -> Result<Tensor> {
+    let dm = dims(q.shape(), k.shape(), v.shape(), bias.map(Tensor::shape), mask.map(Tensor::shape))?;
+    for (t, what) in [(Some(q), "query"), (Some(k), "key"), (Some(v), "value"), (bias, "bias")] {
+        if let Some(t) = t.filter(|t| t.dtype() != DType::F32) {
+            return Err(Error::dtype(format!("attention: {what} has dtype {}; expected float32", t.dtype())));
+        }
+    }
+    // The mask as bytes (1 keeps), so the kernel reads one type.
+    let keep: Option<Vec<u8>> = mask.map(|m| m.to_f64_vec().iter().map(|&x| (x != 0.0) as u8).collect());
+    let out_shape = dm.out_shape();
+    let (lq, h, dv) = (dm.lq, dm.h, dm.dv);
+    let units = dm.nb * h * lq.div_ceil(BQ);
+    Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
+        if o.is_empty() {
+            return;
+        }
+        let optr = SendPtr(o.as_mut_ptr());
+        let run = |u: usize| {
+            let (bh, qb) = (u / lq.div_ceil(BQ), u % lq.div_ceil(BQ));
+            let (b, hh) = (bh / h, bh % h);
+            let (i0, i1) = (qb * BQ, ((qb + 1) * BQ).min(lq));
+            let ctx = Ctx { dm: &dm, q: q.raw(), k: k.raw(), v: v.raw(), bias: bias.map(|t| t.raw()), keep: keep.as_deref(), b, h: hh };
+            // SAFETY: unit (b, h, query block) writes rows i0..i1 of head hh of batch b only:
+            // disjoint across units, inside the output (row stride h·dv).
+            let out = unsafe { optr.get().add((b * lq * h + hh) * dv) };
+            if lq < SMALL_Q {
+                ctx.rows(i0, i1, out);
+            } else {
+                ctx.block(i0, i1, out);
+            }
+        };
+        let work = dm.nb * h * lq * dm.lk * (dm.d + dv);
+        if crate::par::parallel(work) {
+            (0..units).into_par_iter().for_each(run);
+        } else {
+            (0..units).for_each(run);
+        }
+    }))
+}
+
+/// One (batch entry, head) of a call.
+struct Ctx<'a> {
+    dm: &'a Dims,
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    bias: Option<&'a [f32]>,
+    keep: Option<&'a [u8]>,
+    b: usize,
+    h: usize,
+}
+
+impl Ctx<'_> {
+    /// Offset of row `i` of this head in a `[batch, len, h, depth]` operand.
+    fn row(&self, len: usize, depth: usize, i: usize) -> usize {
+        ((self.b * len + i) * self.dm.h + self.h) * depth
+    }
+
+    fn scale(&self) -> f32 {
+        // `query / jnp.sqrt(depth)`: the query divided by the float32 square root.
+        (self.dm.d as f32).sqrt()
+    }
+
+    /// Whether key `j` is kept for query `i`, and the bias added to its logit.
+    fn mask_at(&self, i: usize) -> Option<&[u8]> {
+        let (keep, s) = (self.keep?, self.dm.mask.as_ref()?);
+        let off = self.dm.at(s, self.b, self.h, i);
+        Some(&keep[off..])
+    }
+
+    fn bias_at(&self, i: usize) -> Option<&[f32]> {
+        let (bias, s) = (self.bias?, self.dm.bias.as_ref()?);
+        let off = self.dm.at(s, self.b, self.h, i);
+        Some(&bias[off..])
+    }
+
+    /// Column stride of the mask / bias along keys (0 when broadcast).
+    fn key_stride(strides: Option<&Vec<usize>>) -> usize {
+        strides.map_or(0, |s| s[s.len() - 1])
+    }
+
+    /// The few-queries path: per query, all logits, one softmax, one pass over the values.
+    fn rows(&self, i0: usize, i1: usize, out: *mut f32) {
+        let dm = self.dm;
+        let (d, dv, lk) = (dm.d, dm.dv, dm.lk);
+        let scale = self.scale();
+        let (ms, bs) = (Self::key_stride(dm.mask.as_ref()), Self::key_stride(dm.bias.as_ref()));
+        let mut s = vec![0f32; lk];
+        let mut acc = vec![0f32; dv];
+        for i in i0..i1 {
+            let qi = self.row(dm.lq, d, i);
+            let qrow: Vec<f32> = self.q[qi..qi + d].iter().map(|&x| x / scale).collect();
+            let (mrow, brow) = (self.mask_at(i), self.bias_at(i));
+            let mut max = f32::NEG_INFINITY;
+            let mut any = false;
+            for (j, sj) in s.iter_mut().enumerate() {
+                if mrow.is_some_and(|m| m[j * ms] == 0) {
+                    *sj = f32::NEG_INFINITY;
+                    continue;
+                }
+                let kj = self.row(lk, d, j);
+                let mut x = dot(&qrow, &self.k[kj..kj + d]);
+                if let Some(bz) = brow {
+                    x += bz[j * bs];
+                }
+                *sj = x;
+                max = max.max(x);
+                any = true;
+            }
+            acc.iter_mut().for_each(|a| *a = 0.0);
+            let mut sum = 0f64;
+            for (j, &sj) in s.iter().enumerate() {
+                // All masked: every logit is finfo.min in the unfused form, so uniform weights.
+                let p = if any { exp(sj - max) } else { 1.0 };
+                if p == 0.0 {
+                    continue;
+                }
+                sum += p as f64;
+                let vj = self.row(lk, dv, j);
+                axpy(p, &self.v[vj..vj + dv], &mut acc);
+            }
+            let inv = (1.0 / sum) as f32;
+            // SAFETY: row i of this head: dv floats at out + i·h·dv, owned by this unit.
+            let o = unsafe { std::slice::from_raw_parts_mut(out.add(i * dm.h * dv), dv) };
+            o.iter_mut().zip(&acc).for_each(|(z, &a)| *z = a * inv);
+        }
+    }
+
+    /// The GEMM path for queries i0..i1: blocked online softmax.
+    fn block(&self, i0: usize, i1: usize, out: *mut f32) {
+        let dm = self.dm;
+        let (d, dv, lk, h) = (dm.d, dm.dv, dm.lk, dm.h);
+        let bq = i1 - i0;
+        let scale = self.scale();
+        // Scaled queries, contiguous [bq, d]; keys of a block transposed to [d, bk].
+        let mut qs = vec![0f32; bq * d];
+        for (r, dst) in qs.chunks_exact_mut(d).enumerate() {
+            let qi = self.row(dm.lq, d, i0 + r);
+            dst.iter_mut().zip(&self.q[qi..qi + d]).for_each(|(z, &x)| *z = x / scale);
+        }
+        let mut kt = vec![0f32; d * BK];
+        let mut s = vec![0f32; bq * BK];
+        let mut acc = vec![0f32; bq * dv];
+        let mut max = vec![f32::NEG_INFINITY; bq];
+        let mut sum = vec![0f64; bq];
+        let (ms, bs) = (Self::key_stride(dm.mask.as_ref()), Self::key_stride(dm.bias.as_ref()));
+        let masks: Vec<Option<&[u8]>> = (i0..i1).map(|i| self.mask_at(i)).collect();
+        let biases: Vec<Option<&[f32]>> = (i0..i1).map(|i| self.bias_at(i)).collect();
+        let mut first = true;
+        for j0 in (0..lk).step_by(BK) {
+            let bk = (lk - j0).min(BK);
+            // Skip a block no query of this block may see; note whether every entry is kept.
+            let (mut kept_any, mut kept_all) = (masks[0].is_none(), true);
+            if masks[0].is_some() {
+                for m in masks.iter().flatten() {
+                    for j in j0..j0 + bk {
+                        let k = m[j * ms] != 0;
+                        kept_any |= k;
+                        kept_all &= k;
+                    }
+                }
+            }
+            if !kept_any {
+                continue;
+            }
+            for j in 0..bk {
+                let kj = self.row(lk, d, j0 + j);
+                for (c, &x) in self.k[kj..kj + d].iter().enumerate() {
+                    kt[c * bk + j] = x;
+                }
+            }
+            let g = Gemm {
+                m: bq, n: bk, k: d, a: qs.as_ptr(), lda: d, b: kt.as_ptr() as *const u8, bkind: BKind::F32, ldb: bk,
+                c: s.as_mut_ptr(), ldc: BK, accumulate: false,
+            };
+            // SAFETY: qs is bq×d, kt d×bk (row stride bk), s bq×BK ≥ bq×bk; s is this call's own.
+            unsafe { gemm_st(&g) };
+            // Bias, mask, new maxima; rescale the running sums and accumulators.
+            for r in 0..bq {
+                let row = &mut s[r * BK..r * BK + bk];
+                if let Some(bz) = biases[r] {
+                    row.iter_mut().enumerate().for_each(|(j, x)| *x += bz[(j0 + j) * bs]);
+                }
+                if !kept_all {
+                    let m = masks[r].expect("a mask");
+                    row.iter_mut().enumerate().for_each(|(j, x)| {
+                        if m[(j0 + j) * ms] == 0 {
+                            *x = f32::NEG_INFINITY
+                        }
+                    });
+                }
+                let bmax = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+                let new = max[r].max(bmax);
+                if new == f32::NEG_INFINITY {
+                    row.iter_mut().for_each(|x| *x = 0.0);
+                    continue;
+                }
+                let corr = if max[r] == f32::NEG_INFINITY { 0.0 } else { exp(max[r] - new) };
+                max[r] = new;
+                let mut bsum = 0f64;
+                row.iter_mut().for_each(|x| {
+                    *x = exp(*x - new);
+                    bsum += *x as f64;
+                });
+                sum[r] = sum[r] * corr as f64 + bsum;
+                if !first && corr != 1.0 {
+                    acc[r * dv..(r + 1) * dv].iter_mut().for_each(|a| *a *= corr);
+                }
+            }
+            // SAFETY: value rows j0..j0+bk of this head: row stride h·dv, unit column stride.
+            let vb = unsafe { self.v.as_ptr().add(self.row(lk, dv, j0)) };
+            let g = Gemm {
+                m: bq, n: dv, k: bk, a: s.as_ptr(), lda: BK, b: vb as *const u8, bkind: BKind::F32, ldb: h * dv,
+                c: acc.as_mut_ptr(), ldc: dv, accumulate: !first,
+            };
+            // SAFETY: s is bq×bk (stride BK), the value block bk×dv inside v, acc bq×dv.
+            unsafe { gemm_st(&g) };
+            first = false;
+        }
+        for r in 0..bq {
+            // SAFETY: row i0 + r of this head: dv floats owned by this unit.
+            let o = unsafe { std::slice::from_raw_parts_mut(out.add((i0 + r) * h * dv), dv) };
+            if first || max[r] == f32::NEG_INFINITY {
+                // Every key masked for this query: the unfused softmax of equal logits.
+                self.mean_value(o);
+            } else {
+                let inv = (1.0 / sum[r]) as f32;
+                o.iter_mut().zip(&acc[r * dv..(r + 1) * dv]).for_each(|(z, &a)| *z = a * inv);
+            }
+        }
+    }
+
+    /// The average of this head's value rows.
+    fn mean_value(&self, o: &mut [f32]) {
+        let (lk, dv) = (self.dm.lk, self.dm.dv);
+        let mut acc = vec![0f64; dv];
+        for j in 0..lk {
+            let vj = self.row(lk, dv, j);
+            acc.iter_mut().zip(&self.v[vj..vj + dv]).for_each(|(a, &x)| *a += x as f64);
+        }
+        o.iter_mut().zip(&acc).for_each(|(z, &a)| *z = (a / lk as f64) as f32);
+    }
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight lanes, so the loop vectorises.
+    let mut lanes = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[inline]
+fn axpy(p: f32, x: &[f32], acc: &mut [f32]) {
+    acc.iter_mut().zip(x).for_each(|(a, &v)| *a += p * v);
+}
