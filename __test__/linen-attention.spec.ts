@@ -3,7 +3,7 @@
 // from the same key), its outputs (mask, cross-attention, dropout, normalizeQk, sowWeights) and
 // the decode cache, step by step.
 import test, { type ExecutionContext } from 'ava'
-import { jit, jnp, lax, nn, random } from '../ts/index'
+import { jit, jnp, lax, nn, random, tree } from '../ts/index'
 import { Tensor } from '../ts/tensor'
 import { assertSameBits } from './helpers/jit'
 import { loadLocalGolden } from './helpers/golden'
@@ -142,4 +142,58 @@ test('call arguments: kv defaulting, inputsKv, and Flax errors', (t) => {
   t.regex(e2.message, /^If either `inputs_k` or `inputs_v` is not None, `inputs_kv` must be None\./)
   const e3 = t.throws(() => new nn.MultiHeadDotProductAttention({ numHeads: 3 }).init(random.key(0), x)) as Error
   t.is(e3.message, 'Memory dimension (8) must be divisible by number of heads (3).')
+})
+
+test('a donated decode cache is written in place under jit: no copy of the cache per token', (t) => {
+  const dec = new nn.MultiHeadDotProductAttention({ numHeads: 2, qkvFeatures: 8, decode: true })
+  const long = random.normal(random.key(9), [1, 128, 8])
+  const vars = dec.init(random.key(0), long)
+  const fn = (params: any, cache: any, xi: Tensor) => dec.applyWith({ params, cache }, { mutable: ['cache'] }, xi)
+  const donating = jit(fn, { donateArgnums: 1 })
+  const copying = jit(fn)
+  let [cd, cc] = [tree.map((x: Tensor) => x.astype(x.dtype), vars.cache), vars.cache]
+  let allocDonating = 0
+  let allocCopying = 0
+  for (let i = 0; i < 4; i++) {
+    const xi = lax.slice(long, [0, i, 0], [1, i + 1, 8])
+    const [yc, uc] = copying(vars.params, cc, xi) as any
+    const [yd, ud] = donating(vars.params, cd, xi) as any
+    // Reading a cache's bytes would expose its storage to JS, which rules out writing it in
+    // place: the caches are compared after the last step.
+    assertSameBits(t, yd, yc, `step ${i}`)
+    allocCopying = copying.lower(vars.params, uc.cache, xi).allocated
+    allocDonating = donating.lower(vars.params, ud.cache, xi).allocated
+    cc = uc.cache
+    cd = ud.cache
+  }
+  assertSameBits(t, cd, cc, 'cache after the steps')
+  // The copying plan allocates its four outputs (y and the three cache entries). The donating
+  // one writes cached_key and cached_value into the donated buffers (and the new cache_index
+  // takes the donated index's freed block): it allocates y alone.
+  t.is(allocCopying, 4)
+  t.is(allocDonating, 1)
+})
+
+test('the fused attention kernel equals the unfused composition within 2e-6 (causal, padding, bias, decode, under jit)', (t) => {
+  const unfused = (q: Tensor, k: Tensor, v: Tensor, o: nn.AttentionWeightsOptions = {}) =>
+    jnp.einsum('...hqk,...khd->...qhd', nn.dotProductAttentionWeights(q, k, o), v)
+  const cases: [number[], number[], number[]][] = [
+    [[2, 9, 3, 8], [2, 9, 3, 8], [2, 9, 3, 8]],
+    [[1, 150, 2, 16], [1, 150, 2, 16], [1, 150, 2, 16]],
+    [[2, 1, 4, 16], [2, 40, 4, 16], [2, 40, 4, 8]],
+  ]
+  let seed = 0
+  for (const [qs, ks, vs] of cases) {
+    const [q, k, v] = [qs, ks, vs].map((s) => random.normal(random.key(seed++), s))
+    const lq = qs[1]
+    const lk = ks[1]
+    const causal = nn.makeCausalMask(jnp.ones([qs[0], lk]))
+    const mask = lq === lk ? causal : jnp.greater(random.uniform(random.key(seed++), [qs[0], 1, 1, lk]), 0.3)
+    const bias = random.normal(random.key(seed++), [qs[2], lq, lk])
+    for (const o of [{}, { mask }, { bias, mask }]) {
+      const fused = nn.dotProductAttention(q, k, v, o)
+      close(t, fused, unfused(q, k, v, o), `fused ${qs} ${Object.keys(o)}`, 2e-6)
+      assertSameBits(t, jit((a: Tensor, b: Tensor, c: Tensor) => nn.dotProductAttention(a, b, c, o))(q, k, v), fused)
+    }
+  }
 })

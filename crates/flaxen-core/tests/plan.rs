@@ -300,3 +300,57 @@ fn eval_known_runs_only_what_the_outputs_need_and_refuses_input_dependent_ones()
     assert_eq!(flaxen_core::plan::eval_known(&g, &[s, big]).unwrap().unwrap_err(), 1);
     assert_eq!(flaxen_core::plan::eval_known(&g, &[x]).unwrap().unwrap_err(), 0);
 }
+
+/// A decode-cache step: `dynamic_update_slice(cache, row, [i, 0])` then a read of the new cache.
+/// With the cache handed over (donated: the caller keeps no reference) the row is written into
+/// the cache's own buffer; a cache the caller still holds is copied and left unchanged.
+#[test]
+fn dynamic_update_slice_writes_a_donated_cache_in_place() {
+    let mut g = Graph::new();
+    let cache = g.input(meta(&[64, 8], DType::F32));
+    let row = g.input(meta(&[1, 8], DType::F32));
+    let at = g.input(meta(&[2], DType::I32));
+    let updated = node(&mut g, "dynamic_update_slice", vec![], vec![cache, row, at]);
+    let total = node(&mut g, "sum", vec![Attr::None, Attr::Bool(false)], vec![updated]);
+    let plan = Plan::compile(g, vec![updated, total]).unwrap();
+    let (c, r) = (f32s(&[64, 8], 1), f32s(&[1, 8], 2));
+    let idx = Tensor::from_vec(vec![5i32, 0], &[2]).unwrap();
+    let want = eager("dynamic_update_slice", &[], &[Arg::T(&c), Arg::T(&r), Arg::T(&idx)]);
+    // Held by the caller: a copy, and the caller's cache is untouched.
+    let before = c.as_bytes().to_vec();
+    let out = plan.run(vec![c.clone(), r.clone(), idx.clone()]).unwrap();
+    assert_ne!(out[0].storage().as_ptr(), c.storage().as_ptr());
+    assert_eq!(c.as_bytes(), &before[..]);
+    assert_bits(&out[..1], &want);
+    // Donated: the output is the cache's buffer.
+    let ptr = c.storage().as_ptr();
+    let out = plan.run(vec![c, r, idx]).unwrap();
+    assert_eq!(out[0].storage().as_ptr(), ptr, "written in place");
+    assert_bits(&out[..1], &want);
+}
+
+/// A value computed from a cache that a later step updates in place is not reused by the next
+/// call, which passes the same storage back with new bytes.
+#[test]
+fn an_in_place_input_is_never_taken_for_unchanged() {
+    let mut g = Graph::new();
+    let cache = g.input(meta(&[16, 4], DType::F32));
+    let row = g.input(meta(&[1, 4], DType::F32));
+    let at = g.input(meta(&[2], DType::I32));
+    let total = node(&mut g, "sum", vec![Attr::None, Attr::Bool(false)], vec![cache]);
+    let scaled = node(&mut g, "multiply", vec![], vec![row, total]);
+    let updated = node(&mut g, "dynamic_update_slice", vec![], vec![cache, row, at]);
+    let plan = Plan::compile(g, vec![updated, scaled]).unwrap();
+    let mut c = f32s(&[16, 4], 3);
+    let ptr = c.storage().as_ptr();
+    for step in 0..4 {
+        let r = f32s(&[1, 4], 10 + step);
+        let idx = Tensor::from_vec(vec![step as i32, 0], &[2]).unwrap();
+        let s = eager1("sum", &[Attr::None, Attr::Bool(false)], &[Arg::T(&c)]);
+        let want = eager1("multiply", &[], &[Arg::T(&r), Arg::T(&s)]);
+        let mut out = plan.run(vec![c, r, idx]).unwrap();
+        assert_bits(&out[1..], &[want]);
+        assert_eq!(out[0].storage().as_ptr(), ptr, "step {step} wrote the cache in place");
+        c = out.remove(0);
+    }
+}

@@ -86,15 +86,18 @@ pub(super) fn run_op<'a>(node: &Node, args: &[Src], get: &dyn Fn(Src) -> Option<
         let list: Vec<Tensor> = args.iter().map(|&s| get(s).expect("a tensor operand").clone()).collect();
         return def.execute(&node.attrs, &[Arg::L(&list)]);
     }
-    let args: Vec<Arg> = args
-        .iter()
+    def.execute(&node.attrs, &operands(args, get))
+}
+
+/// The run-time operands of `args`, tensors resolved through `get`.
+pub(super) fn operands<'a>(args: &[Src], get: &dyn Fn(Src) -> Option<&'a Tensor>) -> Vec<Arg<'a>> {
+    args.iter()
         .map(|&s| match s {
             Src::Scalar(x) => Arg::S(x),
             Src::None => Arg::None,
             s => Arg::T(get(s).expect("a tensor operand")),
         })
-        .collect();
-    def.execute(&node.attrs, &args)
+        .collect()
 }
 
 /// A chain being fused: where it starts, its steps, and the extra operands they read.

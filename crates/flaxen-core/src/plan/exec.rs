@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use crate::storage::Arena;
 
 use crate::error::{Error, Result};
-use crate::ops::table::{Meta, OpDef};
+use crate::ops::table::{ConsumeFn, Meta, OpDef};
 use crate::tensor::Tensor;
 
-use super::compile::{fold_constants, fuse_elementwise, fuse_masks, run_op};
+use super::compile::{fold_constants, fuse_elementwise, fuse_masks, operands, run_op};
 use super::reuse::Reuse;
 use super::{Graph, Src};
 
@@ -22,6 +22,9 @@ struct Step {
     outs: Vec<usize>,
     /// Slots whose last use is this step: dropped right after it runs.
     free: Vec<usize>,
+    /// The op's in-place form, when operand 0 is read here for the last time (and by no other
+    /// operand of this step): the step then hands that tensor over (`OpDef::consume`).
+    consume: Option<ConsumeFn>,
 }
 
 /// A compiled trace: run it with `run`. Immutable once built, so it can run on any thread and
@@ -98,7 +101,7 @@ impl Plan {
         };
         let mut steps: Vec<Step> = (0..n)
             .filter(|&i| live[i])
-            .map(|i| Step { node: i, args: graph.nodes[i].args.iter().map(|&s| loc(s)).collect(), outs: slot_of[i].clone(), free: vec![] })
+            .map(|i| Step { node: i, args: graph.nodes[i].args.iter().map(|&s| loc(s)).collect(), outs: slot_of[i].clone(), free: vec![], consume: None })
             .collect();
         let outputs: Vec<Src> = outputs.into_iter().map(loc).collect();
         // Liveness: the last step reading each slot or input frees it (outputs are never freed).
@@ -129,6 +132,16 @@ impl Plan {
         for (i, &si) in last_input.iter().enumerate() {
             if si < steps.len() {
                 input_free[si].push(i);
+            }
+        }
+        for (si, st) in steps.iter_mut().enumerate() {
+            let last = match st.args.first() {
+                Some(&Src::Node(s, _)) => last_slot[s] == si,
+                Some(&Src::Input(i)) => last_input[i] == si,
+                _ => false,
+            };
+            if last && st.args.iter().filter(|&&a| a == st.args[0]).count() == 1 {
+                st.consume = graph.nodes[st.node].def().consume();
             }
         }
         let const_storages = graph.consts.iter().map(|c| std::sync::Arc::as_ptr(c.storage()) as usize).collect();
@@ -203,19 +216,31 @@ impl Plan {
                 return Err(Error::new(crate::ErrorCode::Aborted, "plan: the call was aborted"));
             }
             let kept = self.reuse.reuse(&mut reuse, si);
-            let outs = if let Some(kept) = kept {
-                kept
-            } else {
-                let get = |s: Src| -> Option<&Tensor> {
-                    match s {
-                        Src::Input(i) => inputs[i].as_ref(),
-                        Src::Const(i) => self.graph.consts.get(i),
-                        Src::Node(slot, _) => slots[slot].as_ref(),
-                        _ => None,
-                    }
-                };
-                let node = &self.graph.nodes[st.node];
-                run_op(node, &st.args, &get).map_err(|e| at_step(e, node.def()))?
+            // An in-place step takes operand 0 (its last use) out of its slot before the others
+            // are borrowed.
+            let owned = match (&kept, st.consume, st.args.first()) {
+                (None, Some(_), Some(&Src::Node(slot, _))) => slots[slot].take(),
+                (None, Some(_), Some(&Src::Input(i))) => {
+                    self.reuse.release_input(&mut reuse, i);
+                    inputs[i].take()
+                }
+                _ => None,
+            };
+            let get = |s: Src| -> Option<&Tensor> {
+                match s {
+                    Src::Input(i) => inputs[i].as_ref(),
+                    Src::Const(i) => self.graph.consts.get(i),
+                    Src::Node(slot, _) => slots[slot].as_ref(),
+                    _ => None,
+                }
+            };
+            let node = &self.graph.nodes[st.node];
+            let outs = match (kept, st.consume, owned) {
+                (Some(kept), _, _) => kept,
+                (None, Some(consume), Some(owned)) => {
+                    consume(&node.attrs, owned, &operands(&st.args[1..], &get)).map_err(|e| at_step(e, node.def()))?
+                }
+                _ => run_op(node, &st.args, &get).map_err(|e| at_step(e, node.def()))?,
             };
             self.reuse.note(&mut reuse, si, &outs);
             for (&slot, t) in st.outs.iter().zip(outs) {

@@ -97,6 +97,17 @@ impl Reuse {
         }
     }
 
+    /// Input `i` is about to be written in place (an in-place step consumes it): forget its
+    /// storage, so no weak reference blocks the write (`Arc::get_mut`) and the next run, which
+    /// may pass the same storage back with new bytes, does not take it for unchanged.
+    pub(super) fn release_input(&self, run: &mut RunState, i: usize) {
+        run.current[i] = Weak::new();
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = st.prev.get_mut(i) {
+            *p = Weak::new();
+        }
+    }
+
     /// Ends a run: remembers its inputs and frontier values for the next one.
     pub(super) fn finish(&self, run: RunState) {
         self.reused.store(run.reused, Ordering::Relaxed);
