@@ -29,14 +29,16 @@ fn plan<'a>(env: Env, v: Value) -> Result<&'a Arc<Plan>, JsError> {
 
 
 /// The inputs: tensor handles or key data. Donated handles (`donate[i]` true) are disposed
-/// once read: the plan holds the last reference and may reuse the storage.
-fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tensor>, JsError> {
+/// once read: the plan holds the last reference and may reuse the storage. Also the storages JS
+/// can still reach (neither donated nor copied): an async call pins those.
+fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<(Vec<Tensor>, Vec<Arc<flaxen_core::Storage>>), JsError> {
     if !env.is_array(v)? {
         return Err(JsError::type_error("E_TYPE", "inputs: expected an array of tensors"));
     }
     let has_donate = !matches!(env.type_of(donate)?, ValueType::Null | ValueType::Undefined);
     let n = args::array_len(env, v, "inputs")?;
     let mut out = Vec::with_capacity(n as usize);
+    let mut reachable = Vec::new();
     // Donated handles are disposed only once every input is read: the same tensor may also be
     // passed as a non-donated argument.
     let mut donated_handles = Vec::new();
@@ -59,18 +61,22 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<Vec<Tenso
         // Donated inputs too: a typed array taken before the donation still writes the storage
         // (dispose does not detach it, and it keeps the storage alive, so the plan could not
         // reuse it in place anyway; the copy it can).
-        out.push(if snapshot && t.storage().is_exposed() { t.astype(t.dtype()) } else { t });
+        let copied = snapshot && t.storage().is_exposed();
+        if !donated && !copied {
+            reachable.push(t.storage().clone());
+        }
+        out.push(if copied { t.astype(t.dtype()) } else { t });
     }
     for h in donated_handles {
         h.dispose();
     }
-    Ok(out)
+    Ok((out, reachable))
 }
 
 /// `planRun(plan, inputs, donate | null)` → output handles.
 pub fn run(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let p = plan(env, info.arg(0))?;
-    let ins = inputs(env, info.arg(1), info.arg(2), false)?;
+    let (ins, _) = inputs(env, info.arg(1), info.arg(2), false)?;
     let outs = p.run(ins).map_err(args::core_error)?;
     handle::wrap_list(env, outs)
 }
@@ -81,13 +87,13 @@ pub fn run(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
 /// AbortError).
 pub fn run_async(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let p = plan(env, info.arg(0))?.clone();
-    let ins = inputs(env, info.arg(1), info.arg(2), true)?;
+    let (ins, reachable) = inputs(env, info.arg(1), info.arg(2), true)?;
     let token = match env.type_of(info.arg(3))? {
         ValueType::Null | ValueType::Undefined => Arc::new(AtomicBool::new(false)),
         _ => cancel_token(env, info.arg(3))?.clone(),
     };
     p.check_inputs(&ins).map_err(args::core_error)?;
-    let pins = Pins::new(&ins);
+    let pins = Pins::new(reachable);
     let complete = move |env: Env, outs: Vec<Tensor>| {
         drop(pins);
         handle::wrap_list(env, outs)
@@ -131,18 +137,21 @@ thread_local! {
 }
 
 /// The pins of one async call, released on the JS thread when it completes (or fails to start).
-struct Pins(Vec<usize>);
+/// Only storages JS can still reach are pinned (a donated or copied input is the plan's alone),
+/// and each pin holds its storage: the plan may free an input after its last use, and the
+/// address of a freed storage could come back as another call's output, which would then look
+/// pinned. (Holding a donated input would stop the plan writing it in place; it is not held.)
+struct Pins(Vec<Arc<flaxen_core::Storage>>);
 
 impl Pins {
-    fn new(ins: &[Tensor]) -> Pins {
-        let keys: Vec<usize> = ins.iter().map(|t| Arc::as_ptr(t.storage()) as usize).collect();
+    fn new(storages: Vec<Arc<flaxen_core::Storage>>) -> Pins {
         PINNED.with(|p| {
             let mut p = p.borrow_mut();
-            for &k in &keys {
-                *p.entry(k).or_insert(0) += 1;
+            for s in &storages {
+                *p.entry(Arc::as_ptr(s) as usize).or_insert(0) += 1;
             }
         });
-        Pins(keys)
+        Pins(storages)
     }
 }
 
@@ -150,11 +159,12 @@ impl Drop for Pins {
     fn drop(&mut self) {
         let _ = PINNED.try_with(|p| {
             let mut p = p.borrow_mut();
-            for k in &self.0 {
-                if let Some(c) = p.get_mut(k) {
+            for s in &self.0 {
+                let k = Arc::as_ptr(s) as usize;
+                if let Some(c) = p.get_mut(&k) {
                     *c -= 1;
                     if *c == 0 {
-                        p.remove(k);
+                        p.remove(&k);
                     }
                 }
             }
