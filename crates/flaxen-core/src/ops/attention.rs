@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use crate::cpu::fast_fn;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::elementwise::exp;
@@ -126,27 +127,31 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, mask
         }
     }
     // The mask as bytes (1 keeps), so the kernel reads one type.
-    let keep: Option<Vec<u8>> = mask.map(|m| m.to_f64_vec().iter().map(|&x| (x != 0.0) as u8).collect());
+    let keep: Option<Vec<u8>> = mask.map(|m| {
+        crate::tensor::dispatch!(m.dtype(), T => m.raw::<T>().iter().map(|&x| (<T as crate::dtype::Element>::to_f64(x) != 0.0) as u8).collect())
+    });
     let out_shape = dm.out_shape();
     let (lq, h, dv) = (dm.lq, dm.h, dm.dv);
-    let units = dm.nb * h * lq.div_ceil(BQ);
+    // One unit per (batch entry, head): its keys are transposed once for all its query blocks.
+    let units = dm.nb * h;
     Ok(Tensor::build::<f32>(out_shape, DType::F32, |o| {
         if o.is_empty() {
             return;
         }
         let optr = SendPtr(o.as_mut_ptr());
         let run = |u: usize| {
-            let (bh, qb) = (u / lq.div_ceil(BQ), u % lq.div_ceil(BQ));
-            let (b, hh) = (bh / h, bh % h);
-            let (i0, i1) = (qb * BQ, ((qb + 1) * BQ).min(lq));
+            let (b, hh) = (u / h, u % h);
             let ctx = Ctx { dm: &dm, q: q.raw(), k: k.raw(), v: v.raw(), bias: bias.map(|t| t.raw()), keep: keep.as_deref(), b, h: hh };
-            // SAFETY: unit (b, h, query block) writes rows i0..i1 of head hh of batch b only:
-            // disjoint across units, inside the output (row stride h·dv).
+            // SAFETY: unit (b, h) writes the rows of head hh of batch b only: disjoint across
+            // units, inside the output (row stride h·dv).
             let out = unsafe { optr.get().add((b * lq * h + hh) * dv) };
             if lq < SMALL_Q {
-                ctx.rows(i0, i1, out);
-            } else {
-                ctx.block(i0, i1, out);
+                ctx.rows(0, lq, out);
+                return;
+            }
+            let kt = ctx.keys_transposed();
+            for i0 in (0..lq).step_by(BQ) {
+                ctx.block(i0, (i0 + BQ).min(lq), &kt, out);
             }
         };
         let work = dm.nb * h * lq * dm.lk * (dm.d + dv);
@@ -229,13 +234,17 @@ impl Ctx<'_> {
             }
             acc.iter_mut().for_each(|a| *a = 0.0);
             let mut sum = 0f64;
-            for (j, &sj) in s.iter().enumerate() {
+            if any {
+                exp_shifted(&mut s, max, &mut sum);
+            } else {
                 // All masked: every logit is finfo.min in the unfused form, so uniform weights.
-                let p = if any { exp(sj - max) } else { 1.0 };
+                s.iter_mut().for_each(|x| *x = 1.0);
+                sum = lk as f64;
+            }
+            for (j, &p) in s.iter().enumerate() {
                 if p == 0.0 {
                     continue;
                 }
-                sum += p as f64;
                 let vj = self.row(lk, dv, j);
                 axpy(p, &self.v[vj..vj + dv], &mut acc);
             }
@@ -246,8 +255,21 @@ impl Ctx<'_> {
         }
     }
 
-    /// The GEMM path for queries i0..i1: blocked online softmax.
-    fn block(&self, i0: usize, i1: usize, out: *mut f32) {
+    /// This head's keys as `[d, lk]` (the GEMM's B for the logits).
+    fn keys_transposed(&self) -> Vec<f32> {
+        let (d, lk) = (self.dm.d, self.dm.lk);
+        let mut kt = vec![0f32; d * lk];
+        for j in 0..lk {
+            let kj = self.row(lk, d, j);
+            for (c, &x) in self.k[kj..kj + d].iter().enumerate() {
+                kt[c * lk + j] = x;
+            }
+        }
+        kt
+    }
+
+    /// The GEMM path for queries i0..i1 (`kt`: `keys_transposed`): blocked online softmax.
+    fn block(&self, i0: usize, i1: usize, kt: &[f32], out: *mut f32) {
         let dm = self.dm;
         let (d, dv, lk, h) = (dm.d, dm.dv, dm.lk, dm.h);
         let bq = i1 - i0;
@@ -258,7 +280,6 @@ impl Ctx<'_> {
             let qi = self.row(dm.lq, d, i0 + r);
             dst.iter_mut().zip(&self.q[qi..qi + d]).for_each(|(z, &x)| *z = x / scale);
         }
-        let mut kt = vec![0f32; d * BK];
         let mut s = vec![0f32; bq * BK];
         let mut acc = vec![0f32; bq * dv];
         let mut max = vec![f32::NEG_INFINITY; bq];
@@ -283,17 +304,11 @@ impl Ctx<'_> {
             if !kept_any {
                 continue;
             }
-            for j in 0..bk {
-                let kj = self.row(lk, d, j0 + j);
-                for (c, &x) in self.k[kj..kj + d].iter().enumerate() {
-                    kt[c * bk + j] = x;
-                }
-            }
             let g = Gemm {
-                m: bq, n: bk, k: d, a: qs.as_ptr(), lda: d, b: kt.as_ptr() as *const u8, bkind: BKind::F32, ldb: bk,
+                m: bq, n: bk, k: d, a: qs.as_ptr(), lda: d, b: kt[j0..].as_ptr() as *const u8, bkind: BKind::F32, ldb: lk,
                 c: s.as_mut_ptr(), ldc: BK, accumulate: false,
             };
-            // SAFETY: qs is bq×d, kt d×bk (row stride bk), s bq×BK ≥ bq×bk; s is this call's own.
+            // SAFETY: qs is bq×d, kt's columns j0..j0+bk of d rows (stride lk), s bq×BK ≥ bq×bk.
             unsafe { gemm_st(&g) };
             // Bias, mask, new maxima; rescale the running sums and accumulators.
             for r in 0..bq {
@@ -318,10 +333,7 @@ impl Ctx<'_> {
                 let corr = if max[r] == f32::NEG_INFINITY { 0.0 } else { exp(max[r] - new) };
                 max[r] = new;
                 let mut bsum = 0f64;
-                row.iter_mut().for_each(|x| {
-                    *x = exp(*x - new);
-                    bsum += *x as f64;
-                });
+                exp_shifted(row, new, &mut bsum);
                 sum[r] = sum[r] * corr as f64 + bsum;
                 if !first && corr != 1.0 {
                     acc[r * dv..(r + 1) * dv].iter_mut().for_each(|a| *a *= corr);
@@ -359,6 +371,28 @@ impl Ctx<'_> {
             acc.iter_mut().zip(&self.v[vj..vj + dv]).for_each(|(a, &x)| *a += x as f64);
         }
         o.iter_mut().zip(&acc).for_each(|(z, &a)| *z = (a / lk as f64) as f32);
+    }
+}
+
+fast_fn! {
+    /// `row[j] = exp(row[j] - max)` (XLA's float32 exp, with FMA when the CPU has it), and
+    /// their sum in float64.
+    fn exp_shifted(row: &mut [f32], max: f32, sum: &mut f64) {
+        // Eight independent lanes, so the loop vectorises.
+        let mut lanes = [0f64; 8];
+        let mut it = row.chunks_exact_mut(8);
+        for c in &mut it {
+            for j in 0..8 {
+                c[j] = exp(c[j] - max);
+                lanes[j] += c[j] as f64;
+            }
+        }
+        let mut tail = 0f64;
+        for x in it.into_remainder() {
+            *x = exp(*x - max);
+            tail += *x as f64;
+        }
+        *sum = lanes.iter().sum::<f64>() + tail;
     }
 }
 
