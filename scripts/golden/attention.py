@@ -8,29 +8,17 @@ Run with jax 0.10.2 / flax 0.12.8:
 float32 arrays are written as their uint32 bit patterns (`bits`).
 """
 
-import inspect
-import json
-import sys
 
 import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import golden_doc
 from jax import random
 
 
-def enc(x):
-  if isinstance(x, dict) or hasattr(x, 'items'):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool, int, float)) or x is None:
-    return x
-  a = np.asarray(x)
-  if a.dtype == np.float32:
-    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
 
 
 def scenarios():
@@ -97,12 +85,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'attention',
-      'about': 'flax.linen.attention (scripts/golden/attention.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
-  sys.stdout.write('\n')
+  golden_doc.write('attention', 'flax.linen.attention (scripts/golden/attention.py).', scenarios, bits=True)

@@ -7,27 +7,15 @@ float32 arrays are written as their uint32 bit patterns (`bits`), so inputs reac
 exactly; other arrays as {shape, dtype, data}. Tests never run Python.
 """
 
-import inspect
-import json
-import sys
 
 import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+import golden_doc
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool, int, float)) or x is None:
-    return x
-  a = np.asarray(x)
-  if a.dtype == np.float32:
-    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
+
 
 
 def scenarios():
@@ -74,12 +62,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'einsum',
-      'about': 'jnp.einsum on typical subscripts (scripts/golden/einsum.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': {'cases': enc(scenarios())},
-  }
-  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
-  sys.stdout.write('\n')
+  golden_doc.write('einsum', 'jnp.einsum on typical subscripts (scripts/golden/einsum.py).', scenarios, bits=True, key='cases')

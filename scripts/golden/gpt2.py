@@ -13,15 +13,14 @@ huggingface-hub < 1.0; the venv this ran in has 1.33 with the pin relaxed in
 transformers/dependency_versions_table.py (a local folder never contacts the hub).
 """
 
-import inspect
-import json
 import os
-import sys
 
 import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import golden_doc
 import transformers
 from flax.traverse_util import flatten_dict, unflatten_dict
 from transformers import FlaxGPT2LMHeadModel, GPT2Config
@@ -29,17 +28,6 @@ from transformers import FlaxGPT2LMHeadModel, GPT2Config
 FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', '__test__', 'fixtures', 'gpt2-tiny')
 
 
-def enc(x):
-  if isinstance(x, dict) or hasattr(x, 'items'):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool, int, float)) or x is None:
-    return x
-  a = np.asarray(x)
-  if a.dtype == np.float32:
-    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
 
 
 def margins(model, params, sequences, prompt_len, attention_mask=None):
@@ -112,12 +100,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'gpt2',
-      'about': 'Hugging Face FlaxGPT2LMHeadModel, tiny and perturbed (scripts/golden/gpt2.py; weights in __test__/fixtures/gpt2-tiny).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__, 'transformers': transformers.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
-  sys.stdout.write('\n')
+  golden_doc.write('gpt2', 'Hugging Face FlaxGPT2LMHeadModel, tiny and perturbed (scripts/golden/gpt2.py; weights in __test__/fixtures/gpt2-tiny).', scenarios, bits=True, versions={'transformers': transformers.__version__})

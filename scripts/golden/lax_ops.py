@@ -8,28 +8,16 @@ float32 arrays are written as their uint32 bit patterns (`bits`); other arrays a
 {shape, dtype, data}. Tests never run Python.
 """
 
-import inspect
-import json
-import sys
 
 import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import golden_doc
 from jax import lax, random
 
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool, int, float)) or x is None:
-    return x
-  a = np.asarray(x)
-  if a.dtype == np.float32:
-    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
 
 
 def scenarios():
@@ -109,12 +97,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'lax_ops',
-      'about': 'lax/jnp/random ops for the transformer issue (scripts/golden/lax_ops.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
-  sys.stdout.write('\n')
+  golden_doc.write('lax_ops', 'lax/jnp/random ops for the transformer issue (scripts/golden/lax_ops.py).', scenarios, bits=True)
