@@ -216,22 +216,21 @@ impl Ctx<'_> {
             let qi = self.row(dm.lq, d, i);
             let qrow: Vec<f32> = self.q[qi..qi + d].iter().map(|&x| x / scale).collect();
             let (mrow, brow) = (self.mask_at(i), self.bias_at(i));
-            let mut max = f32::NEG_INFINITY;
-            let mut any = false;
-            for (j, sj) in s.iter_mut().enumerate() {
-                if mrow.is_some_and(|m| m[j * ms] == 0) {
-                    *sj = f32::NEG_INFINITY;
-                    continue;
-                }
-                let kj = self.row(lk, d, j);
-                let mut x = dot(&qrow, &self.k[kj..kj + d]);
-                if let Some(bz) = brow {
-                    x += bz[j * bs];
-                }
-                *sj = x;
-                max = max.max(x);
-                any = true;
+            // Every key's logit (one pass over this head's key rows), then bias and mask.
+            let k0 = self.row(lk, d, 0);
+            dots(&qrow, &self.k[k0..], dm.h * d, &mut s);
+            if let Some(bz) = brow {
+                s.iter_mut().enumerate().for_each(|(j, x)| *x += bz[j * bs]);
             }
+            if let Some(m) = mrow {
+                s.iter_mut().enumerate().for_each(|(j, x)| {
+                    if m[j * ms] == 0 {
+                        *x = f32::NEG_INFINITY
+                    }
+                });
+            }
+            let max = s.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+            let any = max > f32::NEG_INFINITY;
             acc.iter_mut().for_each(|a| *a = 0.0);
             let mut sum = 0f64;
             if any {
@@ -241,13 +240,8 @@ impl Ctx<'_> {
                 s.iter_mut().for_each(|x| *x = 1.0);
                 sum = lk as f64;
             }
-            for (j, &p) in s.iter().enumerate() {
-                if p == 0.0 {
-                    continue;
-                }
-                let vj = self.row(lk, dv, j);
-                axpy(p, &self.v[vj..vj + dv], &mut acc);
-            }
+            let v0 = self.row(lk, dv, 0);
+            weighted_rows(&s, &self.v[v0..], dm.h * dv, &mut acc);
             let inv = (1.0 / sum) as f32;
             // SAFETY: row i of this head: dv floats at out + i·h·dv, owned by this unit.
             let o = unsafe { std::slice::from_raw_parts_mut(out.add(i * dm.h * dv), dv) };
@@ -396,21 +390,35 @@ fast_fn! {
     }
 }
 
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight lanes, so the loop vectorises.
-    let mut lanes = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ac.zip(bc) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+fast_fn! {
+    /// `out[j] = q · rows[j·stride ..][..q.len()]` for every j: the logits of one query over
+    /// rows of keys `stride` apart (eight lanes, so it vectorises).
+    fn dots(q: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
+        let d = q.len();
+        for (j, o) in out.iter_mut().enumerate() {
+            let k = &rows[j * stride..j * stride + d];
+            let mut lanes = [0f32; 8];
+            let (qc, kc) = (q.chunks_exact(8), k.chunks_exact(8));
+            let tail: f32 = qc.remainder().iter().zip(kc.remainder()).map(|(x, y)| x * y).sum();
+            for (x, y) in qc.zip(kc) {
+                for l in 0..8 {
+                    lanes[l] += x[l] * y[l];
+                }
+            }
+            *o = lanes.iter().sum::<f32>() + tail;
         }
     }
-    lanes.iter().sum::<f32>() + tail
 }
 
-#[inline]
-fn axpy(p: f32, x: &[f32], acc: &mut [f32]) {
-    acc.iter_mut().zip(x).for_each(|(a, &v)| *a += p * v);
+fast_fn! {
+    /// `acc += Σ_j p[j] · rows[j·stride ..][..acc.len()]` over the rows with a nonzero weight.
+    fn weighted_rows(p: &[f32], rows: &[f32], stride: usize, acc: &mut [f32]) {
+        let dv = acc.len();
+        for (j, &w) in p.iter().enumerate() {
+            if w != 0.0 {
+                let v = &rows[j * stride..j * stride + dv];
+                acc.iter_mut().zip(v).for_each(|(a, &x)| *a += w * x);
+            }
+        }
+    }
 }
