@@ -96,7 +96,7 @@ test('bench tiny-op with the peers this machine has: a table with ratios', (t) =
   t.is(r.status, 0, r.stderr)
   t.regex(r.stdout, /tiny-op overhead/)
   t.regex(r.stdout, /add 16 \(new output\)\s+1\s+[\d.]+ +[\d.]+ \([\d.]+×\)/)
-  t.regex(r.stdout, /Targets \(issues 5, 9, 11\)/)
+  t.regex(r.stdout, /Targets \(issues 5, 9, 11, 12\)/)
 })
 
 test('bench --help, and usage errors exit with 2', (t) => {

@@ -8,16 +8,21 @@ import { measureAsync } from './timing'
 import type { PeerInfo, Stats, TimingOptions } from './types'
 
 /** The few parts of onnxruntime-node's API the benchmark uses. */
-interface OrtTensor {
+export interface OrtTensor {
   dims: readonly number[]
+  data?: unknown
 }
-interface OrtSession {
+export interface OrtSession {
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>
   release(): Promise<void>
 }
 export interface Ort {
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor
-  InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> }
+  Tensor: {
+    new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor
+    new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensor
+  }
+  /** `model` is the bytes of a model or the path of a .onnx file. */
+  InferenceSession: { create(model: Uint8Array | string, options: object): Promise<OrtSession> }
 }
 
 /** The bench package: this file is bench/src/ort-peer.ts, compiled to bench/dist/ort-peer.js. */

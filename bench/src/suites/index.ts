@@ -10,6 +10,6 @@ import { matvec } from './matvec'
 import { memory } from './memory'
 import { mlp } from './mlp'
 import { tinyOp } from './tiny-op'
-import { transformer } from './transformer'
+import { attention, transformer } from './transformer'
 
-export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, tinyOp, eventLoop, memory, io]
+export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, attention, tinyOp, eventLoop, memory, io]

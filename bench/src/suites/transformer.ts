@@ -1,13 +1,23 @@
-// Transformer pieces: causal self-attention alone (one batch entry, GPT-2-small's 12 heads of 64)
+// Transformers. GPT-2-small (12 layers, d = 768, 12 heads, vocab 50257; HF's FlaxGPT2 random
+// weights from key 0, the same file for every implementation): a prefill of 128 tokens and one
+// decode step on the KV cache at context 128 and 1024, batch 1, in ms. flaxen runs
+// examples/gpt2.ts's step under `jit` with the cache donated (written in place), with float32
+// weights and with the weights stored as bfloat16 (read as they are, widened in the kernels);
+// onnxruntime runs the PyTorch twin exported to ONNX (bench/python/gpt2_onnx.py).
+//
+// Then causal self-attention alone (one batch entry, GPT-2-small's 12 heads of 64)
 // at 128, 1024 and 4096 positions, in ms per call. flaxen's `nn.dotProductAttention` runs the
 // fused kernel (blocked online softmax, masked blocks skipped); the naive column is the same
 // function composed from jnp ops as Flax writes it (weights materialised, then einsum), and
 // onnxruntime runs the same composition as a graph (MatMul, scale, additive causal mask,
 // Softmax, MatMul) in its own [batch, heads, length, depth] layout, the keys given transposed.
+import { join } from 'node:path'
 import { jnp, nn, type Tensor } from 'flaxen'
 import { fill } from '../inputs'
 import type { OnnxGraph } from '../onnx-model'
-import { FLAXEN, ORT, THREAD_NOTE, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'
+import { FLAXEN, ORT, THREAD_NOTE, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Impl, type Suite } from '../suite'
+import { ensureGpt2, measureOrtGpt2, type Gpt2Run } from '../gpt2-peer'
+import { measure } from '../timing'
 
 const [H, D] = [12, 64]
 const LENGTHS = [128, 1024, 4096]
@@ -59,8 +69,93 @@ function attentionCase(ctx: Ctx, l: number): Case {
   }
 }
 
+/**
+ * The example model through its own copy of the library (examples import ../ts): loaded with
+ * tsx, so the bench needs no second copy of the model code. Tensors of the two copies never mix.
+ */
+function gpt2Example(): { g: any; lib: any } {
+  const api = require('tsx/cjs/api')
+  return { g: api.require('../../../examples/gpt2.ts', __filename), lib: api.require('../../../ts/index.ts', __filename) }
+}
+
+const GPT2_RUNS: { run: Gpt2Run; label: string; prompt: number; context: number }[] = [
+  { run: 'prefill-128', label: 'GPT-2 prefill, 128 tokens', prompt: 128, context: 128 },
+  { run: 'decode-128', label: 'GPT-2 decode, 1 token at context 128', prompt: 1, context: 128 },
+  { run: 'decode-1024', label: 'GPT-2 decode, 1 token at context 1024', prompt: 1, context: 1024 },
+]
+
+/** flaxen's step for one GPT-2 row: prefill from a fresh cache, or one decode step on a full one. */
+function flaxenGpt2(ctx: Ctx, dir: () => string, r: (typeof GPT2_RUNS)[number], bf16: boolean, key: string): Impl {
+  return {
+    key,
+    run: async () => {
+      const { g, lib } = gpt2Example()
+      const { model, variables } = g.loadGpt2(join(dir(), 'flax'))
+      const params = bf16 ? lib.tree.map((t: any) => (t.dtype === 'float32' ? t.astype('bfloat16') : t), variables.params) : variables.params
+      const step = lib.jit(g.makeStep(model, {}), { donateArgnums: 1 })
+      const mask = lib.jnp.ones([1, r.context], 'int32')
+      const key0 = lib.random.key(0)
+      let fn: () => void
+      if (r.prompt > 1) {
+        const ids = lib.jnp.ones([1, r.prompt], 'int32')
+        const pos = lib.jnp.arange(r.prompt, undefined, 1, 'int32').reshape([1, r.prompt])
+        fn = () => {
+          const out = step(params, g.initCache(model, 1, r.context), ids, mask, pos, key0)
+          lib.tree.map((t: any) => t.dispose(), out.cache)
+          out.token.dispose()
+        }
+      } else {
+        let cache = g.initCache(model, 1, r.context)
+        const one = lib.jnp.ones([1, 1], 'int32')
+        const pos = lib.jnp.full([1, 1], r.context - 1, 'int32')
+        fn = () => {
+          const out = step(params, cache, one, mask, pos, key0)
+          cache = out.cache
+          out.token.dispose()
+        }
+      }
+      return measure(fn, ctx.timing)
+    },
+  }
+}
+
+function gpt2Case(ctx: Ctx, r: (typeof GPT2_RUNS)[number]): Case {
+  // The export needs jax, flax, transformers and torch: FLAXEN_BENCH_GPT2_PYTHON names such a
+  // python when the numpy peer's has not got them (nothing runs once the folder is filled).
+  const python = process.env.FLAXEN_BENCH_GPT2_PYTHON ?? ctx.python
+  let dir: string | null = null
+  const folder = () => (dir ??= ensureGpt2(python!))
+  const missing = python === null ? `needs a python with transformers and torch (FLAXEN_BENCH_GPT2_PYTHON): ${ctx.numpyMissing}` : null
+  const skip = (key: string): Impl => ({ key, skip: missing! })
+  return {
+    id: `gpt2-${r.run}`,
+    label: r.label,
+    params: { prompt: r.prompt, context: r.context },
+    toValue: (ns) => ns / 1e6,
+    impls: [
+      missing ? skip('flaxen') : flaxenGpt2(ctx, folder, r, false, 'flaxen'),
+      missing ? skip('bf16') : flaxenGpt2(ctx, folder, r, true, 'bf16'),
+      missing || ctx.ort === null
+        ? { key: 'ort', skip: missing ?? `onnxruntime: ${ctx.ortMissing}` }
+        : { key: 'ort', foreign: true, run: () => measureOrtGpt2(ctx.ort!, folder(), ctx.threads, ctx.timing, r.run) },
+    ],
+  }
+}
+
 export const transformer: Suite = {
   name: 'transformer',
+  title: 'GPT-2-small (124M params), batch 1',
+  unit: 'ms',
+  higherIsBetter: false,
+  primary: 'flaxen',
+  columns: [FLAXEN, { key: 'bf16', label: 'flaxen bf16 weights' }, ORT],
+  method: `median time per call. flaxen = examples/gpt2.ts's step under jit, the cache donated (prefill rows include making the cache); bf16 = the same with the weights stored as bfloat16. onnxruntime = the PyTorch twin exported to ONNX (same weights), session.run with past key/values. ${THREAD_NOTE}`,
+  threads: oneAndMax,
+  cases: (ctx) => (ctx.quick ? GPT2_RUNS.slice(1, 2) : GPT2_RUNS).map((r) => gpt2Case(ctx, r)),
+}
+
+export const attention: Suite = {
+  name: 'attention',
   title: `Causal self-attention, batch 1, ${H} heads × ${D}`,
   unit: 'ms',
   higherIsBetter: false,
