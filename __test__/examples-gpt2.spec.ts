@@ -7,42 +7,10 @@ import { join } from 'node:path'
 import { jit, jnp, lax, random, serialization, traverseUtil, tree } from '../ts/index'
 import { Tensor } from '../ts/tensor'
 import * as gpt2 from '../examples/gpt2'
-import { loadLocalGolden } from './helpers/golden'
+import { bitsTensor as fromGolden, assertClose as close, loadLocalGolden, type GoldenBits } from './helpers/golden'
 import { assertSameBits, countLeaves } from './helpers/jit'
 
 const G = loadLocalGolden('gpt2').expect
-
-interface Arr {
-  shape: number[]
-  dtype: string
-  bits?: number[]
-  data?: number[]
-}
-
-function fromGolden(g: Arr): Tensor {
-  if (g.bits) return jnp.array(new Float32Array(Uint32Array.from(g.bits).buffer)).reshape(g.shape)
-  return jnp.array(g.data!, g.dtype as 'int32').reshape(g.shape)
-}
-
-const ATOL = 1e-5
-const RTOL = 1e-5
-
-/** Largest |got - want|, after checking shape, dtype and every element within atol + rtol·|want|. */
-function close(t: ExecutionContext, got: Tensor, want: Tensor, name: string): number {
-  t.is(got.dtype, want.dtype, `${name}: dtype`)
-  t.deepEqual([...got.shape], [...want.shape], `${name}: shape`)
-  const g = got.data as Float32Array
-  const w = want.data as Float32Array
-  let worst = 0
-  let bad = -1
-  for (let i = 0; i < w.length; i++) {
-    const d = Math.abs(g[i] - w[i])
-    worst = Math.max(worst, d)
-    if (bad < 0 && !(d <= ATOL + RTOL * Math.abs(w[i]))) bad = i
-  }
-  t.is(bad, -1, `${name}[${bad}]: ${g[bad]} vs ${w[bad]}`)
-  return worst
-}
 
 const rowsOf = (x: Tensor): number[][] => x.toArray() as number[][]
 
@@ -55,7 +23,7 @@ const [batch, promptLength] = ids.shape
 const maxLength: number = G.max_length
 const maxNewTokens = maxLength - promptLength
 /** The new tokens of an HF `generate` result (`sequences` holds the prompt first). */
-const newTokens = (g: Arr) => rowsOf(fromGolden(g)).map((r) => r.slice(promptLength))
+const newTokens = (g: GoldenBits) => rowsOf(fromGolden(g)).map((r) => r.slice(promptLength))
 
 test('config.json and flax_model.msgpack load by name: the tree is HF\'s and what init makes, shape for shape', (t) => {
   t.like(config, { vocabSize: 64, nPositions: 32, nEmbd: 32, nLayer: 2, nHead: 4, nInner: null, activationFunction: 'gelu_new', layerNormEpsilon: 1e-5, tieWordEmbeddings: true })

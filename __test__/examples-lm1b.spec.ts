@@ -9,44 +9,12 @@ import { join } from 'node:path'
 import { jit, jnp, lax, nn, random, traverseUtil, type Variables } from '../ts/index'
 import { Tensor } from '../ts/tensor'
 import * as lm1b from '../examples/lm1b'
-import { loadLocalGolden } from './helpers/golden'
+import { bitsTensor as fromGolden, assertClose as close, loadLocalGolden } from './helpers/golden'
 import { assertSameBits, countLeaves } from './helpers/jit'
 
 const G = loadLocalGolden('lm1b').expect
 
-interface Arr {
-  shape: number[]
-  dtype: string
-  bits?: number[]
-  data?: number[]
-}
-
-function fromGolden(g: Arr): Tensor {
-  if (g.bits) return jnp.array(new Float32Array(Uint32Array.from(g.bits).buffer)).reshape(g.shape)
-  return jnp.array(g.data!, g.dtype as 'int32').reshape(g.shape)
-}
-
 const goldenTree = (x: any): any => ('shape' in x && 'dtype' in x ? fromGolden(x) : Object.fromEntries(Object.entries(x).map(([k, v]) => [k, goldenTree(v)])))
-
-const ATOL = 1e-5
-const RTOL = 1e-5
-
-/** Largest |got - want|, after checking shape, dtype and every element within atol + rtol·|want|. */
-function close(t: ExecutionContext, got: Tensor, want: Tensor, name: string): number {
-  t.is(got.dtype, want.dtype, `${name}: dtype`)
-  t.deepEqual([...got.shape], [...want.shape], `${name}: shape`)
-  const g = got.data as Float32Array
-  const w = want.data as Float32Array
-  let worst = 0
-  let bad = -1
-  for (let i = 0; i < w.length; i++) {
-    const d = Math.abs(g[i] - w[i])
-    worst = Math.max(worst, d)
-    if (bad < 0 && !(d <= ATOL + RTOL * Math.abs(w[i]))) bad = i
-  }
-  t.is(bad, -1, `${name}[${bad}]: ${g[bad]} vs ${w[bad]}`)
-  return worst
-}
 
 const inputs = fromGolden(G.inputs)
 const [batch, length] = inputs.shape

@@ -6,24 +6,13 @@ import { jit, jnp, lax, random } from '../ts/index'
 import { native } from '../ts/native'
 import { Tensor } from '../ts/tensor'
 import { assertSameBits } from './helpers/jit'
-import { loadLocalGolden } from './helpers/golden'
+import { bitsTensor as fromGolden, loadLocalGolden, type GoldenBits } from './helpers/golden'
 
 const G = loadLocalGolden('lax_ops').expect
 
-interface Arr {
-  shape: number[]
-  dtype: string
-  bits?: number[]
-  data?: (number | boolean)[]
-}
-
-function fromGolden(g: Arr): Tensor {
-  if (g.bits) return jnp.array(new Float32Array(Uint32Array.from(g.bits).buffer)).reshape(g.shape)
-  return jnp.array(g.data!.map(Number), g.dtype as 'int32').reshape(g.shape)
-}
 const T = (name: string): Tensor => fromGolden(G[name])
 
-function sameAs(t: ExecutionContext, got: Tensor, want: Arr, name: string): void {
+function sameAs(t: ExecutionContext, got: Tensor, want: GoldenBits, name: string): void {
   const w = fromGolden(want)
   t.is(got.dtype, w.dtype, `${name}: dtype`)
   t.deepEqual([...got.shape], [...w.shape], `${name}: shape`)

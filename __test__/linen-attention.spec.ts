@@ -6,21 +6,10 @@ import test, { type ExecutionContext } from 'ava'
 import { jit, jnp, lax, nn, random, tree } from '../ts/index'
 import { Tensor } from '../ts/tensor'
 import { assertSameBits } from './helpers/jit'
-import { loadLocalGolden } from './helpers/golden'
+import { bitsTensor as fromGolden, loadLocalGolden } from './helpers/golden'
 
 const G = loadLocalGolden('attention').expect
 
-interface Arr {
-  shape: number[]
-  dtype: string
-  bits?: number[]
-  data?: (number | boolean)[]
-}
-
-function fromGolden(g: Arr): Tensor {
-  if (g.bits) return jnp.array(new Float32Array(Uint32Array.from(g.bits).buffer)).reshape(g.shape)
-  return jnp.array(g.data!.map(Number), g.dtype as 'int32').reshape(g.shape)
-}
 const T = (name: string): Tensor => fromGolden(G[name])
 
 /** Same shape and dtype, values within `tol` (relative to the largest magnitude, at least 1). */
