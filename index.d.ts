@@ -96,7 +96,7 @@ export function planRunAsync(plan: PlanHandle, inputs: (TensorHandle | Uint32Arr
 export function cancelToken(): CancelToken
 export function cancel(token: CancelToken): void
 /** What the plan's passes left. */
-export function planStats(plan: PlanHandle): { steps: number; consts: number; ops: string[]; reused: number; allocated: number }
+export function planStats(plan: PlanHandle): { steps: number; consts: number; ops: string[]; reused: number; skipped: number; allocated: number }
 /** Threads of the pool that runs async plans (0 = FLAXEN_NUM_THREADS or the cores). */
 export function setNumThreads(n: number): void
 export function getNumThreads(): number

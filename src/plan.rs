@@ -200,14 +200,15 @@ pub fn cancel(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     env.undefined()
 }
 
-/// `planStats(plan)` → `{ steps, consts, ops, reused }` (what the passes left; steps the last
-/// finished run reused).
+/// `planStats(plan)` → `{ steps, consts, ops, reused, skipped }` (what the passes left; steps the
+/// last finished run reused, and those it skipped because only reused steps read them).
 pub fn stats(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let s = plan(env, info.arg(0))?.stats();
     let o = env.create_object()?;
     env.set_named_property(o, "steps", env.create_f64(s.steps as f64)?)?;
     env.set_named_property(o, "consts", env.create_f64(s.consts as f64)?)?;
     env.set_named_property(o, "reused", env.create_f64(s.reused as f64)?)?;
+    env.set_named_property(o, "skipped", env.create_f64(s.skipped as f64)?)?;
     env.set_named_property(o, "allocated", env.create_f64(s.allocated as f64)?)?;
     let ops = env.create_array(s.ops.len())?;
     for (i, name) in s.ops.iter().enumerate() {

@@ -40,6 +40,8 @@ export interface Lowered {
   consts: number
   /** Steps whose results the last finished call reused (their argument tensors were unchanged). */
   reused: number
+  /** Steps the last finished call skipped: only reused results depend on them (a weight's cast or dequantisation). */
+  skipped: number
   /** Storages the last call allocated outside the plan's arena: in steady state, its outputs. */
   allocated: number
 }

@@ -354,3 +354,26 @@ fn an_in_place_input_is_never_taken_for_unchanged() {
         c = out.remove(0);
     }
 }
+
+/// With the weight unchanged (the same storage twice: the second call keeps its transposed
+/// copy), the third call reuses that copy and skips the cast, which only the reused value reads.
+#[test]
+fn steps_only_a_reused_value_reads_are_skipped() {
+    let mut g = Graph::new();
+    let x = g.input(meta(&[2, 4], DType::F32));
+    let w = g.input(meta(&[3, 4], DType::BF16));
+    let wide = node(&mut g, "astype", vec![Attr::DType(DType::F32)], vec![w]);
+    let wt = node(&mut g, "transpose", vec![Attr::None], vec![wide]);
+    let y = node(&mut g, "matmul", vec![], vec![x, wt]);
+    let plan = Plan::compile(g, vec![y]).unwrap();
+    let weight = f32s(&[3, 4], 1).astype(DType::BF16);
+    for (i, seed) in [2u64, 3, 4].iter().enumerate() {
+        let xv = f32s(&[2, 4], *seed);
+        let wt = flaxen_core::ops::transpose(&weight.astype(DType::F32), None).unwrap();
+        let expect = eager1("matmul", &[], &[Arg::T(&xv), Arg::T(&wt)]);
+        let out = plan.run(vec![xv.clone(), weight.clone()]).unwrap();
+        assert_bits(&out, &[expect]);
+        let s = plan.stats();
+        assert_eq!((s.reused, s.skipped), if i < 2 { (0, 0) } else { (1, 1) }, "call {i}");
+    }
+}

@@ -57,6 +57,8 @@ pub struct PlanStats {
     pub ops: Vec<&'static str>,
     /// Steps whose kept outputs the last finished run reused (see `reuse.rs`).
     pub reused: usize,
+    /// Steps the last finished run skipped: only reused steps read their outputs.
+    pub skipped: usize,
     /// Storages the last run with the plan's arena allocated outside it: in steady state, its
     /// outputs only.
     pub allocated: usize,
@@ -167,6 +169,7 @@ impl Plan {
             consts: self.graph.consts.len(),
             ops: self.steps.iter().map(|s| self.graph.nodes[s.node].def().name).collect(),
             reused: self.reuse.last_reused(),
+            skipped: self.reuse.last_skipped(),
             allocated: self.arena_misses.load(Ordering::Relaxed),
         }
     }
@@ -211,9 +214,20 @@ impl Plan {
         let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
         let mut reuse = self.reuse.begin(&inputs);
+        let skip = self.reuse.skippable(&mut reuse);
         for (si, st) in self.steps.iter().enumerate() {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(Error::new(crate::ErrorCode::Aborted, "plan: the call was aborted"));
+            }
+            if skip[si] {
+                // Nothing this run computes reads its outputs.
+                for &s in &st.free {
+                    slots[s] = None;
+                }
+                for &i in &self.input_free[si] {
+                    inputs[i] = None;
+                }
+                continue;
             }
             let kept = self.reuse.reuse(&mut reuse, si);
             // An in-place step takes operand 0 (its last use) out of its slot before the others

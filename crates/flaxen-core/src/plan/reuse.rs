@@ -38,6 +38,7 @@ pub(super) struct Reuse {
     is_output: Vec<bool>,
     state: Mutex<State>,
     reused: AtomicUsize,
+    skipped: AtomicUsize,
 }
 
 /// One run's view: which inputs are unchanged and what may be reused.
@@ -47,11 +48,12 @@ pub(super) struct RunState {
     kept: HashMap<usize, Vec<Tensor>>,
     keep: HashMap<usize, Vec<Tensor>>,
     reused: usize,
+    skipped: usize,
 }
 
 impl Reuse {
     pub(super) fn new(deps: Vec<Vec<usize>>, consumers: Vec<Vec<usize>>, is_output: Vec<bool>) -> Reuse {
-        Reuse { deps, consumers, is_output, state: Mutex::new(State::default()), reused: AtomicUsize::new(0) }
+        Reuse { deps, consumers, is_output, state: Mutex::new(State::default()), reused: AtomicUsize::new(0), skipped: AtomicUsize::new(0) }
     }
 
     fn within(&self, step: usize, stable: &[bool]) -> bool {
@@ -70,22 +72,39 @@ impl Reuse {
             })
             .collect();
         let current = inputs.iter().map(|t| t.as_ref().map_or_else(Weak::new, |t| Arc::downgrade(t.storage()))).collect();
-        RunState { stable, current, kept: st.kept.clone(), keep: HashMap::new(), reused: 0 }
+        RunState { stable, current, kept: st.kept.clone(), keep: HashMap::new(), reused: 0, skipped: 0 }
+    }
+
+    /// Whether `step`'s kept outputs are valid for this run.
+    fn reusable(&self, run: &RunState, step: usize) -> bool {
+        // A kept value that reached JS through a view (a plan output sharing its storage) may
+        // have been written since.
+        self.within(step, &run.stable) && run.kept.get(&step).is_some_and(|outs| outs.iter().all(|t| !t.storage().is_exposed()))
     }
 
     /// The kept outputs of `step`, if still valid for this run.
     pub(super) fn reuse(&self, run: &mut RunState, step: usize) -> Option<Vec<Tensor>> {
-        if !self.within(step, &run.stable) {
-            return None;
-        }
-        let outs = run.kept.get(&step).cloned()?;
-        // A kept value that reached JS through a view (a plan output sharing its storage) may
-        // have been written since.
-        if outs.iter().any(|t| t.storage().is_exposed()) {
+        if !self.reusable(run, step) {
             return None;
         }
         run.reused += 1;
-        Some(outs)
+        run.kept.get(&step).cloned()
+    }
+
+    /// Per step, whether this run can skip it: every step reading its outputs is itself reused
+    /// or skipped, and it makes no plan output (the steps upstream of a reused value: a weight's
+    /// cast before its reused transpose, a dequantisation chain...).
+    pub(super) fn skippable(&self, run: &mut RunState) -> Vec<bool> {
+        let n = self.consumers.len();
+        let mut skip = vec![false; n];
+        let mut runs = vec![false; n];
+        for step in (0..n).rev() {
+            let needed = self.is_output[step] || self.consumers[step].iter().any(|&c| runs[c]);
+            runs[step] = needed && !self.reusable(run, step);
+            skip[step] = !needed;
+        }
+        run.skipped = skip.iter().filter(|&&s| s).count();
+        skip
     }
 
     /// Records `outs` of `step` if it is on this run's frontier.
@@ -111,9 +130,15 @@ impl Reuse {
     /// Ends a run: remembers its inputs and frontier values for the next one.
     pub(super) fn finish(&self, run: RunState) {
         self.reused.store(run.reused, Ordering::Relaxed);
+        self.skipped.store(run.skipped, Ordering::Relaxed);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.prev = run.current;
         st.kept = run.keep;
+    }
+
+    /// Steps skipped by the last finished run.
+    pub(super) fn last_skipped(&self) -> usize {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// Steps reused by the last finished run.
