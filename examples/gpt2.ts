@@ -115,7 +115,10 @@ export class Conv1D extends nn.Module<{ features: number; useBias?: boolean; dty
     const kernel: Tensor = this.param('kernel', nn.initializers.normal(0.02), [this.features, inFeatures])
     // lax.dot_general(inputs, kernel.T, contracting the last axis of inputs with axis 0).
     const flat = inputs.reshape([-1, inFeatures])
-    let y = jnp.matmul(flat, jnp.transpose(kernel.dtype === this.dtype ? kernel : kernel.astype(this.dtype)))
+    // A float16/bfloat16 kernel in a float32 product is read as it is (the matmul widens it in
+    // registers: the same float32 product as the widened copy HF makes, half the bytes).
+    const asIs = kernel.dtype === this.dtype || (this.dtype === 'float32' && (kernel.dtype === 'bfloat16' || kernel.dtype === 'float16'))
+    let y = jnp.matmul(flat, jnp.transpose(asIs ? kernel : kernel.astype(this.dtype)))
     if (this.useBias) {
       const bias: Tensor = this.param('bias', nn.initializers.zeros, [this.features])
       y = jnp.add(y, bias.dtype === this.dtype ? bias : bias.astype(this.dtype))
