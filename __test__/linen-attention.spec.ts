@@ -186,3 +186,108 @@ test('the fused attention kernel equals the unfused composition within 2e-6 (cau
     }
   }
 })
+
+// Flax's own attention tests (spec/flax-cases.md 89, 90, 93, 95).
+
+test('case 89: MHA basics (ones kernel: shapes and dtype) and the out initialisers', (t) => {
+  const mha = new nn.MultiHeadDotProductAttention({ numHeads: 8, qkvFeatures: 16, kernelInit: nn.initializers.ones, biasInit: nn.initializers.zeros, deterministic: false })
+  const x = jnp.ones([4, 6, 5])
+  const y = mha.apply(mha.init(random.key(0), x), x)
+  t.deepEqual([...y.shape], [4, 6, 5])
+  t.is(y.dtype, 'float32')
+  const q = jnp.ones([4, 2, 3, 5])
+  t.deepEqual([...mha.apply(mha.init(random.key(0), q), q).shape], [4, 2, 3, 5])
+  const m = new nn.MultiHeadDotProductAttention({ numHeads: 8, qkvFeatures: 16, kernelInit: nn.initializers.ones, outKernelInit: nn.initializers.zeros, biasInit: nn.initializers.zeros, outBiasInit: nn.initializers.ones })
+  const p: any = m.init(random.key(0), x).params
+  const all = (v: Tensor, want: number) => Array.from(v.data as Float32Array).every((e) => e === want)
+  for (const name of ['query', 'key', 'value']) {
+    t.true(all(p[name].kernel, 1), `${name}/kernel`)
+    t.true(all(p[name].bias, 0), `${name}/bias`)
+  }
+  t.true(all(p.out.kernel, 0))
+  t.true(all(p.out.bias, 1))
+})
+
+class TwoAttentions extends nn.Module<{ rate: number; deterministic?: boolean }> {
+  rate!: number
+  deterministic = false
+
+  @nn.compact
+  call(x: Tensor, dropoutRng: random.Key | null = null): [Tensor, Tensor] {
+    // Ones kernels, as Flax's test: the two modules have equal params, so only dropout differs.
+    const mha = () => new nn.MultiHeadDotProductAttention({ numHeads: 2, dropoutRate: this.rate, deterministic: this.deterministic, kernelInit: nn.initializers.ones, biasInit: nn.initializers.zeros })
+    return [mha().call(x, { dropoutRng }), mha().call(x, { dropoutRng })]
+  }
+}
+
+test('case 90: MHA dropout: per-module keys from rngs, reproducible; an explicit dropoutRng overrides; rate 0 or deterministic ignore rngs', (t) => {
+  const x = random.normal(random.key(1), [2, 4, 8])
+  const model = new TwoAttentions({ rate: 0.5 })
+  const v = model.init({ params: random.key(0), dropout: random.key(9) }, x)
+  const run = (m: TwoAttentions, r: number, rng: random.Key | null = null) => m.applyWith(v, { rngs: { dropout: random.key(r) } }, x, rng) as [Tensor, Tensor]
+  const bits = (y: Tensor) => Array.from(new Uint32Array((y.data as Float32Array).slice().buffer))
+  const [a, b] = run(model, 3)
+  t.notDeepEqual(bits(a), bits(b), 'the two modules draw different masks')
+  const [a2] = run(model, 3)
+  t.deepEqual(bits(a2), bits(a), 'the same key reproduces them')
+  const [a3] = run(model, 4)
+  t.notDeepEqual(bits(a3), bits(a), 'another key changes them')
+  const [e1, e2] = run(model, 3, random.key(7))
+  t.deepEqual(bits(e1), bits(e2), 'one explicit dropoutRng for both: equal outputs')
+  for (const off of [new TwoAttentions({ rate: 0 }), new TwoAttentions({ rate: 0.5, deterministic: true })]) {
+    const [o1] = run(off, 3)
+    const [o2] = run(off, 4)
+    t.deepEqual(bits(o1), bits(o2), 'independent of rngs')
+  }
+})
+
+class ThreeAttentions extends nn.Module<{ sowing: boolean }> {
+  sowing!: boolean
+
+  @nn.compact
+  call(x: Tensor): Tensor {
+    const mha = () => new nn.MultiHeadDotProductAttention({ numHeads: 8, qkvFeatures: 16 })
+    x = mha().call(x, { sowWeights: this.sowing })
+    x = mha().call(x)
+    return mha().call(x, { sowWeights: this.sowing })
+  }
+}
+
+test('case 93: sowWeights sows attention_weights [batch, heads, q, kv] only where asked', (t) => {
+  const x = jnp.ones([4, 6, 5])
+  const model = new ThreeAttentions({ sowing: true })
+  const v = model.init(random.key(0), x)
+  const [, st] = model.applyWith(v, { mutable: ['intermediates'] }, x) as [Tensor, any]
+  t.deepEqual([...st.intermediates.MultiHeadDotProductAttention_0.attention_weights[0].shape], [4, 8, 6, 6])
+  t.deepEqual([...st.intermediates.MultiHeadDotProductAttention_2.attention_weights[0].shape], [4, 8, 6, 6])
+  t.false('MultiHeadDotProductAttention_1' in st.intermediates)
+  const [, none] = new ThreeAttentions({ sowing: false }).applyWith(v, { mutable: ['intermediates'] }, x) as [Tensor, any]
+  t.false('intermediates' in none)
+})
+
+class Wrap extends nn.Module<{ alias: boolean; name2?: string | null }> {
+  alias!: boolean
+  name2: string | null = null
+
+  @nn.compact
+  call(x: Tensor): Tensor {
+    const props = { numHeads: 2, ...(this.name2 ? { name: this.name2 } : {}) }
+    return (this.alias ? new nn.MultiHeadAttention(props) : new nn.MultiHeadDotProductAttention(props)).call(x)
+  }
+}
+
+test('case 95: MultiHeadAttention is the same layer under its own name', (t) => {
+  const x = random.normal(random.key(2), [2, 3, 4])
+  const a = new nn.MultiHeadAttention({ numHeads: 2 })
+  const b = new nn.MultiHeadDotProductAttention({ numHeads: 2 })
+  const [va, vb] = [a.init(random.key(0), x), b.init(random.key(0), x)]
+  assertSameBits(t, va, vb)
+  assertSameBits(t, a.apply(va, x), b.apply(vb, x))
+  const wa = new Wrap({ alias: true }).init(random.key(0), x) as any
+  const wb = new Wrap({ alias: false }).init(random.key(0), x) as any
+  t.deepEqual(Object.keys(wa.params), ['MultiHeadAttention_0'])
+  t.deepEqual(Object.keys(wb.params), ['MultiHeadDotProductAttention_0'])
+  t.notDeepEqual(Array.from(wa.params.MultiHeadAttention_0.query.kernel.data), Array.from(wb.params.MultiHeadDotProductAttention_0.query.kernel.data))
+  const named = new Wrap({ alias: true, name2: 'MultiHeadDotProductAttention_0' }).init(random.key(0), x)
+  assertSameBits(t, named, wb)
+})

@@ -1,6 +1,6 @@
 // Transformers. GPT-2-small (12 layers, d = 768, 12 heads, vocab 50257; HF's FlaxGPT2 random
 // weights from key 0, the same file for every implementation): a prefill of 128 tokens and one
-// decode step on the KV cache at context 128 and 1024, batch 1, in ms. flaxen runs
+// decode step on the KV cache at context 128 and 1024, batch 1, in tokens/s. flaxen runs
 // examples/gpt2.ts's step under `jit` with the cache donated (written in place), with float32
 // weights and with the weights stored as bfloat16 (read as they are, widened in the kernels);
 // onnxruntime runs the PyTorch twin exported to ONNX (bench/python/gpt2_onnx.py).
@@ -131,7 +131,8 @@ function gpt2Case(ctx: Ctx, r: (typeof GPT2_RUNS)[number]): Case {
     id: `gpt2-${r.run}`,
     label: r.label,
     params: { prompt: r.prompt, context: r.context },
-    toValue: (ns) => ns / 1e6,
+    // Tokens per second: the prompt's tokens per prefill call, one per decode step.
+    toValue: (ns) => (r.prompt * 1e9) / ns,
     impls: [
       missing ? skip('flaxen') : flaxenGpt2(ctx, folder, r, false, 'flaxen'),
       missing ? skip('bf16') : flaxenGpt2(ctx, folder, r, true, 'bf16'),
@@ -145,11 +146,11 @@ function gpt2Case(ctx: Ctx, r: (typeof GPT2_RUNS)[number]): Case {
 export const transformer: Suite = {
   name: 'transformer',
   title: 'GPT-2-small (124M params), batch 1',
-  unit: 'ms',
-  higherIsBetter: false,
+  unit: 'tokens/s',
+  higherIsBetter: true,
   primary: 'flaxen',
   columns: [FLAXEN, { key: 'bf16', label: 'flaxen bf16 weights' }, ORT],
-  method: `median time per call. flaxen = examples/gpt2.ts's step under jit, the cache donated (prefill rows include making the cache); bf16 = the same with the weights stored as bfloat16. onnxruntime = the PyTorch twin exported to ONNX (same weights), session.run with past key/values. ${THREAD_NOTE}`,
+  method: `tokens per second from the median time per call (prefill: 128 tokens a call; decode: one). flaxen = examples/gpt2.ts's step under jit, the cache donated (prefill rows include making the cache); bf16 = the same with the weights stored as bfloat16. onnxruntime = the PyTorch twin exported to ONNX (same weights), session.run with past key/values. ${THREAD_NOTE}`,
   threads: oneAndMax,
   cases: (ctx) => (ctx.quick ? GPT2_RUNS.slice(1, 2) : GPT2_RUNS).map((r) => gpt2Case(ctx, r)),
 }
