@@ -10,28 +10,15 @@ XLA's CPU sin/cos call the C library's sinf/cosf: these goldens come from glibc 
 on an x86-64 CPU with FMA (glibc picks its FMA build there), whose results flaxen reproduces.
 """
 
-import inspect
-import json
-import sys
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import golden_doc
 from jax import random
 
 
-def enc(x):
-  if isinstance(x, dict):
-    return {k: enc(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [enc(v) for v in x]
-  if isinstance(x, (str, bool, int, float)) or x is None:
-    return x
-  a = np.asarray(x)
-  if a.dtype == np.float32:
-    return {'shape': list(a.shape), 'dtype': 'float32', 'bits': a.reshape(-1).view(np.uint32).tolist()}
-  return {'shape': list(a.shape), 'dtype': str(a.dtype), 'data': a.reshape(-1).tolist()}
 
 
 def scenarios():
@@ -157,12 +144,4 @@ def scenarios():
 
 
 if __name__ == '__main__':
-  doc = {
-      'name': 'ops_coverage',
-      'about': 'jnp/random ops added for issue 10 (scripts/golden/ops_coverage.py).',
-      'versions': {'jax': jax.__version__, 'flax': flax.__version__},
-      'flax': inspect.getsource(scenarios),
-      'expect': enc(scenarios()),
-  }
-  json.dump(doc, sys.stdout, indent=None, separators=(',', ':'))
-  sys.stdout.write('\n')
+  golden_doc.write('ops_coverage', 'jnp/random ops added for issue 10 (scripts/golden/ops_coverage.py).', scenarios, bits=True)
