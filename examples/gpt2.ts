@@ -206,8 +206,9 @@ export class GPT2Attention extends nn.Module<GPT2Props & { causal?: boolean }> {
       cachedKey.value = key
       cachedValue.value = value
       const numUpdated = query.shape[1]
-      cacheIndex.value = jnp.add(curIndex, jnp.full([], numUpdated, 'int32'))
-      const written = jnp.less(jnp.arange(maxLength, undefined, 1, 'int32'), jnp.add(curIndex, jnp.full([], numUpdated, 'int32')))
+      const nextIndex = jnp.add(curIndex, jnp.full([], numUpdated, 'int32'))
+      cacheIndex.value = nextIndex
+      const written = jnp.less(jnp.arange(maxLength, undefined, 1, 'int32'), nextIndex)
       const padMask = jnp.broadcastTo(written, [...batchDims, 1, numUpdated, maxLength])
       attentionMask = nn.combineMasks(padMask, attentionMask)
     }

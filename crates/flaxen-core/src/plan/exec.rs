@@ -219,7 +219,7 @@ impl Plan {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(Error::new(crate::ErrorCode::Aborted, "plan: the call was aborted"));
             }
-            if skip[si] {
+            if skip.as_ref().is_some_and(|k| k[si]) {
                 // Nothing this run computes reads its outputs.
                 for &s in &st.free {
                     slots[s] = None;

@@ -94,7 +94,13 @@ impl Reuse {
     /// Per step, whether this run can skip it: every step reading its outputs is itself reused
     /// or skipped, and it makes no plan output (the steps upstream of a reused value: a weight's
     /// cast before its reused transpose, a dequantisation chain...).
-    pub(super) fn skippable(&self, run: &mut RunState) -> Vec<bool> {
+    /// None when nothing is kept (every first call, and every plan without weights to reuse):
+    /// then nothing can be skipped and a tiny plan's run pays no pass over its steps.
+    pub(super) fn skippable(&self, run: &mut RunState) -> Option<Vec<bool>> {
+        run.skipped = 0;
+        if run.kept.is_empty() {
+            return None;
+        }
         let n = self.consumers.len();
         let mut skip = vec![false; n];
         let mut runs = vec![false; n];
@@ -104,7 +110,7 @@ impl Reuse {
             skip[step] = !needed;
         }
         run.skipped = skip.iter().filter(|&&s| s).count();
-        skip
+        Some(skip)
     }
 
     /// Records `outs` of `step` if it is on this run's frontier.
