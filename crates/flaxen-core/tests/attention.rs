@@ -58,7 +58,7 @@ fn assert_close(got: &Tensor, want: &[f32], what: &str) {
 
 #[test]
 fn unmasked_and_biased_match_the_reference_on_both_paths() {
-    for &(nb, lq, lk, h, d, dv) in &[(2, 5, 7, 3, 8, 4), (1, 70, 300, 2, 16, 16), (2, 1, 129, 4, 32, 32), (1, 130, 130, 1, 64, 64)] {
+    for &(nb, lq, lk, h, d, dv) in &[(2, 5, 7, 3, 8, 4), (1, 70, 300, 2, 16, 16), (2, 1, 129, 4, 32, 32), (1, 130, 130, 1, 64, 64), (1, 2, 1100, 12, 64, 64)] {
         let (q, k, v) = (t(&[nb, lq, h, d], 1), t(&[nb, lk, h, d], 2), t(&[nb, lk, h, dv], 3));
         let want = reference(q.to_vec().unwrap().as_slice(), &k.to_vec().unwrap(), &v.to_vec().unwrap(), [nb, lq, lk, h, d, dv], None, None);
         assert_close(&attention(&q, &k, &v, None, None).unwrap(), &want, "plain");
@@ -73,7 +73,7 @@ fn unmasked_and_biased_match_the_reference_on_both_paths() {
 
 #[test]
 fn causal_and_padding_masks_including_fully_masked_rows() {
-    for &(nb, lq, lk, h, d) in &[(2, 300, 300, 2, 16), (1, 3, 9, 2, 8), (1, 65, 260, 1, 8)] {
+    for &(nb, lq, lk, h, d) in &[(2, 300, 300, 2, 16), (1, 3, 9, 2, 8), (1, 65, 260, 1, 8), (2, 1, 1030, 12, 64)] {
         let (q, k, v) = (t(&[nb, lq, h, d], 5), t(&[nb, lk, h, d], 6), t(&[nb, lk, h, d], 7));
         let (qv, kv, vv) = (q.to_vec().unwrap(), k.to_vec().unwrap(), v.to_vec().unwrap());
         // Causal, as makeCausalMask: [b, 1, lq, lk] float 0/1, offset so the last query sees all.
@@ -102,4 +102,19 @@ fn bad_shapes_are_refused_with_both_shapes() {
     let m = t(&[3, 4, 5], 4);
     let e = attention(&q, &k, &k, None, Some(&m)).unwrap_err();
     assert!(e.message.contains("mask has shape [3, 4, 5]"), "{}", e.message);
+}
+
+#[test]
+fn a_decode_step_gives_the_same_bits_on_any_thread_count() {
+    // Key chunks are fixed in size, so splitting them across threads changes no sum's order.
+    let (q, k, v) = (t(&[2, 1, 12, 64], 8), t(&[2, 1030, 12, 64], 9), t(&[2, 1030, 12, 64], 10));
+    let bias = t(&[2, 1, 1, 1030], 11);
+    let on = |n: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        pool.install(|| attention(&q, &k, &v, Some(&bias), None).unwrap().to_vec::<f32>().unwrap())
+    };
+    let one = on(1);
+    for n in [2, 3] {
+        assert!(on(n).iter().zip(&one).all(|(a, b)| a.to_bits() == b.to_bits()), "{n} threads differ from 1");
+    }
 }

@@ -7,8 +7,9 @@
 //!   weighted values another.
 //! * A key block that the mask removes for the whole query block is skipped (a causal mask skips
 //!   about half the work); a block the mask keeps whole is not masked element by element.
-//! * Few queries (a decode step over the cache) take the bandwidth-bound path: each query's
-//!   logits are dot products over the contiguous key rows, then one pass over the value rows.
+//! * Few queries (a decode step over the cache) take the bandwidth-bound path: per query, the
+//!   key rows of all heads are read in memory order (a head's rows alone are `h·d` apart, too
+//!   far for the prefetcher), then the value rows, in fixed chunks of keys across threads.
 //! * A masked logit is excluded instead of set to `finfo.min`: the same softmax whenever a row
 //!   keeps some key (`exp(min - max)` is 0 there). A row the mask removes entirely gives what the
 //!   unfused composition gives: every logit is `finfo.min`, so the uniform average of the values.
@@ -138,6 +139,15 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, mask
         if o.is_empty() {
             return;
         }
+        if lq < SMALL_Q {
+            // Few queries (a decode step): bandwidth-bound, so the key and value rows are read
+            // in memory order, all heads of a row at once, key chunks split across threads.
+            for (r, orow) in o.chunks_exact_mut(h * dv).enumerate() {
+                let at = |hh| Ctx { dm: &dm, q: q.raw(), k: k.raw(), v: v.raw(), bias: bias.map(|t| t.raw()), keep: keep.as_deref(), b: r / lq, h: hh };
+                few_queries(&dm, &(0..h).map(at).collect::<Vec<_>>(), r % lq, orow);
+            }
+            return;
+        }
         let optr = SendPtr(o.as_mut_ptr());
         let run = |u: usize| {
             let (b, hh) = (u / h, u % h);
@@ -145,10 +155,6 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, mask
             // SAFETY: unit (b, h) writes the rows of head hh of batch b only: disjoint across
             // units, inside the output (row stride h·dv).
             let out = unsafe { optr.get().add((b * lq * h + hh) * dv) };
-            if lq < SMALL_Q {
-                ctx.rows(0, lq, out);
-                return;
-            }
             let kt = ctx.keys_transposed();
             for i0 in (0..lq).step_by(BQ) {
                 ctx.block(i0, (i0 + BQ).min(lq), &kt, out);
@@ -161,6 +167,79 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, mask
             (0..units).for_each(run);
         }
     }))
+}
+
+/// Keys per chunk of the few-queries path: the unit of work across threads. Fixed, so results
+/// do not depend on the thread count.
+const KC: usize = 128;
+
+/// Query `i` of one batch entry over all heads (`heads[hh]` is head hh's context), into `out`
+/// (`[h, dv]`). Logits of every head (key rows in memory order), one softmax per head, then
+/// per-chunk weighted sums of the value rows, added in chunk order.
+fn few_queries(dm: &Dims, heads: &[Ctx], i: usize, out: &mut [f32]) {
+    let (d, dv, lk, h) = (dm.d, dm.dv, dm.lk, dm.h);
+    let c0 = &heads[0];
+    let scale = c0.scale();
+    let qi = c0.row(dm.lq, d, i);
+    let qs: Vec<f32> = c0.q[qi..qi + h * d].iter().map(|&x| x / scale).collect();
+    let (ms, bs) = (Ctx::key_stride(dm.mask.as_ref()), Ctx::key_stride(dm.bias.as_ref()));
+    let masks: Vec<Option<&[u8]>> = heads.iter().map(|c| c.mask_at(i)).collect();
+    let biases: Vec<Option<&[f32]>> = heads.iter().map(|c| c.bias_at(i)).collect();
+    let (k0, v0) = (c0.row(lk, d, 0), c0.row(lk, dv, 0));
+    let parallel = crate::par::parallel(h * lk * (d + dv));
+    // Logits, head-major [h, lk]; each chunk writes its own columns.
+    let mut s = vec![0f32; h * lk];
+    let sp = SendPtr(s.as_mut_ptr());
+    let logits = |j0: usize| {
+        let mut row = vec![0f32; h];
+        for j in j0..(j0 + KC).min(lk) {
+            head_dots(&qs, &c0.k[k0 + j * h * d..k0 + (j + 1) * h * d], &mut row);
+            for (hh, &x) in row.iter().enumerate() {
+                let mut x = x + biases[hh].map_or(0.0, |bz| bz[j * bs]);
+                if masks[hh].is_some_and(|m| m[j * ms] == 0) {
+                    x = f32::NEG_INFINITY;
+                }
+                // SAFETY: column j of s belongs to this chunk alone; hh·lk + j < h·lk.
+                unsafe { *sp.get().add(hh * lk + j) = x };
+            }
+        }
+    };
+    let chunks: Vec<usize> = (0..lk).step_by(KC).collect();
+    if parallel {
+        chunks.par_iter().for_each(|&j0| logits(j0));
+    } else {
+        chunks.iter().for_each(|&j0| logits(j0));
+    }
+    // One softmax per head (without the division, done once at the end).
+    let mut inv = vec![0f32; h];
+    for (row, inv) in s.chunks_exact_mut(lk).zip(&mut inv) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+        let mut sum = lk as f64;
+        if max > f32::NEG_INFINITY {
+            exp_shifted(row, max, &mut sum);
+        } else {
+            // All masked: every logit is finfo.min in the unfused form, so uniform weights.
+            row.iter_mut().for_each(|x| *x = 1.0);
+        }
+        *inv = (1.0 / sum) as f32;
+    }
+    // Weighted value rows per chunk, then the chunks' sums in order.
+    let partial = |j0: usize| {
+        let (mut acc, mut w) = (vec![0f32; h * dv], vec![0f32; h]);
+        for j in j0..(j0 + KC).min(lk) {
+            w.iter_mut().enumerate().for_each(|(hh, w)| *w = s[hh * lk + j]);
+            head_axpy(&w, &c0.v[v0 + j * h * dv..v0 + (j + 1) * h * dv], &mut acc);
+        }
+        acc
+    };
+    let parts: Vec<Vec<f32>> = if parallel { chunks.par_iter().map(|&j0| partial(j0)).collect() } else { chunks.iter().map(|&j0| partial(j0)).collect() };
+    out.iter_mut().for_each(|z| *z = 0.0);
+    for p in &parts {
+        out.iter_mut().zip(p).for_each(|(z, &a)| *z += a);
+    }
+    for (o, &inv) in out.chunks_exact_mut(dv).zip(&inv) {
+        o.iter_mut().for_each(|z| *z *= inv);
+    }
 }
 
 /// One (batch entry, head) of a call.
@@ -202,51 +281,6 @@ impl Ctx<'_> {
     /// Column stride of the mask / bias along keys (0 when broadcast).
     fn key_stride(strides: Option<&Vec<usize>>) -> usize {
         strides.map_or(0, |s| s[s.len() - 1])
-    }
-
-    /// The few-queries path: per query, all logits, one softmax, one pass over the values.
-    fn rows(&self, i0: usize, i1: usize, out: *mut f32) {
-        let dm = self.dm;
-        let (d, dv, lk) = (dm.d, dm.dv, dm.lk);
-        let scale = self.scale();
-        let (ms, bs) = (Self::key_stride(dm.mask.as_ref()), Self::key_stride(dm.bias.as_ref()));
-        let mut s = vec![0f32; lk];
-        let mut acc = vec![0f32; dv];
-        for i in i0..i1 {
-            let qi = self.row(dm.lq, d, i);
-            let qrow: Vec<f32> = self.q[qi..qi + d].iter().map(|&x| x / scale).collect();
-            let (mrow, brow) = (self.mask_at(i), self.bias_at(i));
-            // Every key's logit (one pass over this head's key rows), then bias and mask.
-            let k0 = self.row(lk, d, 0);
-            dots(&qrow, &self.k[k0..], dm.h * d, &mut s);
-            if let Some(bz) = brow {
-                s.iter_mut().enumerate().for_each(|(j, x)| *x += bz[j * bs]);
-            }
-            if let Some(m) = mrow {
-                s.iter_mut().enumerate().for_each(|(j, x)| {
-                    if m[j * ms] == 0 {
-                        *x = f32::NEG_INFINITY
-                    }
-                });
-            }
-            let max = s.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
-            let any = max > f32::NEG_INFINITY;
-            acc.iter_mut().for_each(|a| *a = 0.0);
-            let mut sum = 0f64;
-            if any {
-                exp_shifted(&mut s, max, &mut sum);
-            } else {
-                // All masked: every logit is finfo.min in the unfused form, so uniform weights.
-                s.iter_mut().for_each(|x| *x = 1.0);
-                sum = lk as f64;
-            }
-            let v0 = self.row(lk, dv, 0);
-            weighted_rows(&s, &self.v[v0..], dm.h * dv, &mut acc);
-            let inv = (1.0 / sum) as f32;
-            // SAFETY: row i of this head: dv floats at out + i·h·dv, owned by this unit.
-            let o = unsafe { std::slice::from_raw_parts_mut(out.add(i * dm.h * dv), dv) };
-            o.iter_mut().zip(&acc).for_each(|(z, &a)| *z = a * inv);
-        }
     }
 
     /// This head's keys as `[d, lk]` (the GEMM's B for the logits).
@@ -390,19 +424,40 @@ fast_fn! {
     }
 }
 
+/// `out[hh] = q[hh·d ..][..d] · krow[hh·d ..][..d]` for every head: one key row's logits.
+fn head_dots(q: &[f32], krow: &[f32], out: &mut [f32]) {
+    assert!(q.len() == krow.len() && q.len() % out.len().max(1) == 0);
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected; the lengths were checked above.
+        return unsafe { avx512::head_dots(q, krow, out) };
+    }
+    head_dots_portable(q, krow, out)
+}
+
+/// `acc[hh·dv ..][..dv] += w[hh] · vrow[hh·dv ..][..dv]` for every head with a nonzero weight:
+/// one value row's share.
+fn head_axpy(w: &[f32], vrow: &[f32], acc: &mut [f32]) {
+    assert!(vrow.len() == acc.len() && acc.len() % w.len().max(1) == 0);
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected; the lengths were checked above.
+        return unsafe { avx512::head_axpy(w, vrow, acc) };
+    }
+    head_axpy_portable(w, vrow, acc)
+}
+
 fast_fn! {
-    /// `out[j] = q · rows[j·stride ..][..q.len()]` for every j: the logits of one query over
-    /// rows of keys `stride` apart (eight lanes, so it vectorises).
-    fn dots(q: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
-        let d = q.len();
-        for (j, o) in out.iter_mut().enumerate() {
-            let k = &rows[j * stride..j * stride + d];
+    fn head_dots_portable(q: &[f32], krow: &[f32], out: &mut [f32]) {
+        let d = q.len() / out.len();
+        for (hh, o) in out.iter_mut().enumerate() {
+            let (qh, kh) = (&q[hh * d..(hh + 1) * d], &krow[hh * d..(hh + 1) * d]);
             let mut lanes = [0f32; 8];
-            let (qc, kc) = (q.chunks_exact(8), k.chunks_exact(8));
+            let (qc, kc) = (qh.chunks_exact(8), kh.chunks_exact(8));
             let tail: f32 = qc.remainder().iter().zip(kc.remainder()).map(|(x, y)| x * y).sum();
             for (x, y) in qc.zip(kc) {
                 for l in 0..8 {
-                    lanes[l] += x[l] * y[l];
+                    lanes[l] = x[l].mul_add(y[l], lanes[l]);
                 }
             }
             *o = lanes.iter().sum::<f32>() + tail;
@@ -411,13 +466,80 @@ fast_fn! {
 }
 
 fast_fn! {
-    /// `acc += Σ_j p[j] · rows[j·stride ..][..acc.len()]` over the rows with a nonzero weight.
-    fn weighted_rows(p: &[f32], rows: &[f32], stride: usize, acc: &mut [f32]) {
-        let dv = acc.len();
-        for (j, &w) in p.iter().enumerate() {
-            if w != 0.0 {
-                let v = &rows[j * stride..j * stride + dv];
-                acc.iter_mut().zip(v).for_each(|(a, &x)| *a += w * x);
+    fn head_axpy_portable(w: &[f32], vrow: &[f32], acc: &mut [f32]) {
+        let dv = acc.len() / w.len();
+        for (hh, &w) in w.iter().enumerate().filter(|(_, &w)| w != 0.0) {
+            let (a, x) = (&mut acc[hh * dv..(hh + 1) * dv], &vrow[hh * dv..(hh + 1) * dv]);
+            a.iter_mut().zip(x).for_each(|(a, &x)| *a = w.mul_add(x, *a));
+        }
+    }
+}
+
+/// The few-queries kernels on AVX-512: full-width loads (masked at a head's tail), two FMA
+/// chains per dot product.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Rows ahead of the current one that the kernels prefetch: a head's rows are short, and
+    /// a stream prefetcher restarts at every 4 KiB page, so without it each row waits on DRAM.
+    const AHEAD_ROWS: usize = 2;
+
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+
+    /// Lanes of a 16-float block starting at `c` of `n`.
+    #[inline(always)]
+    fn lanes(n: usize, c: usize) -> u16 {
+        if n - c >= 16 { 0xffff } else { ((1u32 << (n - c)) - 1) as u16 }
+    }
+
+    /// As `super::head_dots`.
+    ///
+    /// # Safety
+    /// AVX-512F is present; `q` and `krow` hold `out.len()·d` floats.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn head_dots(q: &[f32], krow: &[f32], out: &mut [f32]) {
+        let d = q.len() / out.len();
+        for (hh, o) in out.iter_mut().enumerate() {
+            // SAFETY: head hh's d floats lie inside q and krow (the caller's lengths).
+            let (qp, kp) = unsafe { (q.as_ptr().add(hh * d), krow.as_ptr().add(hh * d)) };
+            let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let mut c = 0;
+            while c < d {
+                prefetch(kp.wrapping_add(c + krow.len() * AHEAD_ROWS));
+                let m = lanes(d, c);
+                // SAFETY: lanes c..c+16 masked to d.
+                let (x, y) = unsafe { (_mm512_maskz_loadu_ps(m, qp.add(c)), _mm512_maskz_loadu_ps(m, kp.add(c))) };
+                (a0, a1) = (a1, _mm512_fmadd_ps(x, y, a0));
+                c += 16;
+            }
+            *o = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        }
+    }
+
+    /// As `super::head_axpy`.
+    ///
+    /// # Safety
+    /// AVX-512F is present; `vrow` and `acc` hold `w.len()·dv` floats.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn head_axpy(w: &[f32], vrow: &[f32], acc: &mut [f32]) {
+        let dv = acc.len() / w.len();
+        for (hh, &wh) in w.iter().enumerate().filter(|(_, &w)| w != 0.0) {
+            let wv = _mm512_set1_ps(wh);
+            // SAFETY: head hh's dv floats lie inside vrow and acc (the caller's lengths).
+            let (xp, ap) = unsafe { (vrow.as_ptr().add(hh * dv), acc.as_mut_ptr().add(hh * dv)) };
+            for c in (0..dv).step_by(16) {
+                prefetch(xp.wrapping_add(c + vrow.len() * AHEAD_ROWS));
+                let m = lanes(dv, c);
+                // SAFETY: lanes c..c+16 masked to dv.
+                unsafe {
+                    let a = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, xp.add(c)), _mm512_maskz_loadu_ps(m, ap.add(c)));
+                    _mm512_mask_storeu_ps(ap.add(c), m, a);
+                }
             }
         }
     }
