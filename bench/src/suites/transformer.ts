@@ -11,6 +11,7 @@
 // function composed from jnp ops as Flax writes it (weights materialised, then einsum), and
 // onnxruntime runs the same composition as a graph (MatMul, scale, additive causal mask,
 // Softmax, MatMul) in its own [batch, heads, length, depth] layout, the keys given transposed.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jnp, nn, type Tensor } from 'flaxen'
 import { fill } from '../inputs'
@@ -119,6 +120,42 @@ function flaxenGpt2(ctx: Ctx, dir: () => string, r: (typeof GPT2_RUNS)[number], 
   }
 }
 
+/** Bytes a float32 decode step reads at `context`: every weight once (of the position table,
+ * one row), and the cache's keys and values up to the context. */
+function decodeBytes(dir: string, context: number): number {
+  const c = JSON.parse(readFileSync(join(dir, 'flax', 'config.json'), 'utf8'))
+  const [d, inner] = [c.n_embd, c.n_inner ?? 4 * c.n_embd]
+  const layer = 4 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * inner + inner) + (inner * d + d)
+  const params = c.vocab_size * d + d + c.n_layer * layer + 2 * d
+  return 4 * (params + c.n_layer * 2 * context * d)
+}
+
+/** Streaming read bandwidth, measured as flaxen's matvec over a 256 MiB float32 matrix. */
+const STREAM: [number, number] = [4096, 16384]
+
+/**
+ * The bandwidth roofline of a decode step, as a time per step: the step's bytes at the read
+ * bandwidth measured now (interleaved with the other columns, so the same machine state).
+ */
+function rooflineImpl(ctx: Ctx, dir: () => string, r: (typeof GPT2_RUNS)[number]): Impl {
+  return {
+    key: 'roofline',
+    run: async () => {
+      const [k, n] = STREAM
+      const x = jnp.reshape(jnp.array(fill(k, 1, 0.5)), [1, k])
+      const w = jnp.reshape(jnp.array(fill(k * n, 2, 0.5)), [k, n])
+      try {
+        const st = await measure(() => jnp.matmul(x, w).dispose(), ctx.timing)
+        // The step's time at this bandwidth: the matvec's time × step bytes ÷ matrix bytes.
+        const f = decodeBytes(dir(), r.context) / (4 * k * n)
+        return { ...st, medianNs: st.medianNs * f, minNs: st.minNs * f, p10Ns: st.p10Ns * f, p90Ns: st.p90Ns * f }
+      } finally {
+        ;[x, w].forEach((t) => t.dispose())
+      }
+    },
+  }
+}
+
 function gpt2Case(ctx: Ctx, r: (typeof GPT2_RUNS)[number]): Case {
   // The export needs jax, flax, transformers and torch: FLAXEN_BENCH_GPT2_PYTHON names such a
   // python when the numpy peer's has not got them (nothing runs once the folder is filled).
@@ -136,6 +173,7 @@ function gpt2Case(ctx: Ctx, r: (typeof GPT2_RUNS)[number]): Case {
     impls: [
       missing ? skip('flaxen') : flaxenGpt2(ctx, folder, r, false, 'flaxen'),
       missing ? skip('bf16') : flaxenGpt2(ctx, folder, r, true, 'bf16'),
+      ...(r.prompt === 1 ? [missing ? skip('roofline') : rooflineImpl(ctx, folder, r)] : []),
       missing || ctx.ort === null
         ? { key: 'ort', skip: missing ?? `onnxruntime: ${ctx.ortMissing}` }
         : { key: 'ort', foreign: true, run: () => measureOrtGpt2(ctx.ort!, folder(), ctx.threads, ctx.timing, r.run) },
@@ -149,8 +187,8 @@ export const transformer: Suite = {
   unit: 'tokens/s',
   higherIsBetter: true,
   primary: 'flaxen',
-  columns: [FLAXEN, { key: 'bf16', label: 'flaxen bf16 weights' }, ORT],
-  method: `tokens per second from the median time per call (prefill: 128 tokens a call; decode: one). flaxen = examples/gpt2.ts's step under jit, the cache donated (prefill rows include making the cache); bf16 = the same with the weights stored as bfloat16. onnxruntime = the PyTorch twin exported to ONNX (same weights), session.run with past key/values. ${THREAD_NOTE}`,
+  columns: [FLAXEN, { key: 'bf16', label: 'flaxen bf16 weights' }, { key: 'roofline', label: 'f32 bandwidth roofline' }, ORT],
+  method: `tokens per second from the median time per call (prefill: 128 tokens a call; decode: one). flaxen = examples/gpt2.ts's step under jit, the cache donated (prefill rows include making the cache); bf16 = the same with the weights stored as bfloat16; roofline = the rate if a float32 decode step read its bytes (every weight once, the cache to its context) at the read bandwidth measured in the same rounds (flaxen's matvec over ${(4 * STREAM[0] * STREAM[1]) / 2 ** 20} MiB). onnxruntime = the PyTorch twin exported to ONNX (same weights), session.run with past key/values. ${THREAD_NOTE}`,
   threads: oneAndMax,
   cases: (ctx) => (ctx.quick ? GPT2_RUNS.slice(1, 2) : GPT2_RUNS).map((r) => gpt2Case(ctx, r)),
 }
