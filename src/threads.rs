@@ -11,13 +11,18 @@
 
 use flaxen_core::par;
 
-/// Sets up the global pool (once, on the main thread; elsewhere rayon's default applies).
+/// Sets up the global pool (once per process: the first env to load the addon decides).
 pub fn init_pool() {
     let threads = par::configured_threads();
+    // False means the pool already exists (the addon loaded twice, or rayon ran first): that
+    // pool then serves, which is correct, only slower to start each kernel.
     if threads >= 2 && is_main_thread() {
-        // False means the pool already exists (the addon loaded twice, or rayon ran first): the
-        // default pool then serves, which is correct, only slower to start each kernel.
         let _ = par::join_global_pool(threads);
+    } else if threads == 1 {
+        // Sized explicitly: rayon's own default reads only RAYON_NUM_THREADS, so
+        // FLAXEN_NUM_THREADS=1 would still get a pool of every core, each kernel handed to it
+        // while the calling thread waits. With one thread the kernels run on the caller.
+        let _ = par::size_global_pool(1);
     }
 }
 
