@@ -13,6 +13,17 @@ const JB: usize = 8192;
 /// rows prefetch the same 1 KiB ahead).
 const PREFETCH_AHEAD: usize = 256;
 
+/// Where a row's prefetch points, in bytes from the row's start, when byte `pos` of it is being
+/// read: `PREFETCH_AHEAD` floats on, and past the row's end (`row_bytes`) into the row that the
+/// next group of rows reads in this row's place (`next` bytes on). Each of the group's streams
+/// thus runs on into the next group, whose rows no longer start cold: GPT-2's per-layer
+/// matrices (2.4–9.4 MB, rows of 3–12 KiB) each begin 96 or more groups.
+#[inline(always)]
+fn prefetch_at(pos: usize, row_bytes: usize, next: usize) -> usize {
+    let at = pos + PREFETCH_AHEAD * 4;
+    if at < row_bytes { at } else { at - row_bytes + next }
+}
+
 /// Runs the M = 1 product `g` (g.m must be 1) on the calling thread.
 ///
 /// # Safety
@@ -161,25 +172,27 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
             xs[r] = _mm512_set1_ps(*g.a.add(p + r));
             ws[r] = g.b_at((p + r) * g.ldb + j0);
         }
+        let (row_bytes, next) = (len * size, R * g.ldb * size);
         let mut j = 0;
         if K == KIND_BF16 {
             // 32 bfloat16 per 64-byte load, split into even and odd lanes by a shift and a
             // mask (no cross-lane widening per load); two such loads per step give four
             // independent FMA chains, and the sums are interleaved back once per step.
             while len - j >= 64 {
-                bf16_step::<R, 2>(&xs, &ws, y, j, first);
+                bf16_step::<R, 2>(&xs, &ws, y, j, first, (row_bytes, next));
                 j += 64;
             }
             if len - j >= 32 {
-                bf16_step::<R, 1>(&xs, &ws, y, j, first);
+                bf16_step::<R, 1>(&xs, &ws, y, j, first, (row_bytes, next));
                 j += 32;
             }
         }
         while j < len {
             let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
+            // The same distance in bytes for every element kind (what hides the latency).
+            let at = prefetch_at(j * size, row_bytes, next);
             for w in &ws {
-                // The same distance in bytes for every element kind (what hides the latency).
-                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(j * size + PREFETCH_AHEAD * 4) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(at) as *const i8);
             }
             let mut s = _mm512_mul_ps(xs[0], load16::<K>(ws[0].add(j * size), len - j));
             for r in 1..R {
@@ -208,6 +221,7 @@ unsafe fn bf16_step<const R: usize, const V: usize>(
     y: *mut f32,
     j: usize,
     first: bool,
+    (row_bytes, next): (usize, usize),
 ) {
     use std::arch::x86_64::*;
     // SAFETY: as the function's contract; prefetches never fault.
@@ -218,7 +232,7 @@ unsafe fn bf16_step<const R: usize, const V: usize>(
         for r in 0..R {
             let row = ws[r].add(j * 2);
             for v in 0..V {
-                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(v * 64 + PREFETCH_AHEAD * 4) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(ws[r].wrapping_add(prefetch_at(j * 2 + v * 64, row_bytes, next)) as *const i8);
                 let h = _mm512_loadu_si512(row.add(v * 64) as *const _);
                 let e = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h));
                 let o = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
