@@ -69,19 +69,19 @@ pub fn configured_threads() -> usize {
 /// from other threads need another worker). False if the global pool already existed.
 pub fn join_global_pool(threads: usize) -> bool {
     assert!(threads >= 2, "join_global_pool needs at least 2 threads, got {threads}");
-    rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().thread_name(kernel_thread_name).build_global().is_ok()
+    kernel_pool(threads).use_current_thread().build_global().is_ok()
 }
 
 /// Builds the global pool with `threads` workers of its own (the calling thread not among them).
 /// False if the global pool already existed.
 pub fn size_global_pool(threads: usize) -> bool {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(kernel_thread_name).build_global().is_ok()
+    kernel_pool(threads).build_global().is_ok()
 }
 
-/// The name of the global pool's threads (as `top -H` and `perf` show them); with the caller
-/// as worker 0, only the others are spawned and named.
-fn kernel_thread_name(i: usize) -> String {
-    format!("flaxen-kernel-{i}")
+/// The global pool's builder. Its threads are named (as `top -H` and `perf` show them); with
+/// the caller as worker 0, only the others are spawned and named.
+fn kernel_pool(threads: usize) -> rayon::ThreadPoolBuilder {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("flaxen-kernel-{i}"))
 }
 
 /// Threads of the pool that runs plans called asynchronously (0 = `configured_threads()`).

@@ -210,6 +210,16 @@ impl Plan {
         out
     }
 
+    /// Drops the values whose last use is step `si` (run or skipped).
+    fn release(&self, si: usize, slots: &mut [Option<Tensor>], inputs: &mut [Option<Tensor>]) {
+        for &s in &self.steps[si].free {
+            slots[s] = None;
+        }
+        for &i in &self.input_free[si] {
+            inputs[i] = None;
+        }
+    }
+
     fn run_steps(&self, inputs: Vec<Tensor>, cancelled: &AtomicBool) -> Result<Vec<Tensor>> {
         let mut inputs: Vec<Option<Tensor>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots];
@@ -221,12 +231,7 @@ impl Plan {
             }
             if skip.as_ref().is_some_and(|k| k[si]) {
                 // Nothing this run computes reads its outputs.
-                for &s in &st.free {
-                    slots[s] = None;
-                }
-                for &i in &self.input_free[si] {
-                    inputs[i] = None;
-                }
+                self.release(si, &mut slots, &mut inputs);
                 continue;
             }
             let kept = self.reuse.reuse(&mut reuse, si);
@@ -260,12 +265,7 @@ impl Plan {
             for (&slot, t) in st.outs.iter().zip(outs) {
                 slots[slot] = Some(t);
             }
-            for &s in &st.free {
-                slots[s] = None;
-            }
-            for &i in &self.input_free[si] {
-                inputs[i] = None;
-            }
+            self.release(si, &mut slots, &mut inputs);
         }
         self.reuse.finish(reuse);
         self.outputs
