@@ -1,5 +1,6 @@
 // lax: the jax.lax ops models call directly: static and dynamic slices (a decode cache is read
-// and written with them) and top_k. Each is one op-table row, so each traces under `jit`.
+// and written with them), top_k and the general convolution (lax-conv.ts). Each is one op-table
+// row, so each traces under `jit`.
 import { checkArrayLength, codedError, codedTypeError, intArray } from './coded-error'
 import type { TensorHandle } from './native'
 import { op1, opCode, opN } from './ops'
@@ -100,3 +101,5 @@ export function topK(operand: Tensor, k: number): [Tensor, Tensor] {
   const [v, i] = opN(opCode('top_k'), x.handle, k) as TensorHandle[]
   return [new Tensor(v), new Tensor(i)]
 }
+
+export { convGeneralDilated, type ConvDimensionNumbers, type ConvOptions, type ConvPadding } from './lax-conv'

@@ -217,6 +217,7 @@ const BASELINES: Record<string, Factory> = {
   'lax.dynamicSlice': () => [t(), [1, 1], [1, 2]],
   'lax.dynamicUpdateSlice': () => [t(), jnp.ones([1, 2]), [1, 1]],
   'lax.topK': () => [t(), 2],
+  'lax.convGeneralDilated': () => [jnp.ones([1, 4, 5, 2]), jnp.ones([3, 2, 2, 3]), [1, 2], 'SAME', { dimensionNumbers: ['NHWC', 'HWIO', 'NHWC'] }],
   'random.permutation': () => [k(), 5, {}],
   'random.choice': () => [k(), 5, { shape: [3] }],
   'jnp.tidy': () => [() => t()],

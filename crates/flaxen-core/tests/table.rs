@@ -552,6 +552,19 @@ fn transformer_cases(log: &mut Log) {
     }
     log.case("dot_product_attention", vec![], vec![A::T(q.clone()), A::T(v.clone()), A::T(k.clone()), A::N, A::N]);
     log.case("dot_product_attention", vec![], vec![A::T(t(&[5, 3, 4], F32, 9)), A::T(k), A::T(v), A::N, A::N]);
+    // Convolutions: 1 to 3 spatial axes, padding that crops or empties the output, dilations,
+    // groups that do and do not divide the features, mismatched ranks, non-float operands.
+    let conv = |log: &mut Log, lhs: &[usize], rhs: &[usize], s: usize, pad: i64, dil: i64, groups: i64, dt: DType| {
+        let attrs = vec![ints_attr(&vec![s as i64; rhs.len().saturating_sub(2)]), ints_attr(&vec![pad; 2 * rhs.len().saturating_sub(2)]), ints_attr(&vec![dil; rhs.len().saturating_sub(2)]), ints_attr(&vec![dil; rhs.len().saturating_sub(2)]), Attr::Int(groups)];
+        log.case("conv_general_dilated", attrs, vec![A::T(t(lhs, dt, 1)), A::T(t(rhs, F32, 2))]);
+    };
+    for (lhs, rhs) in [(&[2, 7, 4][..], &[3, 4, 6][..]), (&[1, 5, 6, 4], &[3, 2, 2, 4]), (&[1, 4, 3, 5, 2], &[2, 2, 2, 1, 4]), (&[1, 5, 5, 4], &[1, 1, 4, 8]), (&[1, 5, 4], &[3, 3, 4, 8]), (&[0, 5, 4], &[3, 4, 0])] {
+        for (s, pad, dil, groups) in [(1, 0, 1, 1), (2, 1, 2, 2), (1, -2, 1, 4), (3, 9, 1, 3), (0, 0, 1, 1), (1, 0, 1, 0)] {
+            for dt in [F32, I32] {
+                conv(log, lhs, rhs, s, pad, dil, groups, dt);
+            }
+        }
+    }
 }
 
 fn scan_and_flip_cases(log: &mut Log) {

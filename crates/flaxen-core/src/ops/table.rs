@@ -1846,6 +1846,30 @@ pub static OPS: &[OpDef] = &[
         run: |_, a| out(ops::attention::attention(tensor(&a[0]), tensor(&a[1]), tensor(&a[2]), opt_tensor(&a[3]), opt_tensor(&a[4]))),
     },
     OpDef {
+        name: "conv_general_dilated",
+        inputs: &[("lhs", In::Tensor), ("rhs", In::Tensor)],
+        attrs: &[
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            ("lhs_dilation", AttrKind::Ints),
+            ("rhs_dilation", AttrKind::Ints),
+            ("feature_group_count", AttrKind::Count),
+        ],
+        class: Class::Other,
+        half: Half::F32(&[0, 1]),
+        infer: |at, a| {
+            let (l, r) = (meta(&a[0]), meta(&a[1]));
+            let spec = conv_spec(at)?;
+            for (m, what) in [(l, "lhs"), (r, "rhs")] {
+                if m.dtype != DType::F32 {
+                    return Err(Error::dtype(format!("conv_general_dilated: {what} has dtype {}; expected a float dtype", m.dtype)));
+                }
+            }
+            one(Meta::new(ops::conv_shape(&l.shape, &r.shape, &spec)?, DType::F32))
+        },
+        run: |at, a| out(ops::conv(tensor(&a[0]), tensor(&a[1]), &conv_spec(at)?)),
+    },
+    OpDef {
         name: "searchsorted",
         inputs: &[("a", In::Tensor), ("v", In::Tensor)],
         attrs: &[("side", AttrKind::Choice(&["left", "right"]))],
@@ -1859,6 +1883,11 @@ pub static OPS: &[OpDef] = &[
         run: |at, a| out(ops::searchsorted(tensor(&a[0]), tensor(&a[1]), at[0].choice() == 1)),
     },
 ];
+
+/// `conv_general_dilated`'s attributes as a `ConvSpec` (its spatial rank from the strides).
+fn conv_spec(at: &[Attr]) -> Result<ops::ConvSpec> {
+    ops::ConvSpec::new(at[0].ints().len(), at[0].ints(), at[1].ints(), at[2].ints(), at[3].ints(), at[4].int())
+}
 
 fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {
     at[i].program().ok_or_else(|| Error::arg("fused ops are made by the plan compiler; they cannot be called directly"))

@@ -1,0 +1,157 @@
+//! The convolution against a direct float64 reference written from XLA's definition (dilate the
+//! input, pad it, slide the dilated window), over random shapes and attributes: 1 to 3 spatial
+//! axes, strides, negative padding, both dilations, feature groups (depthwise included), the
+//! 1×1 path and the parallel tiles.
+
+mod common;
+
+use flaxen_core::ops::{conv, conv_shape, ConvSpec};
+use flaxen_core::Tensor;
+
+struct Case {
+    lhs: Vec<usize>,
+    rhs: Vec<usize>,
+    spec: ConvSpec,
+}
+
+/// The reference: out[n, p.., o] = Σ_{k.., i} x[n, src(p, k).., g·cg + i] · w[k.., i, o].
+fn reference(x: &[f32], w: &[f32], c: &Case, out: &[usize]) -> Vec<f64> {
+    let nsp = c.spec.strides.len();
+    let (cin, o, g) = (c.lhs[nsp + 1], c.rhs[nsp + 1], c.spec.groups);
+    let (cg, og) = (cin / g, o / g);
+    let window: usize = c.rhs[..nsp].iter().product();
+    let positions: usize = out[1..=nsp].iter().product();
+    let mut y = vec![0f64; out.iter().product()];
+    let unravel = |mut i: usize, dims: &[usize]| -> Vec<usize> {
+        let mut v = vec![0; dims.len()];
+        for d in (0..dims.len()).rev() {
+            v[d] = i % dims[d];
+            i /= dims[d];
+        }
+        v
+    };
+    for n in 0..out[0] {
+        for p in 0..positions {
+            let pos = unravel(p, &out[1..=nsp]);
+            for k in 0..window {
+                let kk = unravel(k, &c.rhs[..nsp]);
+                // The input element under window position kk, if any.
+                let mut flat = n;
+                let mut inside = true;
+                for d in 0..nsp {
+                    let q = (pos[d] * c.spec.strides[d] + kk[d] * c.spec.rhs_dilation[d]) as i64 - c.spec.padding[d].0;
+                    let ld = c.spec.lhs_dilation[d] as i64;
+                    if q < 0 || q % ld != 0 || (q / ld) as usize >= c.lhs[1 + d] {
+                        inside = false;
+                        break;
+                    }
+                    flat = flat * c.lhs[1 + d] + (q / ld) as usize;
+                }
+                if !inside {
+                    continue;
+                }
+                for oc in 0..o {
+                    let grp = oc / og;
+                    let mut acc = 0f64;
+                    for i in 0..cg {
+                        acc += x[flat * cin + grp * cg + i] as f64 * w[(k * cg + i) * o + oc] as f64;
+                    }
+                    y[(n * positions + p) * o + oc] += acc;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// A small deterministic generator for the cases.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn random_case(r: &mut Rng) -> Case {
+    let nsp = 1 + r.below(3) as usize;
+    let g = [1, 1, 2, 3][r.below(4) as usize];
+    let cg = 1 + r.below(5) as usize;
+    let og = 1 + r.below(6) as usize;
+    let mut lhs = vec![1 + r.below(2) as usize];
+    let mut rhs = vec![];
+    let mut spec = ConvSpec { strides: vec![], padding: vec![], lhs_dilation: vec![], rhs_dilation: vec![], groups: g };
+    for _ in 0..nsp {
+        lhs.push(1 + r.below(if nsp == 3 { 5 } else { 9 }) as usize);
+        rhs.push(1 + r.below(3) as usize);
+        spec.strides.push(1 + r.below(2) as usize);
+        spec.padding.push((r.below(4) as i64 - 1, r.below(4) as i64 - 1));
+        spec.lhs_dilation.push(1 + r.below(2) as usize);
+        spec.rhs_dilation.push(1 + r.below(2) as usize);
+    }
+    lhs.push(g * cg);
+    rhs.push(cg);
+    rhs.push(g * og);
+    Case { lhs, rhs, spec }
+}
+
+fn check(c: &Case, seed: u64) {
+    let nx: usize = c.lhs.iter().product();
+    let nw: usize = c.rhs.iter().product();
+    let (xv, wv) = (common::values(nx, seed, 1.0), common::values(nw, seed + 1, 1.0));
+    let x = Tensor::from_vec(xv.clone(), &c.lhs).unwrap();
+    let w = Tensor::from_vec(wv.clone(), &c.rhs).unwrap();
+    let got = conv(&x, &w, &c.spec).unwrap();
+    let shape = conv_shape(&c.lhs, &c.rhs, &c.spec).unwrap();
+    assert_eq!(got.shape(), shape.as_slice());
+    let want = reference(&xv, &wv, c, &shape);
+    let got = got.to_vec::<f32>().unwrap();
+    let depth = (nw / c.rhs[c.rhs.len() - 1]) as f64;
+    for (i, (&g, &e)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g as f64 - e).abs() <= 1e-6 * depth.sqrt() * (1.0 + e.abs()),
+            "lhs {:?} rhs {:?} {:?}: element {i} is {g}, expected {e}",
+            c.lhs,
+            c.rhs,
+            c.spec
+        );
+    }
+}
+
+#[test]
+fn random_convolutions_equal_the_direct_reference() {
+    let mut r = Rng(7);
+    for i in 0..300 {
+        check(&random_case(&mut r), i);
+    }
+}
+
+#[test]
+fn the_pointwise_path_and_the_parallel_tiles_equal_the_reference() {
+    let one = |s: usize| ConvSpec { strides: vec![1; s], padding: vec![(0, 0); s], lhs_dilation: vec![1; s], rhs_dilation: vec![1; s], groups: 1 };
+    // 1×1 (no gather), grouped 1×1, and a 3×3 over enough rows for several tiles and threads.
+    check(&Case { lhs: vec![2, 9, 11, 16], rhs: vec![1, 1, 16, 24], spec: one(2) }, 1);
+    check(&Case { lhs: vec![1, 7, 7, 12], rhs: vec![1, 1, 3, 8], spec: ConvSpec { groups: 4, ..one(2) } }, 2);
+    let same = ConvSpec { padding: vec![(1, 1), (1, 1)], ..one(2) };
+    check(&Case { lhs: vec![2, 30, 30, 16], rhs: vec![3, 3, 16, 32], spec: same.clone() }, 3);
+    // Depthwise: one input feature per group, two outputs each.
+    check(&Case { lhs: vec![1, 20, 20, 8], rhs: vec![3, 3, 1, 16], spec: ConvSpec { groups: 8, ..same } }, 4);
+}
+
+#[test]
+fn bad_shapes_and_attributes_are_refused_with_both_shapes() {
+    let spec = |s: usize, g: i64| ConvSpec::new(s, &vec![1; s], &vec![0; 2 * s], &vec![1; s], &vec![1; s], g);
+    let e = conv_shape(&[1, 5, 5, 4], &[3, 3, 3, 8], &spec(2, 1).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("[1, 5, 5, 4]") && e.contains("[3, 3, 3, 8]") && e.contains("4/1"), "{e}");
+    let e = conv_shape(&[1, 5, 5, 4], &[3, 3, 2, 6], &spec(2, 2).unwrap()).unwrap();
+    assert_eq!(e, vec![1, 3, 3, 6]);
+    let e = conv_shape(&[1, 5, 5, 4], &[3, 3, 2, 5], &spec(2, 2).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("not a multiple of feature_group_count 2"), "{e}");
+    let e = conv_shape(&[1, 5, 4], &[3, 3, 4, 8], &spec(2, 1).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("rank 4"), "{e}");
+    assert!(ConvSpec::new(2, &[1, 0], &[0; 4], &[1, 1], &[1, 1], 1).unwrap_err().to_string().contains("window_strides"));
+    assert!(ConvSpec::new(2, &[1, 1], &[0; 3], &[1, 1], &[1, 1], 1).unwrap_err().to_string().contains("(lo, hi) pair"));
+    assert!(ConvSpec::new(2, &[1, 1], &[0; 4], &[1, 1], &[1, 1], 0).unwrap_err().to_string().contains("feature_group_count"));
+    // A window larger than the padded input gives an empty output, as XLA's.
+    assert_eq!(conv_shape(&[1, 2, 2, 1], &[3, 3, 1, 1], &spec(2, 1).unwrap()).unwrap(), vec![1, 0, 0, 1]);
+}
