@@ -119,3 +119,19 @@ test('ValueInfoProto inputs and outputs: name, float tensor type, shape dims (mu
   const hex = Buffer.from(model).toString('hex')
   t.true(hex.includes('08ac02'))
 })
+
+test('AttributeProto INTS: list attributes as repeated int64 (field 8), type INTS, beside INT ones', (t) => {
+  const conv = onnxModel({
+    inputs: [{ name: 'x', shape: [1, 2, 5, 5] }],
+    outputs: [{ name: 'y', shape: [1, 4, 3, 3] }],
+    initializers: [{ name: 'w', shape: [4, 1, 3, 3], data: new Float32Array(36) }],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], ints: { group: 2 }, intLists: { pads: [1, 0, 1, 0], strides: [2, 2] } }],
+  })
+  const node = msg(one(msg(one(decode(conv), 7)), 1))
+  const attrs = all(node, 5).map(msg).map((a) => ({ name: text(one(a, 1)), ints: all(a, 8).map(int64), i: all(a, 3).map(int64), type: one(a, 20).int }))
+  t.deepEqual(attrs, [
+    { name: 'group', ints: [], i: [2n], type: 2n },
+    { name: 'pads', ints: [1n, 0n, 1n, 0n], i: [], type: 7n }, // AttributeType INTS = 7
+    { name: 'strides', ints: [2n, 2n], i: [], type: 7n },
+  ])
+})

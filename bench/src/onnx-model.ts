@@ -40,6 +40,8 @@ export interface OnnxNode {
   inputs: string[]
   outputs: string[]
   ints?: Record<string, number>
+  /** List attributes (Conv's `pads`, `strides`...): non-negative integers. */
+  intLists?: Record<string, number[]>
 }
 
 export interface OnnxGraph {
@@ -57,7 +59,8 @@ const valueInfo = (field: number, name: string, shape: number[]): Field => {
 
 const node = (n: OnnxNode, i: number): Field => {
   const attrs = Object.entries(n.ints ?? {}).map(([name, v]) => bytes(5, concat([str(1, name), int(3, v), int(20, 2 /* INT */)])))
-  return bytes(1, concat([...n.inputs.map((x) => str(1, x)), ...n.outputs.map((x) => str(2, x)), str(3, `n${i}`), str(4, n.op), ...attrs]))
+  const lists = Object.entries(n.intLists ?? {}).map(([name, vs]) => bytes(5, concat([str(1, name), ...vs.map((v) => int(8, v)), int(20, 7 /* INTS */)])))
+  return bytes(1, concat([...n.inputs.map((x) => str(1, x)), ...n.outputs.map((x) => str(2, x)), str(3, `n${i}`), str(4, n.op), ...attrs, ...lists]))
 }
 
 const initializer = (t: { name: string; shape: number[]; data: Float32Array }): Field =>

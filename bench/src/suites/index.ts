@@ -11,5 +11,6 @@ import { memory } from './memory'
 import { mlp } from './mlp'
 import { tinyOp } from './tiny-op'
 import { attention, transformer } from './transformer'
+import { vision } from './vision'
 
-export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, attention, tinyOp, eventLoop, memory, io]
+export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, attention, vision, tinyOp, eventLoop, memory, io]
