@@ -74,10 +74,10 @@ function dimensionNumbers(dn: ConvOptions['dimensionNumbers'], rank: number): Co
 }
 
 /** JAX's `padtype_to_pads`: SAME pads so the output is ceil(in / stride), the odd pixel at the end (SAME_LOWER: at the start). */
-function padtypeToPads(inShape: number[], window: number[], strides: number[], padding: string): [number, number][] {
+export function padtypeToPads(inShape: number[], window: number[], strides: number[], padding: string, who = WHO): [number, number][] {
   if (padding === 'VALID') return inShape.map(() => [0, 0])
   if (padding !== 'SAME' && padding !== 'SAME_LOWER') {
-    throw codedError('E_ARG', `${WHO}: padding ${JSON.stringify(padding)} is not supported; expected 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs`)
+    throw codedError('E_ARG', `${who}: padding ${JSON.stringify(padding)} is not supported; expected 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs`)
   }
   return inShape.map((n, i) => {
     const out = Math.ceil(n / strides[i])

@@ -103,3 +103,4 @@ export function topK(operand: Tensor, k: number): [Tensor, Tensor] {
 }
 
 export { convGeneralDilated, type ConvDimensionNumbers, type ConvOptions, type ConvPadding } from './lax-conv'
+export { reduceWindow, type WindowComputation } from './lax-window'

@@ -565,6 +565,22 @@ fn transformer_cases(log: &mut Log) {
             }
         }
     }
+    // Windows: pooling shapes, cropping and over-wide padding, a window wider than the axis,
+    // wrong attribute lengths, zero strides, non-float operands.
+    for (shape, dims, strides, pad) in [
+        (&[2, 5, 6, 3][..], &[1, 2, 3, 1][..], &[1, 2, 2, 1][..], &[0i64, 0, 1, 1, 0, 2, 0, 0][..]),
+        (&[7], &[3], &[2], &[-1, 2]),
+        (&[2, 3], &[1, 4], &[1, 1], &[0, 0, 0, 0]),
+        (&[4, 4], &[2, 2], &[0, 1], &[0, 0, 0, 0]),
+        (&[4, 4], &[2], &[1], &[0, 0]),
+        (&[0, 3], &[1, 2], &[1, 1], &[0, 0, 1, 1]),
+    ] {
+        for dt in [F32, I32] {
+            for op in 0..3 {
+                log.case("reduce_window", vec![Attr::Num(-1.5), Attr::Choice(op), ints_attr(dims), ints_attr(strides), ints_attr(pad)], vec![A::T(t(shape, dt, 3))]);
+            }
+        }
+    }
 }
 
 fn scan_and_flip_cases(log: &mut Log) {

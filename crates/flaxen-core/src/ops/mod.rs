@@ -26,6 +26,7 @@ pub mod softmax;
 pub mod table;
 pub mod transpose;
 pub mod unary;
+pub mod window;
 
 pub use argreduce::{argmax, argmin};
 pub use binary::{binary, binary_scalar, integer_pow, BinaryOp};
@@ -46,6 +47,7 @@ pub use sort::{argsort, searchsorted, sort, top_k};
 pub use softmax::{log_softmax, logsumexp, softmax};
 pub use transpose::transpose;
 pub use unary::{isfinite, isnan, relu, sign};
+pub use window::{reduce_window, reduce_window_shape, Window, WindowOp};
 
 /// The error of a kernel handed a float16/bfloat16 tensor it does not compute: such kernels
 /// compute float32, and the op table (`table::Half`) widens half operands before calling them

@@ -1870,6 +1870,31 @@ pub static OPS: &[OpDef] = &[
         run: |at, a| out(ops::conv(tensor(&a[0]), tensor(&a[1]), &conv_spec(at)?)),
     },
     OpDef {
+        name: "reduce_window",
+        inputs: &[("operand", In::Tensor)],
+        attrs: &[
+            ("init_value", AttrKind::Num),
+            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
+            ("window_dimensions", AttrKind::Ints),
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+        ],
+        class: Class::Other,
+        half: Half::F32(&[0]),
+        infer: |at, a| {
+            let m = meta(&a[0]);
+            let w = window(at, m.shape.len())?;
+            if m.dtype != DType::F32 {
+                return Err(Error::dtype(format!("reduce_window: operand has dtype {}; expected a float dtype", m.dtype)));
+            }
+            one(Meta::new(ops::reduce_window_shape(&m.shape, &w)?, DType::F32))
+        },
+        run: |at, a| {
+            let x = tensor(&a[0]);
+            out(ops::reduce_window(x, at[0].num(), ops::WindowOp::from_index(at[1].choice()), &window(at, x.ndim())?))
+        },
+    },
+    OpDef {
         name: "searchsorted",
         inputs: &[("a", In::Tensor), ("v", In::Tensor)],
         attrs: &[("side", AttrKind::Choice(&["left", "right"]))],
@@ -1887,6 +1912,11 @@ pub static OPS: &[OpDef] = &[
 /// `conv_general_dilated`'s attributes as a `ConvSpec` (its spatial rank from the strides).
 fn conv_spec(at: &[Attr]) -> Result<ops::ConvSpec> {
     ops::ConvSpec::new(at[0].ints().len(), at[0].ints(), at[1].ints(), at[2].ints(), at[3].ints(), at[4].int())
+}
+
+/// `reduce_window`'s window attributes, checked against the operand's rank.
+fn window(at: &[Attr], rank: usize) -> Result<ops::Window> {
+    ops::Window::new(rank, at[2].ints(), at[3].ints(), at[4].ints())
 }
 
 fn program<'a>(at: &'a [Attr], i: usize) -> Result<&'a crate::ops::fused::Program> {

@@ -1,0 +1,145 @@
+//! `lax.reduce_window` with the monoids pooling uses (add, max, min), as JAX 0.10.2 computes
+//! it: each output starts from `init` and combines, in row-major window order, every input
+//! element under its window; padded positions add nothing (with a non-identity init,
+//! `reduce_window(x, 1.5, add, (3,), (1,), ((1, 2),))` of [1..6] starts 4.5 = 1.5 + 1 + 2).
+//! Padding may be negative (it crops).
+//!
+//! When the last axis is not windowed (window 1, stride 1, no padding: the features of NHWC
+//! pooling), each output row of that axis combines whole contiguous input rows, so the inner
+//! loop is a vector loop over the features; otherwise the last axis is windowed like the others
+//! and rows are one element long.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::binary::{fmax_nan, fmin_nan};
+use crate::shape::{check_shape, numel};
+use crate::tensor::Tensor;
+
+/// The reduction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowOp {
+    Add,
+    Max,
+    Min,
+}
+
+impl WindowOp {
+    pub const NAMES: &'static [&'static str] = &["add", "max", "min"];
+
+    pub fn from_index(i: usize) -> WindowOp {
+        [WindowOp::Add, WindowOp::Max, WindowOp::Min][i.min(2)]
+    }
+
+    #[inline(always)]
+    fn apply(self, a: f32, b: f32) -> f32 {
+        match self {
+            WindowOp::Add => a + b,
+            WindowOp::Max => fmax_nan(a, b),
+            WindowOp::Min => fmin_nan(a, b),
+        }
+    }
+}
+
+/// The window attributes, checked against the operand's rank.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub dims: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub padding: Vec<(i64, i64)>,
+}
+
+impl Window {
+    pub fn new(rank: usize, dims: &[i64], strides: &[i64], padding: &[i64]) -> Result<Window> {
+        let positive = |v: &[i64], what: &str| -> Result<Vec<usize>> {
+            if v.len() != rank {
+                return Err(Error::arg(format!("reduce_window: {what} has {} entries; expected one per axis of the operand ({rank})", v.len())));
+            }
+            v.iter()
+                .map(|&x| if (1..=1 << 30).contains(&x) { Ok(x as usize) } else { Err(Error::arg(format!("reduce_window: {what} must be positive integers, got {v:?}"))) })
+                .collect()
+        };
+        if padding.len() != 2 * rank {
+            return Err(Error::arg(format!("reduce_window: padding has {} entries; expected a (lo, hi) pair per axis ({} entries)", padding.len(), 2 * rank)));
+        }
+        if padding.iter().any(|p| p.unsigned_abs() > 1 << 40) {
+            return Err(Error::arg(format!("reduce_window: padding {padding:?} is out of range")));
+        }
+        Ok(Window { dims: positive(dims, "window_dimensions")?, strides: positive(strides, "window_strides")?, padding: padding.chunks_exact(2).map(|p| (p[0], p[1])).collect() })
+    }
+}
+
+/// The output shape: per axis, the windows that fit in the padded operand.
+pub fn reduce_window_shape(shape: &[usize], w: &Window) -> Result<Vec<usize>> {
+    let out: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(d, &n)| {
+            let padded = n as i64 + w.padding[d].0 + w.padding[d].1;
+            let k = w.dims[d] as i64;
+            if padded < k { 0 } else { ((padded - k) / w.strides[d] as i64 + 1) as usize }
+        })
+        .collect();
+    check_shape(&out, "reduce_window: output")
+}
+
+/// The reduction of `x` (float32) over every window.
+pub fn reduce_window(x: &Tensor, init: f64, op: WindowOp, w: &Window) -> Result<Tensor> {
+    if x.dtype() != DType::F32 {
+        return Err(Error::dtype(format!("reduce_window: operand has dtype {}; expected a float dtype", x.dtype())));
+    }
+    let shape = x.shape();
+    let out_shape = reduce_window_shape(shape, w)?;
+    let init = init as f32;
+    let nd = shape.len();
+    // The contiguous rows combined at once: the last axis when it is not windowed, else 1.
+    let last_free = nd > 0 && w.dims[nd - 1] == 1 && w.strides[nd - 1] == 1 && w.padding[nd - 1] == (0, 0);
+    let (outer, v) = if last_free { (nd - 1, shape[nd - 1]) } else { (nd, 1) };
+    let src = x.raw::<f32>();
+    let mut out = Tensor::try_zeros(&out_shape, DType::F32)?;
+    let total = numel(&out_shape);
+    if total == 0 {
+        return Ok(out);
+    }
+    let y = out.raw_mut::<f32>().expect("a fresh tensor is not shared");
+    let wn = numel(&w.dims[..outer]);
+    crate::par::chunks(y, (crate::par::CHUNK / v.max(1)).max(1) * v, |start, rows| {
+        let mut idx: Vec<i64> = Vec::new();
+        let (mut first, mut pos, mut kidx) = (vec![0usize; outer], vec![0usize; outer], vec![0usize; outer]);
+        for (i, yr) in rows.chunks_exact_mut(v).enumerate() {
+            yr.fill(init);
+            // This row's output position, then each axis's input index per window index.
+            let mut rem = start / v + i;
+            for d in (0..outer).rev() {
+                pos[d] = rem % out_shape[d];
+                rem /= out_shape[d];
+            }
+            idx.clear();
+            for d in 0..outer {
+                first[d] = idx.len();
+                for k in 0..w.dims[d] {
+                    let q = (pos[d] * w.strides[d] + k) as i64 - w.padding[d].0;
+                    idx.push(if q >= 0 && (q as usize) < shape[d] { q } else { -1 });
+                }
+            }
+            // The odometer ends where it started (all zeros) after wn steps.
+            for _ in 0..wn {
+                let mut flat = Some(0usize);
+                for d in 0..outer {
+                    let q = idx[first[d] + kidx[d]];
+                    flat = flat.filter(|_| q >= 0).map(|f| f * shape[d] + q as usize);
+                }
+                if let Some(f) = flat {
+                    yr.iter_mut().zip(&src[f * v..(f + 1) * v]).for_each(|(a, &b)| *a = op.apply(*a, b));
+                }
+                for d in (0..outer).rev() {
+                    kidx[d] += 1;
+                    if kidx[d] < w.dims[d] {
+                        break;
+                    }
+                    kidx[d] = 0;
+                }
+            }
+        }
+    });
+    Ok(out)
+}
