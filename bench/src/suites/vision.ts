@@ -1,9 +1,10 @@
 // Single convolution layers at ResNet / MobileNet shapes, batch 1, in GFLOP/s (2 · output
-// elements · window · input features per group / time). flaxen runs `lax.convGeneralDilated` in
+// elements · window · input features per group / time), and ResNet's max pool (window
+// elements / time). flaxen runs `lax.convGeneralDilated` in
 // Flax's layout (NHWC input, HWIO kernel); onnxruntime runs a Conv node in its own layout (NCHW,
 // OIHW kernel as an initializer, as an exported model has it) with the same padding, strides and
 // groups. The FMA peak of this machine class is 227 GFLOP/s per core (AVX-512, 2 FMA/cycle).
-import { jnp, lax } from 'flaxen'
+import { jnp, lax, nn } from 'flaxen'
 import { fill } from '../inputs'
 import { FLAXEN, ORT, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'
 
@@ -59,15 +60,45 @@ function convCase(ctx: Ctx, l: ConvLayer): Case {
   }
 }
 
+/** ResNet's max pool (3×3, stride 2, SAME) after the stem: 112² × 64 → 56² × 64. */
+function maxPoolCase(ctx: Ctx): Case {
+  const [hw, c, out] = [112, 64, 56]
+  // SAME at stride 2: one row and column of padding, at the end.
+  const ops = out * out * c * 9
+  const data = () => fill(hw * hw * c)
+  return {
+    id: 'maxpool3x3s2',
+    label: 'max pool 3×3/2 SAME, 112²×64 (ResNet)',
+    params: { hw, c, window: 3, stride: 2, ops },
+    toValue: (ns) => ops / ns,
+    impls: [
+      syncImpl('flaxen', ctx, () => {
+        const x = jnp.reshape(jnp.array(data()), [1, hw, hw, c])
+        return { fn: () => nn.maxPool(x, [3, 3], { strides: [2, 2], padding: 'SAME' }).dispose(), dispose: () => x.dispose() }
+      }),
+      ortImpl(
+        ctx,
+        {
+          inputs: [{ name: 'x', shape: [1, c, hw, hw] }],
+          outputs: [{ name: 'y', shape: [1, c, out, out] }],
+          nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], intLists: { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] } }],
+        },
+        () => ({ x: data() }),
+      ),
+    ],
+    notes: ['max pool: one comparison per window element counted as one operation (G op/s in the GFLOP/s column).'],
+  }
+}
+
 export const vision: Suite = {
   name: 'vision',
-  title: 'convolution layers, batch 1, float32',
+  title: 'convolution and pooling layers, batch 1, float32',
   unit: 'GFLOP/s',
   higherIsBetter: true,
   primary: 'flaxen',
-  columns: [FLAXEN, { key: 'ort', label: `${ORT.label} (Conv, NCHW)` }],
+  columns: [FLAXEN, { key: 'ort', label: `${ORT.label} (NCHW)` }],
   method:
-    'GFLOP/s = 2 · output elements · window · input features per group / median time per call, outputs allocated per call. flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv node on NCHW with its kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
+    'GFLOP/s = 2 · output elements · window · input features per group / median time per call, outputs allocated per call. flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv (MaxPool) node on NCHW, a kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
   threads: oneAndMax,
-  cases: (ctx) => (ctx.quick ? LAYERS.slice(1, 3) : LAYERS).map((l) => convCase(ctx, l)),
+  cases: (ctx) => [...(ctx.quick ? LAYERS.slice(1, 3) : LAYERS).map((l) => convCase(ctx, l)), maxPoolCase(ctx)],
 }
