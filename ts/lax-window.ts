@@ -4,6 +4,7 @@
 // position, in the same row-major order, a padded position leaving the accumulator as it is.
 import { codedError, codedTypeError, intArray } from './coded-error'
 import { padtypeToPads } from './lax-conv'
+import { slice } from './lax'
 import { op1, opCode } from './ops'
 import { Tensor, asTensor, describe } from './tensor'
 import * as jnp from './jnp'
@@ -73,11 +74,9 @@ function composed(x: Tensor, init: number, fn: (a: Tensor, b: Tensor) => Tensor,
       }
       const start = at
       const limit = at.map((a, d) => (out[d] === 0 ? a : a + (out[d] - 1) * strides[d] + 1))
-      const next = asTensor(fn(acc, jnpSlice(p, start, limit, strides)), `${WHO}: the computation's result`)
-      acc = jnp.where(jnpSlice(inside, start, limit, strides), next, acc)
+      const next = asTensor(fn(acc, slice(p, start, limit, strides)), `${WHO}: the computation's result`)
+      acc = jnp.where(slice(inside, start, limit, strides), next, acc)
     }
     return acc
   })
 }
-
-const jnpSlice = (p: Tensor, start: number[], limit: number[], strides: number[]) => new Tensor(op1(opCode('slice'), p.handle, start, limit, strides))

@@ -196,8 +196,8 @@ pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
         // the kernel, across all features at once (features are contiguous on both sides).
         crate::par::chunks(y, o * TILE, |start, rows_out| {
             let mut idx = Vec::new();
+            // The output starts zeroed (try_zeros).
             for (i, yr) in rows_out.chunks_exact_mut(o).enumerate() {
-                yr.fill(0.0);
                 for_window(ls, &window, &out_shape, spec, start / o + i, &mut idx, |k, src| {
                     let Some(s) = src else { return };
                     let (xs, ws) = (&x[s * c..(s + 1) * c], &w[k * o..(k + 1) * o]);
