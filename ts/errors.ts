@@ -85,6 +85,14 @@ export class ValueError extends Error {
   }
 }
 
+export class NotImplementedError extends Error {
+  code: string = 'NotImplementedError'
+  constructor(message: string) {
+    super(message)
+    this.name = 'NotImplementedError'
+  }
+}
+
 export class AttributeError extends Error {
   code: string = 'AttributeError'
   constructor(message: string) {

@@ -3,6 +3,7 @@
 // transposed in front of it and behind it (under `jit` those are traced ops like any other).
 import { codedError, codedTypeError, intArray, optionsArg, showShape } from './coded-error'
 import { op1, opCode } from './ops'
+import { ValueError } from './errors'
 import { Tensor, asTensor, describe } from './tensor'
 import * as jnp from './jnp'
 
@@ -56,7 +57,8 @@ function permutations(specs: readonly unknown[]): ConvDimensionNumbers {
   return { lhsSpec: perm(lhs, pairs[0]), rhsSpec: perm(rhs, pairs[1]), outSpec: perm(out, pairs[2]) }
 }
 
-function dimensionNumbers(dn: ConvOptions['dimensionNumbers'], rank: number): ConvDimensionNumbers {
+/** JAX's `conv_dimension_numbers`: the specs of `dn` (default NCHW / OIHW / NCHW) for operands of `rank`. */
+export function dimensionNumbers(dn: ConvOptions['dimensionNumbers'], rank: number): ConvDimensionNumbers {
   if (dn === undefined || dn === null) {
     const id = Array.from({ length: rank }, (_, i) => i)
     return { lhsSpec: id, rhsSpec: id, outSpec: id }
@@ -74,10 +76,15 @@ function dimensionNumbers(dn: ConvOptions['dimensionNumbers'], rank: number): Co
 }
 
 /** JAX's `padtype_to_pads`: SAME pads so the output is ceil(in / stride), the odd pixel at the end (SAME_LOWER: at the start). */
-export function padtypeToPads(inShape: number[], window: number[], strides: number[], padding: string, who = WHO): [number, number][] {
+export function padtypeToPads(inShape: readonly number[], window: readonly number[], strides: readonly number[], padding: string, who = WHO): [number, number][] {
+  ;[inShape, window, strides] = [intArray(inShape, `${who}: inShape`), intArray(window, `${who}: window`), intArray(strides, `${who}: strides`)]
+  if (window.length !== inShape.length || strides.length !== inShape.length) {
+    throw codedError('E_ARG', `${who}: inShape ${JSON.stringify(inShape)}, window ${JSON.stringify(window)} and strides ${JSON.stringify(strides)} must have the same length`)
+  }
+  if (strides.some((s) => s < 1)) throw codedError('E_ARG', `${who}: strides must be positive integers, got ${JSON.stringify(strides)}`)
   if (padding === 'VALID') return inShape.map(() => [0, 0])
   if (padding !== 'SAME' && padding !== 'SAME_LOWER') {
-    throw codedError('E_ARG', `${who}: padding ${JSON.stringify(padding)} is not supported; expected 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs`)
+    throw codedError('E_ARG', `${who}: padding ${typeof padding === 'string' ? JSON.stringify(padding) : describe(padding)} is not supported; expected 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs`)
   }
   return inShape.map((n, i) => {
     const out = Math.ceil(n / strides[i])
@@ -120,6 +127,9 @@ export function convGeneralDilated(lhs: Tensor, rhs: Tensor, windowStrides: read
   const rhsPerm = [...sp(dn.rhsSpec), dn.rhsSpec[1], dn.rhsSpec[0]]
   let pads: [number, number][]
   if (typeof padding === 'string') {
+    if (lhsDil.some((d) => d !== 1)) {
+      throw new ValueError('String padding is not implemented for transposed convolution using this op. Please either exactly specify the required padding or use conv_transpose.')
+    }
     const inShape = sp(dn.lhsSpec).map((a) => x.shape[a])
     const window = sp(dn.rhsSpec).map((a, i) => (w.shape[a] - 1) * rhsDil[i] + 1)
     pads = padtypeToPads(inShape, window, strides, padding)

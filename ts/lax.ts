@@ -102,5 +102,6 @@ export function topK(operand: Tensor, k: number): [Tensor, Tensor] {
   return [new Tensor(v), new Tensor(i)]
 }
 
-export { convGeneralDilated, type ConvDimensionNumbers, type ConvOptions, type ConvPadding } from './lax-conv'
+export { convGeneralDilated, padtypeToPads, type ConvDimensionNumbers, type ConvOptions, type ConvPadding } from './lax-conv'
+export { convGeneralDilatedLocal, convGeneralDilatedPatches, convTranspose, type ConvTransposeOptions, type PatchesOptions } from './lax-conv-derived'
 export { reduceWindow, type WindowComputation } from './lax-window'

@@ -5,22 +5,10 @@ import * as jnp from '../jnp'
 import { describe, type DType, type Tensor } from '../tensor'
 import { ValueError } from '../errors'
 import { compact } from './compact'
-import { asOperand, canonicalizeDtype, checkDtypeField } from './dtypes'
+import { checkDtypeField, promoteDtype } from './dtypes'
 import { type Initializer, lecunNormal, zerosInit } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, intsProp, tensorArg } from './module-internals'
-
-/**
- * `promote_dtype(inputs, kernel, bias, dtype=dtype)`: the computation dtype (`dtype`, else the
- * promoted dtype of all three, made a float) and the operands in it. A float16 / bfloat16
- * kernel or bias in a float32 computation is left as it is: the matmul and the add widen it
- * exactly, so the result is the one of the widened copy JAX makes.
- */
-function promoteDense(inputs: Tensor, kernel: Tensor, bias: Tensor | null, dtype: unknown, layer: string): [Tensor, Tensor, Tensor | null] {
-  const dt = canonicalizeDtype([inputs, kernel, bias], checkDtypeField(dtype, layer))
-  const x = inputs.dtype === dt ? inputs : inputs.astype(dt)
-  return [x, asOperand(kernel, dt), bias === null ? null : asOperand(bias, dt)]
-}
 
 export interface DenseProps {
   features: number
@@ -53,7 +41,7 @@ export class Dense extends Module<DenseProps> {
     const kernel: Tensor = this.param('kernel', this.kernelInit, [inFeatures, this.features], this.paramDtype)
     let bias: Tensor | null = this.useBias ? this.param('bias', this.biasInit, [this.features], this.paramDtype) : null
     let kernel2: Tensor
-    ;[inputs, kernel2, bias] = promoteDense(inputs, kernel, bias, this.dtype, 'Dense')
+    ;[inputs, kernel2, bias] = promoteDtype(inputs, kernel, bias, this.dtype, 'Dense')
     // dot_general contracting the last axis of x with axis 0 of the kernel: flatten the
     // leading dims, one matmul, restore them (a 2-D input needs neither reshape; the bias
     // broadcasts over the rows as it is).
@@ -135,7 +123,7 @@ export class DenseGeneral extends Module<DenseGeneralProps> {
       bias = this.param('bias', biasInitWrap, [...batchShape, ...features], this.paramDtype)
     }
     let kernel2: Tensor
-    ;[inputs, kernel2, bias] = promoteDense(inputs, kernel, bias, this.dtype, 'DenseGeneral')
+    ;[inputs, kernel2, bias] = promoteDtype(inputs, kernel, bias, this.dtype, 'DenseGeneral')
 
     // dot_general: batch dims first, then the remaining input dims, then the features.
     const x = jnp.transpose(inputs, [...batchDims, ...restDims, ...axis])

@@ -64,6 +64,18 @@ export function asOperand(w: Tensor, dt: DType): Tensor {
   return w.astype(dt)
 }
 
+/**
+ * `promote_dtype(inputs, kernel, bias, dtype=dtype)`: the computation dtype (`dtype`, else the
+ * promoted dtype of all three, made a float) and the operands in it. A float16 / bfloat16
+ * kernel or bias in a float32 computation is left as it is: the matmul and the add widen it
+ * exactly, so the result is the one of the widened copy JAX makes.
+ */
+export function promoteDtype(inputs: Tensor, kernel: Tensor, bias: Tensor | null, dtype: unknown, layer: string): [Tensor, Tensor, Tensor | null] {
+  const dt = canonicalizeDtype([inputs, kernel, bias], checkDtypeField(dtype, layer))
+  const x = inputs.dtype === dt ? inputs : inputs.astype(dt)
+  return [x, asOperand(kernel, dt), bias === null ? null : asOperand(bias, dt)]
+}
+
 /** A float dtype or null (Flax's `dtype` field): anything else is refused up front. */
 export function checkDtypeField(dtype: unknown, who: string): DType | null {
   if (dtype === null || dtype === undefined) return null
