@@ -8,7 +8,8 @@ import { native } from '../ts/native'
 import { Tensor as TensorClass } from '../ts/tensor'
 import { composedNormalize } from '../ts/linen/normalization'
 import { firstMismatch } from './helpers/close'
-import { loadLocalGolden } from './helpers/golden'
+import { bitsTensor, loadLocalGolden } from './helpers/golden'
+import { closeOrMoreAccurate, exactNorm, maxAbsDiff } from './helpers/norm-reference'
 import { assertMatches, shapes } from './helpers/variables'
 import { nop } from './helpers/native-op'
 
@@ -222,3 +223,90 @@ test('layerNorm (native): disposed tensors → E_DISPOSED', (t) => {
   x.dispose()
   code(t, () => nop('layer_norm', hx, null, null, 1e-6, false, true), 'E_DISPOSED', /x/)
 })
+
+// ---- mask and axes, against Flax 0.12.8 (scripts/golden/norm_vision.py) -----------------------
+
+const vision = loadLocalGolden('norm_vision').expect
+const xl = bitsTensor(vision.xl)
+const scaleInit = nn.initializers.normal(1.0)
+const biasInit = nn.initializers.uniform(2.0)
+const canonAxes = (a: number | readonly number[]) => [...new Set((typeof a === 'number' ? [a] : a).map((v) => (v < 0 ? v + 3 : v)))].sort()
+
+test('mask (call(x, { mask })): the statistics are means over the masked entries, as Flax (full and broadcast masks)', (t) => {
+  const layers: Record<string, [() => nn.Module, boolean, number[]]> = {
+    ln: [() => new nn.LayerNorm({ scaleInit, biasInit }), false, [2]],
+    ln_slow: [() => new nn.LayerNorm({ scaleInit, biasInit, useFastVariance: false }), false, [2]],
+    ln_axes_1_2: [() => new nn.LayerNorm({ scaleInit, biasInit, reductionAxes: [1, 2] }), false, [1, 2]],
+    rms: [() => new nn.RMSNorm({ scaleInit }), true, [2]],
+    rms_axes_1_2: [() => new nn.RMSNorm({ scaleInit, reductionAxes: [1, 2] }), true, [1, 2]],
+  }
+  for (const [name, [make, rms, red]] of Object.entries(layers)) {
+    const g = vision.ln_mask[name]
+    const v = make().init(random.key(0), xl)
+    for (const k of Object.keys(g.vars.params)) t.deepEqual(Array.from(v.params[k].data), Array.from(bitsTensor(g.vars.params[k]).data), `${name}/${k}`)
+    for (const [which, m] of [['y', bitsTensor(vision.lmask)], ['y_b', bitsTensor(vision.lmask_b)]] as const) {
+      const y = make().apply(v, xl, { mask: m })
+      const exact = exactNorm(xl, red, [2], v.params.scale, v.params.bias ?? null, 1e-6, { rms, mask: m })
+      closeOrMoreAccurate(t, y, bitsTensor(g[which]), exact, ATOL, `${name}/${which}`)
+    }
+  }
+})
+
+test('mask: all true equals no mask (within 1e-6: the masked path composes jnp ops), rows with nothing to average are NaN (0 / 0), bad masks are coded errors', (t) => {
+  const ln = new nn.LayerNorm({ scaleInit, biasInit })
+  const v = ln.init(random.key(0), xl)
+  close(t, ln.apply(v, xl, { mask: jnp.ones([2, 3, 8], 'bool') }), ln.apply(v, xl), 1e-6, 0, 'all-true mask')
+  // nothing to average in the first example
+  const none = jnp.concatenate([jnp.zeros([1, 3, 8], 'bool'), jnp.ones([1, 3, 8], 'bool')], 0)
+  const y = Array.from(ln.apply(v, xl, { mask: none }).data)
+  t.true(y.slice(0, 24).every(Number.isNaN))
+  t.true(y.slice(24).every(Number.isFinite))
+  const err = t.throws(() => ln.apply(v, xl, { mask: jnp.ones([3, 3, 8]) }))
+  t.is((err as any).code, 'E_SHAPE')
+  t.regex(err!.message, /LayerNorm\.call: mask of shape \[3, 3, 8\] does not broadcast to the input's shape \[2, 3, 8\]/)
+  t.is((t.throws(() => new nn.RMSNorm().apply({ params: { scale: jnp.ones([8]) } }, xl, { mask: 'all' as any })) as any).code, 'E_TYPE')
+  t.is((t.throws(() => ln.apply(v, xl, 3 as any)) as any).code, 'E_TYPE')
+})
+
+const LN_AXES: Record<string, { reductionAxes?: number | number[]; featureAxes?: number | number[] }> = {
+  'ra-1_fa-1': {},
+  ra1_fa1: { reductionAxes: 1, featureAxes: 1 },
+  'ra12_fa-1': { reductionAxes: [1, 2], featureAxes: -1 },
+  ra12_fa12: { reductionAxes: [1, 2], featureAxes: [1, 2] },
+  'ra-1_fa12': { reductionAxes: -1, featureAxes: [1, 2] },
+  ra012_fa0: { reductionAxes: [0, 1, 2], featureAxes: 0 },
+}
+
+// Far from zero only the two-pass variance means anything: at x + 1e4 the one-pass
+// `mean(x²) − mean²` cancels ~1e8 against ~1e8 in float32 (spacing 8) and Flax's own outputs are
+// off by thousands; they are kept in the goldens to show it, not compared.
+for (const [name, axes] of Object.entries(LN_AXES)) {
+  test(`reductionAxes / featureAxes ${name}: LayerNorm (both variances) and RMSNorm at x, x + 1e4, x + 1e6, against Flax`, (t) => {
+    const g = vision.ln_axes[name]
+    const red = canonAxes(axes.reductionAxes ?? -1)
+    const feat = canonAxes(axes.featureAxes ?? -1)
+    for (const fast of [true, false]) {
+      const m = new nn.LayerNorm({ scaleInit, biasInit, useFastVariance: fast, ...axes })
+      const v = m.init(random.key(0), xl)
+      const want = g[fast ? 'fast' : 'slow']
+      for (const k of ['scale', 'bias']) t.deepEqual(Array.from(v.params[k].data), Array.from(bitsTensor(want.vars.params[k]).data), `${k}`)
+      for (const [off, key] of [[0, 'off_0'], [1e4, 'off_10000'], [1e6, 'off_1e+06']] as const) {
+        const xo = jnp.add(xl, off)
+        const y = m.apply(v, xo)
+        const exact = exactNorm(xo, red, feat, v.params.scale, v.params.bias, 1e-6)
+        if (fast && off > 0) {
+          t.true(maxAbsDiff(bitsTensor(want[key]), exact) > 100, `Flax's fast variance at +${off} is meaningless`)
+          t.true(Array.from(y.data).every(Number.isFinite))
+        } else {
+          closeOrMoreAccurate(t, y, bitsTensor(want[key]), exact, ATOL, `${fast ? 'fast' : 'slow'} +${off}`)
+        }
+      }
+    }
+    const r = new nn.RMSNorm({ scaleInit, ...axes })
+    const v = r.init(random.key(0), xl)
+    for (const [off, key] of [[0, 'off_0'], [1e4, 'off_10000']] as const) {
+      const xo = jnp.add(xl, off)
+      closeOrMoreAccurate(t, r.apply(v, xo), bitsTensor(g.rms[key]), exactNorm(xo, red, feat, v.params.scale, null, 1e-6, { rms: true }), ATOL, `rms +${off}`)
+    }
+  })
+}
