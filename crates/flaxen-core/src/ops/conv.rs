@@ -10,6 +10,8 @@
 //! A 1×1 window with unit strides, no padding and no dilation needs no gather: the input is
 //! already that matrix. Tiles (and groups) run in parallel. Depthwise convolutions (one input
 //! feature per group) skip the product: each output row adds its window's input rows, scaled.
+//! 3×3 windows with unit strides (most of a ResNet) take Winograd's F(2×2, 3×3) instead
+//! (`winograd.rs`): 2.25× fewer multiply-adds.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -137,6 +139,11 @@ pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
     }
     let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
     let y = out.raw_mut::<f32>().expect("a fresh tensor is not shared");
+    #[cfg(target_arch = "x86_64")]
+    if super::winograd::applies(ls, rs, &out_shape, spec) {
+        super::winograd::conv(x, w, y, ls, &out_shape, spec);
+        return Ok(out);
+    }
     let pointwise = window.iter().all(|&k| k == 1)
         && spec.strides.iter().all(|&s| s == 1)
         && spec.padding.iter().all(|&p| p == (0, 0))

@@ -27,6 +27,8 @@ pub mod table;
 pub mod transpose;
 pub mod unary;
 pub mod window;
+#[cfg(target_arch = "x86_64")]
+pub mod winograd;
 
 pub use argreduce::{argmax, argmin};
 pub use binary::{binary, binary_scalar, integer_pow, BinaryOp};

@@ -1,0 +1,331 @@
+//! Winograd's minimal filtering F(2×2, 3×3) for the commonest convolution of vision models: a
+//! 3×3 window, unit strides and dilations, one feature group, channels-last. Each 2×2 block of
+//! outputs comes from a 4×4 block of input with 16 multiplications per (input, output feature)
+//! pair instead of 36: the input tiles and the kernel are transformed (additions only, and
+//! halvings for the kernel), 16 independent products run on the sgemm microkernel, and the
+//! products are transformed back to the outputs (additions only). 2.25× fewer multiply-adds;
+//! the sums are reassociated, so results differ from the direct convolution by rounding
+//! (within a few ulps of the sum's magnitude, as for any change of summation order).
+//!
+//! Layout: input [N, H, W, C], kernel [3, 3, C, O], output [N, Ho, Wo, O]. Tiles (2×2 outputs)
+//! are taken in blocks small enough for the transformed block (tiles × 16 × C and tiles × 16 ×
+//! O floats, tile-major: each tile's transform is written and read as one contiguous run, and
+//! product ξ reads rows ξ·C.. of it at the tile stride) to stay in L2; blocks run in parallel.
+//! Its products and transforms use AVX-512 (the path is taken only where it is available).
+
+use std::cell::RefCell;
+
+use std::arch::x86_64::*;
+
+use rayon::prelude::*;
+
+use crate::ops::conv::ConvSpec;
+use crate::ops::gemm::{gemm_st, BKind, Gemm};
+use crate::par::SendPtr;
+
+/// Lanes per vector step of the transforms (one zmm of features).
+const L: usize = 16;
+
+/// Bytes of one block's transformed input and products together.
+const BLOCK_BYTES: usize = 384 << 10;
+
+/// Whether the convolution takes this path: a 3×3 window with unit strides and dilations, no
+/// groups, non-negative padding, at least 48 output tiles (below that the 16 small products and
+/// the kernel transform cost more than they save) and AVX-512 (the microkernel it feeds).
+pub fn applies(ls: &[usize], rs: &[usize], out: &[usize], spec: &ConvSpec) -> bool {
+    let ones = |v: &[usize]| v.iter().all(|&s| s == 1);
+    ls.len() == 4
+        && rs[..2] == [3, 3]
+        && spec.groups == 1
+        && ones(&spec.strides)
+        && ones(&spec.lhs_dilation)
+        && ones(&spec.rhs_dilation)
+        && spec.padding.iter().all(|&(lo, hi)| lo >= 0 && hi >= 0)
+        && ls[3] >= 8
+        && rs[3] >= 16
+        && out[0] * out[1].div_ceil(2) * out[2].div_ceil(2) >= 48
+        && crate::cpu::has_avx512f()
+}
+
+/// The geometry of one call.
+#[derive(Clone, Copy)]
+struct Geo {
+    h: usize,
+    w: usize,
+    c: usize,
+    o: usize,
+    pt: i64,
+    pl: i64,
+    ho: usize,
+    wo: usize,
+    /// Tiles per image row and per image.
+    tw: usize,
+    per_image: usize,
+}
+
+/// y = conv(x, w) for shapes `applies` accepted; `y` is the output [N, Ho, Wo, O].
+pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec) {
+    let (c, o) = (ls[3], out[3]);
+    let (ho, wo) = (out[1], out[2]);
+    let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
+    let g = Geo { h: ls[1], w: ls[2], c, o, pt: spec.padding[0].0, pl: spec.padding[1].0, ho, wo, tw, per_image: th * tw };
+    let tiles = out[0] * g.per_image;
+    // The transformed kernel's buffer is kept per calling thread: fresh pages for it (4 MiB
+    // for 256 features) cost more page faults than the transform itself. Taken out of the
+    // cell, so a convolution started on this thread meanwhile (rayon runs other tasks while
+    // it waits) simply makes its own.
+    let mut u = KERNEL.take();
+    transform_kernel(w, c, o, &mut u);
+    let per = (BLOCK_BYTES / (64 * (c + o))).clamp(24, 192);
+    let blocks = tiles.div_ceil(per);
+    let yp = SendPtr(y.as_mut_ptr());
+    let run = |b: usize| {
+        let (t0, t1) = (b * per, ((b + 1) * per).min(tiles));
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let (v, m) = s.split(per * stride(16 * c), per * stride(16 * o));
+            // SAFETY: AVX-512F was checked by `applies`; the buffers hold 16 blocks of `per`
+            // rows; each block writes only its own tiles' outputs (tiles partition the output).
+            unsafe { block(&g, x, &u, v, m, yp, t0, t1) };
+        });
+    };
+    if blocks > 1 && rayon::current_num_threads() > 1 {
+        (0..blocks).into_par_iter().for_each(|b| {
+            let _ = yp;
+            run(b)
+        });
+    } else {
+        (0..blocks).for_each(run);
+    }
+    KERNEL.set(u);
+}
+
+/// One block of tiles t0..t1: transform the input tiles, 16 products, transform back.
+///
+/// # Safety
+/// AVX-512F; `v` and `m` hold `per` tile rows (`stride(16·C)` and `stride(16·O)` floats); `y`
+/// is the output and no other thread writes these tiles' outputs.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: SendPtr<f32>, t0: usize, t1: usize) {
+    let (c, o, n) = (g.c, g.o, t1 - t0);
+    for t in t0..t1 {
+        // SAFETY: AVX-512F (this function's); row t - t0 < per.
+        unsafe { input_tile(g, x, v, t - t0, t) };
+    }
+    for xi in 0..16 {
+        let prod = Gemm {
+            m: n,
+            n: o,
+            k: c,
+            a: v[xi * c..].as_ptr(),
+            lda: stride(16 * c),
+            b: u[xi * stride(c * o)..].as_ptr() as *const u8,
+            bkind: BKind::F32,
+            ldb: o,
+            c: m[xi * o..].as_mut_ptr(),
+            ldc: stride(16 * o),
+            accumulate: false,
+        };
+        // SAFETY: A is n tile rows, c floats each from column ξ·c, of the transformed input; B
+        // the c×o matrix ξ of the kernel; C n tile rows, o floats from column ξ·o, of the
+        // products: all inside the buffers, C owned by this thread.
+        unsafe { gemm_st(&prod) };
+    }
+    for t in t0..t1 {
+        // SAFETY: forwarded (tile t's outputs belong to this block).
+        unsafe { output_tile(g, m, t - t0, t, y) };
+    }
+}
+
+/// The row stride of `len` floats in the transform buffers: one cache line more, so the 12
+/// rows a microkernel reads (and the 16 kernel matrices) do not all start on the same L1 sets,
+/// as rows of 4 KiB multiples would.
+#[inline(always)]
+fn stride(len: usize) -> usize {
+    len + L
+}
+
+/// Lanes `0..len` (len ≤ 16) set.
+#[inline(always)]
+fn lane_mask(len: usize) -> u16 {
+    if len >= L {
+        0xffff
+    } else {
+        ((1u32 << len) - 1) as u16
+    }
+}
+
+/// Writes tile `t`'s transformed input `Bᵀ d B` (d its 4×4 input block, zero outside the
+/// image) as tile row `row` of `v` (transform ξ at column ξ·C),
+/// Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+///
+/// # Safety
+/// AVX-512F; `v` holds tile row `row`.
+#[target_feature(enable = "avx512f")]
+unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
+    let (img, rest) = (t / g.per_image, t % g.per_image);
+    let (r0, c0) = (2 * (rest / g.tw) as i64 - g.pt, 2 * (rest % g.tw) as i64 - g.pl);
+    let inside = r0 >= 0 && c0 >= 0 && r0 as usize + 4 <= g.h && c0 as usize + 4 <= g.w;
+    // Offsets of the 16 input pixels (None in the padding).
+    let mut at = [None; 16];
+    for (p, a) in at.iter_mut().enumerate() {
+        let (r, col) = (r0 + (p / 4) as i64, c0 + (p % 4) as i64);
+        if r >= 0 && (r as usize) < g.h && col >= 0 && (col as usize) < g.w {
+            *a = Some(((img * g.h + r as usize) * g.w + col as usize) * g.c);
+        }
+    }
+    let vp = v.as_mut_ptr();
+    let xp = x.as_ptr();
+    // SAFETY: loads read features f0..f0+len of in-image pixels (offsets computed above, inside
+    // x); stores write tile row `row`, features f0..f0+len of each transform, inside v.
+    unsafe {
+        for f0 in (0..g.c).step_by(L) {
+            let mask = lane_mask(g.c - f0);
+            let d: [__m512; 16] = if inside {
+                // Interior tiles (almost all): no padding test per pixel.
+                let base = xp.add(((img * g.h + r0 as usize) * g.w + c0 as usize) * g.c + f0);
+                std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, base.add(((p / 4) * g.w + p % 4) * g.c)))
+            } else {
+                std::array::from_fn(|p| match at[p] {
+                    Some(off) => _mm512_maskz_loadu_ps(mask, xp.add(off + f0)),
+                    None => _mm512_setzero_ps(),
+                })
+            };
+            // e = Bᵀ d (combining rows), then e B (combining columns).
+            let mut e = [_mm512_setzero_ps(); 16];
+            for col in 0..4 {
+                let r = |i: usize| d[4 * i + col];
+                e[col] = _mm512_sub_ps(r(0), r(2));
+                e[4 + col] = _mm512_add_ps(r(1), r(2));
+                e[8 + col] = _mm512_sub_ps(r(2), r(1));
+                e[12 + col] = _mm512_sub_ps(r(1), r(3));
+            }
+            let dst = vp.add(row * stride(16 * g.c) + f0);
+            for i in 0..4 {
+                let q = |j: usize| e[4 * i + j];
+                let out = [_mm512_sub_ps(q(0), q(2)), _mm512_add_ps(q(1), q(2)), _mm512_sub_ps(q(2), q(1)), _mm512_sub_ps(q(1), q(3))];
+                for (j, &val) in out.iter().enumerate() {
+                    _mm512_mask_storeu_ps(dst.add((4 * i + j) * g.c), mask, val);
+                }
+            }
+        }
+    }
+}
+
+/// Writes tile `t`'s outputs `Aᵀ m A` (m its 16 products, tile row `row` of `m`),
+/// Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]; outputs past the image edge are dropped.
+///
+/// # Safety
+/// AVX-512F; `m` holds tile row `row`; `y` is the [N, Ho, Wo, O] output and
+/// tile t's outputs are this thread's.
+#[target_feature(enable = "avx512f")]
+unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>) {
+    let (img, rest) = (t / g.per_image, t % g.per_image);
+    let (r0, c0) = (2 * (rest / g.tw), 2 * (rest % g.tw));
+    // SAFETY: loads read tile row `row`, features f0..f0+len of the 16 products (inside m); stores
+    // write in-image outputs of this tile (checked against Ho, Wo), features f0..f0+len.
+    unsafe {
+        for f0 in (0..g.o).step_by(L) {
+            let mask = lane_mask(g.o - f0);
+            let p: [__m512; 16] = std::array::from_fn(|xi| _mm512_maskz_loadu_ps(mask, m.as_ptr().add(row * stride(16 * g.o) + xi * g.o + f0)));
+            // s = Aᵀ p (two rows), then s A (two columns each).
+            let mut s = [_mm512_setzero_ps(); 8];
+            for col in 0..4 {
+                let r = |i: usize| p[4 * i + col];
+                s[col] = _mm512_add_ps(_mm512_add_ps(r(0), r(1)), r(2));
+                s[4 + col] = _mm512_sub_ps(_mm512_sub_ps(r(1), r(2)), r(3));
+            }
+            for i in 0..2 {
+                let q = |j: usize| s[4 * i + j];
+                let outs = [_mm512_add_ps(_mm512_add_ps(q(0), q(1)), q(2)), _mm512_sub_ps(_mm512_sub_ps(q(1), q(2)), q(3))];
+                for (j, &val) in outs.iter().enumerate() {
+                    let (r, col) = (r0 + i, c0 + j);
+                    if r < g.ho && col < g.wo {
+                        _mm512_mask_storeu_ps(y.get().add(((img * g.ho + r) * g.wo + col) * g.o + f0), mask, val);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The kernel's transform `G g Gᵀ` for every (input, output) feature pair, as 16 matrices
+/// [C, O] (matrix ξ at ξ·C·O), G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+fn transform_kernel(w: &[f32], c: usize, o: usize, u: &mut Vec<f32>) {
+    if u.len() < 16 * stride(c * o) {
+        u.resize(16 * stride(c * o), 0.0);
+    }
+    let up = SendPtr(u.as_mut_ptr());
+    let row = |ci: usize| {
+        let _ = up;
+        // SAFETY: AVX-512F (checked by `applies`); this task writes row ci of each matrix.
+        unsafe { kernel_row(w, c, o, ci, up) }
+    };
+    if crate::par::parallel(16 * c * o) {
+        (0..c).into_par_iter().for_each(row);
+    } else {
+        (0..c).for_each(row);
+    }
+}
+
+/// Row `ci` (input feature ci, every output feature) of the 16 transformed kernel matrices.
+///
+/// # Safety
+/// AVX-512F; `u` holds 16·C·O floats and no other thread writes row ci of them.
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) {
+    // SAFETY: loads read w[kh, kw, ci, f0..f0+len] (inside the [3, 3, C, O] kernel); stores
+    // write u[ξ, ci, f0..f0+len], this task's row.
+    unsafe {
+        let half = _mm512_set1_ps(0.5);
+        for f0 in (0..o).step_by(L) {
+            let mask = lane_mask(o - f0);
+            let g: [__m512; 9] = std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, w.as_ptr().add((p * c + ci) * o + f0)));
+            // t = G g (four rows of three), then t Gᵀ (four columns each).
+            let mut t = [_mm512_setzero_ps(); 12];
+            for col in 0..3 {
+                let r = |i: usize| g[3 * i + col];
+                t[col] = r(0);
+                t[3 + col] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(r(0), r(1)), r(2)));
+                t[6 + col] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(r(0), r(1)), r(2)));
+                t[9 + col] = r(2);
+            }
+            for i in 0..4 {
+                let q = |j: usize| t[3 * i + j];
+                let vals = [
+                    q(0),
+                    _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(q(0), q(1)), q(2))),
+                    _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(q(0), q(1)), q(2))),
+                    q(2),
+                ];
+                for (j, &val) in vals.iter().enumerate() {
+                    _mm512_mask_storeu_ps(u.get().add((4 * i + j) * stride(c * o) + ci * o + f0), mask, val);
+                }
+            }
+        }
+    }
+}
+
+/// Per-thread transform buffers, kept for the next call.
+struct Scratch {
+    v: Vec<f32>,
+    m: Vec<f32>,
+}
+
+impl Scratch {
+    fn split(&mut self, nv: usize, nm: usize) -> (&mut [f32], &mut [f32]) {
+        if self.v.len() < nv {
+            self.v.resize(nv, 0.0);
+        }
+        if self.m.len() < nm {
+            self.m.resize(nm, 0.0);
+        }
+        (&mut self.v[..nv], &mut self.m[..nm])
+    }
+}
+
+thread_local! {
+    static KERNEL: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { v: Vec::new(), m: Vec::new() }) };
+}

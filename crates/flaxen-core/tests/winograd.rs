@@ -1,0 +1,73 @@
+//! The Winograd F(2×2, 3×3) path of the convolution (3×3 window, unit strides and dilations,
+//! one group) against a float64 direct convolution: odd output sizes (a partial last tile),
+//! each padding, feature counts that are not multiples of the 16-lane vectors, batches, and
+//! enough tiles for several blocks on several threads. Its sums are reassociated, so results
+//! are compared within rounding of the window's depth, as the direct path's are.
+
+#![cfg(target_arch = "x86_64")]
+
+mod common;
+
+use flaxen_core::ops::conv::{conv, ConvSpec};
+use flaxen_core::ops::winograd;
+use flaxen_core::tensor::Tensor;
+
+/// Direct 3×3 convolution in float64: x [N, H, W, C], w [3, 3, C, O], (top, bottom, left, right) pads.
+fn reference(x: &[f32], w: &[f32], xs: [usize; 4], o: usize, pads: [i64; 4]) -> (Vec<f64>, [usize; 4]) {
+    let [n, h, wd, c] = xs;
+    let ho = (h as i64 + pads[0] + pads[1] - 2) as usize;
+    let wo = (wd as i64 + pads[2] + pads[3] - 2) as usize;
+    let mut y = vec![0f64; n * ho * wo * o];
+    for b in 0..n {
+        for i in 0..ho {
+            for j in 0..wo {
+                for kh in 0..3 {
+                    for kw in 0..3 {
+                        let (r, s) = (i as i64 + kh as i64 - pads[0], j as i64 + kw as i64 - pads[2]);
+                        if r < 0 || s < 0 || r >= h as i64 || s >= wd as i64 {
+                            continue;
+                        }
+                        let xin = &x[((b * h + r as usize) * wd + s as usize) * c..][..c];
+                        for (ci, &xv) in xin.iter().enumerate() {
+                            let wr = &w[((kh * 3 + kw) * c + ci) * o..][..o];
+                            let yr = &mut y[((b * ho + i) * wo + j) * o..][..o];
+                            for (yv, &wv) in yr.iter_mut().zip(wr) {
+                                *yv += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (y, [n, ho, wo, o])
+}
+
+fn check(xs: [usize; 4], o: usize, pads: [i64; 4], seed: u64) {
+    let c = xs[3];
+    let xv = common::values(xs.iter().product(), seed, 1.0);
+    let wv = common::values(9 * c * o, seed + 1, 1.0);
+    let spec = ConvSpec { strides: vec![1, 1], padding: vec![(pads[0], pads[1]), (pads[2], pads[3])], lhs_dilation: vec![1, 1], rhs_dilation: vec![1, 1], groups: 1 };
+    let (want, shape) = reference(&xv, &wv, xs, o, pads);
+    assert!(winograd::applies(&xs, &[3, 3, c, o], &shape, &spec), "{xs:?} {o} {pads:?} takes the Winograd path");
+    let x = Tensor::from_vec(xv, &xs).unwrap();
+    let w = Tensor::from_vec(wv, &[3, 3, c, o]).unwrap();
+    let got = conv(&x, &w, &spec).unwrap();
+    assert_eq!(got.shape(), shape.as_slice());
+    let depth = (9 * c) as f64;
+    for (i, (&g, &e)) in got.to_vec::<f32>().unwrap().iter().zip(&want).enumerate() {
+        assert!((g as f64 - e).abs() <= 1e-6 * depth.sqrt() * (1.0 + e.abs()), "{xs:?} {o} {pads:?}: element {i} is {g}, expected {e}");
+    }
+}
+
+#[test]
+fn winograd_equals_the_direct_convolution() {
+    if !winograd::applies(&[1, 16, 16, 16], &[3, 3, 16, 16], &[1, 16, 16, 16], &ConvSpec { strides: vec![1, 1], padding: vec![(1, 1), (1, 1)], lhs_dilation: vec![1, 1], rhs_dilation: vec![1, 1], groups: 1 }) {
+        return; // no AVX-512 here: the direct path serves these shapes (tested in conv.rs)
+    }
+    check([1, 16, 16, 16], 16, [1, 1, 1, 1], 1); // SAME, even sizes
+    check([2, 15, 13, 20], 40, [1, 1, 1, 1], 2); // odd sizes: partial last tiles; C, O not multiples of 16
+    check([1, 19, 17, 8], 24, [0, 0, 0, 0], 3); // VALID
+    check([1, 14, 18, 32], 17, [2, 0, 0, 1], 4); // asymmetric padding, 17 outputs
+    check([3, 30, 30, 48], 64, [1, 1, 1, 1], 5); // several blocks, run in parallel
+}
