@@ -144,3 +144,30 @@ fn shared_values_are_not_fused_away() {
     };
     assert_eq!(plan.run(vec![xs]).unwrap()[0].to_f64_vec(), want);
 }
+
+#[test]
+fn convolution_epilogues_are_bit_identical() {
+    // An inference BatchNorm after a convolution ((y - mean) · scale + shift, per feature), relu,
+    // a residual add and relu again: the chain runs in place on the product (`conv_fused`).
+    // Shapes for the im2col path, the Winograd path and a strided convolution.
+    let cases: [(&[usize], [usize; 2], i64); 3] = [(&[2, 9, 7, 8], [3, 3], 1), (&[1, 16, 16, 16], [3, 3], 1), (&[1, 11, 11, 6], [3, 3], 2)];
+    for (seed, &(xs, [kh, kw], stride)) in cases.iter().enumerate() {
+        let seed = seed as u64;
+        let (c, o) = (xs[3], 16);
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(xs.to_vec(), DType::F32));
+        let w = g.constant(&f32s(&[kh, kw, c, o], seed + 1));
+        let attrs = vec![Attr::Ints(vec![stride; 2]), Attr::Ints(vec![1; 4]), Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 2]), Attr::Int(1)];
+        let y = node(&mut g, "conv_general_dilated", attrs, vec![x, w]);
+        let shape = g.nodes[g.nodes.len() - 1].outs[0].shape.clone();
+        let (mean, scale, shift) = (g.constant(&f32s(&[o], seed + 2)), g.constant(&f32s(&[o], seed + 3)), g.constant(&f32s(&[o], seed + 4)));
+        let residual = g.constant(&f32s(&shape, seed + 5));
+        let centred = node(&mut g, "subtract", vec![], vec![y, mean]);
+        let scaled = node(&mut g, "multiply", vec![], vec![centred, scale]);
+        let shifted = node(&mut g, "add", vec![], vec![scaled, shift]);
+        let act = node(&mut g, "relu", vec![], vec![shifted]);
+        let sum = node(&mut g, "add", vec![], vec![residual, act]);
+        let out = node(&mut g, "relu", vec![], vec![sum]);
+        compare(g, out, vec![f32s(xs, seed)], "conv_fused");
+    }
+}

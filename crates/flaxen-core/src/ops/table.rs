@@ -1935,7 +1935,7 @@ fn infer_fused(at: &[Attr], i: usize) -> Result<Vec<Meta>> {
 }
 
 /// Rows the plan compiler makes (see `plan/compile.rs`): fused elementwise chains, alone or as
-/// a matmul's epilogue. Their attribute is `AttrKind::Internal`, so JS cannot call them.
+/// a matmul's or a convolution's epilogue. Their attribute is `AttrKind::Internal`, so JS cannot call them.
 const FUSED: &[OpDef] = &[
     OpDef {
         name: "fused_elementwise",
@@ -1963,6 +1963,29 @@ const FUSED: &[OpDef] = &[
                 None => ops::matmul(x, w)?,
             };
             out(crate::ops::fused::run_epilogue(program(at, 2)?, product, extras))
+        },
+    },
+    OpDef {
+        name: "conv_fused",
+        inputs: &[("xs", In::List)],
+        attrs: &[
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            ("lhs_dilation", AttrKind::Ints),
+            ("rhs_dilation", AttrKind::Ints),
+            ("feature_group_count", AttrKind::Count),
+            ("program", AttrKind::Internal),
+        ],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, _| infer_fused(at, 5),
+        run: |at, a| {
+            let xs = list(a);
+            let [x, w, extras @ ..] = xs else {
+                return Err(Error::arg("conv_fused: expected the two convolution operands first"));
+            };
+            let product = ops::conv(x, w, &conv_spec(at)?)?;
+            out(crate::ops::fused::run_epilogue(program(at, 5)?, product, extras))
         },
     },
 ];

@@ -3,7 +3,8 @@
 //!    the zero triangle and never makes the masked copy (the eager deferred mask, in plans);
 //! 2. constant folding: a node whose operands are all constants runs once, at compile time;
 //! 3. elementwise fusion: chains of float32 elementwise ops become one pass (`ops::fused`),
-//!    run in place as the epilogue of a matmul they follow (bias add + activation);
+//!    run in place as the epilogue of a matmul or convolution they follow (bias add +
+//!    activation, an inference BatchNorm's scale and shift, a residual add);
 //! 4. dead-code elimination: only nodes an output depends on are kept;
 //! 5. liveness: each intermediate is dropped right after its last use, so its storage returns
 //!    to the pool and the next intermediate of that size reuses it (the static memory plan).
@@ -102,7 +103,7 @@ pub(super) fn operands<'a>(args: &[Src], get: &dyn Fn(Src) -> Option<&'a Tensor>
 
 /// A chain being fused: where it starts, its steps, and the extra operands they read.
 struct Chain {
-    /// The matmul whose product the chain updates in place, if it is an epilogue.
+    /// The matmul or convolution whose product the chain updates in place, if it is an epilogue.
     matmul: Option<usize>,
     steps: Vec<Step>,
     extras: Vec<Src>,
@@ -170,12 +171,18 @@ fn step_of(g: &Graph, n: usize, ai: usize, extras: &mut Vec<Src>) -> Option<Step
 }
 
 /// Fuses chains of float32 elementwise ops into one `fused_elementwise` node, and such a chain
-/// right after a matmul into its `matmul_fused` epilogue. A value joins a chain only if the next
-/// op is its one use (so nothing else needs it materialised) and keeps its shape.
+/// right after a matmul or a convolution into its `matmul_fused` / `conv_fused` epilogue. A
+/// value joins a chain only if the next op is its one use (so nothing else needs it
+/// materialised) and keeps its shape.
 pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
-    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused)) =
-        (table::code("matmul"), table::code("matmul_masked"), table::code("fused_elementwise"), table::code("matmul_fused"))
-    else {
+    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused), Some(conv), Some(conv_fused)) = (
+        table::code("matmul"),
+        table::code("matmul_masked"),
+        table::code("fused_elementwise"),
+        table::code("matmul_fused"),
+        table::code("conv_general_dilated"),
+        table::code("conv_fused"),
+    ) else {
         return;
     };
     let uses = use_counts(g, outputs);
@@ -191,8 +198,12 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
                 continue;
             }
             // An epilogue runs on the float32 product (a matmul of two half operands gives a
-            // half product, which no float32 chain may extend).
-            let is_mm = (g.nodes[p].op == matmul || g.nodes[p].op == masked) && g.nodes[p].outs[0].dtype == DType::F32;
+            // half product, which no float32 chain may extend). `conv_fused` runs the float32
+            // kernel directly, so its operands must be float32 too (half ones are widened by
+            // the plain row only).
+            let f32_args = |n: &Node| n.args.iter().take(2).all(|&a| f32_meta(g, a).is_some());
+            let is_mm = ((g.nodes[p].op == matmul || g.nodes[p].op == masked) || (g.nodes[p].op == conv && f32_args(&g.nodes[p])))
+                && g.nodes[p].outs[0].dtype == DType::F32;
             if !chains.contains_key(&p) && !is_mm {
                 continue;
             }
@@ -240,11 +251,16 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
                     (mm.args.clone(), mm.attrs.clone(), mm.op)
                 };
                 let node = &mut g.nodes[tail];
-                let (k, upper) = if mm_op == masked { (mm_attrs[0].clone(), mm_attrs[1].clone()) } else { (Attr::None, Attr::Bool(false)) };
-                let prog = Program { start: Start::Product, steps: chain.steps, shape };
-                node.op = mm_fused;
+                let prog = Attr::Program(Arc::new(Program { start: Start::Product, steps: chain.steps, shape }));
                 node.args = mm_args.into_iter().chain(chain.extras).collect();
-                node.attrs = vec![k, upper, Attr::Program(Arc::new(prog))];
+                if mm_op == conv {
+                    node.op = conv_fused;
+                    node.attrs = mm_attrs.into_iter().chain([prog]).collect();
+                } else {
+                    let (k, upper) = if mm_op == masked { (mm_attrs[0].clone(), mm_attrs[1].clone()) } else { (Attr::None, Attr::Bool(false)) };
+                    node.op = mm_fused;
+                    node.attrs = vec![k, upper, prog];
+                }
             }
             None => {
                 let prog = Program { start: Start::Extra(0), steps: chain.steps, shape };
