@@ -1,12 +1,13 @@
-// Single convolution layers at ResNet / MobileNet shapes, batch 1, in GFLOP/s (2 · output
-// elements · window · input features per group / time), and ResNet's max pool (window
-// elements / time). flaxen runs `lax.convGeneralDilated` in
+// Whole models (vision-models.ts: ResNet-18, the mnist CNN) and single convolution layers at
+// ResNet / MobileNet shapes, batch 1, in GFLOP/s (2 · output elements · window · input
+// features per group / time), and ResNet's max pool (window elements / time). flaxen runs `lax.convGeneralDilated` in
 // Flax's layout (NHWC input, HWIO kernel); onnxruntime runs a Conv node in its own layout (NCHW,
 // OIHW kernel as an initializer, as an exported model has it) with the same padding, strides and
 // groups. The FMA peak of this machine class is 227 GFLOP/s per core (AVX-512, 2 FMA/cycle).
 import { jnp, lax, nn } from 'flaxen'
 import { fill } from '../inputs'
 import { FLAXEN, ORT, oneAndMax, ortImpl, syncImpl, type Case, type Ctx, type Suite } from '../suite'
+import { modelCases } from './vision-models'
 
 interface ConvLayer {
   id: string
@@ -92,13 +93,13 @@ function maxPoolCase(ctx: Ctx): Case {
 
 export const vision: Suite = {
   name: 'vision',
-  title: 'convolution and pooling layers, batch 1, float32',
+  title: 'vision models, convolution and pooling layers, float32',
   unit: 'GFLOP/s',
   higherIsBetter: true,
   primary: 'flaxen',
   columns: [FLAXEN, { key: 'ort', label: `${ORT.label} (NCHW)` }],
   method:
-    'GFLOP/s = 2 · output elements · window · input features per group / median time per call, outputs allocated per call. flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv (MaxPool) node on NCHW, a kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
+    'Models: GFLOP/s = 2 · the convolutions\' and Dense layers\' MACs / median time per batch; flaxen runs the example model (examples/resnet.ts, examples/mnist-cnn.ts) under jit in eval mode, onnxruntime the same function and weights as an ONNX graph (BatchNorm folded). Layers: 2 · output elements · window · input features per group / median time per call, outputs allocated per call; flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv (MaxPool) node on NCHW, a kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
   threads: oneAndMax,
-  cases: (ctx) => [...(ctx.quick ? LAYERS.slice(1, 3) : LAYERS).map((l) => convCase(ctx, l)), maxPoolCase(ctx)],
+  cases: (ctx) => [...modelCases(ctx), ...(ctx.quick ? LAYERS.slice(1, 3) : LAYERS).map((l) => convCase(ctx, l)), maxPoolCase(ctx)],
 }
