@@ -76,7 +76,12 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
     // it waits) simply makes its own.
     let mut u = KERNEL.take();
     transform_kernel(w, c, o, &mut u);
-    let per = (BLOCK_BYTES / (64 * (c + o))).clamp(24, 192);
+    // Blocks of at most the L2 budget, as many as a multiple of the threads (49 tiles in 3
+    // blocks on 2 threads would leave one idle a third of the time).
+    let threads = rayon::current_num_threads();
+    let most = (BLOCK_BYTES / (64 * (c + o))).clamp(24, 192);
+    let blocks = tiles.div_ceil(most).next_multiple_of(threads).min(tiles.div_ceil(12)).max(1);
+    let per = tiles.div_ceil(blocks);
     let blocks = tiles.div_ceil(per);
     let yp = SendPtr(y.as_mut_ptr());
     let run = |b: usize| {
@@ -84,12 +89,12 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let (v, m) = s.split(per * stride(16 * c), per * stride(16 * o));
-            // SAFETY: AVX-512F was checked by `applies`; the buffers hold 16 blocks of `per`
-            // rows; each block writes only its own tiles' outputs (tiles partition the output).
+            // SAFETY: AVX-512F was checked by `applies`; the buffers hold `per` tile rows; each
+            // block writes only its own tiles' outputs (tiles partition the output).
             unsafe { block(&g, x, &u, v, m, yp, t0, t1) };
         });
     };
-    if blocks > 1 && rayon::current_num_threads() > 1 {
+    if blocks > 1 && threads > 1 {
         (0..blocks).into_par_iter().for_each(|b| {
             let _ = yp;
             run(b)
