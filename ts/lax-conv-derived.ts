@@ -3,7 +3,7 @@
 // identity kernel) and conv_general_dilated_local (those patches contracted with one kernel per
 // output position). Each is composed of op-table ops, so each traces under `jit`.
 import { codedError, intArray, optionsArg, showShape } from './coded-error'
-import { type ConvDimensionNumbers, type ConvOptions, type ConvPadding, convGeneralDilated, dimensionNumbers } from './lax-conv'
+import { type ConvDimensionNumbers, type ConvOptions, type ConvPadding, convGeneralDilated, convOperands, dimensionNumbers } from './lax-conv'
 import { asTensor, type Tensor } from './tensor'
 import * as jnp from './jnp'
 
@@ -53,11 +53,8 @@ function transposePadding(k: number, s: number, padding: string | readonly numbe
 export function convTranspose(lhs: Tensor, rhs: Tensor, strides: readonly number[], padding: ConvPadding, options: ConvTransposeOptions = {}): Tensor {
   const WHO = 'convTranspose'
   const o = optionsArg(options, WHO)
-  const x = asTensor(lhs, `${WHO}: lhs`)
-  let w = asTensor(rhs, `${WHO}: rhs`)
-  if (x.ndim !== w.ndim || x.ndim < 3 || x.ndim > 5) {
-    throw codedError('E_SHAPE', `${WHO}: lhs ${showShape(x.shape)} and rhs ${showShape(w.shape)} must have the same rank, 3 to 5 (batch, feature, 1 to 3 spatial axes)`)
-  }
+  const [x, w0] = convOperands(lhs, rhs, WHO)
+  let w = w0
   const nsp = x.ndim - 2
   const dn = dimensionNumbers(o.dimensionNumbers ?? DEFAULT_TRANSPOSE_DN[x.ndim], x.ndim)
   const st = intArray(strides, `${WHO}: strides`)

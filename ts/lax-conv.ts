@@ -94,6 +94,16 @@ export function padtypeToPads(inShape: readonly number[], window: readonly numbe
   })
 }
 
+/** A convolution's lhs and rhs as tensors of the same rank, 3 to 5. */
+export function convOperands(lhs: Tensor, rhs: Tensor, who: string): [Tensor, Tensor] {
+  const x = asTensor(lhs, `${who}: lhs`)
+  const w = asTensor(rhs, `${who}: rhs`)
+  if (x.ndim !== w.ndim || x.ndim < 3 || x.ndim > 5) {
+    throw codedError('E_SHAPE', `${who}: lhs ${showShape(x.shape)} and rhs ${showShape(w.shape)} must have the same rank, 3 to 5 (batch, feature, 1 to 3 spatial axes)`)
+  }
+  return [x, w]
+}
+
 /**
  * `lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
  * dimension_numbers, feature_group_count)`: JAX's general convolution (as cross-correlation,
@@ -102,11 +112,7 @@ export function padtypeToPads(inShape: readonly number[], window: readonly numbe
  */
 export function convGeneralDilated(lhs: Tensor, rhs: Tensor, windowStrides: readonly number[], padding: ConvPadding, options: ConvOptions = {}): Tensor {
   const o = optionsArg(options, WHO)
-  const x = asTensor(lhs, `${WHO}: lhs`)
-  const w = asTensor(rhs, `${WHO}: rhs`)
-  if (x.ndim !== w.ndim || x.ndim < 3 || x.ndim > 5) {
-    throw codedError('E_SHAPE', `${WHO}: lhs ${showShape(x.shape)} and rhs ${showShape(w.shape)} must have the same rank, 3 to 5 (batch, feature, 1 to 3 spatial axes)`)
-  }
+  const [x, w] = convOperands(lhs, rhs, WHO)
   const nsp = x.ndim - 2
   const list = (v: readonly number[] | null | undefined, name: string) => {
     const xs = v === undefined || v === null ? new Array<number>(nsp).fill(1) : intArray(v, `${WHO}: ${name}`)
