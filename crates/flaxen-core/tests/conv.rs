@@ -1,7 +1,8 @@
 //! The convolution against a direct float64 reference written from XLA's definition (dilate the
 //! input, pad it, slide the dilated window), over random shapes and attributes: 1 to 3 spatial
 //! axes, strides, negative padding, both dilations, feature groups (depthwise included), the
-//! 1×1 path and the parallel tiles.
+//! 1×1 path and the parallel tiles; then each lowering to products (implicit per output line,
+//! im2col tiles) on shapes chosen to take it, on 1 to 3 threads.
 
 mod common;
 
@@ -136,6 +137,78 @@ fn the_pointwise_path_and_the_parallel_tiles_equal_the_reference() {
     check(&Case { lhs: vec![2, 30, 30, 16], rhs: vec![3, 3, 16, 32], spec: same.clone() }, 3);
     // Depthwise: one input feature per group, two outputs each.
     check(&Case { lhs: vec![1, 20, 20, 8], rhs: vec![3, 3, 1, 16], spec: ConvSpec { groups: 8, ..same } }, 4);
+}
+
+/// A spec from its parts, per spatial axis.
+fn spec(strides: &[usize], padding: &[(i64, i64)], lhs_dilation: &[usize], rhs_dilation: &[usize], groups: usize) -> ConvSpec {
+    ConvSpec { strides: strides.to_vec(), padding: padding.to_vec(), lhs_dilation: lhs_dilation.to_vec(), rhs_dilation: rhs_dilation.to_vec(), groups }
+}
+
+/// Runs `f` on pools of 1, 2 and 3 threads (serial tasks, and column bands for the threads).
+fn on_pools(f: impl Fn() + Send + Sync) {
+    for n in 1..=3 {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap().install(&f);
+    }
+}
+
+#[test]
+fn the_implicit_products_equal_the_reference() {
+    // Output lines of 6 or more (so these take the implicit path): products per line and window
+    // row reading the input in place, or a zero-padded copy of the line.
+    let one = [1, 1];
+    let cases = [
+        // The ResNet stem's shape at odd sizes, batch 2: 7×7/2, padding at both ends.
+        Case { lhs: vec![2, 23, 21, 3], rhs: vec![7, 7, 3, 8], spec: spec(&[2, 2], &[(3, 3), (3, 3)], &one, &one, 1) },
+        // Stride 3 and uneven padding.
+        Case { lhs: vec![2, 19, 26, 3], rhs: vec![7, 5, 3, 6], spec: spec(&[3, 3], &[(2, 4), (1, 3)], &one, &one, 1) },
+        // 3×3/2 SAME on an even input (padding on the high side only), batch 3.
+        Case { lhs: vec![3, 15, 16, 8], rhs: vec![3, 3, 8, 16], spec: spec(&[2, 2], &[(0, 1), (0, 1)], &one, &one, 1) },
+        Case { lhs: vec![2, 17, 20, 5], rhs: vec![3, 3, 5, 7], spec: spec(&[3, 3], &[(1, 1), (1, 1)], &one, &one, 1) },
+        // Strided 1×1 projections: no copy at all; with two groups.
+        Case { lhs: vec![2, 13, 15, 16], rhs: vec![1, 1, 16, 40], spec: spec(&[2, 2], &[(0, 0), (0, 0)], &one, &one, 1) },
+        Case { lhs: vec![2, 10, 19, 12], rhs: vec![1, 1, 6, 10], spec: spec(&[3, 3], &[(0, 0), (0, 0)], &one, &one, 2) },
+        // Groups with a 3×3 window: one product per window position.
+        Case { lhs: vec![2, 12, 15, 12], rhs: vec![3, 3, 4, 9], spec: spec(&[2, 2], &[(1, 2), (2, 1)], &one, &one, 3) },
+        // Kernel dilation along the lines; lhs dilation (the copied line has holes); cropping.
+        Case { lhs: vec![1, 11, 20, 6], rhs: vec![3, 3, 6, 10], spec: spec(&[1, 2], &[(2, 2), (2, 2)], &one, &[2, 2], 1) },
+        Case { lhs: vec![2, 7, 9, 4], rhs: vec![3, 3, 4, 5], spec: spec(&[1, 1], &[(2, 2), (2, 1)], &[2, 2], &one, 1) },
+        Case { lhs: vec![1, 10, 18, 5], rhs: vec![3, 3, 5, 6], spec: spec(&[1, 2], &[(-1, 2), (-2, 1)], &one, &one, 1) },
+        // Lines longer than one task (split in pieces), in 1 and 2 spatial axes.
+        Case { lhs: vec![2, 700, 5], rhs: vec![5, 5, 7], spec: spec(&[2], &[(2, 3)], &[1], &[1], 1) },
+        Case { lhs: vec![1, 3, 600, 4], rhs: vec![3, 3, 4, 6], spec: spec(&[1, 1], &[(1, 1), (1, 1)], &one, &one, 1) },
+        // Enough work for parallel tasks: 7 lines of 1×1 projections (two column bands on 2 or
+        // 3 threads) and 40 stem lines.
+        Case { lhs: vec![1, 14, 14, 128], rhs: vec![1, 1, 128, 256], spec: spec(&[2, 2], &[(0, 0), (0, 0)], &one, &one, 1) },
+        Case { lhs: vec![2, 40, 40, 3], rhs: vec![7, 7, 3, 16], spec: spec(&[2, 2], &[(3, 3), (3, 3)], &one, &one, 1) },
+        // Three spatial axes.
+        Case { lhs: vec![2, 4, 5, 14, 3], rhs: vec![2, 3, 3, 3, 4], spec: spec(&[1, 2, 2], &[(1, 0), (1, 1), (1, 2)], &[1; 3], &[1; 3], 1) },
+        // Whole lines whose every window row is padding (those outputs stay zero).
+        Case { lhs: vec![1, 3, 10, 2], rhs: vec![2, 3, 2, 3], spec: spec(&[1, 1], &[(3, 3), (1, 1)], &one, &one, 1) },
+    ];
+    on_pools(|| {
+        for (i, c) in cases.iter().enumerate() {
+            check(c, 100 + i as u64);
+        }
+    });
+}
+
+#[test]
+fn the_im2col_tiles_equal_the_reference() {
+    let one = [1, 1];
+    let cases = [
+        // Lines of 3 outputs, padded at both ends: gathered tiles of 94 and 95 rows, so tiles
+        // end mid-line; batch 3 (three column bands on 3 threads).
+        Case { lhs: vec![3, 41, 5, 8], rhs: vec![3, 3, 8, 80], spec: spec(&[2, 2], &[(1, 1), (1, 1)], &one, &one, 1) },
+        // Lines of 7 with a kernel larger than L2 (1.5 MB): one tile, column bands on threads.
+        Case { lhs: vec![1, 15, 15, 256], rhs: vec![3, 3, 256, 160], spec: spec(&[2, 2], &[(0, 0), (0, 0)], &one, &one, 1) },
+        // Short lines with groups and kernel dilation: a copy per window position.
+        Case { lhs: vec![2, 9, 4, 6], rhs: vec![3, 2, 2, 6], spec: spec(&[2, 1], &[(1, 1), (1, 0)], &one, &[1, 2], 3) },
+    ];
+    on_pools(|| {
+        for (i, c) in cases.iter().enumerate() {
+            check(c, 200 + i as u64);
+        }
+    });
 }
 
 #[test]

@@ -3,20 +3,16 @@
 //! with window strides, (lo, hi) padding (negative crops), lhs (input) and rhs (kernel)
 //! dilation and G feature groups. Other layouts are transposes in front of it (`ts/lax.ts`).
 //!
-//! The product goes through the sgemm microkernel: output positions are taken in tiles of up
-//! to `TILE` rows; a tile gathers its windows into an im2col block [rows, window·C/G] (channels
-//! are contiguous, so each window position is one copy or one zero fill), then one product per
-//! group with that group's columns of the kernel, read in place as a [window·C/G, O] matrix.
-//! A 1×1 window with unit strides, no padding and no dilation needs no gather: the input is
-//! already that matrix. Tiles (and groups) run in parallel. Depthwise convolutions (one input
-//! feature per group) skip the product: each output row adds its window's input rows, scaled.
-//! 3×3 windows with unit strides (most of a ResNet) take Winograd's F(2×2, 3×3) instead
-//! (`winograd.rs`): 2.25× fewer multiply-adds.
+//! The products go through the sgemm microkernel (`conv_gemm.rs`, which lowers the convolution
+//! to them); depthwise convolutions (one input feature per group) skip the product: each output
+//! row adds its window's input rows, scaled. Both index the input by lines: an output line is
+//! the outputs along the last spatial axis for a fixed batch and other spatial indices, and its
+//! windows cover one input line per window position over the other axes
+//! (`Geometry::for_outer`). 3×3 windows with unit strides (most of a ResNet) take
+//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 2.25× fewer multiply-adds.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::gemm::{gemm_st, BKind, Gemm};
-use crate::par::SendPtr;
 use crate::shape::{check_shape, numel};
 use crate::tensor::Tensor;
 
@@ -31,12 +27,8 @@ pub struct ConvSpec {
     pub groups: usize,
 }
 
-/// Most output rows (positions) per im2col tile.
-const TILE: usize = 128;
-/// Bytes of one im2col tile at most (fewer rows for deep windows, never under 12, the
-/// microkernel's height): it stays in L2 while the product reads it. A 3×3×64 window is 576
-/// floats a row, 288 KiB for 128 rows.
-const TILE_BYTES: usize = 512 << 10;
+/// Output rows per parallel chunk of the depthwise path.
+const DEPTHWISE_ROWS: usize = 128;
 
 impl ConvSpec {
     /// Builds the spec from the op table's attributes, checked against `nsp` spatial axes.
@@ -126,15 +118,10 @@ pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
     let out_shape = conv_shape(ls, rs, spec)?;
     let nsp = spec.strides.len();
     let (c, o, g) = (ls[nsp + 1], rs[nsp + 1], spec.groups);
-    let (cg, og) = (c / g, o / g);
-    let window: Vec<usize> = rs[..nsp].to_vec();
-    let kdepth = numel(&window) * cg;
-    let rows = numel(&out_shape[..nsp + 1]);
-    if rows == 0 || o == 0 {
-        return Tensor::try_zeros(&out_shape, DType::F32);
-    }
     let mut out = Tensor::try_zeros(&out_shape, DType::F32)?;
-    if kdepth == 0 {
+    // Nothing to add: no outputs, an empty kernel, or an empty input (a zero-sized axis under
+    // padding: every window reads padding only).
+    if numel(&out_shape) == 0 || numel(rs) == 0 || numel(ls) == 0 {
         return Ok(out);
     }
     let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
@@ -144,137 +131,130 @@ pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
         super::winograd::conv(x, w, y, ls, &out_shape, spec);
         return Ok(out);
     }
-    let pointwise = window.iter().all(|&k| k == 1)
-        && spec.strides.iter().all(|&s| s == 1)
-        && spec.padding.iter().all(|&p| p == (0, 0))
-        && spec.lhs_dilation.iter().all(|&d| d == 1);
-    let yp = SendPtr(y.as_mut_ptr());
-    let product = |a: *const f32, lda: usize, r0: usize, nrows: usize, grp: usize| {
-        let prod = Gemm {
-            m: nrows,
-            n: og,
-            k: kdepth,
-            a,
-            lda,
-            // SAFETY (offsets): column grp·og of the [kdepth, o] kernel and of output row r0.
-            b: unsafe { (w.as_ptr() as *const u8).add(grp * og * 4) },
-            bkind: BKind::F32,
-            ldb: o,
-            c: unsafe { yp.get().add(r0 * o + grp * og) },
-            ldc: o,
-            accumulate: false,
-        };
-        // SAFETY: A holds nrows rows of kdepth floats (stride lda); B is the kernel read as
-        // kdepth rows of o floats, og of them from column grp·og; C is rows r0.. of the output,
-        // columns grp·og..(grp+1)·og, written by this task alone (tiles and groups partition it).
-        unsafe { gemm_st(&prod) };
-    };
-    let tile_rows = (TILE_BYTES / (4 * kdepth)).clamp(12, TILE);
-    let tasks = rows.div_ceil(tile_rows) * g;
-    let run = |t: usize| {
-        let (tile, grp) = (t / g, t % g);
-        let (r0, r1) = (tile * tile_rows, ((tile + 1) * tile_rows).min(rows));
-        if pointwise {
-            // Row r of the input is output row r's window: the group's channels, in place.
-            product(x[r0 * c + grp * cg..].as_ptr(), c, r0, r1 - r0, grp);
-            return;
+    let geo = Geometry { ls, window: &rs[..nsp], out: &out_shape, spec, c, o, cg: c / g, og: o / g };
+    if geo.cg == 1 && g > 1 {
+        depthwise(&geo, x, w, y);
+    } else {
+        super::conv_gemm::conv_gemm(&geo, x, w, y);
+    }
+    Ok(out)
+}
+
+/// One call's shapes and the index arithmetic the lowerings share.
+pub(super) struct Geometry<'a> {
+    pub ls: &'a [usize],
+    pub window: &'a [usize],
+    pub out: &'a [usize],
+    pub spec: &'a ConvSpec,
+    pub c: usize,
+    pub o: usize,
+    /// Input and output features per group.
+    pub cg: usize,
+    pub og: usize,
+}
+
+impl Geometry<'_> {
+    /// The last spatial axis (the one lines run along).
+    pub fn last(&self) -> usize {
+        self.window.len() - 1
+    }
+
+    /// Output positions per line.
+    pub fn line_len(&self) -> usize {
+        self.out[self.window.len()]
+    }
+
+    /// Output rows (positions): lines × line_len.
+    pub fn rows(&self) -> usize {
+        numel(&self.out[..=self.window.len()])
+    }
+
+    /// Input pixels per input line.
+    pub fn in_len(&self) -> usize {
+        self.ls[self.window.len()]
+    }
+
+    /// Window positions along the last axis.
+    pub fn kw(&self) -> usize {
+        self.window[self.last()]
+    }
+
+    /// Floats per im2col row: the window times the group's features.
+    pub fn kdepth(&self) -> usize {
+        numel(self.window) * self.cg
+    }
+
+    /// The input index along spatial axis `d` under window index `k` of output index `p`, or
+    /// None in padding or between dilated input elements.
+    #[inline]
+    pub fn input_index(&self, d: usize, p: usize, k: usize) -> Option<usize> {
+        let s = self.spec;
+        let q = (p * s.strides[d] + k * s.rhs_dilation[d]) as i64 - s.padding[d].0;
+        let ld = s.lhs_dilation[d] as i64;
+        // (Without lhs dilation, no division: this runs per window position in the gathers.)
+        let q = if ld == 1 { q } else if q % ld == 0 { q / ld } else { -1 };
+        (q >= 0 && (q as usize) < self.ls[1 + d]).then_some(q as usize)
+    }
+
+    /// Calls `f(ko, base)` for each window position `ko` over the spatial axes but the last
+    /// (row-major) of output line `line` (its flat batch and output indices but the last):
+    /// `base` is the input line under it (flat batch and input indices but the last), or None
+    /// where that falls in padding or between dilated input elements.
+    pub fn for_outer(&self, line: usize, mut f: impl FnMut(usize, Option<usize>)) {
+        let l = self.last();
+        let mut rem = line;
+        let mut pos = [0usize; 3];
+        for d in (0..l).rev() {
+            pos[d] = rem % self.out[1 + d];
+            rem /= self.out[1 + d];
         }
-        IM2COL.with(|cell| {
-            let mut col = cell.borrow_mut();
-            col.clear();
-            col.resize((r1 - r0) * kdepth, 0.0);
-            let mut idx = Vec::new();
-            for (r, dst) in (r0..r1).zip(col.chunks_exact_mut(kdepth)) {
-                // The row's window, position k at k·cg: the group's channels, or zeros.
-                for_window(ls, &window, &out_shape, spec, r, &mut idx, |k, src| {
-                    let d = &mut dst[k * cg..(k + 1) * cg];
-                    match src {
-                        Some(s) => d.copy_from_slice(&x[s * c + grp * cg..][..cg]),
-                        None => d.fill(0.0),
-                    }
-                });
+        let batch = rem;
+        let mut k = [0usize; 3];
+        for ko in 0..numel(&self.window[..l]) {
+            let mut base = Some(batch);
+            for d in 0..l {
+                base = base.and_then(|b| Some(b * self.ls[1 + d] + self.input_index(d, pos[d], k[d])?));
             }
-            product(col.as_ptr(), kdepth, r0, r1 - r0, grp);
-        });
-    };
-    if cg == 1 && g > 1 {
-        // Depthwise (one input feature per group): no product to speak of (a window's worth of
-        // multiply-adds per output), so each output row adds its window's input rows, scaled by
-        // the kernel, across all features at once (features are contiguous on both sides).
-        crate::par::chunks(y, o * TILE, |start, rows_out| {
-            let mut idx = Vec::new();
-            // The output starts zeroed (try_zeros).
-            for (i, yr) in rows_out.chunks_exact_mut(o).enumerate() {
-                for_window(ls, &window, &out_shape, spec, start / o + i, &mut idx, |k, src| {
-                    let Some(s) = src else { return };
-                    let (xs, ws) = (&x[s * c..(s + 1) * c], &w[k * o..(k + 1) * o]);
+            f(ko, base);
+            // Next position, last axis fastest.
+            for d in (0..l).rev() {
+                k[d] += 1;
+                if k[d] < self.window[d] {
+                    break;
+                }
+                k[d] = 0;
+            }
+        }
+    }
+}
+
+/// Depthwise (one input feature per group): no product to speak of (a window's worth of
+/// multiply-adds per output), so each output row adds its window's input rows, scaled by the
+/// kernel, across all features at once (features are contiguous on both sides).
+fn depthwise(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+    let (c, o, og, l) = (geo.c, geo.o, geo.og, geo.last());
+    let (ol, kw, wl) = (geo.line_len(), geo.kw(), geo.in_len());
+    crate::par::chunks(y, o * DEPTHWISE_ROWS, |start, rows_out| {
+        // The row's input pixels along the last axis, per window position there.
+        let mut last = Vec::with_capacity(kw);
+        // The output starts zeroed (try_zeros).
+        for (i, yr) in rows_out.chunks_exact_mut(o).enumerate() {
+            let r = start / o + i;
+            last.clear();
+            last.extend((0..kw).map(|k| geo.input_index(l, r % ol, k)));
+            geo.for_outer(r / ol, |ko, base| {
+                let Some(base) = base else { return };
+                for (k, &i) in last.iter().enumerate() {
+                    let Some(i) = i else { continue };
+                    let s = base * wl + i;
+                    let (xs, ws) = (&x[s * c..(s + 1) * c], &w[(ko * kw + k) * o..][..o]);
                     if og == 1 {
                         yr.iter_mut().zip(xs).zip(ws).for_each(|((y, &a), &b)| *y += a * b);
                     } else {
                         yr.iter_mut().zip(ws).enumerate().for_each(|(oc, (y, &b))| *y += xs[oc / og] * b);
                     }
-                });
-            }
-        });
-        return Ok(out);
-    }
-    let work = rows * kdepth * o;
-    if tasks > 1 && rayon::current_num_threads() > 1 && work >= crate::ops::gemm::PAR_WORK {
-        use rayon::prelude::*;
-        (0..tasks).into_par_iter().for_each(|t| {
-            let _ = yp;
-            run(t)
-        });
-    } else {
-        (0..tasks).for_each(run);
-    }
-    Ok(out)
-}
-
-thread_local! {
-    /// Each thread's im2col tile, kept for the next call.
-    static IM2COL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Calls `f(k, src)` for each window position `k` of output row `r` (row-major over the
-/// window): `src` is the input's position under it (batch and spatial indices flattened), or
-/// None where it falls in padding or between dilated input elements. `idx` is scratch: each
-/// axis's input index per window index is worked out once per row, not once per position.
-fn for_window(ls: &[usize], window: &[usize], out_shape: &[usize], spec: &ConvSpec, r: usize, idx: &mut Vec<i64>, mut f: impl FnMut(usize, Option<usize>)) {
-    let nsp = window.len();
-    let mut rem = r;
-    let mut pos = [0usize; 3];
-    for d in (0..nsp).rev() {
-        pos[d] = rem % out_shape[1 + d];
-        rem /= out_shape[1 + d];
-    }
-    let batch = rem;
-    idx.clear();
-    let mut first = [0usize; 3];
-    for d in 0..nsp {
-        first[d] = idx.len();
-        let ld = spec.lhs_dilation[d] as i64;
-        for k in 0..window[d] {
-            let q = (pos[d] * spec.strides[d] + k * spec.rhs_dilation[d]) as i64 - spec.padding[d].0;
-            let inside = q >= 0 && q % ld == 0 && ((q / ld) as usize) < ls[1 + d];
-            idx.push(if inside { q / ld } else { -1 });
+                }
+            });
         }
-    }
-    let mut kidx = [0usize; 3];
-    for k in 0..numel(window) {
-        let mut flat = Some(batch);
-        for d in 0..nsp {
-            let i = idx[first[d] + kidx[d]];
-            flat = flat.filter(|_| i >= 0).map(|f| f * ls[1 + d] + i as usize);
-        }
-        f(k, flat);
-        // Next window position, last axis fastest.
-        for d in (0..nsp).rev() {
-            kidx[d] += 1;
-            if kidx[d] < window[d] {
-                break;
-            }
-            kidx[d] = 0;
-        }
-    }
+    });
 }

@@ -6,6 +6,7 @@ pub(crate) mod bcast;
 pub mod binary;
 pub mod compare;
 pub mod conv;
+mod conv_gemm;
 pub mod create;
 pub mod elementwise;
 pub mod fused;
