@@ -10,8 +10,7 @@ import { type Initializer, ones, zeros } from './initializers'
 import { mergeParam } from './merge-param'
 import { Module, type ModuleProps } from './module'
 import { constructed, tensorArg } from './module-internals'
-import { checkDtypeField } from './dtypes'
-import { axesProp, computeStats, maskArg, normalize, type NormBiasProps } from './normalization'
+import { axesProp, computeStats, maskArg, normalize, normParams, type NormBiasProps } from './normalization'
 
 export interface BatchNormProps extends NormBiasProps {
   /** Normalise with the stored statistics; null: must be given at call time instead. */
@@ -78,7 +77,7 @@ export class BatchNorm extends Module<BatchNormProps> {
     }
     const running = mergeParam('use_running_average', this.useRunningAverage, ura as boolean | null | undefined)
     if (typeof this.momentum !== 'number') throw codedTypeError(`BatchNorm: momentum must be a number, got ${describe(this.momentum)}`)
-    const dtype = checkDtypeField(this.dtype, 'BatchNorm')
+    const params = normParams(this, 'BatchNorm')
     const nd = x.ndim
     const feat = axesProp(this, 'axis', this.axis, nd)
     const red = Array.from({ length: nd }, (_, i) => i).filter((i) => !feat.includes(i))
@@ -111,7 +110,6 @@ export class BatchNorm extends Module<BatchNormProps> {
         return [mean, variance]
       }
     }
-    const { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype } = this
-    return normalize(this, x, feat, { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, dtype }, stats)
+    return normalize(this, x, feat, params, stats)
   }
 }

@@ -10,8 +10,7 @@ import { compact } from './compact'
 import { type Initializer, ones, zeros } from './initializers'
 import { Module, type ModuleProps } from './module'
 import { constructed, tensorArg } from './module-internals'
-import { checkDtypeField } from './dtypes'
-import { axesProp, computeStats, maskArg, normalize, type NormBiasProps, type NormCallOptions } from './normalization'
+import { axesProp, computeStats, maskArg, normalize, normParams, type NormBiasProps, type NormCallOptions } from './normalization'
 
 export interface GroupNormProps extends NormBiasProps {
   /** Number of channel groups (32, the paper's, by default); null when `groupSize` is given. */
@@ -65,7 +64,7 @@ export class GroupNorm extends Module<GroupNormProps> {
   call(x: Tensor, options: NormCallOptions = {}): Tensor {
     x = tensorArg(this, 'call', 'x', x)
     const { mask = null } = optionsArg(options, 'GroupNorm.call')
-    const dtype = checkDtypeField(this.dtype, 'GroupNorm')
+    const params = normParams(this, 'GroupNorm')
     const nd = x.ndim
     const given = this.reductionAxes
     const defaultAxes = [...Array.from({ length: Math.max(nd - 2, 0) }, (_, i) => i + 1), -1]
@@ -112,8 +111,7 @@ export class GroupNorm extends Module<GroupNormProps> {
       }
       return [repeat(mean!), repeat(variance)]
     }
-    const { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype } = this
-    return normalize(this, x, [nd - 1], { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, dtype }, stats)
+    return normalize(this, x, [nd - 1], params, stats)
   }
 }
 
@@ -142,13 +140,12 @@ export class InstanceNorm extends Module<InstanceNormProps> {
   call(x: Tensor, options: NormCallOptions = {}): Tensor {
     x = tensorArg(this, 'call', 'x', x)
     const { mask = null } = optionsArg(options, 'InstanceNorm.call')
-    const dtype = checkDtypeField(this.dtype, 'InstanceNorm')
+    const params = normParams(this, 'InstanceNorm')
     const nd = x.ndim
     const feat = axesProp(this, 'featureAxes', this.featureAxes, nd)
     if (feat.includes(0)) throw new ValueError('The channel axes cannot include the leading dimension as this is assumed to be the batch axis.')
     const red = Array.from({ length: Math.max(nd - 1, 0) }, (_, i) => i + 1).filter((a) => !feat.includes(a))
-    const { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance } = this
-    const stats = { red, rms: false, useFastVariance, mask: maskArg(this, mask, x.shape) }
-    return normalize(this, x, feat, { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, dtype }, stats)
+    const stats = { red, rms: false, useFastVariance: this.useFastVariance, mask: maskArg(this, mask, x.shape) }
+    return normalize(this, x, feat, params, stats)
   }
 }

@@ -120,6 +120,15 @@ export interface NormParams {
 }
 
 /**
+ * A layer's `NormParams` from its fields (its `dtype` field checked); a layer without a bias
+ * (RMSNorm) has no `useBias` / `biasInit` fields and gets none.
+ */
+export function normParams(mdl: Module & Omit<NormParams, 'useBias' | 'biasInit'> & Partial<NormParams>, who: string): NormParams {
+  const { epsilon, useScale, scaleInit, useBias = false, biasInit = zeros, paramDtype } = mdl
+  return { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, dtype: checkDtypeField(mdl.dtype, who) }
+}
+
+/**
  * Where the statistics come from: `_compute_stats` over the canonical axes `red` (`StatsSettings`
  * plus `red`), or the caller's function of the float32 input, returning mean (null: zero) and
  * var broadcastable to it (BatchNorm's running averages, GroupNorm's per-group statistics).
@@ -247,12 +256,11 @@ export class LayerNorm extends Module<LayerNormProps> {
   call(x: Tensor, options: NormCallOptions = {}): Tensor {
     x = tensorArg(this, 'call', 'x', x)
     const { mask = null } = optionsArg(options, 'LayerNorm.call')
-    const dtype = checkDtypeField(this.dtype, 'LayerNorm')
+    const params = normParams(this, 'LayerNorm')
     const red = axesProp(this, 'reductionAxes', this.reductionAxes, x.ndim)
     const feat = axesProp(this, 'featureAxes', this.featureAxes, x.ndim)
-    const { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, useFastVariance } = this
-    const stats = { red, rms: false, useFastVariance, mask: maskArg(this, mask, x.shape) }
-    return normalize(this, x, feat, { epsilon, useScale, scaleInit, useBias, biasInit, paramDtype, dtype }, stats)
+    const stats = { red, rms: false, useFastVariance: this.useFastVariance, mask: maskArg(this, mask, x.shape) }
+    return normalize(this, x, feat, params, stats)
   }
 }
 
@@ -280,11 +288,10 @@ export class RMSNorm extends Module<RMSNormProps> {
   call(x: Tensor, options: NormCallOptions = {}): Tensor {
     x = tensorArg(this, 'call', 'x', x)
     const { mask = null } = optionsArg(options, 'RMSNorm.call')
-    const dtype = checkDtypeField(this.dtype, 'RMSNorm')
+    const params = normParams(this, 'RMSNorm')
     const red = axesProp(this, 'reductionAxes', this.reductionAxes, x.ndim)
     const feat = axesProp(this, 'featureAxes', this.featureAxes, x.ndim)
-    const { epsilon, useScale, scaleInit, paramDtype } = this
     const stats = { red, rms: true, useFastVariance: false, mask: maskArg(this, mask, x.shape) }
-    return normalize(this, x, feat, { epsilon, useScale, scaleInit, useBias: false, biasInit: zeros, paramDtype, dtype }, stats)
+    return normalize(this, x, feat, params, stats)
   }
 }
