@@ -252,6 +252,18 @@ impl Tensor {
         }
     }
 
+    /// `build`, fallible: E_ALLOC if the output does not fit the byte cap or the allocator
+    /// refuses it (for kernels whose outputs can be large: no memset pass before `fill`).
+    pub(crate) fn try_build<T: Copy>(shape: &[usize], dtype: DType, what: &str, fill: impl FnOnce(&mut [T])) -> Result<Tensor> {
+        assert_eq!(std::mem::size_of::<T>(), dtype.size(), "storage type does not match dtype");
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+        crate::storage::check_alloc(n, dtype.size(), what)?;
+        let storage = Storage::try_uninit(n * dtype.size())?;
+        // SAFETY: as in `build`: fresh, aligned, n elements long, all written by `fill`.
+        fill(unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr() as *mut T, n) });
+        Ok(Tensor { storage: Arc::new(storage), shape: Dims::new(shape), dtype })
+    }
+
     /// The elements as the storage type `T` (u8 for bool). Caller picks T via `dispatch!`.
     pub(crate) fn raw<T: Copy>(&self) -> &[T] {
         assert_eq!(

@@ -228,3 +228,23 @@ fn bad_shapes_and_attributes_are_refused_with_both_shapes() {
     // A window larger than the padded input gives an empty output, as XLA's.
     assert_eq!(conv_shape(&[1, 2, 2, 1], &[3, 3, 1, 1], &spec(2, 1).unwrap()).unwrap(), vec![1, 0, 0, 1]);
 }
+
+#[test]
+fn the_direct_path_for_shallow_windows_equals_the_reference() {
+    // Windows of at most 32 floats: mnist's first layer, an RGB 3×3/2 with 40 features (a
+    // second, partial block of 32), a dilated 5×5 over one feature with 17 outputs, padding
+    // wider than the window (whole lines of zeros), and lines longer than one task.
+    let spec = |s: usize, p: i64, d: usize| ConvSpec { strides: vec![s; 2], padding: vec![(p, p); 2], lhs_dilation: vec![1; 2], rhs_dilation: vec![d; 2], groups: 1 };
+    let cases = [
+        Case { lhs: vec![3, 28, 28, 1], rhs: vec![3, 3, 1, 32], spec: spec(1, 1, 1) },
+        Case { lhs: vec![2, 15, 13, 3], rhs: vec![3, 3, 3, 40], spec: spec(2, 1, 1) },
+        Case { lhs: vec![1, 12, 12, 1], rhs: vec![5, 5, 1, 17], spec: spec(1, 3, 2) },
+        Case { lhs: vec![1, 4, 9, 2], rhs: vec![2, 2, 2, 8], spec: spec(1, 4, 1) },
+        Case { lhs: vec![2, 64, 600, 1], rhs: vec![3, 3, 1, 48], spec: spec(1, 1, 1) },
+    ];
+    on_pools(|| {
+        for (i, c) in cases.iter().enumerate() {
+            check(c, 50 + i as u64);
+        }
+    });
+}

@@ -57,10 +57,7 @@ fn chain(g: &mut Graph, rng: &mut Lcg, start: Src, others: &[Src], len: usize) -
 /// The same graph with fusion, and op by op (each node its own plan output, so nothing fuses).
 fn compare(g: Graph, out: Src, inputs: Vec<Tensor>, want_ops: &str) {
     let n = g.nodes.len();
-    let mut g2 = Graph::new();
-    g2.inputs = g.inputs.clone();
-    g2.consts = g.consts.clone();
-    g2.nodes = g.nodes.clone();
+    let g2 = g.clone();
     let fused = Plan::compile(g, vec![out]).unwrap();
     let ops = fused.stats().ops;
     assert!(ops.iter().any(|o| *o == want_ops), "expected {want_ops} in {ops:?}");
@@ -148,26 +145,82 @@ fn shared_values_are_not_fused_away() {
 #[test]
 fn convolution_epilogues_are_bit_identical() {
     // An inference BatchNorm after a convolution ((y - mean) · scale + shift, per feature), relu,
-    // a residual add and relu again: the chain runs in place on the product (`conv_fused`).
-    // Shapes for the im2col path, the Winograd path and a strided convolution.
-    let cases: [(&[usize], [usize; 2], i64); 3] = [(&[2, 9, 7, 8], [3, 3], 1), (&[1, 16, 16, 16], [3, 3], 1), (&[1, 11, 11, 6], [3, 3], 2)];
-    for (seed, &(xs, [kh, kw], stride)) in cases.iter().enumerate() {
+    // a residual add and relu again: the kernel runs the chain on each region of its output as
+    // it finishes it (`conv_fused`). Shapes for each path: im2col (and im2col for one input
+    // feature, mnist's first layer), Winograd, a strided implicit product, implicit lines that
+    // fall wholly in the padding, depthwise, and column bands split across threads; each with
+    // that chain and with a plain bias and relu (nn.Conv + relu).
+    struct Case {
+        x: &'static [usize],
+        o: usize,
+        stride: i64,
+        pad: i64,
+        groups: usize,
+    }
+    let cases = [
+        Case { x: &[2, 9, 7, 8], o: 16, stride: 1, pad: 1, groups: 1 },
+        Case { x: &[3, 28, 28, 1], o: 32, stride: 1, pad: 1, groups: 1 },
+        Case { x: &[1, 16, 16, 16], o: 16, stride: 1, pad: 1, groups: 1 },
+        Case { x: &[1, 11, 11, 6], o: 16, stride: 2, pad: 1, groups: 1 },
+        Case { x: &[1, 4, 14, 8], o: 16, stride: 1, pad: 4, groups: 1 },
+        Case { x: &[2, 12, 12, 32], o: 32, stride: 1, pad: 1, groups: 32 },
+        Case { x: &[1, 7, 7, 256], o: 512, stride: 1, pad: 1, groups: 1 },
+    ];
+    for (seed, (case, plain_bias)) in cases.iter().flat_map(|c| [(c, false), (c, true)]).enumerate() {
         let seed = seed as u64;
-        let (c, o) = (xs[3], 16);
+        let (c, o) = (case.x[3], case.o);
         let mut g = Graph::new();
-        let x = g.input(Meta::new(xs.to_vec(), DType::F32));
-        let w = g.constant(&f32s(&[kh, kw, c, o], seed + 1));
-        let attrs = vec![Attr::Ints(vec![stride; 2]), Attr::Ints(vec![1; 4]), Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 2]), Attr::Int(1)];
+        let x = g.input(Meta::new(case.x.to_vec(), DType::F32));
+        let w = g.constant(&f32s(&[3, 3, c / case.groups, o], seed + 1));
+        let attrs = vec![Attr::Ints(vec![case.stride; 2]), Attr::Ints(vec![case.pad; 4]), Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 2]), Attr::Int(case.groups as i64)];
         let y = node(&mut g, "conv_general_dilated", attrs, vec![x, w]);
         let shape = g.nodes[g.nodes.len() - 1].outs[0].shape.clone();
         let (mean, scale, shift) = (g.constant(&f32s(&[o], seed + 2)), g.constant(&f32s(&[o], seed + 3)), g.constant(&f32s(&[o], seed + 4)));
         let residual = g.constant(&f32s(&shape, seed + 5));
-        let centred = node(&mut g, "subtract", vec![], vec![y, mean]);
-        let scaled = node(&mut g, "multiply", vec![], vec![centred, scale]);
-        let shifted = node(&mut g, "add", vec![], vec![scaled, shift]);
-        let act = node(&mut g, "relu", vec![], vec![shifted]);
-        let sum = node(&mut g, "add", vec![], vec![residual, act]);
-        let out = node(&mut g, "relu", vec![], vec![sum]);
-        compare(g, out, vec![f32s(xs, seed)], "conv_fused");
+        let out = if plain_bias {
+            // nn.Conv + relu: the bias-row fast path.
+            let biased = node(&mut g, "add", vec![], vec![y, shift]);
+            node(&mut g, "relu", vec![], vec![biased])
+        } else {
+            let centred = node(&mut g, "subtract", vec![], vec![y, mean]);
+            let scaled = node(&mut g, "multiply", vec![], vec![centred, scale]);
+            let shifted = node(&mut g, "add", vec![], vec![scaled, shift]);
+            let act = node(&mut g, "relu", vec![], vec![shifted]);
+            let sum = node(&mut g, "add", vec![], vec![residual, act]);
+            node(&mut g, "relu", vec![], vec![sum])
+        };
+        let run = || compare(g.clone(), out, vec![f32s(case.x, seed)], "conv_fused");
+        run();
+        // Again on two threads (parallel tasks, Winograd blocks and column bands).
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
+    }
+}
+
+#[test]
+fn window_epilogues_are_bit_identical() {
+    // Average pooling (a window sum divided by the window size, or by a per-position count as
+    // with count_include_pad=False) and a chain after max pooling: the reduction runs the chain
+    // on each chunk it finishes (`reduce_window_fused`).
+    let cases: [(&[usize], [i64; 2], [i64; 2], [i64; 4], &str); 3] =
+        [(&[4, 28, 28, 32], [2, 2], [2, 2], [0; 4], "add"), (&[1, 13, 13, 16], [3, 3], [2, 2], [1; 4], "add"), (&[2, 9, 9, 8], [3, 3], [1, 1], [1; 4], "max")];
+    for (seed, &(xs, dims, strides, pad, op)) in cases.iter().enumerate() {
+        let seed = seed as u64 + 40;
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(xs.to_vec(), DType::F32));
+        let attrs = vec![
+            Attr::Num(0.0),
+            Attr::Choice(if op == "add" { 0 } else { 1 }),
+            Attr::Ints(vec![1, dims[0], dims[1], 1]),
+            Attr::Ints(vec![1, strides[0], strides[1], 1]),
+            Attr::Ints(vec![0, 0, pad[0], pad[1], pad[2], pad[3], 0, 0]),
+        ];
+        let y = node(&mut g, "reduce_window", attrs, vec![x]);
+        let shape = g.nodes[g.nodes.len() - 1].outs[0].shape.clone();
+        let counts = g.constant(&f32s(&shape[1..], seed + 1));
+        let out = if seed % 2 == 0 { node(&mut g, "divide", vec![], vec![y, Src::Scalar(4.0)]) } else { node(&mut g, "divide", vec![], vec![y, counts]) };
+        let out = node(&mut g, "tanh", vec![], vec![out]);
+        let run = || compare(g.clone(), out, vec![f32s(xs, seed)], "reduce_window_fused");
+        run();
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
     }
 }

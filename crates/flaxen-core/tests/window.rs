@@ -81,6 +81,16 @@ fn random_windows_equal_the_direct_reference() {
 }
 
 #[test]
+fn windows_far_larger_than_the_input_visit_only_the_input() {
+    // A window of 2^30 positions, mostly padding: each output combines at most the 5 inputs
+    // (the work is bounded by the input, not by the window).
+    let x = Tensor::from_vec(vec![1.0f32, 2.0, 4.0, 8.0, 16.0], &[5]).unwrap();
+    let w = Window::new(1, &[1 << 30], &[1 << 29], &[(1 << 30) - 1, (1 << 30) - 1]).unwrap();
+    let got = reduce_window(&x, 0.5, WindowOp::Add, &w).unwrap();
+    assert_eq!(got.to_vec::<f32>().unwrap(), vec![1.5, 31.5, 30.5]);
+}
+
+#[test]
 fn bad_windows_are_refused() {
     assert!(Window::new(2, &[2], &[1, 1], &[0; 4]).unwrap_err().to_string().contains("window_dimensions has 1 entries"));
     assert!(Window::new(2, &[2, 2], &[1, 0], &[0; 4]).unwrap_err().to_string().contains("window_strides must be positive"));

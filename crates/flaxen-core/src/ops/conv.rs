@@ -9,10 +9,12 @@
 //! the outputs along the last spatial axis for a fixed batch and other spatial indices, and its
 //! windows cover one input line per window position over the other axes
 //! (`Geometry::for_outer`). 3×3 windows with unit strides (most of a ResNet) take
-//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 2.25× fewer multiply-adds.
+//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 2.25× fewer multiply-adds; windows of at
+//! most 32 floats (first layers over 1 or 3 features) a direct kernel (`conv_direct.rs`).
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::ops::fused::Epilogue;
 use crate::shape::{check_shape, numel};
 use crate::tensor::Tensor;
 
@@ -109,6 +111,12 @@ pub fn conv_shape(lhs: &[usize], rhs: &[usize], spec: &ConvSpec) -> Result<Vec<u
 
 /// The convolution (float32 operands; see the module docs for the layout).
 pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
+    conv_with(lhs, rhs, spec, None)
+}
+
+/// The convolution with `tail` (a plan's fused epilogue: bias, activation) run on each region
+/// of the output as soon as the region is final, while it is still in cache.
+pub fn conv_with(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec, tail: Option<&Epilogue>) -> Result<Tensor> {
     for (t, what) in [(lhs, "lhs"), (rhs, "rhs")] {
         if t.dtype() != DType::F32 {
             return Err(Error::dtype(format!("conv_general_dilated: {what} has dtype {}; expected a float dtype", t.dtype())));
@@ -116,28 +124,41 @@ pub fn conv(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
     }
     let (ls, rs) = (lhs.shape(), rhs.shape());
     let out_shape = conv_shape(ls, rs, spec)?;
+    if let Some(tail) = tail {
+        tail.check(&out_shape, "conv_general_dilated")?;
+    }
     let nsp = spec.strides.len();
     let (c, o, g) = (ls[nsp + 1], rs[nsp + 1], spec.groups);
-    let mut out = Tensor::try_zeros(&out_shape, DType::F32)?;
-    // Nothing to add: no outputs, an empty kernel, or an empty input (a zero-sized axis under
-    // padding: every window reads padding only).
-    if numel(&out_shape) == 0 || numel(rs) == 0 || numel(ls) == 0 {
-        return Ok(out);
-    }
     let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
-    let y = out.raw_mut::<f32>().expect("a fresh tensor is not shared");
-    #[cfg(target_arch = "x86_64")]
-    if super::winograd::applies(ls, rs, &out_shape, spec) {
-        super::winograd::conv(x, w, y, ls, &out_shape, spec);
-        return Ok(out);
-    }
-    let geo = Geometry { ls, window: &rs[..nsp], out: &out_shape, spec, c, o, cg: c / g, og: o / g };
-    if geo.cg == 1 && g > 1 {
-        depthwise(&geo, x, w, y);
-    } else {
-        super::conv_gemm::conv_gemm(&geo, x, w, y);
-    }
-    Ok(out)
+    // Every path below writes every output element (no zeroing pass first).
+    Tensor::try_build::<f32>(&out_shape, DType::F32, "conv_general_dilated: output", |y| {
+        if y.is_empty() {
+            return;
+        }
+        // Nothing to add: an empty kernel, or an empty input (a zero-sized axis under padding:
+        // every window reads padding only).
+        if numel(rs) == 0 || numel(ls) == 0 {
+            y.fill(0.0);
+            if let Some(tail) = tail {
+                tail.apply(0, y);
+            }
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if super::winograd::applies(ls, rs, &out_shape, spec) {
+            return super::winograd::conv(x, w, y, ls, &out_shape, spec, tail);
+        }
+        let geo = Geometry { ls, window: &rs[..nsp], out: &out_shape, spec, c, o, cg: c / g, og: o / g };
+        #[cfg(target_arch = "x86_64")]
+        if super::conv_direct::applies(&geo) {
+            return super::conv_direct::conv(&geo, x, w, y, tail);
+        }
+        if geo.cg == 1 && g > 1 {
+            depthwise(&geo, x, w, y, tail);
+        } else {
+            super::conv_gemm::conv_gemm(&geo, x, w, y, tail);
+        }
+    })
 }
 
 /// One call's shapes and the index arithmetic the lowerings share.
@@ -231,30 +252,57 @@ impl Geometry<'_> {
 /// Depthwise (one input feature per group): no product to speak of (a window's worth of
 /// multiply-adds per output), so each output row adds its window's input rows, scaled by the
 /// kernel, across all features at once (features are contiguous on both sides).
-fn depthwise(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
-    let (c, o, og, l) = (geo.c, geo.o, geo.og, geo.last());
-    let (ol, kw, wl) = (geo.line_len(), geo.kw(), geo.in_len());
-    crate::par::chunks(y, o * DEPTHWISE_ROWS, |start, rows_out| {
-        // The row's input pixels along the last axis, per window position there.
-        let mut last = Vec::with_capacity(kw);
-        // The output starts zeroed (try_zeros).
-        for (i, yr) in rows_out.chunks_exact_mut(o).enumerate() {
-            let r = start / o + i;
-            last.clear();
-            last.extend((0..kw).map(|k| geo.input_index(l, r % ol, k)));
-            geo.for_outer(r / ol, |ko, base| {
-                let Some(base) = base else { return };
-                for (k, &i) in last.iter().enumerate() {
-                    let Some(i) = i else { continue };
-                    let s = base * wl + i;
-                    let (xs, ws) = (&x[s * c..(s + 1) * c], &w[(ko * kw + k) * o..][..o]);
-                    if og == 1 {
-                        yr.iter_mut().zip(xs).zip(ws).for_each(|((y, &a), &b)| *y += a * b);
-                    } else {
-                        yr.iter_mut().zip(ws).enumerate().for_each(|(oc, (y, &b))| *y += xs[oc / og] * b);
-                    }
-                }
-            });
+fn depthwise(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Option<&Epilogue>) {
+    crate::par::chunks(y, geo.o * DEPTHWISE_ROWS, |start, rows_out| {
+        depthwise_rows(geo, x, w, start, rows_out);
+        if let Some(tail) = tail {
+            tail.apply(start, rows_out);
         }
     });
+}
+
+/// The output rows from flat offset `start`, into `rows_out`: compiled for AVX-512 where the
+/// CPU has it (the feature loops vectorise 16 wide; the same operations, so the same results).
+fn depthwise_rows(geo: &Geometry, x: &[f32], w: &[f32], start: usize, rows_out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected at run time.
+        return unsafe { depthwise_rows_avx512(geo, x, w, start, rows_out) };
+    }
+    depthwise_rows_any(geo, x, w, start, rows_out)
+}
+
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn depthwise_rows_avx512(geo: &Geometry, x: &[f32], w: &[f32], start: usize, rows_out: &mut [f32]) {
+    depthwise_rows_any(geo, x, w, start, rows_out)
+}
+
+#[inline(always)]
+fn depthwise_rows_any(geo: &Geometry, x: &[f32], w: &[f32], start: usize, rows_out: &mut [f32]) {
+    let (c, o, og, l) = (geo.c, geo.o, geo.og, geo.last());
+    let (ol, kw, wl) = (geo.line_len(), geo.kw(), geo.in_len());
+    // The row's input pixels along the last axis, per window position there.
+    let mut last = Vec::with_capacity(kw);
+    rows_out.fill(0.0);
+    for (i, yr) in rows_out.chunks_exact_mut(o).enumerate() {
+        let r = start / o + i;
+        last.clear();
+        last.extend((0..kw).map(|k| geo.input_index(l, r % ol, k)));
+        geo.for_outer(r / ol, |ko, base| {
+            let Some(base) = base else { return };
+            for (k, &i) in last.iter().enumerate() {
+                let Some(i) = i else { continue };
+                let s = base * wl + i;
+                let (xs, ws) = (&x[s * c..(s + 1) * c], &w[(ko * kw + k) * o..][..o]);
+                if og == 1 {
+                    yr.iter_mut().zip(xs).zip(ws).for_each(|((y, &a), &b)| *y += a * b);
+                } else {
+                    yr.iter_mut().zip(ws).enumerate().for_each(|(oc, (y, &b))| *y += xs[oc / og] * b);
+                }
+            }
+        });
+    }
 }

@@ -23,6 +23,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::ops::conv::Geometry;
+use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm, PAR_WORK};
 use crate::par::SendPtr;
 
@@ -54,9 +55,9 @@ struct Task {
     j1: usize,
 }
 
-/// The convolution into `y` ([rows, O], zeroed: the implicit path leaves alone the lines whose
-/// every window row falls in padding).
-pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+/// The convolution into `y` ([rows, O]; every element is written), with `tail` run on each
+/// task's outputs once they are final.
+pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Option<&Epilogue>) {
     let implicit = takes_implicit(geo);
     let (rows, ol) = (geo.rows(), geo.line_len());
     let units: Vec<(usize, usize)> = if implicit {
@@ -87,7 +88,10 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
             } else {
                 im2col_task(geo, x, w, yp, t, &mut s)
             }
-        })
+        });
+        if let Some(tail) = tail {
+            task_rows(geo, yp, t, |start, run| tail.apply(start, run));
+        }
     };
     if parallel && tasks.len() > 1 {
         tasks.par_iter().for_each(run);
@@ -103,10 +107,22 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
 /// [1, 11, 11, 64] → 128 (5-output lines) 181 vs 196, [1, 15, 15, 64] → 128 (7) 200 vs 194,
 /// [1, 17, 17, 256] → 256 (8, a 2.4 MB kernel) 146 vs 163; 3×3/2 SAME [1, 28, 28, 128] → 256
 /// (14, 1.2 MB) 197 vs 198; the ResNet stem (112, C = 3) 178 vs 124.
+///
+/// Its products are also only as deep as one window row (kw·C floats, or C under dilation or
+/// groups): below 16 the microkernel mostly loads and stores its accumulators, and one im2col
+/// product over the whole window is faster (mnist's first layer, 3×3 over 1 feature: 3
+/// products of depth 3 per line against one of depth 9).
 fn takes_implicit(geo: &Geometry) -> bool {
     let ol = geo.line_len();
     let kernel_bytes = 4 * geo.kdepth() * geo.o;
-    ol >= 6 && (ol >= 12 || kernel_bytes <= L2_BYTES) && !pointwise(geo)
+    let depth = if one_run(geo) { geo.kw() * geo.cg } else { geo.cg };
+    ol >= 6 && depth >= 16 && (ol >= 12 || kernel_bytes <= L2_BYTES) && !pointwise(geo)
+}
+
+/// Whether a window row is one contiguous run of kw·C input floats (no dilation along the last
+/// axis, no groups), which one implicit product reads in place.
+fn one_run(geo: &Geometry) -> bool {
+    geo.kw() == 1 || (geo.spec.rhs_dilation[geo.last()] == 1 && geo.cg == geo.c)
 }
 
 /// A 1×1 window with unit strides, no padding and no lhs dilation: the input is the im2col
@@ -157,6 +173,23 @@ fn product(geo: &Geometry, w: &[f32], y: SendPtr<f32>, t: &Task, r0: usize, m: u
     unsafe { gemm_st(&prod) };
 }
 
+/// Calls `f(start, run)` on task `t`'s outputs: one run when it covers whole output rows, else
+/// one per row (its band of columns), with the run's flat offset in the output.
+fn task_rows(geo: &Geometry, y: SendPtr<f32>, t: &Task, mut f: impl FnMut(usize, &mut [f32])) {
+    let (o, col) = (geo.o, t.grp * geo.og + t.j0);
+    let width = t.j1 - t.j0;
+    let mut run = |start: usize, len: usize| {
+        // SAFETY: the run lies inside the [rows, O] output, in this task's rows and columns,
+        // which no other task writes; the task has finished with them.
+        f(start, unsafe { std::slice::from_raw_parts_mut(y.get().add(start), len) })
+    };
+    if width == o {
+        run(t.r0 * o, (t.r1 - t.r0) * o);
+    } else {
+        (t.r0..t.r1).for_each(|r| run(r * o + col, width));
+    }
+}
+
 /// The implicit lowering of task `t` (see the module docs).
 fn implicit_task(geo: &Geometry, x: &[f32], w: &[f32], y: SendPtr<f32>, t: &Task, buf: &mut Vec<f32>) {
     let (l, s, c, cg) = (geo.last(), geo.spec, geo.c, geo.cg);
@@ -166,7 +199,7 @@ fn implicit_task(geo: &Geometry, x: &[f32], w: &[f32], y: SendPtr<f32>, t: &Task
     // The columns of the padded, dilated input line the task reads: `span` from `start`.
     let span = (m - 1) * stride + (kw - 1) * rd + 1;
     let start = (o0 * stride) as i64 - s.padding[l].0;
-    let one_run = kw == 1 || (rd == 1 && cg == c);
+    let one_run = one_run(geo);
     let lda = stride * c;
     let mut first = true;
     geo.for_outer(line, |ko, base| {
@@ -184,6 +217,10 @@ fn implicit_task(geo: &Geometry, x: &[f32], w: &[f32], y: SendPtr<f32>, t: &Task
         }
         first = false;
     });
+    if first {
+        // Every window row fell in padding: the outputs are zeros.
+        task_rows(geo, y, t, |_, run| run.fill(0.0));
+    }
 }
 
 /// Columns start..start+span of input line `base` as the padded, lhs-dilated line has them

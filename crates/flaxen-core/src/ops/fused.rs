@@ -235,40 +235,106 @@ pub fn run(prog: &Program, extras: &[Tensor]) -> Result<Tensor> {
     }))
 }
 
-/// The commonest epilogue, a bias row added and an optional relu (Dense + relu), in one pass
-/// over each row; the same per-element operations as the general path.
-fn bias_relu(steps: &[Step], srcs: &[Src], acc: &mut [f32]) -> bool {
+/// The commonest epilogue, a bias row added and an optional relu (Dense + relu, Conv + relu):
+/// (the bias row, whether it is the left operand, relu) when `steps` is that chain.
+fn bias_relu<'s>(steps: &[Step], srcs: &[Src<'s>]) -> Option<(&'s [f32], bool, bool)> {
     let (bias, right, relu) = match *steps {
         [Step::Binary { op: BinaryOp::Add, other: Other::Extra(i), acc_right }] => (i, acc_right, false),
         [Step::Binary { op: BinaryOp::Add, other: Other::Extra(i), acc_right }, Step::Relu] => (i, acc_right, true),
-        _ => return false,
+        _ => return None,
     };
     let row = srcs[bias].data;
-    if row.is_empty() || !acc.len().is_multiple_of(row.len()) {
-        return false;
+    (!row.is_empty()).then_some((row, right, relu))
+}
+
+/// The bias-and-relu chain over whole rows of `acc` (its length a multiple of the row's), in
+/// one pass per row; the same per-element operations as the general path. Compiled for AVX-512
+/// where the CPU has it.
+fn bias_relu_rows(row: &[f32], right: bool, relu: bool, acc: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512f() {
+        // SAFETY: AVX-512F was detected at run time.
+        return unsafe { bias_relu_rows_avx512(row, right, relu, acc) };
     }
-    let go = |c: &mut [f32]| {
-        for r in c.chunks_exact_mut(row.len()) {
+    bias_relu_rows_any(row, right, relu, acc)
+}
+
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn bias_relu_rows_avx512(row: &[f32], right: bool, relu: bool, acc: &mut [f32]) {
+    bias_relu_rows_any(row, right, relu, acc)
+}
+
+#[inline(always)]
+fn bias_relu_rows_any(row: &[f32], right: bool, relu: bool, acc: &mut [f32]) {
+    // Blocks of whole rows that stay in L1 between the two passes.
+    for block in acc.chunks_mut(row.len() * (CHUNK / row.len()).max(1)) {
+        for r in block.chunks_exact_mut(row.len()) {
             // Operand order kept: with two NaNs x86 returns the first one's payload.
             if right {
                 r.iter_mut().zip(row).for_each(|(a, &b)| *a = b + *a);
             } else {
                 r.iter_mut().zip(row).for_each(|(a, &b)| *a += b);
             }
-            if relu {
-                r.iter_mut().for_each(|v| *v = relu_f32(*v));
+        }
+        if relu {
+            block.iter_mut().for_each(|v| *v = relu_f32(*v));
+        }
+    }
+}
+
+/// A producer's epilogue bound to its extra operands, run by the producing kernel on each
+/// region of the output as soon as the region is final (still in cache), instead of in a second
+/// pass over the whole output: convolutions call it per task or tile block, `reduce_window` per
+/// chunk. Regions may start anywhere; extras are read at the region's flat offsets.
+pub struct Epilogue<'a> {
+    steps: &'a [Step],
+    srcs: Vec<Src<'a>>,
+    shape: &'a [usize],
+}
+
+thread_local! {
+    /// Each thread's scratch for the chain's temporaries (2 × CHUNK floats).
+    static TMP: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<'a> Epilogue<'a> {
+    /// `prog` (a `Start::Product` chain) over an output of `prog.shape`, with its extras.
+    pub fn new(prog: &'a Program, extras: &'a [Tensor]) -> Result<Epilogue<'a>> {
+        if prog.start != Start::Product {
+            return Err(Error::arg("fused: an epilogue starts from its producer's output"));
+        }
+        Ok(Epilogue { steps: &prog.steps, srcs: sources(extras, &prog.shape)?, shape: &prog.shape })
+    }
+
+    /// E_SHAPE unless the producer's output has the shape the chain was compiled for.
+    pub fn check(&self, out: &[usize], what: &str) -> Result<()> {
+        if out != self.shape {
+            return Err(Error::shape(format!("{what}: the fused epilogue expects an output of shape {:?}, got {out:?}", self.shape)));
+        }
+        Ok(())
+    }
+
+    /// Runs the chain in place over `acc`, the output elements from flat offset `start`.
+    pub fn apply(&self, start: usize, acc: &mut [f32]) {
+        if let Some((row, right, relu)) = bias_relu(self.steps, &self.srcs) {
+            if start.is_multiple_of(row.len()) && acc.len().is_multiple_of(row.len()) {
+                return bias_relu_rows(row, right, relu, acc);
             }
         }
-    };
-    let rows = acc.len() / row.len();
-    if par::parallel(acc.len()) && rows > 1 {
-        use rayon::prelude::*;
-        let per = rows.div_ceil(rayon::current_num_threads()).max(1) * row.len();
-        acc.par_chunks_mut(per).for_each(go);
-    } else {
-        go(acc);
+        TMP.with(|t| {
+            let mut t = t.borrow_mut();
+            if t.len() < 2 * CHUNK {
+                t.resize(2 * CHUNK, 0.0);
+            }
+            let (t1, t2) = t.split_at_mut(CHUNK);
+            for (i, c) in acc.chunks_mut(CHUNK).enumerate() {
+                run_steps(self.steps, &self.srcs, start + i * CHUNK, c, t1, t2);
+            }
+        })
     }
-    true
 }
 
 /// Runs the chain in place over `product` (a fresh matmul output this call owns).
@@ -276,7 +342,15 @@ pub fn run_epilogue(prog: &Program, mut product: Tensor, extras: &[Tensor]) -> R
     let srcs = sources(extras, product.shape())?;
     let steps = &prog.steps;
     if let Some(acc) = product.raw_mut::<f32>() {
-        if bias_relu(steps, &srcs, acc) {
+        if let Some((row, right, relu)) = bias_relu(steps, &srcs).filter(|(row, ..)| acc.len().is_multiple_of(row.len())) {
+            let rows = acc.len() / row.len();
+            if par::parallel(acc.len()) && rows > 1 {
+                use rayon::prelude::*;
+                let per = rows.div_ceil(rayon::current_num_threads()).max(1) * row.len();
+                acc.par_chunks_mut(per).for_each(|c| bias_relu_rows(row, right, relu, c));
+            } else {
+                bias_relu_rows(row, right, relu, acc);
+            }
             return Ok(product);
         }
         chunks(acc, |s, c| {

@@ -6,6 +6,8 @@ pub(crate) mod bcast;
 pub mod binary;
 pub mod compare;
 pub mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_direct;
 mod conv_gemm;
 pub mod create;
 pub mod elementwise;

@@ -1935,7 +1935,7 @@ fn infer_fused(at: &[Attr], i: usize) -> Result<Vec<Meta>> {
 }
 
 /// Rows the plan compiler makes (see `plan/compile.rs`): fused elementwise chains, alone or as
-/// a matmul's or a convolution's epilogue. Their attribute is `AttrKind::Internal`, so JS cannot call them.
+/// the epilogue of a matmul, a convolution or a window reduction. Their attribute is `AttrKind::Internal`, so JS cannot call them.
 const FUSED: &[OpDef] = &[
     OpDef {
         name: "fused_elementwise",
@@ -1984,8 +1984,30 @@ const FUSED: &[OpDef] = &[
             let [x, w, extras @ ..] = xs else {
                 return Err(Error::arg("conv_fused: expected the two convolution operands first"));
             };
-            let product = ops::conv(x, w, &conv_spec(at)?)?;
-            out(crate::ops::fused::run_epilogue(program(at, 5)?, product, extras))
+            let tail = crate::ops::fused::Epilogue::new(program(at, 5)?, extras)?;
+            out(ops::conv::conv_with(x, w, &conv_spec(at)?, Some(&tail)))
+        },
+    },
+    OpDef {
+        name: "reduce_window_fused",
+        inputs: &[("xs", In::List)],
+        attrs: &[
+            ("init_value", AttrKind::Num),
+            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
+            ("window_dimensions", AttrKind::Ints),
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            ("program", AttrKind::Internal),
+        ],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, _| infer_fused(at, 5),
+        run: |at, a| {
+            let [x, extras @ ..] = list(a) else {
+                return Err(Error::arg("reduce_window_fused: expected the operand first"));
+            };
+            let tail = crate::ops::fused::Epilogue::new(program(at, 5)?, extras)?;
+            out(ops::window::reduce_window_with(x, at[0].num(), ops::WindowOp::from_index(at[1].choice()), &window(at, x.ndim())?, Some(&tail)))
         },
     },
 ];

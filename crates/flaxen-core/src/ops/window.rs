@@ -12,7 +12,8 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{fmax_nan, fmin_nan};
-use crate::shape::{check_shape, numel};
+use crate::ops::fused::Epilogue;
+use crate::shape::check_shape;
 use crate::tensor::Tensor;
 
 /// The reduction.
@@ -75,30 +76,41 @@ pub fn reduce_window_shape(shape: &[usize], w: &Window) -> Result<Vec<usize>> {
 
 /// The reduction of `x` (float32) over every window.
 pub fn reduce_window(x: &Tensor, init: f64, op: WindowOp, w: &Window) -> Result<Tensor> {
+    reduce_window_with(x, init, op, w, None)
+}
+
+/// `reduce_window` with `tail` (a plan's fused epilogue: average pooling's division) run on each
+/// chunk of the output once it is final.
+pub fn reduce_window_with(x: &Tensor, init: f64, op: WindowOp, w: &Window, tail: Option<&Epilogue>) -> Result<Tensor> {
     if x.dtype() != DType::F32 {
         return Err(Error::dtype(format!("reduce_window: operand has dtype {}; expected a float dtype", x.dtype())));
     }
     let shape = x.shape();
     let out_shape = reduce_window_shape(shape, w)?;
-    let init = init as f32;
+    if let Some(tail) = tail {
+        tail.check(&out_shape, "reduce_window")?;
+    }
     let nd = shape.len();
     // The contiguous rows combined at once: the last axis when it is not windowed, else 1.
     let last_free = nd > 0 && w.dims[nd - 1] == 1 && w.strides[nd - 1] == 1 && w.padding[nd - 1] == (0, 0);
     let (outer, v) = if last_free { (nd - 1, shape[nd - 1]) } else { (nd, 1) };
-    let src = x.raw::<f32>();
-    let mut out = Tensor::try_zeros(&out_shape, DType::F32)?;
-    let total = numel(&out_shape);
-    if total == 0 {
-        return Ok(out);
-    }
-    let y = out.raw_mut::<f32>().expect("a fresh tensor is not shared");
-    let rows = Rows { src, shape, out_shape: &out_shape, w, outer, v, init };
-    crate::par::chunks(y, (crate::par::CHUNK / v.max(1)).max(1) * v, |start, chunk| match op {
-        WindowOp::Add => rows.run(start / v, chunk, |a, b| a + b),
-        WindowOp::Max => rows.run(start / v, chunk, fmax_nan),
-        WindowOp::Min => rows.run(start / v, chunk, fmin_nan),
-    });
-    Ok(out)
+    let rows = Rows::new(x.raw::<f32>(), shape, &out_shape, w, outer, v, init as f32);
+    // Every output row is written (filled with `init`, then combined).
+    Tensor::try_build::<f32>(&out_shape, DType::F32, "reduce_window: output", |y| {
+        if y.is_empty() {
+            return;
+        }
+        crate::par::chunks(y, (crate::par::CHUNK / v.max(1)).max(1) * v, |start, chunk| {
+            match op {
+                WindowOp::Add => rows.run(start / v, chunk, |a, b| a + b),
+                WindowOp::Max => rows.run(start / v, chunk, fmax_nan),
+                WindowOp::Min => rows.run(start / v, chunk, fmin_nan),
+            }
+            if let Some(tail) = tail {
+                tail.apply(start, chunk);
+            }
+        });
+    })
 }
 
 /// What every chunk of output rows needs.
@@ -111,9 +123,27 @@ struct Rows<'a> {
     /// Contiguous elements per row (the features when the last axis is not windowed).
     v: usize,
     init: f32,
+    /// Per window position (row-major), its input row's offset from the window's first row
+    /// when the window lies wholly inside the input (most windows): no per-position bounds
+    /// tests or index arithmetic for those.
+    offsets: Vec<usize>,
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
+    fn new(src: &'a [f32], shape: &'a [usize], out_shape: &'a [usize], w: &'a Window, outer: usize, v: usize, init: f32) -> Rows<'a> {
+        // (A window longer than the input along some axis is never wholly inside it.)
+        let mut offsets = vec![];
+        if (0..outer).all(|d| w.dims[d] <= shape[d]) {
+            offsets.push(0);
+            let mut stride = 1;
+            for d in (0..outer).rev() {
+                offsets = (0..w.dims[d]).flat_map(|k| offsets.iter().map(move |&o| k * stride + o)).collect();
+                stride *= shape[d];
+            }
+        }
+        Rows { src, shape, out_shape, w, outer, v, init, offsets }
+    }
+
     /// Rows `first..` of the output into `chunk`, with the reduction `f` (compiled for AVX-512
     /// where the CPU has it: the row loops vectorise 16 wide; the same operations, so the same
     /// results).
@@ -139,9 +169,8 @@ impl Rows<'_> {
     fn run_any(&self, first: usize, chunk: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy) {
         let (outer, v) = (self.outer, self.v);
         let w = self.w;
-        let wn: usize = w.dims[..outer].iter().product();
         // Per row, each axis's input index of window index 0 (may be in the padding).
-        let (mut base, mut kidx) = (vec![0i64; outer], vec![0usize; outer]);
+        let (mut base, mut kidx, mut lo, mut hi) = (vec![0i64; outer], vec![0usize; outer], vec![0usize; outer], vec![0usize; outer]);
         for (i, yr) in chunk.chunks_exact_mut(v).enumerate() {
             yr.fill(self.init);
             let mut rem = first + i;
@@ -149,28 +178,36 @@ impl Rows<'_> {
                 base[d] = ((rem % self.out_shape[d]) * w.strides[d]) as i64 - w.padding[d].0;
                 rem /= self.out_shape[d];
             }
-            // The odometer over the window ends where it started (all zeros) after wn steps.
-            for _ in 0..wn {
-                let mut flat = 0usize;
-                let mut inside = true;
-                for d in 0..outer {
-                    let q = base[d] + kidx[d] as i64;
-                    if q >= 0 && (q as usize) < self.shape[d] {
-                        flat = flat * self.shape[d] + q as usize;
-                    } else {
-                        inside = false;
-                    }
+            let inside = (0..outer).all(|d| base[d] >= 0 && base[d] as usize + w.dims[d] <= self.shape[d]);
+            if inside {
+                let flat0 = (0..outer).fold(0, |flat, d| flat * self.shape[d] + base[d] as usize);
+                for &off in &self.offsets {
+                    let row = &self.src[(flat0 + off) * v..][..v];
+                    yr.iter_mut().zip(row).for_each(|(a, &b)| *a = f(*a, b));
                 }
-                if inside {
-                    yr.iter_mut().zip(&self.src[flat * v..(flat + 1) * v]).for_each(|(a, &b)| *a = f(*a, b));
-                }
+                continue;
+            }
+            // Only the window positions over the input, per axis lo..hi (positions in the
+            // padding add nothing), in the same row-major order.
+            for d in 0..outer {
+                lo[d] = (-base[d]).clamp(0, w.dims[d] as i64) as usize;
+                hi[d] = (self.shape[d] as i64 - base[d]).clamp(lo[d] as i64, w.dims[d] as i64) as usize;
+            }
+            if (0..outer).any(|d| lo[d] == hi[d]) {
+                continue;
+            }
+            kidx.copy_from_slice(&lo);
+            'window: loop {
+                let flat = (0..outer).fold(0, |flat, d| flat * self.shape[d] + (base[d] + kidx[d] as i64) as usize);
+                yr.iter_mut().zip(&self.src[flat * v..(flat + 1) * v]).for_each(|(a, &b)| *a = f(*a, b));
                 for d in (0..outer).rev() {
                     kidx[d] += 1;
-                    if kidx[d] < w.dims[d] {
-                        break;
+                    if kidx[d] < hi[d] {
+                        continue 'window;
                     }
-                    kidx[d] = 0;
+                    kidx[d] = lo[d];
                 }
+                break;
             }
         }
     }

@@ -20,6 +20,7 @@ use std::arch::x86_64::*;
 use rayon::prelude::*;
 
 use crate::ops::conv::ConvSpec;
+use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm};
 use crate::par::SendPtr;
 
@@ -63,8 +64,9 @@ struct Geo {
     per_image: usize,
 }
 
-/// y = conv(x, w) for shapes `applies` accepted; `y` is the output [N, Ho, Wo, O].
-pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec) {
+/// y = conv(x, w) for shapes `applies` accepted; `y` is the output [N, Ho, Wo, O] (every
+/// element is written). `tail` runs on each block's outputs once they are final.
+pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec, tail: Option<&Epilogue>) {
     let (c, o) = (ls[3], out[3]);
     let (ho, wo) = (out[1], out[2]);
     let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
@@ -93,6 +95,12 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
             // block writes only its own tiles' outputs (tiles partition the output).
             unsafe { block(&g, x, &u, v, m, yp, t0, t1) };
         });
+        if let Some(tail) = tail {
+            for t in t0..t1 {
+                // SAFETY: tile t's outputs belong to this block, which has finished them.
+                unsafe { tile_rows(&g, t, yp, |start, run| tail.apply(start, run)) };
+            }
+        }
     };
     if blocks > 1 && threads > 1 {
         (0..blocks).into_par_iter().for_each(|b| {
@@ -252,6 +260,22 @@ unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>)
                 }
             }
         }
+    }
+}
+
+/// Calls `f(start, run)` on each of tile `t`'s output rows (up to 2 pixels × O floats, clipped
+/// to the image) with its flat offset in the output.
+///
+/// # Safety
+/// `y` is the output and no other thread accesses tile t's outputs meanwhile.
+unsafe fn tile_rows(g: &Geo, t: usize, y: SendPtr<f32>, mut f: impl FnMut(usize, &mut [f32])) {
+    let (img, rest) = (t / g.per_image, t % g.per_image);
+    let (r0, c0) = (2 * (rest / g.tw), 2 * (rest % g.tw));
+    let cols = (g.wo - c0).min(2);
+    for r in r0..(r0 + 2).min(g.ho) {
+        let start = ((img * g.ho + r) * g.wo + c0) * g.o;
+        // SAFETY: pixels (r, c0..c0+cols) of image img are inside the output and the caller's.
+        f(start, unsafe { std::slice::from_raw_parts_mut(y.get().add(start), cols * g.o) });
     }
 }
 

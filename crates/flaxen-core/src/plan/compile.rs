@@ -103,7 +103,8 @@ pub(super) fn operands<'a>(args: &[Src], get: &dyn Fn(Src) -> Option<&'a Tensor>
 
 /// A chain being fused: where it starts, its steps, and the extra operands they read.
 struct Chain {
-    /// The matmul or convolution whose product the chain updates in place, if it is an epilogue.
+    /// The matmul, convolution or window reduction whose output the chain updates in place, if
+    /// it is an epilogue.
     matmul: Option<usize>,
     steps: Vec<Step>,
     extras: Vec<Src>,
@@ -171,17 +172,20 @@ fn step_of(g: &Graph, n: usize, ai: usize, extras: &mut Vec<Src>) -> Option<Step
 }
 
 /// Fuses chains of float32 elementwise ops into one `fused_elementwise` node, and such a chain
-/// right after a matmul or a convolution into its `matmul_fused` / `conv_fused` epilogue. A
+/// right after a matmul, a convolution or a window reduction into its `matmul_fused` /
+/// `conv_fused` / `reduce_window_fused` epilogue (average pooling's division). A
 /// value joins a chain only if the next op is its one use (so nothing else needs it
 /// materialised) and keeps its shape.
 pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
-    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused), Some(conv), Some(conv_fused)) = (
+    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused), Some(conv), Some(conv_fused), Some(rw), Some(rw_fused)) = (
         table::code("matmul"),
         table::code("matmul_masked"),
         table::code("fused_elementwise"),
         table::code("matmul_fused"),
         table::code("conv_general_dilated"),
         table::code("conv_fused"),
+        table::code("reduce_window"),
+        table::code("reduce_window_fused"),
     ) else {
         return;
     };
@@ -200,10 +204,10 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
             // An epilogue runs on the float32 product (a matmul of two half operands gives a
             // half product, which no float32 chain may extend). `conv_fused` runs the float32
             // kernel directly, so its operands must be float32 too (half ones are widened by
-            // the plain row only).
+            // the plain row only); so does `reduce_window_fused`.
             let f32_args = |n: &Node| n.args.iter().take(2).all(|&a| f32_meta(g, a).is_some());
-            let is_mm = ((g.nodes[p].op == matmul || g.nodes[p].op == masked) || (g.nodes[p].op == conv && f32_args(&g.nodes[p])))
-                && g.nodes[p].outs[0].dtype == DType::F32;
+            let op = g.nodes[p].op;
+            let is_mm = (op == matmul || op == masked || ((op == conv || op == rw) && f32_args(&g.nodes[p]))) && g.nodes[p].outs[0].dtype == DType::F32;
             if !chains.contains_key(&p) && !is_mm {
                 continue;
             }
@@ -253,8 +257,8 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
                 let node = &mut g.nodes[tail];
                 let prog = Attr::Program(Arc::new(Program { start: Start::Product, steps: chain.steps, shape }));
                 node.args = mm_args.into_iter().chain(chain.extras).collect();
-                if mm_op == conv {
-                    node.op = conv_fused;
+                if mm_op == conv || mm_op == rw {
+                    node.op = if mm_op == conv { conv_fused } else { rw_fused };
                     node.attrs = mm_attrs.into_iter().chain([prog]).collect();
                 } else {
                     let (k, upper) = if mm_op == masked { (mm_attrs[0].clone(), mm_attrs[1].clone()) } else { (Attr::None, Attr::Bool(false)) };

@@ -52,7 +52,7 @@ impl Node {
 }
 
 /// A trace in progress.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Graph {
     pub inputs: Vec<Meta>,
     pub consts: Vec<Tensor>,
