@@ -11,7 +11,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{floor_div_f32, fmax_nan, fmin_nan, rem_f32};
 use crate::ops::elementwise::f32_kernel;
-use crate::ops::unary::{relu_f32, sign_f32};
+use crate::ops::unary::{relu_in_place, sign_f32};
 use crate::ops::{BinaryOp, UnaryOp};
 use crate::par;
 use crate::shape::numel;
@@ -180,7 +180,7 @@ fn run_steps_any(steps: &[Step], extras: &[Src], start: usize, acc: &mut [f32], 
                 tmp.copy_from_slice(acc);
                 f32_kernel(op)(tmp, acc);
             }
-            Step::Relu => acc.iter_mut().for_each(|v| *v = relu_f32(*v)),
+            Step::Relu => relu_in_place(acc),
             Step::Sign => acc.iter_mut().for_each(|v| *v = sign_f32(*v)),
             Step::Binary { op, other: Other::Scalar(s), acc_right } => {
                 tmp.fill(s);
@@ -280,7 +280,7 @@ fn bias_relu_rows_any(row: &[f32], right: bool, relu: bool, acc: &mut [f32]) {
             }
         }
         if relu {
-            block.iter_mut().for_each(|v| *v = relu_f32(*v));
+            relu_in_place(block);
         }
     }
 }

@@ -219,7 +219,11 @@ unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
                 let q = |j: usize| e[4 * i + j];
                 let out = [_mm512_sub_ps(q(0), q(2)), _mm512_add_ps(q(1), q(2)), _mm512_sub_ps(q(2), q(1)), _mm512_sub_ps(q(1), q(3))];
                 for (j, &val) in out.iter().enumerate() {
-                    _mm512_mask_storeu_ps(dst.add((4 * i + j) * g.c), mask, val);
+                    if mask == 0xffff {
+                        _mm512_storeu_ps(dst.add((4 * i + j) * g.c), val);
+                    } else {
+                        _mm512_mask_storeu_ps(dst.add((4 * i + j) * g.c), mask, val);
+                    }
                 }
             }
         }
@@ -255,7 +259,14 @@ unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>)
                 for (j, &val) in outs.iter().enumerate() {
                     let (r, col) = (r0 + i, c0 + j);
                     if r < g.ho && col < g.wo {
-                        _mm512_mask_storeu_ps(y.get().add(((img * g.ho + r) * g.wo + col) * g.o + f0), mask, val);
+                        let dst = y.get().add(((img * g.ho + r) * g.wo + col) * g.o + f0);
+                        // Whole vectors unmasked: masked stores are slower on AMD cores even
+                        // with every lane set.
+                        if mask == 0xffff {
+                            _mm512_storeu_ps(dst, val);
+                        } else {
+                            _mm512_mask_storeu_ps(dst, mask, val);
+                        }
                     }
                 }
             }
