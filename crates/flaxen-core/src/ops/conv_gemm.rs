@@ -107,16 +107,10 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tai
 /// [1, 11, 11, 64] → 128 (5-output lines) 181 vs 196, [1, 15, 15, 64] → 128 (7) 200 vs 194,
 /// [1, 17, 17, 256] → 256 (8, a 2.4 MB kernel) 146 vs 163; 3×3/2 SAME [1, 28, 28, 128] → 256
 /// (14, 1.2 MB) 197 vs 198; the ResNet stem (112, C = 3) 178 vs 124.
-///
-/// Its products are also only as deep as one window row (kw·C floats, or C under dilation or
-/// groups): below 16 the microkernel mostly loads and stores its accumulators, and one im2col
-/// product over the whole window is faster (mnist's first layer, 3×3 over 1 feature: 3
-/// products of depth 3 per line against one of depth 9).
 fn takes_implicit(geo: &Geometry) -> bool {
     let ol = geo.line_len();
     let kernel_bytes = 4 * geo.kdepth() * geo.o;
-    let depth = if one_run(geo) { geo.kw() * geo.cg } else { geo.cg };
-    ol >= 6 && depth >= 16 && (ol >= 12 || kernel_bytes <= L2_BYTES) && !pointwise(geo)
+    ol >= 6 && (ol >= 12 || kernel_bytes <= L2_BYTES) && !pointwise(geo)
 }
 
 /// Whether a window row is one contiguous run of kw·C input floats (no dilation along the last
