@@ -224,3 +224,66 @@ fn window_epilogues_are_bit_identical() {
         rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
     }
 }
+
+#[test]
+fn convolution_then_pooling_runs_per_batch_slice_bit_identically() {
+    // A convolution (with bias and relu, or bare) and the pooling after it become one node
+    // (`conv_pool_fused`) run batch slice by batch slice: mnist's layers (the direct path, in
+    // several slices), a Winograd layer in two slices, a strided one with padded max pooling.
+    struct Case {
+        x: &'static [usize],
+        o: usize,
+        stride: i64,
+        pool: &'static str,
+        epilogues: bool,
+    }
+    let cases = [
+        Case { x: &[8, 28, 28, 1], o: 32, stride: 1, pool: "avg", epilogues: true },
+        Case { x: &[3, 14, 14, 32], o: 64, stride: 1, pool: "avg", epilogues: true },
+        Case { x: &[12, 28, 28, 16], o: 16, stride: 1, pool: "max", epilogues: false },
+        Case { x: &[6, 30, 30, 8], o: 24, stride: 2, pool: "max", epilogues: true },
+    ];
+    for (seed, case) in cases.iter().enumerate() {
+        let seed = seed as u64 + 70;
+        let (c, o) = (case.x[3], case.o);
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(case.x.to_vec(), DType::F32));
+        let w = g.constant(&f32s(&[3, 3, c, o], seed + 1));
+        let attrs = vec![Attr::Ints(vec![case.stride; 2]), Attr::Ints(vec![1; 4]), Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 2]), Attr::Int(1)];
+        let mut y = node(&mut g, "conv_general_dilated", attrs, vec![x, w]);
+        if case.epilogues {
+            let bias = g.constant(&f32s(&[o], seed + 2));
+            let biased = node(&mut g, "add", vec![], vec![y, bias]);
+            y = node(&mut g, "relu", vec![], vec![biased]);
+        }
+        let (op, pad) = if case.pool == "avg" { (0, 0) } else { (1, 1) };
+        let attrs = vec![Attr::Num(if op == 0 { 0.0 } else { f64::NEG_INFINITY }), Attr::Choice(op), Attr::Ints(vec![1, 2, 2, 1]), Attr::Ints(vec![1, 2, 2, 1]), Attr::Ints(vec![0, 0, 0, pad, 0, pad, 0, 0])];
+        let mut out = node(&mut g, "reduce_window", attrs, vec![y]);
+        if case.pool == "avg" {
+            out = node(&mut g, "divide", vec![], vec![out, Src::Scalar(4.0)]);
+        }
+        let run = || compare(g.clone(), out, vec![f32s(case.x, seed)], "conv_pool_fused");
+        run();
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
+    }
+}
+
+#[test]
+fn pooling_over_the_batch_axis_or_a_shared_convolution_is_not_fused() {
+    let build = |batch_window: i64, share: bool| {
+        let mut g = Graph::new();
+        let x = g.input(Meta::new(vec![4, 8, 8, 3], DType::F32));
+        let w = g.constant(&f32s(&[3, 3, 3, 8], 1));
+        let attrs = vec![Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 4]), Attr::Ints(vec![1; 2]), Attr::Ints(vec![1; 2]), Attr::Int(1)];
+        let y = node(&mut g, "conv_general_dilated", attrs, vec![x, w]);
+        let attrs = vec![Attr::Num(0.0), Attr::Choice(0), Attr::Ints(vec![batch_window, 2, 2, 1]), Attr::Ints(vec![1, 2, 2, 1]), Attr::Ints(vec![0; 8])];
+        let p = node(&mut g, "reduce_window", attrs, vec![y]);
+        let outs = if share { vec![p, y] } else { vec![p] };
+        Plan::compile(g, outs).unwrap().stats().ops
+    };
+    assert!(build(1, false).iter().any(|o| *o == "conv_pool_fused"));
+    for ops in [build(2, false), build(1, true)] {
+        assert!(!ops.iter().any(|o| *o == "conv_pool_fused"), "{ops:?}");
+        assert!(ops.iter().any(|o| *o == "conv_general_dilated"), "{ops:?}");
+    }
+}

@@ -127,38 +127,54 @@ pub fn conv_with(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec, tail: Option<&Epil
     if let Some(tail) = tail {
         tail.check(&out_shape, "conv_general_dilated")?;
     }
+    let winograd = takes_winograd(ls, rs, &out_shape, spec);
+    let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
+    // Every path writes every output element (no zeroing pass first).
+    Tensor::try_build::<f32>(&out_shape, DType::F32, "conv_general_dilated: output", |y| conv_into(x, ls, w, rs, spec, &out_shape, winograd, y, tail))
+}
+
+/// Whether the convolution takes Winograd's path: decided once for the whole batch, so that a
+/// batch slice run on its own (`conv_pool`) computes the same bits.
+pub(super) fn takes_winograd(ls: &[usize], rs: &[usize], out: &[usize], spec: &ConvSpec) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return super::winograd::applies(ls, rs, out, spec);
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// The convolution of `x` (shape `ls`) with `w` (shape `rs`) into `y` (shape `out`, every
+/// element written), Winograd's path if `winograd`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], rs: &[usize], spec: &ConvSpec, out: &[usize], winograd: bool, y: &mut [f32], tail: Option<&Epilogue>) {
     let nsp = spec.strides.len();
     let (c, o, g) = (ls[nsp + 1], rs[nsp + 1], spec.groups);
-    let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
-    // Every path below writes every output element (no zeroing pass first).
-    Tensor::try_build::<f32>(&out_shape, DType::F32, "conv_general_dilated: output", |y| {
-        if y.is_empty() {
-            return;
+    if y.is_empty() {
+        return;
+    }
+    // Nothing to add: an empty kernel, or an empty input (a zero-sized axis under padding: every
+    // window reads padding only).
+    if numel(rs) == 0 || numel(ls) == 0 {
+        y.fill(0.0);
+        if let Some(tail) = tail {
+            tail.apply(0, y);
         }
-        // Nothing to add: an empty kernel, or an empty input (a zero-sized axis under padding:
-        // every window reads padding only).
-        if numel(rs) == 0 || numel(ls) == 0 {
-            y.fill(0.0);
-            if let Some(tail) = tail {
-                tail.apply(0, y);
-            }
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if super::winograd::applies(ls, rs, &out_shape, spec) {
-            return super::winograd::conv(x, w, y, ls, &out_shape, spec, tail);
-        }
-        let geo = Geometry { ls, window: &rs[..nsp], out: &out_shape, spec, c, o, cg: c / g, og: o / g };
-        #[cfg(target_arch = "x86_64")]
-        if super::conv_direct::applies(&geo) {
-            return super::conv_direct::conv(&geo, x, w, y, tail);
-        }
-        if geo.cg == 1 && g > 1 {
-            depthwise(&geo, x, w, y, tail);
-        } else {
-            super::conv_gemm::conv_gemm(&geo, x, w, y, tail);
-        }
-    })
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if winograd {
+        return super::winograd::conv(x, w, y, ls, out, spec, tail);
+    }
+    let _ = winograd;
+    let geo = Geometry { ls, window: &rs[..nsp], out, spec, c, o, cg: c / g, og: o / g };
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::applies(&geo) {
+        return super::conv_direct::conv(&geo, x, w, y, tail);
+    }
+    if geo.cg == 1 && g > 1 {
+        depthwise(&geo, x, w, y, tail);
+    } else {
+        super::conv_gemm::conv_gemm(&geo, x, w, y, tail);
+    }
 }
 
 /// One call's shapes and the index arithmetic the lowerings share.

@@ -58,6 +58,7 @@ pub struct Program {
 const CHUNK: usize = 2048;
 
 /// An extra operand read at flat output offsets: whole, repeated every `len`, or one element.
+#[derive(Clone)]
 struct Src<'a> {
     data: &'a [f32],
 }
@@ -289,10 +290,14 @@ fn bias_relu_rows_any(row: &[f32], right: bool, relu: bool, acc: &mut [f32]) {
 /// region of the output as soon as the region is final (still in cache), instead of in a second
 /// pass over the whole output: convolutions call it per task or tile block, `reduce_window` per
 /// chunk. Regions may start anywhere; extras are read at the region's flat offsets.
+#[derive(Clone)]
 pub struct Epilogue<'a> {
     steps: &'a [Step],
     srcs: Vec<Src<'a>>,
     shape: &'a [usize],
+    /// Added to every region's offset: the flat offset of the output slice a kernel writes
+    /// (`conv_pool` runs its producers on batch slices).
+    base: usize,
 }
 
 thread_local! {
@@ -306,7 +311,12 @@ impl<'a> Epilogue<'a> {
         if prog.start != Start::Product {
             return Err(Error::arg("fused: an epilogue starts from its producer's output"));
         }
-        Ok(Epilogue { steps: &prog.steps, srcs: sources(extras, &prog.shape)?, shape: &prog.shape })
+        Ok(Epilogue { steps: &prog.steps, srcs: sources(extras, &prog.shape)?, shape: &prog.shape, base: 0 })
+    }
+
+    /// This epilogue for a kernel writing the output's elements from flat offset `base` on.
+    pub fn at(&self, base: usize) -> Epilogue<'a> {
+        Epilogue { base: self.base + base, ..self.clone() }
     }
 
     /// E_SHAPE unless the producer's output has the shape the chain was compiled for.
@@ -319,6 +329,7 @@ impl<'a> Epilogue<'a> {
 
     /// Runs the chain in place over `acc`, the output elements from flat offset `start`.
     pub fn apply(&self, start: usize, acc: &mut [f32]) {
+        let start = self.base + start;
         if let Some((row, right, relu)) = bias_relu(self.steps, &self.srcs) {
             if start.is_multiple_of(row.len()) && acc.len().is_multiple_of(row.len()) {
                 return bias_relu_rows(row, right, relu, acc);

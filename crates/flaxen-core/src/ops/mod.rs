@@ -6,6 +6,7 @@ pub(crate) mod bcast;
 pub mod binary;
 pub mod compare;
 pub mod conv;
+pub mod conv_pool;
 #[cfg(target_arch = "x86_64")]
 mod conv_direct;
 mod conv_gemm;

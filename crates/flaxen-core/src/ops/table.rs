@@ -2010,6 +2010,42 @@ const FUSED: &[OpDef] = &[
             out(ops::window::reduce_window_with(x, at[0].num(), ops::WindowOp::from_index(at[1].choice()), &window(at, x.ndim())?, Some(&tail)))
         },
     },
+    OpDef {
+        name: "conv_pool_fused",
+        inputs: &[("xs", In::List)],
+        attrs: &[
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            ("lhs_dilation", AttrKind::Ints),
+            ("rhs_dilation", AttrKind::Ints),
+            ("feature_group_count", AttrKind::Count),
+            ("program", AttrKind::Internal),
+            ("init_value", AttrKind::Num),
+            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
+            ("window_dimensions", AttrKind::Ints),
+            ("pool_strides", AttrKind::Ints),
+            ("pool_padding", AttrKind::Ints),
+            ("pool_program", AttrKind::Internal),
+            ("conv_extras", AttrKind::Count),
+        ],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |at, _| infer_fused(at, 11),
+        run: |at, a| {
+            let [x, w, extras @ ..] = list(a) else {
+                return Err(Error::arg("conv_pool_fused: expected the two convolution operands first"));
+            };
+            let split = (at[12].int() as usize).min(extras.len());
+            let tail = |prog: &'static str, i: usize, ex| -> Result<Option<crate::ops::fused::Epilogue>> {
+                let p = at[i].program().ok_or_else(|| Error::arg(format!("conv_pool_fused: {prog} is made by the plan compiler")))?;
+                Ok(if p.steps.is_empty() { None } else { Some(crate::ops::fused::Epilogue::new(p, ex)?) })
+            };
+            let (ct, pt) = (tail("program", 5, &extras[..split])?, tail("pool_program", 11, &extras[split..])?);
+            let win = ops::Window::new(x.ndim(), at[8].ints(), at[9].ints(), at[10].ints())?;
+            let op = ops::WindowOp::from_index(at[7].choice());
+            out(ops::conv_pool::conv_pool(x, w, &conv_spec(at)?, ct.as_ref(), at[6].num(), op, &win, pt.as_ref()))
+        },
+    },
 ];
 
 /// The most keys one `split` returns: each is its own JS object, so a request for billions

@@ -90,27 +90,31 @@ pub fn reduce_window_with(x: &Tensor, init: f64, op: WindowOp, w: &Window, tail:
     if let Some(tail) = tail {
         tail.check(&out_shape, "reduce_window")?;
     }
+    Tensor::try_build::<f32>(&out_shape, DType::F32, "reduce_window: output", |y| reduce_window_into(x.raw::<f32>(), shape, init, op, w, &out_shape, y, tail))
+}
+
+/// The reduction of `src` (shape `shape`) into `y` (shape `out`, every element written).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reduce_window_into(src: &[f32], shape: &[usize], init: f64, op: WindowOp, w: &Window, out: &[usize], y: &mut [f32], tail: Option<&Epilogue>) {
     let nd = shape.len();
     // The contiguous rows combined at once: the last axis when it is not windowed, else 1.
     let last_free = nd > 0 && w.dims[nd - 1] == 1 && w.strides[nd - 1] == 1 && w.padding[nd - 1] == (0, 0);
     let (outer, v) = if last_free { (nd - 1, shape[nd - 1]) } else { (nd, 1) };
-    let rows = Rows::new(x.raw::<f32>(), shape, &out_shape, w, outer, v, init as f32);
-    // Every output row is written (filled with `init`, then combined).
-    Tensor::try_build::<f32>(&out_shape, DType::F32, "reduce_window: output", |y| {
-        if y.is_empty() {
-            return;
+    if y.is_empty() {
+        return;
+    }
+    let rows = Rows::new(src, shape, out, w, outer, v, init as f32);
+    // Every output row is filled with `init`, then combined.
+    crate::par::chunks(y, (crate::par::CHUNK / v.max(1)).max(1) * v, |start, chunk| {
+        match op {
+            WindowOp::Add => rows.run(start / v, chunk, |a, b| a + b),
+            WindowOp::Max => rows.run(start / v, chunk, fmax_nan),
+            WindowOp::Min => rows.run(start / v, chunk, fmin_nan),
         }
-        crate::par::chunks(y, (crate::par::CHUNK / v.max(1)).max(1) * v, |start, chunk| {
-            match op {
-                WindowOp::Add => rows.run(start / v, chunk, |a, b| a + b),
-                WindowOp::Max => rows.run(start / v, chunk, fmax_nan),
-                WindowOp::Min => rows.run(start / v, chunk, fmin_nan),
-            }
-            if let Some(tail) = tail {
-                tail.apply(start, chunk);
-            }
-        });
-    })
+        if let Some(tail) = tail {
+            tail.apply(start, chunk);
+        }
+    });
 }
 
 /// What every chunk of output rows needs.

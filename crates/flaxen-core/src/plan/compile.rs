@@ -4,7 +4,8 @@
 //! 2. constant folding: a node whose operands are all constants runs once, at compile time;
 //! 3. elementwise fusion: chains of float32 elementwise ops become one pass (`ops::fused`),
 //!    run in place as the epilogue of a matmul or convolution they follow (bias add +
-//!    activation, an inference BatchNorm's scale and shift, a residual add);
+//!    activation, an inference BatchNorm's scale and shift, a residual add), and a pooling
+//!    right after a convolution becomes one node that runs both per batch slice;
 //! 4. dead-code elimination: only nodes an output depends on are kept;
 //! 5. liveness: each intermediate is dropped right after its last use, so its storage returns
 //!    to the pool and the next intermediate of that size reuses it (the static memory plan).
@@ -119,6 +120,23 @@ fn use_counts(g: &Graph, outputs: &[Src]) -> HashMap<(usize, usize), usize> {
         }
     }
     uses
+}
+
+/// Which nodes the outputs need (directly or through other nodes), walking backwards.
+pub(super) fn live_nodes(g: &Graph, outputs: &[Src]) -> Vec<bool> {
+    let mut live = vec![false; g.nodes.len()];
+    let mark = |s: &Src, live: &mut Vec<bool>| {
+        if let Src::Node(m, _) = *s {
+            live[m] = true;
+        }
+    };
+    outputs.iter().for_each(|s| mark(s, &mut live));
+    for i in (0..g.nodes.len()).rev() {
+        if live[i] {
+            g.nodes[i].args.iter().for_each(|s| mark(s, &mut live));
+        }
+    }
+    live
 }
 
 /// The float32 meta of a tensor source (None for scalars, absent operands or other dtypes).
@@ -273,5 +291,61 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
                 node.attrs = vec![Attr::Program(Arc::new(prog))];
             }
         }
+    }
+}
+
+/// Fuses a pooling (`reduce_window`, fused or not) of a float32 convolution's output that
+/// nothing else uses into one `conv_pool_fused` node, when the window spans one image (size 1,
+/// stride 1, no padding along the batch axis): the pair then runs batch slice by batch slice,
+/// so the convolution's output is pooled while in cache (`ops::conv_pool`). Runs after
+/// `fuse_elementwise`, so both keep their epilogues; the convolution node is left unused.
+pub(super) fn fuse_conv_pool(g: &mut Graph, outputs: &[Src]) {
+    let code = |name| table::code(name);
+    let (Some(conv), Some(conv_fused), Some(rw), Some(rw_fused), Some(conv_pool)) =
+        (code("conv_general_dilated"), code("conv_fused"), code("reduce_window"), code("reduce_window_fused"), code("conv_pool_fused"))
+    else {
+        return;
+    };
+    // Uses by live nodes only: elementwise fusion leaves the nodes it absorbed in place, unused
+    // but still reading their operands.
+    let live = live_nodes(g, outputs);
+    let mut uses: HashMap<(usize, usize), usize> = HashMap::new();
+    for s in g.nodes.iter().enumerate().filter(|(i, _)| live[*i]).flat_map(|(_, n)| n.args.iter()).chain(outputs) {
+        if let Src::Node(m, o) = *s {
+            *uses.entry((m, o)).or_insert(0) += 1;
+        }
+    }
+    let empty = |shape: &[usize]| Attr::Program(Arc::new(Program { start: Start::Product, steps: vec![], shape: shape.to_vec() }));
+    for n in 0..g.nodes.len() {
+        let pool = &g.nodes[n];
+        if !live[n] || (pool.op != rw && pool.op != rw_fused) {
+            continue;
+        }
+        let Some(&Src::Node(p, 0)) = pool.args.first() else { continue };
+        let batch_free = |a: &Attr, v: i64| a.ints().first() == Some(&v);
+        let pad = pool.attrs[4].ints();
+        if uses.get(&(p, 0)) != Some(&1) || !batch_free(&pool.attrs[2], 1) || !batch_free(&pool.attrs[3], 1) || pad.len() < 2 || pad[..2] != [0, 0] {
+            continue;
+        }
+        let prod = &g.nodes[p];
+        let f32_args = prod.args.iter().take(2).all(|&a| f32_meta(g, a).is_some());
+        if !((prod.op == conv || prod.op == conv_fused) && f32_args && prod.outs[0].dtype == DType::F32) {
+            continue;
+        }
+        let conv_prog = if prod.op == conv { empty(&prod.outs[0].shape) } else { prod.attrs[5].clone() };
+        let pool_prog = if pool.op == rw { empty(&pool.outs[0].shape) } else { pool.attrs[5].clone() };
+        let conv_extras = prod.args.len() - 2;
+        let args: Vec<Src> = prod.args.iter().chain(&pool.args[1..]).copied().collect();
+        let attrs: Vec<Attr> = prod.attrs[..5]
+            .iter()
+            .cloned()
+            .chain([conv_prog])
+            .chain(pool.attrs[..5].iter().cloned())
+            .chain([pool_prog, Attr::Int(conv_extras as i64)])
+            .collect();
+        let node = &mut g.nodes[n];
+        node.op = conv_pool;
+        node.args = args;
+        node.attrs = attrs;
     }
 }

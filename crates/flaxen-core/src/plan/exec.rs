@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ops::table::{ConsumeFn, Meta, OpDef};
 use crate::tensor::Tensor;
 
-use super::compile::{fold_constants, fuse_elementwise, fuse_masks, operands, run_op};
+use super::compile::{fold_constants, fuse_conv_pool, fuse_elementwise, fuse_masks, live_nodes, operands, run_op};
 use super::reuse::Reuse;
 use super::{Graph, Src};
 
@@ -72,24 +72,10 @@ impl Plan {
         fuse_masks(&mut graph);
         fold_constants(&mut graph, &mut outputs)?;
         fuse_elementwise(&mut graph, &outputs);
-        // Dead-code elimination: mark the nodes the outputs need, walking backwards.
+        fuse_conv_pool(&mut graph, &outputs);
+        // Dead-code elimination: only the nodes the outputs need get steps.
         let n = graph.nodes.len();
-        let mut live = vec![false; n];
-        let mark = |s: &Src, live: &mut Vec<bool>| {
-            if let Src::Node(m, _) = *s {
-                live[m] = true;
-            }
-        };
-        for s in &outputs {
-            mark(s, &mut live);
-        }
-        for i in (0..n).rev() {
-            if live[i] {
-                for s in graph.nodes[i].args.clone().iter() {
-                    mark(s, &mut live);
-                }
-            }
-        }
+        let live = live_nodes(&graph, &outputs);
         // Slots for the outputs of live nodes.
         let mut slot_of: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut slots = 0;
