@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use crate::ops::conv::Geometry;
 use crate::ops::fused::Epilogue;
+use crate::ops::simd::store;
 
 /// Deepest window taken (floats per output position's window).
 const MAX_DEPTH: usize = 32;
@@ -148,14 +149,8 @@ impl Kernel<'_> {
             }
             for (p, a) in acc.iter().enumerate() {
                 let dst = out.add((p0 + p) * o + o0);
-                // Whole vectors unmasked (masked stores are slower even with every lane set).
-                if m1 == 0xffff {
-                    _mm512_storeu_ps(dst, a[0]);
-                    _mm512_storeu_ps(dst.add(16), a[1]);
-                } else {
-                    _mm512_mask_storeu_ps(dst, m0, a[0]);
-                    _mm512_mask_storeu_ps(dst.wrapping_add(16), m1, a[1]);
-                }
+                store(dst, m0, a[0]);
+                store(dst.wrapping_add(16), m1, a[1]);
             }
         }
     }

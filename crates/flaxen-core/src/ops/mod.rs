@@ -32,6 +32,8 @@ pub mod transpose;
 pub mod unary;
 pub mod window;
 #[cfg(target_arch = "x86_64")]
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod simd;
 pub mod winograd;
 
 pub use argreduce::{argmax, argmin};

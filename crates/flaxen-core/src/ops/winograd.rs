@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use crate::ops::conv::ConvSpec;
 use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm};
+use crate::ops::simd::store;
 use crate::par::SendPtr;
 
 /// Lanes per vector step of the transforms (one zmm of features).
@@ -219,11 +220,7 @@ unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
                 let q = |j: usize| e[4 * i + j];
                 let out = [_mm512_sub_ps(q(0), q(2)), _mm512_add_ps(q(1), q(2)), _mm512_sub_ps(q(2), q(1)), _mm512_sub_ps(q(1), q(3))];
                 for (j, &val) in out.iter().enumerate() {
-                    if mask == 0xffff {
-                        _mm512_storeu_ps(dst.add((4 * i + j) * g.c), val);
-                    } else {
-                        _mm512_mask_storeu_ps(dst.add((4 * i + j) * g.c), mask, val);
-                    }
+                    store(dst.add((4 * i + j) * g.c), mask, val);
                 }
             }
         }
@@ -259,14 +256,7 @@ unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>)
                 for (j, &val) in outs.iter().enumerate() {
                     let (r, col) = (r0 + i, c0 + j);
                     if r < g.ho && col < g.wo {
-                        let dst = y.get().add(((img * g.ho + r) * g.wo + col) * g.o + f0);
-                        // Whole vectors unmasked: masked stores are slower on AMD cores even
-                        // with every lane set.
-                        if mask == 0xffff {
-                            _mm512_storeu_ps(dst, val);
-                        } else {
-                            _mm512_mask_storeu_ps(dst, mask, val);
-                        }
+                        store(y.get().add(((img * g.ho + r) * g.wo + col) * g.o + f0), mask, val);
                     }
                 }
             }
@@ -340,7 +330,7 @@ unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) 
                     q(2),
                 ];
                 for (j, &val) in vals.iter().enumerate() {
-                    _mm512_mask_storeu_ps(u.get().add((4 * i + j) * stride(c * o) + ci * o + f0), mask, val);
+                    store(u.get().add((4 * i + j) * stride(c * o) + ci * o + f0), mask, val);
                 }
             }
         }

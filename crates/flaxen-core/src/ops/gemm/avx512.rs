@@ -104,13 +104,7 @@ unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(
                 } else {
                     x
                 };
-                // Whole vectors unmasked: masked stores are slower on AMD cores even with
-                // every lane set.
-                if m == 0xffff {
-                    _mm512_storeu_ps(cp.add(16 * v), r);
-                } else {
-                    _mm512_mask_storeu_ps(cp.add(16 * v), m, r);
-                }
+                crate::ops::simd::store(cp.add(16 * v), m, r);
             }
         }
     }
