@@ -177,6 +177,20 @@ pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], rs: &[usize], spec: 
     }
 }
 
+/// Copies pixels `start..` of an input line (`row`, pixels of `c` floats) into `dst` (whole
+/// pixels), with zeros for the pixels outside the line (padding on either side).
+pub(super) fn copy_padded(row: &[f32], c: usize, start: i64, dst: &mut [f32]) {
+    let (wl, span) = ((row.len() / c.max(1)) as i64, (dst.len() / c.max(1)) as i64);
+    // Pixels lo..hi of dst are input pixels start+lo..start+hi.
+    let lo = (-start).clamp(0, span) as usize;
+    let hi = (wl - start).clamp(lo as i64, span) as usize;
+    dst[..lo * c].fill(0.0);
+    if hi > lo {
+        dst[lo * c..hi * c].copy_from_slice(&row[(start + lo as i64) as usize * c..][..(hi - lo) * c]);
+    }
+    dst[hi * c..].fill(0.0);
+}
+
 /// One call's shapes and the index arithmetic the lowerings share.
 pub(super) struct Geometry<'a> {
     pub ls: &'a [usize],

@@ -10,7 +10,7 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use crate::ops::conv::Geometry;
+use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
 use crate::ops::simd::store;
 
@@ -77,13 +77,9 @@ fn padded_lines(geo: &Geometry, x: &[f32], line: usize, plan: &LineTaps, buf: &m
     let kh = geo.kdepth() / (geo.kw() * c);
     buf.clear();
     buf.resize(kh * span * c, 0.0);
-    // Pixels lo..hi of the span are input pixels first+lo..first+hi.
-    let lo = (-plan.first).clamp(0, span as i64) as usize;
-    let hi = (wl as i64 - plan.first).clamp(lo as i64, span as i64) as usize;
     geo.for_outer(line, |ko, base| {
-        if let (Some(base), true) = (base, hi > lo) {
-            let src = &x[(base * wl + (plan.first + lo as i64) as usize) * c..][..(hi - lo) * c];
-            buf[(ko * span + lo) * c..(ko * span + hi) * c].copy_from_slice(src);
+        if let Some(base) = base {
+            copy_padded(&x[base * wl * c..(base + 1) * wl * c], c, plan.first, &mut buf[ko * span * c..(ko + 1) * span * c]);
         }
     });
 }

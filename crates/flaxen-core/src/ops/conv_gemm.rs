@@ -22,7 +22,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::ops::conv::Geometry;
+use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm, PAR_WORK};
 use crate::par::SendPtr;
@@ -231,14 +231,7 @@ fn line_input<'b>(geo: &Geometry, x: &'b [f32], base: usize, start: i64, span: u
     }
     let out = &mut buf[..span * c];
     if ld == 1 {
-        // Pixels lo..hi of the span are input pixels start+lo..start+hi: one copy.
-        let lo = (-start).clamp(0, span as i64) as usize;
-        let hi = (wl as i64 - start).clamp(lo as i64, span as i64) as usize;
-        out[..lo * c].fill(0.0);
-        if hi > lo {
-            out[lo * c..hi * c].copy_from_slice(&row[(start + lo as i64) as usize * c..][..(hi - lo) * c]);
-        }
-        out[hi * c..].fill(0.0);
+        copy_padded(row, c, start, out);
     } else {
         for (j, px) in out.chunks_exact_mut(c).enumerate() {
             let q = start + j as i64;
@@ -293,14 +286,7 @@ fn gather_run(geo: &Geometry, x: &[f32], base: Option<usize>, ow: usize, grp: us
     let row = &x[base * wl * c..(base + 1) * wl * c];
     if cg == c && s.lhs_dilation[l] == 1 && (s.rhs_dilation[l] == 1 || kw == 1) {
         // Consecutive positions read consecutive pixels: one run, zeros either side.
-        let q0 = (ow * s.strides[l]) as i64 - s.padding[l].0;
-        let lo = (-q0).clamp(0, kw as i64) as usize;
-        let hi = (wl as i64 - q0).clamp(lo as i64, kw as i64) as usize;
-        dst[..lo * c].fill(0.0);
-        if hi > lo {
-            dst[lo * c..hi * c].copy_from_slice(&row[(q0 + lo as i64) as usize * c..][..(hi - lo) * c]);
-        }
-        dst[hi * c..].fill(0.0);
+        copy_padded(row, c, (ow * s.strides[l]) as i64 - s.padding[l].0, dst);
         return;
     }
     for (k, d) in dst.chunks_exact_mut(cg).enumerate() {
