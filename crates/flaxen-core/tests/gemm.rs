@@ -97,8 +97,11 @@ fn microkernel_edge_tiles() {
 #[test]
 fn packed_and_prefetched_b() {
     // ldb ≥ 2048 with m > 48 packs B (and splits columns across threads); k·n > 65536 with
-    // B in place prefetches it; KC and NC blocking with remainders.
+    // B in place prefetches it (with at most 64 rows, the next panel: across a short last
+    // column panel and into the next depth block); KC and NC blocking with remainders.
     check_2d(50, 300, 2050);
+    check_2d(55, 1100, 300);
+    check_2d(64, 700, 129);
     check_2d(49, 70, 2048);
     check_2d(30, 600, 1100);
     check_2d(130, 257, 1030);
