@@ -147,7 +147,7 @@ fn convolution_epilogues_are_bit_identical() {
     // An inference BatchNorm after a convolution ((y - mean) · scale + shift, per feature), relu,
     // a residual add and relu again: the kernel runs the chain on each region of its output as
     // it finishes it (`conv_fused`). Shapes for each path: im2col (and im2col for one input
-    // feature, mnist's first layer), Winograd, a strided implicit product, implicit lines that
+    // feature, mnist's first layer), Winograd (by blocks and whole), a strided implicit product, implicit lines that
     // fall wholly in the padding, depthwise, and column bands split across threads; each with
     // that chain and with a plain bias and relu (nn.Conv + relu).
     struct Case {
@@ -165,6 +165,8 @@ fn convolution_epilogues_are_bit_identical() {
         Case { x: &[1, 4, 14, 8], o: 16, stride: 1, pad: 4, groups: 1 },
         Case { x: &[2, 12, 12, 32], o: 32, stride: 1, pad: 1, groups: 32 },
         Case { x: &[1, 7, 7, 256], o: 512, stride: 1, pad: 1, groups: 1 },
+        // Winograd over all tiles at once (few tiles, many features).
+        Case { x: &[1, 13, 15, 200], o: 72, stride: 1, pad: 1, groups: 1 },
     ];
     for (seed, (case, plain_bias)) in cases.iter().flat_map(|c| [(c, false), (c, true)]).enumerate() {
         let seed = seed as u64;

@@ -30,6 +30,8 @@ const L: usize = 16;
 
 /// Bytes of one block's transformed input and products together.
 const BLOCK_BYTES: usize = 384 << 10;
+/// Most bytes of transformed input and products for all tiles at once (`whole`).
+const WHOLE_BYTES: usize = 4 << 20;
 
 /// Whether the convolution takes this path: a 3×3 window with unit strides and dilations, no
 /// groups, non-negative padding, at least 48 output tiles (below that the 16 small products and
@@ -87,6 +89,19 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
     let per = tiles.div_ceil(blocks);
     let blocks = tiles.div_ceil(per);
     let yp = SendPtr(y.as_mut_ptr());
+    // Few tiles over many features (ResNet's 14² and 28² stages at batch 1): each block would
+    // read the whole transformed kernel again for a product of a dozen rows. Then all tiles
+    // go through each stage together instead, the 16 products split across the threads.
+    // Taken when re-reading the kernel would cost more than the transform buffers spilling
+    // from L2 (written and read back once), and those fit a few MiB.
+    if blocks > 1 && blocks * c * o > 2 * tiles * (c + o) && tiles * 64 * (c + o) <= WHOLE_BYTES {
+        let mut s = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        // SAFETY: AVX-512F was checked by `applies`.
+        unsafe { whole(&g, x, &u, &mut s, yp, tiles, tail) };
+        SCRATCH.with(|cell| *cell.borrow_mut() = s);
+        KERNEL.set(u);
+        return;
+    }
     let run = |b: usize| {
         let (t0, t1) = (b * per, ((b + 1) * per).min(tiles));
         SCRATCH.with(|s| {
@@ -112,6 +127,77 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
         (0..blocks).for_each(run);
     }
     KERNEL.set(u);
+}
+
+/// All `tiles` at once, each stage split across the pool: the input transforms (by tiles), the
+/// 16 products (one task each, over every tile: the transformed kernel is read once), the
+/// output transforms and `tail` (by tiles).
+///
+/// # Safety
+/// AVX-512F; `y` is the output, written by this call only.
+#[target_feature(enable = "avx512f")]
+unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>, tiles: usize, tail: Option<&Epilogue>) {
+    let (c, o) = (g.c, g.o);
+    let (sv, sm) = (stride(16 * c), stride(16 * o));
+    let (v, m) = s.split(tiles * sv, tiles * sm);
+    let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
+    // Tiles per task of the transforms.
+    const CHUNK: usize = 8;
+    let chunks = tiles.div_ceil(CHUNK);
+    let rows = |i: usize| i * CHUNK..((i + 1) * CHUNK).min(tiles);
+    each(chunks, |i| {
+        let r = rows(i);
+        // SAFETY: this task's tile rows of v (tasks take disjoint rows).
+        let mine = unsafe { std::slice::from_raw_parts_mut(vp.get().add(r.start * sv), r.len() * sv) };
+        for t in r.clone() {
+            // SAFETY: AVX-512F (checked by `applies`); row t - r.start of `mine` is tile t's.
+            unsafe { input_tile(g, x, mine, t - r.start, t) };
+        }
+    });
+    each(16, |xi| {
+        // SAFETY: A is the tiles' rows of transform ξ (c floats from column ξ·c of v), B the
+        // c×o matrix ξ of the kernel, C the tiles' rows of product ξ (o floats from column
+        // ξ·o of m): inside the buffers; product ξ's columns are this task's alone.
+        unsafe {
+            let prod = Gemm {
+                m: tiles,
+                n: o,
+                k: c,
+                a: vp.get().add(xi * c),
+                lda: sv,
+                b: u[xi * stride(c * o)..].as_ptr() as *const u8,
+                bkind: BKind::F32,
+                ldb: o,
+                c: mp.get().add(xi * o),
+                ldc: sm,
+                accumulate: false,
+            };
+            gemm_st(&prod)
+        };
+    });
+    each(chunks, |i| {
+        let r = rows(i);
+        // SAFETY: the products' tile rows of this chunk, finished by the stage before.
+        let mine = unsafe { std::slice::from_raw_parts(mp.get().add(r.start * sm), r.len() * sm) };
+        for t in r.clone() {
+            // SAFETY: AVX-512F; tile t's outputs are this task's (tiles partition the output).
+            unsafe { output_tile(g, mine, t - r.start, t, y) };
+            if let Some(tail) = tail {
+                // SAFETY: as above; tile t's outputs are final.
+                unsafe { tile_rows(g, t, y, |start, run| tail.apply(start, run)) };
+            }
+        }
+    });
+}
+
+/// `f(0..n)`, across the pool when it has more than one thread (with one, a parallel call
+/// would hand the work to the pool's thread and wait: a wake-up per stage).
+fn each(n: usize, f: impl Fn(usize) + Sync + Send) {
+    if rayon::current_num_threads() > 1 {
+        (0..n).into_par_iter().for_each(f);
+    } else {
+        (0..n).for_each(f);
+    }
 }
 
 /// One block of tiles t0..t1: transform the input tiles, 16 products, transform back.
@@ -338,6 +424,7 @@ unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) 
 }
 
 /// Per-thread transform buffers, kept for the next call.
+#[derive(Default)]
 struct Scratch {
     v: Vec<f32>,
     m: Vec<f32>,
