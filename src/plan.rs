@@ -77,6 +77,8 @@ fn inputs(env: Env, v: Value, donate: Value, snapshot: bool) -> Result<(Vec<Tens
 pub fn run(env: Env, info: CallbackInfo) -> Result<Value, JsError> {
     let p = plan(env, info.arg(0))?;
     let (ins, _) = inputs(env, info.arg(1), info.arg(2), false)?;
+    // The JS thread is worker 0 of the kernels' pool: keep the other workers awake meanwhile.
+    let _warm = (!p.is_light()).then(flaxen_core::par::warm);
     let outs = p.run(ins).map_err(args::core_error)?;
     handle::wrap_list(env, outs)
 }

@@ -1,6 +1,8 @@
 //! When and how kernels go parallel. The machine targets are small (2+ cores), so kernels only
 //! split work that is large enough to pay for rayon's scheduling (~a few µs).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 /// Element count above which elementwise kernels use rayon.
@@ -85,20 +87,20 @@ fn kernel_pool(threads: usize) -> rayon::ThreadPoolBuilder {
 }
 
 /// Threads of the pool that runs plans called asynchronously (0 = `configured_threads()`).
-static ASYNC_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static ASYNC_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 static ASYNC_POOL: std::sync::Mutex<Option<std::sync::Arc<rayon::ThreadPool>>> = std::sync::Mutex::new(None);
 
 /// Sets the size of the async pool (0 = the default); the next async run builds it anew.
 /// Runs already in flight finish on the pool they started on.
 pub fn set_async_threads(n: usize) {
-    ASYNC_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    ASYNC_THREADS.store(n, Ordering::Relaxed);
     *ASYNC_POOL.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// The async pool's size.
 pub fn async_threads() -> usize {
-    match ASYNC_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+    match ASYNC_THREADS.load(Ordering::Relaxed) {
         0 => configured_threads(),
         n => n,
     }
@@ -123,4 +125,99 @@ pub fn in_async_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         }
     };
     pool.install(f)
+}
+
+/// How long the pool's other workers keep looking for work after a synchronous run.
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// An OS yield taking longer than this means other threads want the core: stop lingering.
+const CONTENDED: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Synchronous runs in progress (`warm` guards alive).
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// Linger jobs running or queued.
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
+/// When lingering ends, in ns since `epoch()`.
+static UNTIL: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> std::time::Instant {
+    static E: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *E.get_or_init(std::time::Instant::now)
+}
+
+fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos() as u64
+}
+
+/// Keeps the global pool's other workers awake while a run from this thread is in progress
+/// and for `LINGER` after it (the guard's drop). A parked rayon worker takes tens of µs to
+/// wake on a VM, and a run pays that at each parallel kernel that follows serial work (a batch-1
+/// model: several per call, as much as the work itself); callers calling again within the
+/// window find the workers awake too. Each worker does so in a job that runs the pool's
+/// pending work (`rayon::yield_now`) until the window ends, or at once when the core is
+/// contended. Inert with one thread.
+pub fn warm() -> Warm {
+    let threads = rayon::current_num_threads();
+    if threads < 2 {
+        return Warm(false);
+    }
+    let _ = epoch();
+    ACTIVE.fetch_add(1, Ordering::AcqRel);
+    // The calling thread is (at most) one worker: the others linger.
+    let spawner = std::thread::current().id();
+    while LINGERING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n + 1 < threads).then_some(n + 1)).is_ok() {
+        rayon::spawn(move || linger(spawner));
+    }
+    Warm(true)
+}
+
+/// Ends a run's `warm` window (LINGER from now).
+pub struct Warm(bool);
+
+impl Drop for Warm {
+    fn drop(&mut self) {
+        if self.0 {
+            UNTIL.fetch_max(now_ns() + LINGER.as_nanos() as u64, Ordering::AcqRel);
+            ACTIVE.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+fn linger(spawner: std::thread::ThreadId) {
+    // Not on the thread that asked (worker 0 may pick its own job up while it waits).
+    if std::thread::current().id() != spawner {
+        while ACTIVE.load(Ordering::Acquire) > 0 || now_ns() < UNTIL.load(Ordering::Acquire) {
+            match rayon::yield_now() {
+                Some(rayon::Yield::Executed) => {}
+                Some(rayon::Yield::Idle) => {
+                    let t = std::time::Instant::now();
+                    std::thread::yield_now();
+                    if t.elapsed() >= CONTENDED {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+    LINGERING.fetch_sub(1, Ordering::AcqRel);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warm_workers_run_parallel_work_then_stop_lingering() {
+        let guard = warm();
+        let sum: u64 = (0..1_000_000u64).into_par_iter().sum();
+        assert_eq!(sum, 999_999 * 1_000_000 / 2);
+        drop(guard);
+        let t = std::time::Instant::now();
+        while LINGERING.load(Ordering::Acquire) > 0 {
+            assert!(t.elapsed() < std::time::Duration::from_secs(10), "the linger jobs did not end");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(ACTIVE.load(Ordering::Acquire), 0);
+    }
 }
