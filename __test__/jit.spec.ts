@@ -215,6 +215,26 @@ test('retrace on a new shape or dtype; not on new tensor values; signatures are 
   t.is(f.traceCount, 3, 'seen signatures stay compiled')
 })
 
+test('pytree keys in the signature: insertion order does not retrace; keys that only look alike do', (t) => {
+  const first = (tree: any): Tensor => (tree instanceof Tensor ? tree : first(Object.values(tree).find((v) => typeof v === 'object')))
+  const f = jit((tree: Record<string, any>) => jnp.add(first(tree), 1))
+  const x = jnp.array([1, 2])
+  f({ a: x, b: 1 })
+  f({ b: 1, a: x })
+  t.is(f.traceCount, 1, 'the same keys in another order: one signature')
+  // A key holding the signature's own delimiters is quoted, so it cannot pass for a nested
+  // tree or another key: each of these is its own signature.
+  f({ 'a:T': x, b: 1 })
+  f({ a: { T: x }, b: 1 })
+  f({ '"a"': x, b: 1 })
+  f({ 'a b': x, b: 1 })
+  f({ é: x, b: 1 })
+  t.is(f.traceCount, 6)
+  f({ '"a"': x, b: 1 })
+  f({ é: x, b: 1 })
+  t.is(f.traceCount, 6)
+})
+
 // Raw key data (a Uint32Array of length 2, which random.* and Flax's rngs accept as a key) is
 // traced like a Key: new words, even written in place, give new draws from the same plan.
 test('raw key data (Uint32Array) is a traced key: new words give new draws without a retrace', (t) => {

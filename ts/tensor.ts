@@ -57,6 +57,7 @@ export class Tensor<D extends DType = DType> {
   #handle: TensorHandle | null
   #shape: readonly number[] | undefined
   #dtype: DType | undefined
+  #sig: string | undefined
   #view: TypedArray | undefined
   #donated = false
 
@@ -111,6 +112,13 @@ export class Tensor<D extends DType = DType> {
     Tensor.#brand(this)
     if (this.#shape === undefined || this.#handle === null) this.#meta()
     return this.#shape!
+  }
+
+  /** @internal This tensor's part of a `jit` call signature (dtype and shape), made once. */
+  signature(): string {
+    Tensor.#brand(this)
+    if (this.#sig === undefined || this.#handle === null) this.#sig = `T${this.dtype}[${this.shape.join(',')}]`
+    return this.#sig
   }
 
   get dtype(): D {

@@ -44,7 +44,7 @@ class SlotBox implements Slot {
 export function walk(x: unknown, flat: Flat, isStatic: boolean, donate: boolean, depth: number): unknown {
   if (depth > 512) throw codedError('E_ARG', 'jit: arguments nest deeper than 512 levels (a cyclic structure?)')
   if ((x instanceof Tensor || x instanceof ShapeDtypeStruct) && !isStatic) {
-    flat.sig += `T${x.dtype}[${x.shape.join(',')}]`
+    flat.sig += x instanceof Tensor ? x.signature() : `T${x.dtype}[${x.shape.join(',')}]`
     flat.leaves.push(x)
     flat.donate.push(donate)
     return flat.build ? new SlotBox(TENSOR, flat.leaves.length - 1) : undefined
@@ -70,8 +70,8 @@ export function walk(x: unknown, flat: Flat, isStatic: boolean, donate: boolean,
   if (isPlainObject(x)) {
     flat.sig += '{'
     const out: Record<string, unknown> | undefined = flat.build ? {} : undefined
-    for (const k of Object.keys(x).sort()) {
-      flat.sig += `${JSON.stringify(k)}:`
+    for (const k of sortedKeys(x)) {
+      flat.sig += `${keySig(k)}:`
       const v = walk(x[k], flat, isStatic, donate, depth + 1)
       if (out !== undefined) out[k] = v
     }
@@ -84,6 +84,19 @@ export function walk(x: unknown, flat: Flat, isStatic: boolean, donate: boolean,
   else if (typeof x === 'bigint') flat.sig += `b${x}`
   else flat.sig += `o${idOf(x as object)}`
   return x
+}
+
+/** `Object.keys(x)` sorted (checked first: pytrees built in order need no sort). */
+function sortedKeys(x: object): string[] {
+  const keys = Object.keys(x)
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return keys.sort()
+  return keys
+}
+
+/** A key in the signature: bare when it is an identifier (which cannot contain the signature's
+ * delimiters), else JSON-quoted (which starts with a quote, so the two forms never collide). */
+function keySig(k: string): string {
+  return /^[A-Za-z0-9_]*$/.test(k) ? k : JSON.stringify(k)
 }
 
 export function asSet<T>(v: T | readonly T[] | undefined): Set<T> {
@@ -116,8 +129,8 @@ export function flattenArgs(args: unknown[], options: { statics: Set<number>; na
       const o = a as Record<string, unknown>
       const out: Record<string, unknown> = {}
       flat.sig += '{'
-      for (const k of Object.keys(o).sort()) {
-        flat.sig += `${JSON.stringify(k)}:`
+      for (const k of sortedKeys(o)) {
+        flat.sig += `${keySig(k)}:`
         out[k] = walk(o[k], flat, options.names.has(k), donated.has(i), 1)
       }
       flat.sig += '}'
