@@ -61,3 +61,26 @@ test('convGeneralDilated: bad shapes and arguments raise coded errors naming bot
   t.regex(code(() => lax.convGeneralDilated(x, jnp.zeros([3, 3, 4, 8]), [1, 1], 'SAME', { dimensionNumbers: NHWC, batchGroupCount: 2 })), /^E_ARG: .*batchGroupCount must be 1/)
   t.regex(code(() => lax.convGeneralDilated(jnp.zeros([1, 5, 5, 4], 'int32'), jnp.zeros([3, 3, 4, 8]), [1, 1], 'SAME', { dimensionNumbers: NHWC })), /E_DTYPE/)
 })
+
+test('convGeneralDilated: a Winograd kernel kept across calls never outlives a write to the weights', (t) => {
+  // 3×3, unit strides, 64 tiles: the Winograd path, which keeps each weight tensor's
+  // transformed kernel for the next call. Writing the weights through .data must be seen.
+  const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5)
+  const x = jnp.array(values(16 * 16 * 16, 1)).reshape([1, 16, 16, 16])
+  const wv = values(9 * 16 * 16, 2)
+  const w = jnp.array(wv).reshape([3, 3, 16, 16])
+  const conv = (a: Tensor, b: Tensor) => lax.convGeneralDilated(a, b, [1, 1], 'SAME', { dimensionNumbers: NHWC })
+  const f = jit(conv)
+  const fresh = (v: number[]) => conv(x, jnp.array(v).reshape([3, 3, 16, 16]))
+  const first = Array.from(conv(x, w).data)
+  t.deepEqual(Array.from(conv(x, w).data), first, 'the kept kernel gives the same bits')
+  t.deepEqual(first, Array.from(fresh(wv).data), 'and the same as a new tensor of the same values')
+  t.deepEqual(Array.from(f(x, w).data), first)
+  const view = w.data as Float32Array
+  view[5] += 1
+  wv[5] = view[5]
+  const second = Array.from(conv(x, w).data)
+  t.notDeepEqual(second, first)
+  t.deepEqual(second, Array.from(fresh(wv).data), 'the written weights, not the kept transform')
+  t.deepEqual(Array.from(f(x, w).data), second, 'jit sees the write too')
+})

@@ -130,7 +130,7 @@ pub fn conv_with(lhs: &Tensor, rhs: &Tensor, spec: &ConvSpec, tail: Option<&Epil
     let winograd = takes_winograd(ls, rs, &out_shape, spec);
     let (x, w) = (lhs.raw::<f32>(), rhs.raw::<f32>());
     // Every path writes every output element (no zeroing pass first).
-    Tensor::try_build::<f32>(&out_shape, DType::F32, "conv_general_dilated: output", |y| conv_into(x, ls, w, rs, spec, &out_shape, winograd, y, tail))
+    Tensor::try_build::<f32>(&out_shape, DType::F32, "conv_general_dilated: output", |y| conv_into(x, ls, w, Some(rhs.storage()), rs, spec, &out_shape, winograd, y, tail))
 }
 
 /// Whether the convolution takes Winograd's path: decided once for the whole batch, so that a
@@ -142,10 +142,10 @@ pub(super) fn takes_winograd(ls: &[usize], rs: &[usize], out: &[usize], spec: &C
     false
 }
 
-/// The convolution of `x` (shape `ls`) with `w` (shape `rs`) into `y` (shape `out`, every
-/// element written), Winograd's path if `winograd`.
+/// The convolution of `x` (shape `ls`) with `w` (shape `rs`, the bytes of `src` when given)
+/// into `y` (shape `out`, every element written), Winograd's path if `winograd`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], rs: &[usize], spec: &ConvSpec, out: &[usize], winograd: bool, y: &mut [f32], tail: Option<&Epilogue>) {
+pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], src: Option<&std::sync::Arc<crate::storage::Storage>>, rs: &[usize], spec: &ConvSpec, out: &[usize], winograd: bool, y: &mut [f32], tail: Option<&Epilogue>) {
     let nsp = spec.strides.len();
     let (c, o, g) = (ls[nsp + 1], rs[nsp + 1], spec.groups);
     if y.is_empty() {
@@ -162,9 +162,9 @@ pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], rs: &[usize], spec: 
     }
     #[cfg(target_arch = "x86_64")]
     if winograd {
-        return super::winograd::conv(x, w, y, ls, out, spec, tail);
+        return super::winograd::conv(x, w, src, y, ls, out, spec, tail);
     }
-    let _ = winograd;
+    let _ = (winograd, src);
     let geo = Geometry { ls, window: &rs[..nsp], out, spec, c, o, cg: c / g, og: o / g };
     #[cfg(target_arch = "x86_64")]
     if super::conv_direct::applies(&geo) {

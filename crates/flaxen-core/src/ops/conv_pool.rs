@@ -62,7 +62,7 @@ pub fn conv_pool(x: &Tensor, w: &Tensor, spec: &ConvSpec, conv_tail: Option<&Epi
             let mut buf = SCRATCH.take();
             buf.resize(imgs * c_per, 0.0);
             let ct = conv_tail.map(|t| t.at(b0 * c_per));
-            conv_into(&xv[b0 * x_per..(b0 + imgs) * x_per], &lsi, wv, rs, spec, &csi, winograd, &mut buf, ct.as_ref());
+            conv_into(&xv[b0 * x_per..(b0 + imgs) * x_per], &lsi, wv, Some(w.storage()), rs, spec, &csi, winograd, &mut buf, ct.as_ref());
             let pt = pool_tail.map(|t| t.at(b0 * p_per));
             reduce_window_into(&buf, &csi, init, op, win, &with(&ps), po, pt.as_ref());
             SCRATCH.set(buf);

@@ -14,6 +14,7 @@
 //! Its products and transforms use AVX-512 (the path is taken only where it is available).
 
 use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Weak};
 
 use std::arch::x86_64::*;
 
@@ -24,6 +25,7 @@ use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm};
 use crate::ops::simd::store;
 use crate::par::SendPtr;
+use crate::storage::Storage;
 
 /// Lanes per vector step of the transforms (one zmm of features).
 const L: usize = 16;
@@ -35,8 +37,12 @@ const WHOLE_BYTES: usize = 4 << 20;
 
 /// Whether the convolution takes this path: a 3×3 window with unit strides and dilations, no
 /// groups, non-negative padding, at least 48 output tiles (below that the 16 small products and
-/// the kernel transform cost more than they save) and AVX-512 (the microkernel it feeds).
+/// the kernel transform cost more than they save; with the transform kept, ResNet's 7×7×512 at
+/// batch 1 was still slower: its kept kernel, 16/9 of the weights, streams from memory with
+/// the model's other weights, 1.31 → 1.44 ms on one thread) and AVX-512 (the microkernel it
+/// feeds).
 pub fn applies(ls: &[usize], rs: &[usize], out: &[usize], spec: &ConvSpec) -> bool {
+    let tiles = out[0] * out[1].div_ceil(2) * out[2].div_ceil(2);
     let ones = |v: &[usize]| v.iter().all(|&s| s == 1);
     ls.len() == 4
         && rs[..2] == [3, 3]
@@ -47,7 +53,7 @@ pub fn applies(ls: &[usize], rs: &[usize], out: &[usize], spec: &ConvSpec) -> bo
         && spec.padding.iter().all(|&(lo, hi)| lo >= 0 && hi >= 0)
         && ls[3] >= 8
         && rs[3] >= 16
-        && out[0] * out[1].div_ceil(2) * out[2].div_ceil(2) >= 48
+        && tiles >= 48
         && crate::cpu::has_avx512f()
 }
 
@@ -68,19 +74,30 @@ struct Geo {
 }
 
 /// y = conv(x, w) for shapes `applies` accepted; `y` is the output [N, Ho, Wo, O] (every
-/// element is written). `tail` runs on each block's outputs once they are final.
-pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec, tail: Option<&Epilogue>) {
+/// element is written). `tail` runs on each block's outputs once they are final. `src`: the
+/// storage of `w`, when there is one: its transformed kernel is then kept (`kept_kernel`).
+#[allow(clippy::too_many_arguments)]
+pub fn conv(x: &[f32], w: &[f32], src: Option<&Arc<Storage>>, y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec, tail: Option<&Epilogue>) {
     let (c, o) = (ls[3], out[3]);
     let (ho, wo) = (out[1], out[2]);
     let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
     let g = Geo { h: ls[1], w: ls[2], c, o, pt: spec.padding[0].0, pl: spec.padding[1].0, ho, wo, tw, per_image: th * tw };
-    let tiles = out[0] * g.per_image;
-    // The transformed kernel's buffer is kept per calling thread: fresh pages for it (4 MiB
-    // for 256 features) cost more page faults than the transform itself. Taken out of the
-    // cell, so a convolution started on this thread meanwhile (rayon runs other tasks while
-    // it waits) simply makes its own.
+    if let Some(u) = src.and_then(|s| kept_kernel(s, w, c, o)) {
+        return run(&g, x, &u, y, out[0] * g.per_image, tail);
+    }
+    // Not kept: the buffer is kept per calling thread instead: fresh pages for it (4 MiB for
+    // 256 features) cost more page faults than the transform itself. Taken out of the cell,
+    // so a convolution started on this thread meanwhile (rayon runs other tasks while it
+    // waits) simply makes its own.
     let mut u = KERNEL.take();
     transform_kernel(w, c, o, &mut u);
+    run(&g, x, &u, y, out[0] * g.per_image, tail);
+    KERNEL.set(u);
+}
+
+/// The convolution with the transformed kernel `u`.
+fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<&Epilogue>) {
+    let (c, o) = (g.c, g.o);
     // Blocks of at most the L2 budget, as many as a multiple of the threads (49 tiles in 3
     // blocks on 2 threads would leave one idle a third of the time).
     let threads = rayon::current_num_threads();
@@ -89,17 +106,17 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
     let per = tiles.div_ceil(blocks);
     let blocks = tiles.div_ceil(per);
     let yp = SendPtr(y.as_mut_ptr());
-    // Few tiles over many features (ResNet's 14² and 28² stages at batch 1): each block would
-    // read the whole transformed kernel again for a product of a dozen rows. Then all tiles
-    // go through each stage together instead, the 16 products split across the threads.
-    // Taken when re-reading the kernel would cost more than the transform buffers spilling
-    // from L2 (written and read back once), and those fit a few MiB.
-    if blocks > 1 && blocks * c * o > 2 * tiles * (c + o) && tiles * 64 * (c + o) <= WHOLE_BYTES {
+    // Few tiles over many features (ResNet's 7², 14² and 28² stages at batch 1): each block
+    // would read the whole transformed kernel again for a product of a dozen rows (and one
+    // block would run on one thread). Then all tiles go through each stage together instead,
+    // the 16 products split across the threads. Taken when re-reading the kernel would cost
+    // more than the transform buffers spilling from L2 (written and read back once), and
+    // those fit a few MiB.
+    if blocks * c * o > 2 * tiles * (c + o) && tiles * 64 * (c + o) <= WHOLE_BYTES {
         let mut s = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         // SAFETY: AVX-512F was checked by `applies`.
-        unsafe { whole(&g, x, &u, &mut s, yp, tiles, tail) };
+        unsafe { whole(g, x, u, &mut s, yp, tiles, tail) };
         SCRATCH.with(|cell| *cell.borrow_mut() = s);
-        KERNEL.set(u);
         return;
     }
     let run = |b: usize| {
@@ -109,12 +126,12 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
             let (v, m) = s.split(per * stride(16 * c), per * stride(16 * o));
             // SAFETY: AVX-512F was checked by `applies`; the buffers hold `per` tile rows; each
             // block writes only its own tiles' outputs (tiles partition the output).
-            unsafe { block(&g, x, &u, v, m, yp, t0, t1) };
+            unsafe { block(g, x, u, v, m, yp, t0, t1) };
         });
         if let Some(tail) = tail {
             for t in t0..t1 {
                 // SAFETY: tile t's outputs belong to this block, which has finished them.
-                unsafe { tile_rows(&g, t, yp, |start, run| tail.apply(start, run)) };
+                unsafe { tile_rows(g, t, yp, |start, run| tail.apply(start, run)) };
             }
         }
     };
@@ -126,7 +143,66 @@ pub fn conv(x: &[f32], w: &[f32], y: &mut [f32], ls: &[usize], out: &[usize], sp
     } else {
         (0..blocks).for_each(run);
     }
-    KERNEL.set(u);
+}
+
+/// A transformed kernel kept for the weights it came from.
+struct Kept {
+    src: Weak<Storage>,
+    c: usize,
+    o: usize,
+    u: Arc<Vec<f32>>,
+}
+
+/// Transformed kernels kept, least recently used first, and their bytes.
+static KEPT: Mutex<(Vec<Kept>, usize)> = Mutex::new((Vec::new(), 0));
+
+/// Most bytes of transformed kernels kept (ResNet-18's take 67 MB, ResNet-50's about 80).
+const KEEP_BYTES: usize = 256 << 20;
+
+/// The transformed kernel of `w` (the [3, 3, C, O] weights in `src`), made on the first call
+/// and kept while `src` lives: a served model passes the same weights every call, and its
+/// kernels' transform (16/9 of the weights' bytes written, per layer and call) need not be
+/// redone. Sound as plan reuse is (`plan/reuse.rs`): the core never writes a storage it has
+/// returned, so the same storage holds the same bytes unless JS can write it, and a storage
+/// exposed to JS (`.data`) is never kept. Identity is the storage's address held through a
+/// `Weak`, which keeps the address from being reused while the entry exists; entries of dropped
+/// weights are let go at the next lookup. None (the caller transforms into scratch) when the
+/// storage is exposed or memory is short.
+fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Vec<f32>>> {
+    if src.is_exposed() {
+        return None;
+    }
+    let find = |kept: &mut (Vec<Kept>, usize)| -> Option<Arc<Vec<f32>>> {
+        kept.0.retain(|k| k.src.strong_count() > 0 && !(k.src.upgrade().is_some_and(|s| s.is_exposed())));
+        kept.1 = kept.0.iter().map(|k| 4 * k.u.len()).sum();
+        let i = kept.0.iter().position(|k| (k.c, k.o) == (c, o) && std::ptr::eq(k.src.as_ptr(), Arc::as_ptr(src)))?;
+        let k = kept.0.remove(i);
+        let u = k.u.clone();
+        kept.0.push(k);
+        Some(u)
+    };
+    if let Some(u) = find(&mut KEPT.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Some(u);
+    }
+    let len = 16 * stride(c * o);
+    if 4 * len > KEEP_BYTES {
+        return None;
+    }
+    let mut u = Vec::new();
+    u.try_reserve_exact(len).ok()?;
+    transform_kernel(w, c, o, &mut u);
+    let u = Arc::new(u);
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(other) = find(&mut kept) {
+        return Some(other); // made meanwhile by another thread
+    }
+    while !kept.0.is_empty() && kept.1 + 4 * len > KEEP_BYTES {
+        let gone = kept.0.remove(0);
+        kept.1 -= 4 * gone.u.len();
+    }
+    kept.1 += 4 * len;
+    kept.0.push(Kept { src: Arc::downgrade(src), c, o, u: u.clone() });
+    Some(u)
 }
 
 /// All `tiles` at once, each stage split across the pool: the input transforms (by tiles), the
