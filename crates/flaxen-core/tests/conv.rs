@@ -136,7 +136,19 @@ fn the_pointwise_path_and_the_parallel_tiles_equal_the_reference() {
     let same = ConvSpec { padding: vec![(1, 1), (1, 1)], ..one(2) };
     check(&Case { lhs: vec![2, 30, 30, 16], rhs: vec![3, 3, 16, 32], spec: same.clone() }, 3);
     // Depthwise: one input feature per group, two outputs each.
-    check(&Case { lhs: vec![1, 20, 20, 8], rhs: vec![3, 3, 1, 16], spec: ConvSpec { groups: 8, ..same } }, 4);
+    check(&Case { lhs: vec![1, 20, 20, 8], rhs: vec![3, 3, 1, 16], spec: ConvSpec { groups: 8, ..same.clone() } }, 4);
+    // Depthwise with one output per feature (the register-blocked kernel): features not a
+    // multiple of 16, lines not a multiple of 8 positions, strides, kernel dilation, uneven
+    // and cropping padding, 1 and 3 spatial axes.
+    let dw = |lhs: Vec<usize>, window: &[usize], spec: ConvSpec| {
+        let c = *lhs.last().unwrap();
+        Case { rhs: window.iter().copied().chain([1, c]).collect(), lhs, spec: ConvSpec { groups: c, ..spec } }
+    };
+    check(&dw(vec![2, 13, 21, 40], &[3, 3], same), 5);
+    check(&dw(vec![1, 17, 19, 32], &[3, 3], spec(&[2, 2], &[(1, 1), (0, 1)], &[1, 1], &[1, 1], 1)), 6);
+    check(&dw(vec![1, 12, 30, 16], &[3, 5], spec(&[1, 3], &[(2, 2), (-1, 4)], &[1, 1], &[2, 2], 1)), 7);
+    check(&dw(vec![3, 50, 7], &[5], spec(&[1], &[(2, 2)], &[1], &[1], 1)), 8);
+    check(&dw(vec![1, 5, 6, 7, 20], &[3, 3, 3], spec(&[1, 1, 1], &[(1, 1), (1, 1), (1, 1)], &[1, 1, 1], &[1, 1, 1], 1)), 9);
 }
 
 /// A spec from its parts, per spatial axis.

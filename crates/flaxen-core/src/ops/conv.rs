@@ -170,6 +170,10 @@ pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], src: Option<&std::sy
     if super::conv_direct::applies(&geo) {
         return super::conv_direct::conv(&geo, x, w, y, tail);
     }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_depthwise::applies(&geo) {
+        return super::conv_depthwise::conv(&geo, x, w, y, tail);
+    }
     if geo.cg == 1 && g > 1 {
         depthwise(&geo, x, w, y, tail);
     } else {

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
 use crate::ops::simd::store;
+use crate::shape::numel;
 
 /// Deepest window taken (floats per output position's window).
 const MAX_DEPTH: usize = 32;
@@ -57,7 +58,7 @@ pub(super) fn conv(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Op
         LINES.with(|buf| {
             let mut buf = buf.borrow_mut();
             for (i, line_out) in out.chunks_mut(ol * o).enumerate() {
-                padded_lines(geo, x, start / (ol * o) + i, &plan, &mut buf);
+                padded_lines(geo, x, start / (ol * o) + i, plan.span, plan.first, &mut buf);
                 // SAFETY: AVX-512F (`applies`); the block holds kh padded lines of span pixels,
                 // so every tap of every position is inside it; the kernel has kdepth rows of o,
                 // line_out ol rows of o.
@@ -71,15 +72,17 @@ pub(super) fn conv(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Op
 }
 
 /// The kh input lines under output line `line`, pixels first..first+span each, zeros in the
-/// padding, one after another in `buf`.
-fn padded_lines(geo: &Geometry, x: &[f32], line: usize, plan: &LineTaps, buf: &mut Vec<f32>) {
-    let (c, wl, span) = (geo.c, geo.in_len(), plan.span);
-    let kh = geo.kdepth() / (geo.kw() * c);
-    buf.clear();
+/// padding, one after another in `buf` (also the depthwise kernel's).
+pub(super) fn padded_lines(geo: &Geometry, x: &[f32], line: usize, span: usize, first: i64, buf: &mut Vec<f32>) {
+    let (c, wl) = (geo.c, geo.in_len());
+    let kh = numel(geo.window) / geo.kw();
+    // Every float is written below (copied, or zero in the padding): no clearing pass first.
     buf.resize(kh * span * c, 0.0);
     geo.for_outer(line, |ko, base| {
-        if let Some(base) = base {
-            copy_padded(&x[base * wl * c..(base + 1) * wl * c], c, plan.first, &mut buf[ko * span * c..(ko + 1) * span * c]);
+        let dst = &mut buf[ko * span * c..(ko + 1) * span * c];
+        match base {
+            Some(base) => copy_padded(&x[base * wl * c..(base + 1) * wl * c], c, first, dst),
+            None => dst.fill(0.0),
         }
     });
 }

@@ -9,6 +9,8 @@ pub mod conv;
 pub mod conv_pool;
 #[cfg(target_arch = "x86_64")]
 mod conv_direct;
+#[cfg(target_arch = "x86_64")]
+mod conv_depthwise;
 mod conv_gemm;
 pub mod create;
 pub mod elementwise;
