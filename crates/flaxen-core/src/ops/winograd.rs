@@ -106,8 +106,8 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
     let per = tiles.div_ceil(blocks);
     let blocks = tiles.div_ceil(per);
     let yp = SendPtr(y.as_mut_ptr());
-    // Few tiles over many features (ResNet's 7², 14² and 28² stages at batch 1): each block
-    // would read the whole transformed kernel again for a product of a dozen rows (and one
+    // Few tiles over many features (ResNet's 14² and 28² stages at batch 1): each block would
+    // read the whole transformed kernel again for a product of a dozen rows (and a single
     // block would run on one thread). Then all tiles go through each stage together instead,
     // the 16 products split across the threads. Taken when re-reading the kernel would cost
     // more than the transform buffers spilling from L2 (written and read back once), and
@@ -168,13 +168,13 @@ const KEEP_BYTES: usize = 256 << 20;
 /// exposed to JS (`.data`) is never kept. Identity is the storage's address held through a
 /// `Weak`, which keeps the address from being reused while the entry exists; entries of dropped
 /// weights are let go at the next lookup. None (the caller transforms into scratch) when the
-/// storage is exposed or memory is short.
+/// storage is exposed, the kernel is larger than the byte cap or memory is short.
 fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Vec<f32>>> {
     if src.is_exposed() {
         return None;
     }
     let find = |kept: &mut (Vec<Kept>, usize)| -> Option<Arc<Vec<f32>>> {
-        kept.0.retain(|k| k.src.strong_count() > 0 && !(k.src.upgrade().is_some_and(|s| s.is_exposed())));
+        kept.0.retain(|k| k.src.upgrade().is_some_and(|s| !s.is_exposed()));
         kept.1 = kept.0.iter().map(|k| 4 * k.u.len()).sum();
         let i = kept.0.iter().position(|k| (k.c, k.o) == (c, o) && std::ptr::eq(k.src.as_ptr(), Arc::as_ptr(src)))?;
         let k = kept.0.remove(i);
@@ -186,7 +186,8 @@ fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<
         return Some(u);
     }
     let len = 16 * stride(c * o);
-    if 4 * len > KEEP_BYTES {
+    // Within the budget, and within the byte cap a single storage has (`FLAXEN_MAX_BYTES`).
+    if 4 * len > KEEP_BYTES.min(crate::storage::max_bytes()) {
         return None;
     }
     let mut u = Vec::new();
