@@ -550,6 +550,34 @@ fn weak(dt: DType, s: f64, div: bool) -> DType {
 
 // ---- binary arithmetic ---------------------------------------------------------------------
 
+/// `conv_general_dilated`'s attributes, then `extra` ones (its fused rows' programs and pooling).
+macro_rules! conv_attrs {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            ("lhs_dilation", AttrKind::Ints),
+            ("rhs_dilation", AttrKind::Ints),
+            ("feature_group_count", AttrKind::Count),
+            $($extra),*
+        ]
+    };
+}
+
+/// `reduce_window`'s attributes, then `extra` ones (its fused row's program).
+macro_rules! window_attrs {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            ("init_value", AttrKind::Num),
+            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
+            ("window_dimensions", AttrKind::Ints),
+            ("window_strides", AttrKind::Ints),
+            ("padding", AttrKind::Ints),
+            $($extra),*
+        ]
+    };
+}
+
 /// The binary op a row names, resolved at compile time (a wrong name fails the build).
 macro_rules! binary_op {
     ($name:literal) => {
@@ -1848,13 +1876,7 @@ pub static OPS: &[OpDef] = &[
     OpDef {
         name: "conv_general_dilated",
         inputs: &[("lhs", In::Tensor), ("rhs", In::Tensor)],
-        attrs: &[
-            ("window_strides", AttrKind::Ints),
-            ("padding", AttrKind::Ints),
-            ("lhs_dilation", AttrKind::Ints),
-            ("rhs_dilation", AttrKind::Ints),
-            ("feature_group_count", AttrKind::Count),
-        ],
+        attrs: conv_attrs!(),
         class: Class::Other,
         half: Half::F32(&[0, 1]),
         infer: |at, a| {
@@ -1872,13 +1894,7 @@ pub static OPS: &[OpDef] = &[
     OpDef {
         name: "reduce_window",
         inputs: &[("operand", In::Tensor)],
-        attrs: &[
-            ("init_value", AttrKind::Num),
-            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
-            ("window_dimensions", AttrKind::Ints),
-            ("window_strides", AttrKind::Ints),
-            ("padding", AttrKind::Ints),
-        ],
+        attrs: window_attrs!(),
         class: Class::Other,
         half: Half::F32(&[0]),
         infer: |at, a| {
@@ -1968,14 +1984,7 @@ const FUSED: &[OpDef] = &[
     OpDef {
         name: "conv_fused",
         inputs: &[("xs", In::List)],
-        attrs: &[
-            ("window_strides", AttrKind::Ints),
-            ("padding", AttrKind::Ints),
-            ("lhs_dilation", AttrKind::Ints),
-            ("rhs_dilation", AttrKind::Ints),
-            ("feature_group_count", AttrKind::Count),
-            ("program", AttrKind::Internal),
-        ],
+        attrs: conv_attrs!(("program", AttrKind::Internal)),
         class: Class::Other,
         half: Half::Native,
         infer: |at, _| infer_fused(at, 5),
@@ -1991,14 +2000,7 @@ const FUSED: &[OpDef] = &[
     OpDef {
         name: "reduce_window_fused",
         inputs: &[("xs", In::List)],
-        attrs: &[
-            ("init_value", AttrKind::Num),
-            ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
-            ("window_dimensions", AttrKind::Ints),
-            ("window_strides", AttrKind::Ints),
-            ("padding", AttrKind::Ints),
-            ("program", AttrKind::Internal),
-        ],
+        attrs: window_attrs!(("program", AttrKind::Internal)),
         class: Class::Other,
         half: Half::Native,
         infer: |at, _| infer_fused(at, 5),
@@ -2013,12 +2015,7 @@ const FUSED: &[OpDef] = &[
     OpDef {
         name: "conv_pool_fused",
         inputs: &[("xs", In::List)],
-        attrs: &[
-            ("window_strides", AttrKind::Ints),
-            ("padding", AttrKind::Ints),
-            ("lhs_dilation", AttrKind::Ints),
-            ("rhs_dilation", AttrKind::Ints),
-            ("feature_group_count", AttrKind::Count),
+        attrs: conv_attrs!(
             ("program", AttrKind::Internal),
             ("init_value", AttrKind::Num),
             ("computation", AttrKind::Choice(ops::WindowOp::NAMES)),
@@ -2027,7 +2024,7 @@ const FUSED: &[OpDef] = &[
             ("pool_padding", AttrKind::Ints),
             ("pool_program", AttrKind::Internal),
             ("conv_extras", AttrKind::Count),
-        ],
+        ),
         class: Class::Other,
         half: Half::Native,
         infer: |at, _| infer_fused(at, 11),
