@@ -52,4 +52,26 @@ function loadBinding() {
   throw err
 }
 
-module.exports = loadBinding()
+// Native functions return their errors rather than throwing them (a Node-API throw can abort
+// the process when a GC runs finalizers before Node rethrows it; crates/node-api/src/function.rs
+// has the details). Each exported function is wrapped here to throw them. The stack is taken
+// again without this wrapper, so that it (and the source line Node shows for an uncaught error
+// with --enable-source-maps) starts at the caller, as for an error thrown natively.
+function throwing(f) {
+  const wrapped = function (...args) {
+    const r = f(...args)
+    if (r instanceof Error) {
+      Error.captureStackTrace(r, wrapped)
+      throw r
+    }
+    return r
+  }
+  Object.defineProperty(wrapped, 'name', { value: f.name })
+  return wrapped
+}
+
+const binding = loadBinding()
+for (const [name, value] of Object.entries(binding)) {
+  if (typeof value === 'function') binding[name] = throwing(value)
+}
+module.exports = binding

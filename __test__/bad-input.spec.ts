@@ -49,6 +49,22 @@ test('every public entry point survives the bad-input matrix: no crash, no hang,
   t.true(report.slowest.ms < 10_000, `slowest call ${JSON.stringify(report.slowest)}`)
 })
 
+test('native errors thrown while tensors are being collected never abort the process', (t) => {
+  // A tiny young generation makes GCs (and tensor finalizers) run inside the error paths.
+  const script = join(__dirname, 'helpers', 'gc-throw.ts')
+  const calls = 100_000
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=1', '--import=tsx', script], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, GC_THROW_CALLS: String(calls) },
+  })
+  t.is(r.signal, null, r.stderr.slice(-4000))
+  t.is(r.status, 0, r.stderr.slice(-4000))
+  // JS exceptions met inside a native call come back as they were thrown; a non-Error value is
+  // the cause of an E_THROWN Error.
+  t.deepEqual(JSON.parse(r.stdout), { E_SHAPE: calls, 'from a getter': calls / 16, 'E_THROWN(42)': calls / 16 })
+})
+
 test('impossible sizes are RangeErrors with code E_ALLOC under the default cap, and the process lives on', (t) => {
   const allocs: [string, () => unknown][] = [
     ['jnp.zeros([1e6, 1e6])', () => jnp.zeros([1e6, 1e6])],

@@ -41,10 +41,12 @@ test('pack-all tarballs install into an empty folder without Rust, both require 
       t.true(map.sourcesContent?.length === map.sources.length && map.sourcesContent.every((c: unknown) => typeof c === 'string' && c.length > 0), `${f}: sourcesContent`)
     }
     const thrown = spawnSync(process.execPath, ['--enable-source-maps', '-e', "require('flaxen').jnp.reshape(require('flaxen').jnp.ones([2, 3]), [7])"], { cwd: dir, env, encoding: 'utf8' })
-    const [where, code] = thrown.stderr.split('\n')
-    const at = where.match(/[/\\]flaxen[/\\]ts[/\\](.+\.ts):(\d+)$/)
+    // The stack starts at the TypeScript line that made the failing native call (the loader's
+    // wrapper, which throws what native calls return, is left out of it).
+    const top = thrown.stderr.split('\n').find((l) => /^\s+at /.test(l)) ?? ''
+    const at = top.match(/[/\\]flaxen[/\\]ts[/\\](.+\.ts):(\d+):\d+\)$/)
     t.truthy(at, thrown.stderr)
-    t.is(code, readFileSync(join(root, 'ts', at![1]), 'utf8').split('\n')[Number(at![2]) - 1], thrown.stderr)
+    t.regex(readFileSync(join(root, 'ts', at![1]), 'utf8').split('\n')[Number(at![2]) - 1], /op1\(RESHAPE/, thrown.stderr)
     t.regex(thrown.stderr, /at .*[/\\]flaxen[/\\]ts[/\\]jnp\.ts:\d+:\d+/)
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -135,6 +135,25 @@ impl Env {
         }
     }
 
+    /// The JS value for `err` as a callback returns it: the pending exception if there is one
+    /// (taken, so nothing stays parked in the env; a thrown non-`Error` becomes the `cause` of
+    /// an `Error` with code `E_THROWN`, so the loader still recognises it), else `err` made
+    /// with [`Env::create_error`].
+    pub fn error_value(self, err: JsError) -> Result<Value> {
+        let Some(thrown) = self.take_exception() else {
+            return self.create_error(&err);
+        };
+        let mut is_error = false;
+        // SAFETY: live env; a value of the current scope; valid out-pointer.
+        self.check(unsafe { sys::napi_is_error(self.0, thrown.0, &mut is_error) })?;
+        if is_error {
+            return Ok(thrown);
+        }
+        let e = self.create_error(&JsError::error("E_THROWN", "a non-Error value was thrown (see its cause)"))?;
+        self.set_named_property(e, "cause", thrown)?;
+        Ok(e)
+    }
+
     /// Throws an arbitrary JS value.
     pub fn throw_value(self, value: Value) {
         // SAFETY: live env and a value from the current scope. A failure leaves nothing to do.

@@ -3,9 +3,11 @@
 //! Every native function goes through one `extern "C"` trampoline; the Rust function to run is
 //! a plain `fn` pointer stored as the function's callback data. A call therefore costs one
 //! `napi_get_cb_info` (arguments, `this` and the `fn` pointer in one go, into a stack array) and
-//! an indirect call: no boxing, no allocation. The trampoline also turns `Err` into a thrown JS
-//! exception and a panic into an `Error` with code `E_PANIC` (unwinding into C is undefined
-//! behaviour, and a panicking kernel must not take the process down).
+//! an indirect call: no boxing, no allocation. The trampoline also turns `Err` into a JS error
+//! and a panic into an `Error` with code `E_PANIC` (unwinding into C is undefined behaviour, and
+//! a panicking kernel must not take the process down). That error is the function's *return
+//! value*: the JS side throws any `Error` a native function returns (the package's loader wraps
+//! every export so). See `trampoline` for why.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -141,11 +143,25 @@ pub(crate) unsafe extern "C" fn trampoline(
         argv,
         this: Value(this),
     };
-    finish(env, catch_unwind(AssertUnwindSafe(|| cb(env, call))))
+    let err = match catch_unwind(AssertUnwindSafe(|| cb(env, call))) {
+        Ok(Ok(v)) => return v.0,
+        Ok(Err(e)) => e,
+        Err(panic) => JsError::from_panic(&*panic),
+    };
+    // The error is returned, not thrown; the loader throws it. napi_throw would park it in the
+    // env until Node rethrows it after this callback, and a GC during that rethrow runs the
+    // synchronous finalizers, which Node-API then fails as if they had thrown it (a fatal abort).
+    match env.error_value(err) {
+        Ok(e) => e.0,
+        Err(e) => {
+            env.throw(e);
+            ptr::null_mut()
+        }
+    }
 }
 
-/// Turns a callback's outcome into what Node expects: the value, or null with an exception
-/// pending.
+/// Turns module init's outcome into what Node expects: the exports, or null with an exception
+/// pending (`require()` throws it; nothing can be finalized yet, so throwing is safe here).
 pub(crate) fn finish(env: Env, outcome: std::thread::Result<Result<Value>>) -> sys::napi_value {
     match outcome {
         Ok(Ok(v)) => v.0,
@@ -185,7 +201,7 @@ impl Env {
     }
 
     /// `func.call(this, ...args)`. If JS throws, the exception stays pending and the error has
-    /// code `E_PENDING_EXCEPTION`; returning it from a callback rethrows the original.
+    /// code `E_PENDING_EXCEPTION`; returning it from a callback returns the original.
     pub fn call_function(self, this: Value, func: Value, args: &[Value]) -> Result<Value> {
         let mut out = ptr::null_mut();
         // SAFETY: live env; handles of the current scope; `args` is `args.len()` napi_values

@@ -202,6 +202,7 @@ unsafe extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_throw(env: napi_env, error: napi_value) -> napi_status;
+    pub fn napi_is_error(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
     pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value)
         -> napi_status;
