@@ -36,6 +36,8 @@ const TILE_BYTES: usize = 512 << 10;
 /// Most output rows of one implicit task: its output block is read and written once per window
 /// position over the other axes, so it should stay in cache.
 const PIECE: usize = 256;
+/// Up to this many output rows in all, im2col makes a single tile (gemm's `FEW_ROWS`).
+const FEW_ROWS: usize = 64;
 /// A core's L2 cache (Zen 4/5: 1 MiB).
 const L2_BYTES: usize = 1 << 20;
 
@@ -65,7 +67,10 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tai
         let per = ol.div_ceil(PIECE);
         (0..rows / ol).flat_map(|line| (0..per).map(move |i| (line * ol + ol * i / per, line * ol + ol * (i + 1) / per))).collect()
     } else {
-        let most = (TILE_BYTES / (4 * geo.kdepth())).clamp(12, TILE);
+        // Few rows in all (batch-1 late stages) make one tile: the product then reads the
+        // kernel once with every row, block by block of depth (gemm's few-row order keeps
+        // the tile's current depth block in L2, however long the tile).
+        let most = if rows <= FEW_ROWS { rows } else { (TILE_BYTES / (4 * geo.kdepth())).clamp(12, TILE) };
         let n = rows.div_ceil(most);
         (0..n).map(|i| (rows * i / n, rows * (i + 1) / n)).collect()
     };
