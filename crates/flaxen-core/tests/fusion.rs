@@ -160,6 +160,9 @@ fn convolution_epilogues_are_bit_identical() {
     let cases = [
         Case { x: &[2, 9, 7, 8], o: 16, stride: 1, pad: 1, groups: 1 },
         Case { x: &[3, 28, 28, 1], o: 32, stride: 1, pad: 1, groups: 1 },
+        // The direct path with a partial last vector of features (its bias is applied in
+        // registers, masked).
+        Case { x: &[2, 10, 9, 3], o: 20, stride: 1, pad: 1, groups: 1 },
         Case { x: &[1, 16, 16, 16], o: 16, stride: 1, pad: 1, groups: 1 },
         Case { x: &[1, 11, 11, 6], o: 16, stride: 2, pad: 1, groups: 1 },
         Case { x: &[1, 4, 14, 8], o: 16, stride: 1, pad: 4, groups: 1 },
@@ -180,8 +183,9 @@ fn convolution_epilogues_are_bit_identical() {
         let (mean, scale, shift) = (g.constant(&f32s(&[o], seed + 2)), g.constant(&f32s(&[o], seed + 3)), g.constant(&f32s(&[o], seed + 4)));
         let residual = g.constant(&f32s(&shape, seed + 5));
         let out = if plain_bias {
-            // nn.Conv + relu: the bias-row fast path.
-            let biased = node(&mut g, "add", vec![], vec![y, shift]);
+            // nn.Conv + relu: the bias-row fast path, the bias on either side of the add.
+            let operands = if seed % 4 == 1 { vec![y, shift] } else { vec![shift, y] };
+            let biased = node(&mut g, "add", vec![], operands);
             node(&mut g, "relu", vec![], vec![biased])
         } else {
             let centred = node(&mut g, "subtract", vec![], vec![y, mean]);

@@ -52,6 +52,9 @@ pub(super) fn conv(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Op
         *t = (ko * span + kj * rd) * c + ci;
     }
     let plan = LineTaps { span, first: -geo.spec.padding[l].0, taps };
+    // A bias (and relu) epilogue is applied to the accumulators: no second pass over the line.
+    let bias = tail.and_then(|t| t.row_bias(o));
+    let tail = if bias.is_some() { None } else { tail };
     // Lines per task: about 64 Ki outputs, so small layers stay on one thread.
     let lines = (65536 / (ol * o).max(1)).max(1);
     crate::par::chunks(y, lines * ol * o, |start, out| {
@@ -62,7 +65,7 @@ pub(super) fn conv(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tail: Op
                 // SAFETY: AVX-512F (`applies`); the block holds kh padded lines of span pixels,
                 // so every tap of every position is inside it; the kernel has kdepth rows of o,
                 // line_out ol rows of o.
-                unsafe { line_product(geo, &plan, &buf, w, line_out) };
+                unsafe { line_product(geo, &plan, &buf, w, bias, line_out) };
                 if let Some(tail) = tail {
                     tail.apply(start + i * ol * o, line_out);
                 }
@@ -87,17 +90,19 @@ pub(super) fn padded_lines(geo: &Geometry, x: &[f32], line: usize, span: usize, 
     });
 }
 
-/// `out[p, :] = Σ_k tap_k(p) · w[k, :]` for the line's positions.
+/// `out[p, :] = Σ_k tap_k(p) · w[k, :]` for the line's positions, then `bias` (the
+/// epilogue's `row_bias`: the same operations as the separate pass would do).
 ///
 /// # Safety
 /// AVX-512F; `lines` holds the kh padded lines `padded_lines` made for this geometry, `w` the
 /// kdepth × o kernel, `out` the line's ol × o outputs.
 #[target_feature(enable = "avx512f")]
-unsafe fn line_product(geo: &Geometry, plan: &LineTaps, lines: &[f32], w: &[f32], out: &mut [f32]) {
+unsafe fn line_product(geo: &Geometry, plan: &LineTaps, lines: &[f32], w: &[f32], bias: Option<(&[f32], bool, bool)>, out: &mut [f32]) {
     let (ol, o, kd) = (geo.line_len(), geo.o, geo.kdepth());
     let step = geo.spec.strides[geo.last()] * geo.c;
     assert!(w.len() >= kd * o && out.len() >= ol * o && plan.taps[..kd].iter().all(|&t| (ol - 1) * step + t < lines.len()));
-    let k = Kernel { taps: &plan.taps[..kd], w: w.as_ptr(), o, step };
+    assert!(bias.is_none_or(|(b, ..)| b.len() == o));
+    let k = Kernel { taps: &plan.taps[..kd], w: w.as_ptr(), o, step, bias };
     for o0 in (0..o).step_by(32) {
         let mut p0 = 0;
         // SAFETY (both): positions p0..p0+N < ol, columns o0.. < o; the taps of positions < ol
@@ -118,6 +123,8 @@ struct Kernel<'a> {
     o: usize,
     /// Floats between consecutive positions' first input floats.
     step: usize,
+    /// o floats added to every output row (as the left operand when `.1`), then relu if `.2`.
+    bias: Option<(&'a [f32], bool, bool)>,
 }
 
 impl Kernel<'_> {
@@ -144,6 +151,19 @@ impl Kernel<'_> {
                     let v = _mm512_set1_ps(*x.add(p * self.step + t));
                     a[0] = _mm512_fmadd_ps(v, w0, a[0]);
                     a[1] = _mm512_fmadd_ps(v, w1, a[1]);
+                }
+            }
+            if let Some((b, left, relu)) = self.bias {
+                let b = [_mm512_maskz_loadu_ps(m0, b.as_ptr().add(o0)), _mm512_maskz_loadu_ps(m1, b.as_ptr().wrapping_add(o0 + 16))];
+                for a in acc.iter_mut() {
+                    for (x, &bv) in a.iter_mut().zip(&b) {
+                        // Operand order kept: with two NaNs x86 returns the first one's payload.
+                        *x = if left { _mm512_add_ps(bv, *x) } else { _mm512_add_ps(*x, bv) };
+                        if relu {
+                            // Kept where not (x <= 0): x > 0 or NaN, as relu_f32.
+                            *x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NLE_UQ>(*x, _mm512_setzero_ps()), *x);
+                        }
+                    }
                 }
             }
             for (p, a) in acc.iter().enumerate() {
