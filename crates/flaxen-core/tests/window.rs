@@ -100,3 +100,55 @@ fn bad_windows_are_refused() {
     let x = Tensor::from_vec(vec![1i32; 4], &[2, 2]).unwrap();
     assert!(reduce_window(&x, 0.0, WindowOp::Add, &w).unwrap_err().to_string().contains("expected a float dtype"));
 }
+
+#[test]
+fn pooling_rows_of_any_width_combine_as_the_scalar_order_does() {
+    // NHWC pooling combines whole feature rows in registers, 128 features at a time: widths
+    // across 1, 2, 4 and 8 vectors, partial vectors and several blocks. Signed zeros and NaNs
+    // check the operand order (x > y ? x : y keeps y on ties; NaNs give x + y).
+    let fmax = |x: f32, y: f32| if x.is_nan() || y.is_nan() { x + y } else if x > y { x } else { y };
+    let fmin = |x: f32, y: f32| if x.is_nan() || y.is_nan() { x + y } else if x < y { x } else { y };
+    for (case, &c) in [1usize, 15, 16, 17, 33, 64, 100, 128, 129, 300].iter().enumerate() {
+        let shape = [2, 5, 4, c];
+        let mut xv = common::values(shape.iter().product(), case as u64 + 500, 2.0);
+        for (i, x) in xv.iter_mut().enumerate() {
+            match i % 37 {
+                0 => *x = 0.0,
+                1 => *x = -0.0,
+                2 if i % 3 == 0 => *x = f32::NAN,
+                _ => {}
+            }
+        }
+        let x = Tensor::from_vec(xv.clone(), &shape).unwrap();
+        let w = Window::new(4, &[1, 3, 2, 1], &[1, 1, 2, 1], &[0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        let out = reduce_window_shape(&shape, &w).unwrap();
+        for (op, init) in [(WindowOp::Add, -0.0f32), (WindowOp::Max, f32::NEG_INFINITY), (WindowOp::Max, 0.0), (WindowOp::Min, f32::INFINITY)] {
+            let got = reduce_window(&x, init as f64, op, &w).unwrap().to_vec::<f32>().unwrap();
+            let mut want = vec![];
+            for b in 0..2 {
+                for i in 0..out[1] {
+                    for j in 0..out[2] {
+                        for f in 0..c {
+                            let mut acc = init;
+                            for di in 0..3 {
+                                for dj in 0..2 {
+                                    let v = xv[((b * 5 + i + di) * 4 + 2 * j + dj) * c + f];
+                                    acc = match op {
+                                        WindowOp::Add => acc + v,
+                                        WindowOp::Max => fmax(acc, v),
+                                        WindowOp::Min => fmin(acc, v),
+                                    };
+                                }
+                            }
+                            want.push(acc);
+                        }
+                    }
+                }
+            }
+            assert_eq!(got.len(), want.len());
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.to_bits(), e.to_bits(), "{c} features, {op:?} init {init}: element {i} is {g}, expected {e}");
+            }
+        }
+    }
+}
