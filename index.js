@@ -55,8 +55,8 @@ function loadBinding() {
 // Native functions return their errors rather than throwing them (a Node-API throw can abort
 // the process when a GC runs finalizers before Node rethrows it; crates/node-api/src/function.rs
 // has the details). Each exported function is wrapped here to throw them. The stack is taken
-// again without this wrapper, so that it (and the source line Node shows for an uncaught error
-// with --enable-source-maps) starts at the caller, as for an error thrown natively.
+// again without this wrapper, so that it starts at the caller, as for an error thrown natively
+// (the source line Node prints above an uncaught error is still this `throw`).
 function throwing(f) {
   const wrapped = function (...args) {
     const r = f(...args)

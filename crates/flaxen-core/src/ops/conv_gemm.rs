@@ -36,8 +36,10 @@ const TILE_BYTES: usize = 512 << 10;
 /// Most output rows of one implicit task: its output block is read and written once per window
 /// position over the other axes, so it should stay in cache.
 const PIECE: usize = 256;
-/// Up to this many output rows in all, im2col makes a single tile (gemm's `FEW_ROWS`).
+/// Up to this many output rows in all, im2col makes a single tile (gemm's `FEW_ROWS`)...
 const FEW_ROWS: usize = 64;
+/// ...of at most these bytes (each thread keeps its tile buffer).
+const ONE_TILE_BYTES: usize = 4 << 20;
 /// A core's L2 cache (Zen 4/5: 1 MiB).
 const L2_BYTES: usize = 1 << 20;
 
@@ -70,7 +72,8 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tai
         // Few rows in all (batch-1 late stages) make one tile: the product then reads the
         // kernel once with every row, block by block of depth (gemm's few-row order keeps
         // the tile's current depth block in L2, however long the tile).
-        let most = if rows <= FEW_ROWS { rows } else { (TILE_BYTES / (4 * geo.kdepth())).clamp(12, TILE) };
+        let one = rows <= FEW_ROWS && 4 * rows * geo.kdepth() <= ONE_TILE_BYTES;
+        let most = if one { rows } else { (TILE_BYTES / (4 * geo.kdepth())).clamp(12, TILE) };
         let n = rows.div_ceil(most);
         (0..n).map(|i| (rows * i / n, rows * (i + 1) / n)).collect()
     };
