@@ -96,7 +96,7 @@ test('bench tiny-op with the peers this machine has: a table with ratios', (t) =
   t.is(r.status, 0, r.stderr)
   t.regex(r.stdout, /tiny-op overhead/)
   t.regex(r.stdout, /add 16 \(new output\)\s+1\s+[\d.]+ +[\d.]+ \([\d.]+×\)/)
-  t.regex(r.stdout, /Targets \(issues 5, 9, 11, 12\)/)
+  t.regex(r.stdout, /Targets \(issues 5, 9, 11, 12, 13\)/)
 })
 
 test('bench --help, and usage errors exit with 2', (t) => {
@@ -132,4 +132,18 @@ test('issue 11 targets: bf16 rows/s ratio from the two matvec rows, io figures f
   t.like(get('io-restore'), { measured: 6.7, pass: true })
   // A --quick run's 16 MiB rows are not the target's 512 MiB: n/a, not a pass.
   t.like(get('io-save'), { measured: null, pass: null })
+})
+
+test('issue 13 targets: vision time ratios against onnxruntime from GFLOP/s rows, 0.9x at batch 1 and 1.0x above', (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { evaluateTargets } = require(join(root, 'bench', 'dist', 'targets.js'))
+  const row = (id: string, threads: number, flaxen: number, ort: number) => ({ id, label: id, threads, params: {}, results: { flaxen: { value: flaxen }, ort: { value: ort } }, ratios: {}, notes: [] })
+  const vision = { name: 'vision', title: 'vision', unit: 'GFLOP/s', higherIsBetter: true, primary: 'flaxen', columns: [], method: '', notes: [] }
+  const targets = evaluateTargets([{ ...vision, rows: [row('resnet18-b1', 1, 220, 188), row('mnist-cnn-b1', 2, 90, 94), row('resnet18-b8', 2, 390, 358)] }], [1, 2])
+  const get = (id: string) => targets.find((x: { id: string }) => x.id === id)
+  t.like(get('resnet18-b1-1T'), { measured: 188 / 220, pass: true, goal: '≤ 0.9×' })
+  t.like(get('mnist-cnn-b1-2T'), { measured: 94 / 90, pass: false })
+  t.like(get('resnet18-b8-2T'), { measured: 358 / 390, pass: true, goal: '≤ 1×' })
+  // Rows not measured are n/a, not passes.
+  t.like(get('mnist-cnn-b256-1T'), { measured: null, pass: null })
 })

@@ -62,7 +62,7 @@ function peer(name: string, p: PeerInfo): string {
 export function targetsTable(targets: Target[]): string {
   const mark = (t: Target) => (t.pass === null ? 'n/a' : t.pass ? 'ok' : 'MISS')
   const body = targets.map((t) => [mark(t), t.label, t.measured === null ? '—' : fmt(t.measured), t.goal])
-  return ['Targets (issues 5, 9, 11, 12)', ...grid(['', 'target', 'measured', 'goal'], body, 2).map((l) => '  ' + l)].join('\n')
+  return ['Targets (issues 5, 9, 11, 12, 13)', ...grid(['', 'target', 'measured', 'goal'], body, 2).map((l) => '  ' + l)].join('\n')
 }
 
 export function textReport(r: BenchReport): string {

@@ -1,4 +1,4 @@
-// The acceptance targets of issues 5, 9, 11 and 12, evaluated from the measured rows. Speed targets live
+// The acceptance targets of issues 5, 9, 11, 12 and 13, evaluated from the measured rows. Speed targets live
 // here, in the benchmark's report, never in tests. A target whose figures were not measured
 // (suite not run, peer missing, --quick sizes) is reported as n/a rather than dropped; targets of
 // suites that were not selected are left out.
@@ -74,6 +74,14 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
       add('transformer', `${id}-${T(t)}`, `GPT-2 decode at ${ctxLen} ${T(t)}: flaxen ÷ onnxruntime (time)`, timeRatio('transformer', id, t, 'ort', 'flaxen'), '≤', 0.95, '×')
       add('transformer', `${id}-roofline-${T(t)}`, `GPT-2 decode at ${ctxLen} ${T(t)}: flaxen ÷ bandwidth roofline (time)`, timeRatio('transformer', id, t, 'roofline', 'flaxen'), '≤', 1.1, '×')
       add('transformer', `${id}-bf16-${T(t)}`, `GPT-2 decode at ${ctxLen} ${T(t)}: bf16 weights ÷ onnxruntime f32 (time)`, timeRatio('transformer', id, t, 'ort', 'bf16'), '≤', 0.6, '×')
+    }
+  }
+  // Issue 13: the vision models against onnxruntime running the same function and weights:
+  // ≤ 0.9× its time at batch 1, ≤ 1.0× at the larger batches. The rows are GFLOP/s: time ratio
+  // = ort's rate ÷ flaxen's.
+  for (const t of new Set([one, all])) {
+    for (const [id, label, goal] of [['resnet18-b1', 'ResNet-18 batch 1', 0.9], ['resnet18-b8', 'ResNet-18 batch 8', 1], ['mnist-cnn-b1', 'mnist CNN batch 1', 0.9], ['mnist-cnn-b256', 'mnist CNN batch 256', 1]] as const) {
+      add('vision', `${id}-${T(t)}`, `${label} ${T(t)}: flaxen ÷ onnxruntime (time)`, timeRatio('vision', id, t, 'ort', 'flaxen'), '≤', goal, '×')
     }
   }
   const io = (id: string) => suites.find((s) => s.name === 'io')?.rows.find((r) => r.id === `${id}-512mib`)?.results.flaxen
