@@ -63,8 +63,12 @@ struct Src<'a> {
     data: &'a [f32],
     /// A short repeated row (a per-feature BatchNorm statistic or bias) laid out again and
     /// again over `CHUNK + len` floats: a chunk then reads it in one run instead of one
-    /// segment per row (32 calls per chunk for 64 features, each mostly loop overhead).
-    tiled: Option<std::sync::Arc<[f32]>>,
+    /// segment per row (32 calls per chunk for 64 features, each mostly loop overhead). Made on
+    /// first use (a kernel applying a bias in registers never needs it), shared by the copies
+    /// `Epilogue::at` makes; None inside when the row is not tiled.
+    tiled: std::sync::Arc<std::sync::OnceLock<Option<Box<[f32]>>>>,
+    /// Elements of the output the operand is read for.
+    out_len: usize,
 }
 
 /// Rows up to this long are tiled (`Src::tiled`).
@@ -72,17 +76,25 @@ const TILE_ROWS: usize = 512;
 
 impl<'a> Src<'a> {
     fn new(data: &'a [f32], out_len: usize) -> Src<'a> {
-        let n = data.len();
-        let tiled = (n > 1 && n <= TILE_ROWS && out_len > n).then(|| {
-            // Whole-row copies (an iterator's `cycle().take()` went element by element: 12% of
-            // a small convolution's call).
-            let mut t = Vec::with_capacity(CHUNK + 2 * n);
-            while t.len() < CHUNK + n {
-                t.extend_from_slice(data);
-            }
-            t.into()
-        });
-        Src { data, tiled }
+        Src { data, tiled: Default::default(), out_len }
+    }
+
+    /// The tiled row, made on the first call.
+    fn tiled(&self) -> Option<&[f32]> {
+        let (data, n) = (self.data, self.data.len());
+        self.tiled
+            .get_or_init(|| {
+                (n > 1 && n <= TILE_ROWS && self.out_len > n).then(|| {
+                    // Whole-row copies (an iterator's `cycle().take()` went element by element:
+                    // 12% of a small convolution's call).
+                    let mut t = Vec::with_capacity(CHUNK + 2 * n);
+                    while t.len() < CHUNK + n {
+                        t.extend_from_slice(data);
+                    }
+                    t.into_boxed_slice()
+                })
+            })
+            .as_deref()
     }
 }
 
@@ -97,7 +109,7 @@ impl Src<'_> {
             tmp.fill(self.data[0]);
             return apply2(op, acc, tmp, acc_right);
         }
-        if let Some(t) = &self.tiled {
+        if let Some(t) = self.tiled() {
             let at = start % n;
             if at + acc.len() <= t.len() {
                 return apply2(op, acc, &t[at..at + acc.len()], acc_right);
