@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+mod handoff;
+
 /// Element count above which elementwise kernels use rayon.
 pub const PAR_MIN: usize = 1 << 16;
 
@@ -28,9 +30,13 @@ pub(crate) fn chunks<T: Send>(
 ) {
     let chunk = chunk.max(1);
     if crate::par::parallel(out.len()) {
-        out.par_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(i, c)| f(i * chunk, c));
+        let (len, base) = (out.len(), SendPtr(out.as_mut_ptr()));
+        each(len.div_ceil(chunk), |i| {
+            let start = i * chunk;
+            // SAFETY: chunk i is elements start..min(start + chunk, len) of `out`, which no
+            // other index touches; `out` is borrowed mutably for the whole loop.
+            f(start, unsafe { std::slice::from_raw_parts_mut(base.get().add(start), chunk.min(len - start)) })
+        });
     } else {
         out.chunks_mut(chunk)
             .enumerate()
@@ -38,10 +44,27 @@ pub(crate) fn chunks<T: Send>(
     }
 }
 
+/// `f(i)` for every `i < n`, spread over the pool: through a lingering worker's slot when one
+/// waits (`handoff`: ~0.5 µs to fork and join instead of rayon's ~2.5), else rayon's queues.
+/// Indices are claimed one at a time, so uneven tasks balance.
+pub(crate) fn each(n: usize, f: impl Fn(usize) + Sync + Send) {
+    if n <= 1 || rayon::current_num_threads() < 2 {
+        (0..n).for_each(f);
+    } else if !handoff::run(n, &f) {
+        (0..n).into_par_iter().for_each(f);
+    }
+}
+
 /// A raw pointer that may cross threads: used when parallel tasks write disjoint regions that
 /// cannot be expressed as disjoint slices (e.g. column blocks of a matrix).
-#[derive(Clone, Copy)]
 pub(crate) struct SendPtr<T>(pub *mut T);
+// By hand: derived, they would ask `T: Copy` (a pointer copies whatever it points to).
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 // SAFETY: users guarantee that concurrent tasks write disjoint elements.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
@@ -189,8 +212,12 @@ impl Drop for Warm {
 fn linger(spawner: std::thread::ThreadId) {
     // Not on the thread that asked (worker 0 may pick its own job up while it waits).
     if std::thread::current().id() != spawner {
+        let watch = handoff::Watch::open(rayon::current_thread_index());
         let mut idle = 0u32;
         while ACTIVE.load(Ordering::Acquire) > 0 || now_ns() < UNTIL.load(Ordering::Acquire) {
+            if watch.serve() {
+                continue;
+            }
             match rayon::yield_now() {
                 Some(rayon::Yield::Executed) => {}
                 // Mostly spin (`pause`) rather than yield to the OS each time: a syscall per
@@ -201,6 +228,9 @@ fn linger(spawner: std::thread::ThreadId) {
                     idle = idle.wrapping_add(1);
                     if !idle.is_multiple_of(SPINS_PER_YIELD) {
                         for _ in 0..32 {
+                            if watch.pending() {
+                                break;
+                            }
                             std::hint::spin_loop();
                         }
                         continue;
@@ -214,6 +244,7 @@ fn linger(spawner: std::thread::ThreadId) {
                 None => break,
             }
         }
+        watch.close();
     }
     LINGERING.fetch_sub(1, Ordering::AcqRel);
 }

@@ -20,7 +20,6 @@
 
 use std::cell::RefCell;
 
-use rayon::prelude::*;
 
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
@@ -102,7 +101,7 @@ pub(super) fn conv_gemm(geo: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], tai
         }
     };
     if parallel && tasks.len() > 1 {
-        tasks.par_iter().for_each(run);
+        crate::par::each(tasks.len(), |i| run(&tasks[i]));
     } else {
         tasks.iter().for_each(run);
     }

@@ -7,8 +7,6 @@
 //! 1, stride 1 and no padding along the batch axis), and bit for bit the separate ops: each
 //! element is computed the same way, and the convolution's path is chosen for the whole batch.
 
-use rayon::prelude::*;
-
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::conv::{conv_into, conv_shape, takes_winograd, ConvSpec};
@@ -70,6 +68,11 @@ pub fn conv_pool(x: &Tensor, w: &Tensor, spec: &ConvSpec, conv_tail: Option<&Epi
         if p_per == 0 {
             return;
         }
-        out.par_chunks_mut(per_slice * p_per).enumerate().for_each(slice);
+        let (len, per, base) = (out.len(), per_slice * p_per, crate::par::SendPtr(out.as_mut_ptr()));
+        crate::par::each(len.div_ceil(per), |i| {
+            // SAFETY: slice i's pooled outputs, which no other index touches; `out` is borrowed
+            // mutably for the whole loop.
+            slice((i, unsafe { std::slice::from_raw_parts_mut(base.get().add(i * per), per.min(len - i * per)) }))
+        });
     })
 }

@@ -24,7 +24,7 @@ use crate::ops::conv::ConvSpec;
 use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm};
 use crate::ops::simd::store;
-use crate::par::SendPtr;
+use crate::par::{each, SendPtr};
 use crate::storage::Storage;
 
 /// Lanes per vector step of the transforms (one zmm of features).
@@ -136,7 +136,7 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
         }
     };
     if blocks > 1 && threads > 1 {
-        (0..blocks).into_par_iter().for_each(|b| {
+        crate::par::each(blocks, |b| {
             let _ = yp;
             run(b)
         });
@@ -266,16 +266,6 @@ unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>,
             }
         }
     });
-}
-
-/// `f(0..n)`, across the pool when it has more than one thread (with one, a parallel call
-/// would hand the work to the pool's thread and wait: a wake-up per stage).
-fn each(n: usize, f: impl Fn(usize) + Sync + Send) {
-    if rayon::current_num_threads() > 1 {
-        (0..n).into_par_iter().for_each(f);
-    } else {
-        (0..n).for_each(f);
-    }
 }
 
 /// One block of tiles t0..t1: transform the input tiles, 16 products, transform back.

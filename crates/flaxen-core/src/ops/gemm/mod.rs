@@ -230,8 +230,9 @@ pub(crate) unsafe fn gemm(g: &Gemm) {
     }
     let tiles = split(g, threads);
     let cp = SendPtr(g.c);
-    tiles.into_par_iter().for_each(|(r0, r1, c0, c1)| {
+    crate::par::each(tiles.len(), |t| {
         let _ = cp;
+        let (r0, r1, c0, c1) = tiles[t];
         // SAFETY: the tiles partition C, so each task writes a disjoint block.
         unsafe { gemm_st(&g.tile(r0, r1, c0, c1)) };
     });
@@ -249,7 +250,7 @@ unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
     let mut partial = vec![0.0f32; (parts - 1) * n];
     let pp = SendPtr(partial.as_mut_ptr());
     let cp = SendPtr(g.c);
-    (0..parts).into_par_iter().for_each(|t| {
+    crate::par::each(parts, |t| {
         let (k0, k1) = (k * t / parts, k * (t + 1) / parts);
         // SAFETY: part 0 writes C, part t > 0 its own n floats of `partial`; rows k0..k1 of B
         // and entries k0..k1 of x are inside the operands.
