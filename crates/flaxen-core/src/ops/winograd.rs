@@ -111,8 +111,12 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
     // block would run on one thread). Then all tiles go through each stage together instead,
     // the 16 products split across the threads. Taken when re-reading the kernel would cost
     // more than the transform buffers spilling from L2 (written and read back once), and
-    // those fit a few MiB.
-    if blocks * c * o > 2 * tiles * (c + o) && tiles * 64 * (c + o) <= WHOLE_BYTES {
+    // those fit a few MiB. With several threads the margin is scaled by their count: in the
+    // whole path each stage reads what the other cores wrote in the stage before, while a
+    // block stays on its core. ResNet's 28²×128 at batch 1 (blocks·C·O 1.6× the transform
+    // bytes) was 604/513 µs whole against 510/441 in blocks on two threads (p10 of two runs);
+    // its 14²×256 (5.2×) stays whole: 460 against 788.
+    if blocks * c * o > 2 * tiles * (c + o) * threads && tiles * 64 * (c + o) <= WHOLE_BYTES {
         let mut s = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         // SAFETY: AVX-512F was checked by `applies`.
         unsafe { whole(g, x, u, &mut s, yp, tiles, tail) };
