@@ -152,3 +152,24 @@ fn pooling_rows_of_any_width_combine_as_the_scalar_order_does() {
         }
     }
 }
+
+#[test]
+fn windows_wholly_inside_continue_across_chunks() {
+    // VALID and cropping windows (every window inside the input) take the row-stepping path;
+    // an output of several chunks starts each chunk mid-odometer (rows 341.. of 48 features).
+    for (case, pads) in [[0i64, 0, 0, 0, 0, 0, 0, 0], [0, 0, -1, 0, 0, -2, 0, 0], [-1, 0, -2, -1, -1, 0, 0, 0]].iter().enumerate() {
+        let shape = [3usize, 45, 41, 48];
+        let xv = common::values(shape.iter().product(), case as u64 + 900, 3.0);
+        let x = Tensor::from_vec(xv.clone(), &shape).unwrap();
+        let w = Window::new(4, &[1, 3, 2, 1], &[1, 2, 3, 1], pads).unwrap();
+        let out = reduce_window_shape(&shape, &w).unwrap();
+        assert!(out.iter().product::<usize>() > 16384, "{out:?}: several chunks");
+        for (op, init) in [(WindowOp::Add, 0.0f32), (WindowOp::Max, f32::NEG_INFINITY), (WindowOp::Min, 0.25)] {
+            let got = reduce_window(&x, init as f64, op, &w).unwrap().to_vec::<f32>().unwrap();
+            let want = reference(&xv, &shape, init, op, &w, &out);
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.to_bits(), e.to_bits(), "pads {pads:?} {op:?}: element {i} is {g}, expected {e}");
+            }
+        }
+    }
+}
