@@ -30,13 +30,7 @@ pub(crate) fn chunks<T: Send>(
 ) {
     let chunk = chunk.max(1);
     if crate::par::parallel(out.len()) {
-        let (len, base) = (out.len(), SendPtr(out.as_mut_ptr()));
-        each(len.div_ceil(chunk), |i| {
-            let start = i * chunk;
-            // SAFETY: chunk i is elements start..min(start + chunk, len) of `out`, which no
-            // other index touches; `out` is borrowed mutably for the whole loop.
-            f(start, unsafe { std::slice::from_raw_parts_mut(base.get().add(start), chunk.min(len - start)) })
-        });
+        each_chunk(out, chunk, f);
     } else {
         out.chunks_mut(chunk)
             .enumerate()
@@ -44,9 +38,24 @@ pub(crate) fn chunks<T: Send>(
     }
 }
 
+/// `f(start, chunk)` over `out` cut into chunks of `chunk` elements (the last may be shorter),
+/// spread over the pool (`each`) whatever their size: `chunks` once the output is large, and
+/// loops whose chunks are each a lot of work (conv+pool's batch slices).
+pub(crate) fn each_chunk<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    let chunk = chunk.max(1);
+    let (len, base) = (out.len(), SendPtr(out.as_mut_ptr()));
+    each(len.div_ceil(chunk), |i| {
+        let start = i * chunk;
+        // SAFETY: chunk i is elements start..min(start + chunk, len) of `out`, which no other
+        // index touches; `out` is borrowed mutably for the whole loop.
+        f(start, unsafe { std::slice::from_raw_parts_mut(base.get().add(start), chunk.min(len - start)) })
+    });
+}
+
 /// `f(i)` for every `i < n`, spread over the pool: through a lingering worker's slot when one
-/// waits (`handoff`: ~0.5 µs to fork and join instead of rayon's ~2.5), else rayon's queues.
-/// Indices are claimed one at a time, so uneven tasks balance.
+/// waits (`handoff`: ~1 µs to fork and join instead of rayon's ~2.5), else rayon's queues.
+/// Each thread starts on a contiguous share of the indices and then steals from the others',
+/// so uneven tasks balance.
 pub(crate) fn each(n: usize, f: impl Fn(usize) + Sync + Send) {
     if n <= 1 || rayon::current_num_threads() < 2 {
         (0..n).for_each(f);

@@ -68,11 +68,7 @@ pub fn conv_pool(x: &Tensor, w: &Tensor, spec: &ConvSpec, conv_tail: Option<&Epi
         if p_per == 0 {
             return;
         }
-        let (len, per, base) = (out.len(), per_slice * p_per, crate::par::SendPtr(out.as_mut_ptr()));
-        crate::par::each(len.div_ceil(per), |i| {
-            // SAFETY: slice i's pooled outputs, which no other index touches; `out` is borrowed
-            // mutably for the whole loop.
-            slice((i, unsafe { std::slice::from_raw_parts_mut(base.get().add(i * per), per.min(len - i * per)) }))
-        });
+        let per = per_slice * p_per;
+        crate::par::each_chunk(out, per, |start, po| slice((start / per, po)));
     })
 }
