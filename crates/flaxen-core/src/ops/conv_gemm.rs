@@ -20,7 +20,6 @@
 
 use std::cell::RefCell;
 
-
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm, PAR_WORK};

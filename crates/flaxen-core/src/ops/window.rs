@@ -196,7 +196,7 @@ impl<'a> Rows<'a> {
     #[target_feature(enable = "avx512f")]
     unsafe fn run_inside(&self, first: usize, chunk: &mut [f32]) {
         let (outer, v) = (self.outer, self.v);
-        // Input rows per step of each output axis, and each axis's stride in input rows.
+        // Per axis: its stride in input rows (`span`), and the rows one output step moves (`step`).
         let mut span = vec![0usize; outer];
         let mut step = vec![0usize; outer];
         let mut rows = 1;
