@@ -491,12 +491,6 @@ mod avx512 {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
 
-    /// Lanes of a 16-float block starting at `c` of `n`.
-    #[inline(always)]
-    fn lanes(n: usize, c: usize) -> u16 {
-        if n - c >= 16 { 0xffff } else { ((1u32 << (n - c)) - 1) as u16 }
-    }
-
     /// As `super::head_dots`.
     ///
     /// # Safety
@@ -511,7 +505,7 @@ mod avx512 {
             let mut c = 0;
             while c < d {
                 prefetch(kp.wrapping_add(c + krow.len() * AHEAD_ROWS));
-                let m = lanes(d, c);
+                let m = crate::ops::simd::lanes(d - c);
                 // SAFETY: lanes c..c+16 masked to d.
                 let (x, y) = unsafe { (_mm512_maskz_loadu_ps(m, qp.add(c)), _mm512_maskz_loadu_ps(m, kp.add(c))) };
                 (a0, a1) = (a1, _mm512_fmadd_ps(x, y, a0));
@@ -534,7 +528,7 @@ mod avx512 {
             let (xp, ap) = unsafe { (vrow.as_ptr().add(hh * dv), acc.as_mut_ptr().add(hh * dv)) };
             for c in (0..dv).step_by(16) {
                 prefetch(xp.wrapping_add(c + vrow.len() * AHEAD_ROWS));
-                let m = lanes(dv, c);
+                let m = crate::ops::simd::lanes(dv - c);
                 // SAFETY: lanes c..c+16 masked to dv.
                 unsafe {
                     let a = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, xp.add(c)), _mm512_maskz_loadu_ps(m, ap.add(c)));

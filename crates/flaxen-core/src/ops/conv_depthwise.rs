@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use crate::ops::conv::Geometry;
 use crate::ops::conv_direct::padded_lines;
 use crate::ops::fused::Epilogue;
-use crate::ops::simd::store;
+use crate::ops::simd::{lanes, store};
 
 /// Output positions per register block.
 const PX: usize = 8;
@@ -67,7 +67,7 @@ unsafe fn line(geo: &Geometry, span: usize, lines: &[f32], w: &[f32], out: &mut 
     assert!(lines.len() >= kh * span * c && w.len() >= kh * kw * c && out.len() >= ol * c && (ol - 1) * step + (kw - 1) * rd + c <= span * c);
     let taps: Vec<usize> = (0..kh).flat_map(|ko| (0..kw).map(move |kj| ko * span * c + kj * rd)).collect();
     for c0 in (0..c).step_by(16) {
-        let mask = if c - c0 >= 16 { 0xffff } else { ((1u32 << (c - c0)) - 1) as u16 };
+        let mask = lanes(c - c0);
         let mut p0 = 0;
         // SAFETY (both): positions p0..p0+N < ol and features c0.. < c (masked); the taps of
         // positions < ol lie inside `lines` (asserted).

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
-use crate::ops::simd::store;
+use crate::ops::simd::{lanes, store};
 use crate::shape::numel;
 
 /// Deepest window taken (floats per output position's window).
@@ -175,7 +175,3 @@ impl Kernel<'_> {
     }
 }
 
-/// The first `n` of 16 lanes (all when n ≥ 16).
-fn lanes(n: usize) -> __mmask16 {
-    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as u16 }
-}

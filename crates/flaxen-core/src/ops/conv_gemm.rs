@@ -22,7 +22,7 @@ use std::cell::RefCell;
 
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
-use crate::ops::gemm::{gemm_st, BKind, Gemm, PAR_WORK};
+use crate::ops::gemm::{gemm_st, BKind, Gemm, FEW_ROWS, PAR_WORK};
 use crate::par::SendPtr;
 
 /// Most output rows per im2col tile.
@@ -34,9 +34,8 @@ const TILE_BYTES: usize = 512 << 10;
 /// Most output rows of one implicit task: its output block is read and written once per window
 /// position over the other axes, so it should stay in cache.
 const PIECE: usize = 256;
-/// Up to this many output rows in all, im2col makes a single tile (gemm's `FEW_ROWS`)...
-const FEW_ROWS: usize = 64;
-/// ...of at most these bytes (each thread keeps its tile buffer).
+/// The most bytes of the single im2col tile made for few output rows (`FEW_ROWS`; each thread
+/// keeps its tile buffer).
 const ONE_TILE_BYTES: usize = 4 << 20;
 /// A core's L2 cache (Zen 4/5: 1 MiB).
 const L2_BYTES: usize = 1 << 20;

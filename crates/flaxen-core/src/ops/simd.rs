@@ -2,6 +2,13 @@
 
 use std::arch::x86_64::*;
 
+/// The first `n` of a vector's 16 lanes (all of them when n ≥ 16): the mask of a row's last,
+/// partial vector.
+#[inline(always)]
+pub(crate) fn lanes(n: usize) -> __mmask16 {
+    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as u16 }
+}
+
 /// Stores the lanes of `v` that `mask` selects at `dst`: a plain store when every lane is
 /// selected, since masked stores are several times slower on AMD cores even with a full mask.
 ///

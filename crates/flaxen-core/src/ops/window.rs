@@ -175,6 +175,17 @@ impl<'a> Rows<'a> {
         self.run_any(first, chunk, f)
     }
 
+    /// Output row `row`'s index along each of the outer axes.
+    fn position(&self, row: usize) -> Vec<usize> {
+        let mut pos = vec![0usize; self.outer];
+        let mut rem = row;
+        for d in (0..self.outer).rev() {
+            pos[d] = rem % self.out_shape[d];
+            rem /= self.out_shape[d];
+        }
+        pos
+    }
+
     /// Whether every window lies inside the input (no padding reached: VALID pooling), so
     /// that rows need no per-row bounds tests.
     fn all_inside(&self) -> bool {
@@ -205,12 +216,7 @@ impl<'a> Rows<'a> {
             step[d] = self.w.strides[d] * rows;
             rows *= self.shape[d];
         }
-        let mut pos = vec![0usize; outer];
-        let mut rem = first;
-        for d in (0..outer).rev() {
-            pos[d] = rem % self.out_shape[d];
-            rem /= self.out_shape[d];
-        }
+        let mut pos = self.position(first);
         let mut flat0: usize = (0..outer).map(|d| (pos[d] as i64 * self.w.strides[d] as i64 - self.w.padding[d].0) as usize * span[d]).sum();
         for yr in chunk.chunks_exact_mut(v) {
             // SAFETY: AVX-512F; the window at flat0 lies inside the input (`all_inside`), so
@@ -236,14 +242,8 @@ impl<'a> Rows<'a> {
         let (mut base, mut kidx, mut lo, mut hi) = (vec![0i64; outer], vec![0usize; outer], vec![0usize; outer], vec![0usize; outer]);
         // The output row's index per axis: divided out once, then counted up row by row (a
         // division per axis and row cost more than a small pooling's whole combine).
-        let mut pos = vec![0usize; outer];
-        let mut rem = first;
-        for d in (0..outer).rev() {
-            pos[d] = rem % self.out_shape[d];
-            rem /= self.out_shape[d];
-        }
+        let mut pos = self.position(first);
         for yr in chunk.chunks_exact_mut(v) {
-            yr.fill(self.init);
             for d in 0..outer {
                 base[d] = (pos[d] * w.strides[d]) as i64 - w.padding[d].0;
             }
@@ -264,12 +264,14 @@ impl<'a> Rows<'a> {
                     unsafe { inside_avx512(self.op, &self.src[flat0 * v..], &self.offsets, self.init, yr) };
                     continue;
                 }
+                yr.fill(self.init);
                 for &off in &self.offsets {
                     let row = &self.src[(flat0 + off) * v..][..v];
                     yr.iter_mut().zip(row).for_each(|(a, &b)| *a = f(*a, b));
                 }
                 continue;
             }
+            yr.fill(self.init);
             // Only the window positions over the input, per axis lo..hi (positions in the
             // padding add nothing), in the same row-major order.
             for d in 0..outer {
@@ -344,10 +346,7 @@ const MIN: u8 = 2;
 #[inline]
 unsafe fn combine_block<const OP: u8, const NV: usize>(src: &[f32], offsets: &[usize], v: usize, j0: usize, len: usize, init: f32, y: &mut [f32]) {
     use std::arch::x86_64::*;
-    let masks: [u16; NV] = std::array::from_fn(|j| {
-        let n = len.saturating_sub(16 * j);
-        if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as u16 }
-    });
+    let masks: [u16; NV] = std::array::from_fn(|j| crate::ops::simd::lanes(len.saturating_sub(16 * j)));
     // SAFETY: masked loads and stores touch only lanes < len of rows inside `src` and `y` (the
     // caller's contract); a zero mask touches nothing, and `wrapping_add` keeps such an unused
     // address defined.

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::ops::conv::ConvSpec;
 use crate::ops::fused::Epilogue;
 use crate::ops::gemm::{gemm_st, BKind, Gemm};
-use crate::ops::simd::store;
+use crate::ops::simd::{lanes, store};
 use crate::par::{each, SendPtr};
 use crate::storage::Storage;
 
@@ -318,15 +318,6 @@ fn stride(len: usize) -> usize {
     len + L
 }
 
-/// Lanes `0..len` (len ≤ 16) set.
-#[inline(always)]
-fn lane_mask(len: usize) -> u16 {
-    if len >= L {
-        0xffff
-    } else {
-        ((1u32 << len) - 1) as u16
-    }
-}
 
 /// Writes tile `t`'s transformed input `Bᵀ d B` (d its 4×4 input block, zero outside the
 /// image) as tile row `row` of `v` (transform ξ at column ξ·C),
@@ -353,7 +344,7 @@ unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
     // x); stores write tile row `row`, features f0..f0+len of each transform, inside v.
     unsafe {
         for f0 in (0..g.c).step_by(L) {
-            let mask = lane_mask(g.c - f0);
+            let mask = lanes(g.c - f0);
             let d: [__m512; 16] = if inside {
                 // Interior tiles (almost all): no padding test per pixel.
                 let base = xp.add(((img * g.h + r0 as usize) * g.w + c0 as usize) * g.c + f0);
@@ -399,7 +390,7 @@ unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>)
     // write in-image outputs of this tile (checked against Ho, Wo), features f0..f0+len.
     unsafe {
         for f0 in (0..g.o).step_by(L) {
-            let mask = lane_mask(g.o - f0);
+            let mask = lanes(g.o - f0);
             let p: [__m512; 16] = std::array::from_fn(|xi| _mm512_maskz_loadu_ps(mask, m.as_ptr().add(row * stride(16 * g.o) + xi * g.o + f0)));
             // s = Aᵀ p (two rows), then s A (two columns each).
             let mut s = [_mm512_setzero_ps(); 8];
@@ -468,7 +459,7 @@ unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) 
     unsafe {
         let half = _mm512_set1_ps(0.5);
         for f0 in (0..o).step_by(L) {
-            let mask = lane_mask(o - f0);
+            let mask = lanes(o - f0);
             let g: [__m512; 9] = std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, w.as_ptr().add((p * c + ci) * o + f0)));
             // t = G g (four rows of three), then t Gᵀ (four columns each).
             let mut t = [_mm512_setzero_ps(); 12];

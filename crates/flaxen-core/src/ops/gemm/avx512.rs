@@ -18,7 +18,8 @@
 
 use std::arch::x86_64::*;
 
-use super::{BKind, Gemm, PackBuf};
+use super::{BKind, Gemm, PackBuf, FEW_ROWS};
+use crate::ops::simd::lanes;
 
 /// Most rows of one register block (broadcast operand A).
 const MR: usize = 12;
@@ -30,8 +31,6 @@ const KC: usize = 256;
 const NC: usize = 1024;
 /// Rows of B ahead of the kernel that are prefetched when B is read in place.
 const PREFETCH_ROWS: usize = 8;
-/// Up to this many rows of A the column panels are the outer loop (see `gemm`).
-const FEW_ROWS: usize = 64;
 /// Prefetch modes of the microkernel.
 const NONE: u8 = 0;
 const AHEAD: u8 = 1;
@@ -167,7 +166,7 @@ unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, ldb: usize, dst: *mut f32)
         let mut out = dst;
         for j in (0..nc).step_by(NR) {
             let w = (nc - j).min(NR);
-            let (m0, m1) = (lane_mask(w), lane_mask(w.saturating_sub(16)));
+            let (m0, m1) = (lanes(w), lanes(w.saturating_sub(16)));
             let mut src = b.add(j);
             for _ in 0..kc {
                 _mm512_store_ps(out, _mm512_maskz_loadu_ps(m0, src));
@@ -215,16 +214,6 @@ unsafe fn pack_b_half<const BF16: bool>(kc: usize, nc: usize, b: *const u16, ldb
                 src = src.add(ldb);
             }
         }
-    }
-}
-
-/// Lanes `0..w` (w clamped to 16) set.
-#[inline(always)]
-fn lane_mask(w: usize) -> u16 {
-    if w >= 16 {
-        0xffff
-    } else {
-        ((1u32 << w) - 1) as u16
     }
 }
 
@@ -287,7 +276,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                 let rows = base + (ip < extra) as usize;
                 let w = (nc - jr).min(NR);
                 let kern = pick(rows, w.div_ceil(16), pf);
-                let mask = lane_mask(if w > 16 { w - 16 } else { w });
+                let mask = lanes(if w > 16 { w - 16 } else { w });
                 // Packed panel jr/32 starts at jr*kc; in place it is column jr.
                 let bp = if pb { bblk.wrapping_add(jr * kc) } else { bblk.wrapping_add(jr) };
                 // SAFETY: row i0 < m, column pc < k of A; row i0, column jc + jr of C. The

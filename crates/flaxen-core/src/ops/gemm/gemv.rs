@@ -131,7 +131,7 @@ unsafe fn load16<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m5
     // SAFETY: as the function's contract (the tail is copied element by element).
     unsafe {
         if K == KIND_F32 {
-            let m: u16 = if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as u16 };
+            let m = crate::ops::simd::lanes(n);
             return _mm512_maskz_loadu_ps(m, w as *const f32);
         }
         let h = if n >= 16 {
@@ -188,7 +188,7 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
             }
         }
         while j < len {
-            let m: u16 = if len - j >= 16 { 0xffff } else { ((1u32 << (len - j)) - 1) as u16 };
+            let m = crate::ops::simd::lanes(len - j);
             // The same distance in bytes for every element kind (what hides the latency).
             let at = prefetch_at(j * size, row_bytes, next);
             for w in &ws {

@@ -206,6 +206,10 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
     }
 }
 
+/// Up to this many rows of A, the AVX-512 product runs column panels outermost, one deep pass
+/// over k each (batched inference); im2col makes a single tile up to this many output rows.
+pub(crate) const FEW_ROWS: usize = 64;
+
 /// Below this many multiply-adds a product runs on the calling thread.
 pub(crate) const PAR_WORK: usize = 96 * 96 * 96;
 /// A matrix-vector product (m = 1) reads each weight once: it is bound by memory bandwidth,
