@@ -177,7 +177,7 @@ pub(super) fn conv_into(x: &[f32], ls: &[usize], w: &[f32], src: Option<&std::sy
     if geo.cg == 1 && g > 1 {
         depthwise(&geo, x, w, y, tail);
     } else {
-        super::conv_gemm::conv_gemm(&geo, x, w, y, tail);
+        super::conv_gemm::conv_gemm(&geo, x, w, src, y, tail);
     }
 }
 

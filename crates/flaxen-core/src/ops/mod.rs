@@ -18,6 +18,7 @@ pub mod fused;
 pub mod gather;
 pub(crate) mod half;
 pub(crate) mod gemm;
+pub(crate) mod kept;
 pub mod layout;
 pub mod mask;
 pub mod matmul;

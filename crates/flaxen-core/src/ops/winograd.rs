@@ -11,10 +11,13 @@
 //! are taken in blocks small enough for the transformed block (tiles × 16 × C and tiles × 16 ×
 //! O floats, tile-major: each tile's transform is written and read as one contiguous run, and
 //! product ξ reads rows ξ·C.. of it at the tile stride) to stay in L2; blocks run in parallel.
-//! Its products and transforms use AVX-512 (the path is taken only where it is available).
+//! Its products and transforms use AVX-512 (the path is taken only where it is available). The
+//! transformed kernel is laid out in the microkernel's panels (`BKind::Panels`): each product
+//! then reads its B as contiguous runs (ResNet-18 at batch 1 on two threads, with panels kept
+//! for its late im2col products too: median 10.1–10.3 → 9.5–9.9 ms; batch 8: 69 → 60–63 ms).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use std::arch::x86_64::*;
 
@@ -22,7 +25,8 @@ use rayon::prelude::*;
 
 use crate::ops::conv::ConvSpec;
 use crate::ops::fused::Epilogue;
-use crate::ops::gemm::{gemm_st, BKind, Gemm};
+use crate::ops::kept::{kept, Floats, Form, Make};
+use crate::ops::gemm::{gemm_st, BKind, Gemm, PANEL};
 use crate::ops::simd::{lanes, store};
 use crate::par::{each, SendPtr};
 use crate::storage::Storage;
@@ -90,6 +94,9 @@ pub fn conv(x: &[f32], w: &[f32], src: Option<&Arc<Storage>>, y: &mut [f32], ls:
     // so a convolution started on this thread meanwhile (rayon runs other tasks while it
     // waits) simply makes its own.
     let mut u = KERNEL.take();
+    if u.len() < 16 * kmat(c, o) {
+        u.resize(16 * kmat(c, o), 0.0);
+    }
     transform_kernel(w, c, o, &mut u);
     run(&g, x, &u, y, out[0] * g.per_image, tail);
     KERNEL.set(u);
@@ -149,66 +156,11 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
     }
 }
 
-/// A transformed kernel kept for the weights it came from.
-struct Kept {
-    src: Weak<Storage>,
-    c: usize,
-    o: usize,
-    u: Arc<Vec<f32>>,
-}
-
-/// Transformed kernels kept, least recently used first, and their bytes.
-static KEPT: Mutex<(Vec<Kept>, usize)> = Mutex::new((Vec::new(), 0));
-
-/// Most bytes of transformed kernels kept (ResNet-18's: 17 MB at batch 1, where its last stage
-/// takes the direct path, 67 MB at batch 8).
-const KEEP_BYTES: usize = 256 << 20;
-
-/// The transformed kernel of `w` (the [3, 3, C, O] weights in `src`), made on the first call
-/// and kept while `src` lives: a served model passes the same weights every call, and its
-/// kernels' transform (16/9 of the weights' bytes written, per layer and call) need not be
-/// redone. Sound as plan reuse is (`plan/reuse.rs`): the core never writes a storage it has
-/// returned, so the same storage holds the same bytes unless JS can write it, and a storage
-/// exposed to JS (`.data`) is never kept. Identity is the storage's address held through a
-/// `Weak`, which keeps the address from being reused while the entry exists; entries of dropped
-/// weights are let go at the next lookup. None (the caller transforms into scratch) when the
-/// storage is exposed, the kernel is larger than the byte cap or memory is short.
-fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Vec<f32>>> {
-    if src.is_exposed() {
-        return None;
-    }
-    let find = |kept: &mut (Vec<Kept>, usize)| -> Option<Arc<Vec<f32>>> {
-        kept.0.retain(|k| k.src.upgrade().is_some_and(|s| !s.is_exposed()));
-        kept.1 = kept.0.iter().map(|k| 4 * k.u.len()).sum();
-        let i = kept.0.iter().position(|k| (k.c, k.o) == (c, o) && std::ptr::eq(k.src.as_ptr(), Arc::as_ptr(src)))?;
-        let k = kept.0.remove(i);
-        let u = k.u.clone();
-        kept.0.push(k);
-        Some(u)
-    };
-    if let Some(u) = find(&mut KEPT.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Some(u);
-    }
-    let len = 16 * stride(c * o);
-    // Within the budget, and within the byte cap a single storage has (`FLAXEN_MAX_BYTES`).
-    if 4 * len > KEEP_BYTES.min(crate::storage::max_bytes()) {
-        return None;
-    }
-    let mut u = Vec::new();
-    u.try_reserve_exact(len).ok()?;
-    transform_kernel(w, c, o, &mut u);
-    let u = Arc::new(u);
-    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(other) = find(&mut kept) {
-        return Some(other); // made meanwhile by another thread
-    }
-    while !kept.0.is_empty() && kept.1 + 4 * len > KEEP_BYTES {
-        let gone = kept.0.remove(0);
-        kept.1 -= 4 * gone.u.len();
-    }
-    kept.1 += 4 * len;
-    kept.0.push(Kept { src: Arc::downgrade(src), c, o, u: u.clone() });
-    Some(u)
+/// The transformed kernel of `w` (the [3, 3, C, O] weights in `src`), kept while `src` lives
+/// (`kept.rs`): its transform writes 16/9 of the weights' bytes per layer and call. None (the
+/// caller transforms into scratch) when it cannot be kept.
+fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Floats>> {
+    kept(src, Form::Winograd { c, o }, 16 * kmat(c, o), Make::Now, |u| transform_kernel(w, c, o, u))
 }
 
 /// All `tiles` at once, each stage split across the pool: the input transforms (by tiles), the
@@ -247,9 +199,9 @@ unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>,
                 k: c,
                 a: vp.get().add(xi * c),
                 lda: sv,
-                b: u[xi * stride(c * o)..].as_ptr() as *const u8,
-                bkind: BKind::F32,
-                ldb: o,
+                b: u[xi * kmat(c, o)..].as_ptr() as *const u8,
+                bkind: BKind::Panels,
+                ldb: c,
                 c: mp.get().add(xi * o),
                 ldc: sm,
                 accumulate: false,
@@ -292,9 +244,9 @@ unsafe fn block(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: 
             k: c,
             a: v[xi * c..].as_ptr(),
             lda: stride(16 * c),
-            b: u[xi * stride(c * o)..].as_ptr() as *const u8,
-            bkind: BKind::F32,
-            ldb: o,
+            b: u[xi * kmat(c, o)..].as_ptr() as *const u8,
+            bkind: BKind::Panels,
+            ldb: c,
             c: m[xi * o..].as_mut_ptr(),
             ldc: stride(16 * o),
             accumulate: false,
@@ -316,6 +268,12 @@ unsafe fn block(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: 
 #[inline(always)]
 fn stride(len: usize) -> usize {
     len + L
+}
+
+/// Floats from one transformed kernel matrix (C×O, in the microkernel's panels of depth C: B
+/// is then one contiguous run per 32 output features, `BKind::Panels`) to the next.
+fn kmat(c: usize, o: usize) -> usize {
+    stride(c * o.next_multiple_of(PANEL))
 }
 
 
@@ -430,11 +388,9 @@ unsafe fn tile_rows(g: &Geo, t: usize, y: SendPtr<f32>, mut f: impl FnMut(usize,
 }
 
 /// The kernel's transform `G g Gᵀ` for every (input, output) feature pair, as 16 matrices
-/// [C, O] (matrix ξ at ξ·C·O), G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
-fn transform_kernel(w: &[f32], c: usize, o: usize, u: &mut Vec<f32>) {
-    if u.len() < 16 * stride(c * o) {
-        u.resize(16 * stride(c * o), 0.0);
-    }
+/// [C, O] in panels (matrix ξ at ξ·`kmat`), G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+fn transform_kernel(w: &[f32], c: usize, o: usize, u: &mut [f32]) {
+    assert!(u.len() >= 16 * kmat(c, o));
     let up = SendPtr(u.as_mut_ptr());
     let row = |ci: usize| {
         let _ = up;
@@ -451,11 +407,11 @@ fn transform_kernel(w: &[f32], c: usize, o: usize, u: &mut Vec<f32>) {
 /// Row `ci` (input feature ci, every output feature) of the 16 transformed kernel matrices.
 ///
 /// # Safety
-/// AVX-512F; `u` holds 16·C·O floats and no other thread writes row ci of them.
+/// AVX-512F; `u` holds the 16 matrices (`kmat`) and no other thread writes row ci of them.
 #[target_feature(enable = "avx512f")]
 unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) {
     // SAFETY: loads read w[kh, kw, ci, f0..f0+len] (inside the [3, 3, C, O] kernel); stores
-    // write u[ξ, ci, f0..f0+len], this task's row.
+    // write row ci of each matrix ξ, this task's row.
     unsafe {
         let half = _mm512_set1_ps(0.5);
         for f0 in (0..o).step_by(L) {
@@ -479,7 +435,8 @@ unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) 
                     q(2),
                 ];
                 for (j, &val) in vals.iter().enumerate() {
-                    store(u.get().add((4 * i + j) * stride(c * o) + ci * o + f0), mask, val);
+                    let at = (f0 / PANEL) * PANEL * c + ci * PANEL + f0 % PANEL;
+                    store(u.get().add((4 * i + j) * kmat(c, o) + at), mask, val);
                 }
             }
         }

@@ -12,6 +12,10 @@
 //!   contiguous 32-column panels (TLB and cache-set friendly).
 //! * bfloat16 / float16 weights (`BKind`) are always packed, widened to float32 on the way;
 //!   the microkernel then runs exactly as for float32 weights.
+//! * B already in panels (`BKind::Panels`, weights kept packed across calls) is read as the
+//!   packed blocks are, with no packing pass: each 32-column panel is one contiguous run,
+//!   which the hardware prefetchers follow and which never conflicts with itself in the
+//!   caches (a row stride of a power of two maps a panel read in place onto few cache sets).
 //! * Edges need no scalar code: rows are split into panels of 10–12 (balanced, never a thin
 //!   last panel) with a kernel instantiated per row count, and the last column panel masks its
 //!   final vector's loads and stores.
@@ -220,7 +224,11 @@ unsafe fn pack_b_half<const BF16: bool>(kc: usize, nc: usize, b: *const u16, ldb
 /// Whether B is packed: wide rows (each row of a 32-column panel on its own pages) and enough
 /// rows of A to reuse each packed panel.
 pub(super) fn should_pack_b(g: &Gemm) -> bool {
-    g.bkind != BKind::F32 || (g.m > 4 * MR && g.ldb >= 2048)
+    match g.bkind {
+        BKind::Panels => false,
+        BKind::F32 => g.m > 4 * MR && g.ldb >= 2048,
+        BKind::Bf16 | BKind::F16 => true,
+    }
 }
 
 /// C (+)= A·B on the calling thread.
@@ -232,7 +240,9 @@ pub(super) fn should_pack_b(g: &Gemm) -> bool {
 pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
     let (m, n, k) = (g.m, g.n, g.k);
     let pb = should_pack_b(g);
-    // Prefetching pays once B outgrows the L1/L2 caches.
+    let panels = g.bkind == BKind::Panels;
+    // Prefetching pays once B outgrows the L1/L2 caches (into L1 when B is read in place with
+    // its row stride; panels are contiguous runs that the hardware prefetchers follow).
     let pf = !pb && k * n > 1 << 16;
     // Row panels of 10–12 rows: `np` panels, the first `extra` one row taller.
     let np = m.div_ceil(MR);
@@ -255,8 +265,10 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
             let kc = (k - pc).min(kc_max);
             let acc = g.accumulate || pc > 0;
             // SAFETY: pc < k and jc < n: inside B.
-            let bsrc = unsafe { g.b_at(pc * g.ldb + jc) };
-            let (bblk, ldb) = if pb {
+            let bsrc = unsafe { g.b_at(pc, jc) };
+            let (bblk, ldb) = if panels {
+                (bsrc as *const f32, NR)
+            } else if pb {
                 // SAFETY: bbuf holds kc_max × (nc_max rounded up to 32) ≥ kc × (nc rounded up)
                 // floats.
                 unsafe {
@@ -264,6 +276,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                         BKind::F32 => pack_b(kc, nc, bsrc as *const f32, g.ldb, bbuf),
                         BKind::Bf16 => pack_b_half::<true>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
                         BKind::F16 => pack_b_half::<false>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
+                        BKind::Panels => unreachable!("panels are never packed again"),
                     }
                 };
                 (bbuf as *const f32, NR)
@@ -277,8 +290,9 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                 let w = (nc - jr).min(NR);
                 let kern = pick(rows, w.div_ceil(16), pf);
                 let mask = lanes(if w > 16 { w - 16 } else { w });
-                // Packed panel jr/32 starts at jr*kc; in place it is column jr.
-                let bp = if pb { bblk.wrapping_add(jr * kc) } else { bblk.wrapping_add(jr) };
+                // Packed panel jr/32 starts at jr*kc (jr*depth in kept panels); in place it is
+                // column jr.
+                let bp = bblk.wrapping_add(if panels { jr * g.ldb } else if pb { jr * kc } else { jr });
                 // SAFETY: row i0 < m, column pc < k of A; row i0, column jc + jr of C. The
                 // kernel reads rows×kc of A, kc×w of B (masked) and writes rows×w of C, all
                 // inside the operands; this thread owns that C block.
@@ -300,10 +314,10 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                     let next = if !pf {
                         std::ptr::null()
                     } else if jr + NR < nc {
-                        bblk.wrapping_add(jr + NR)
+                        bblk.wrapping_add(if panels { (jr + NR) * g.ldb } else { jr + NR })
                     } else if pc + kc < k {
                         // SAFETY: row pc + kc < k, column jc < n: inside B.
-                        unsafe { g.b_at((pc + kc) * g.ldb + jc) as *const f32 }
+                        unsafe { g.b_at(pc + kc, jc) as *const f32 }
                     } else {
                         std::ptr::null()
                     };

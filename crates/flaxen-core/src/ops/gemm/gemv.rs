@@ -30,6 +30,11 @@ fn prefetch_at(pos: usize, row_bytes: usize, next: usize) -> usize {
 /// As `gemm_st`.
 pub(crate) unsafe fn gemv(g: &Gemm) {
     debug_assert_eq!(g.m, 1);
+    if g.bkind == BKind::Panels {
+        // (gemm_st sends a single row of A over panels to the microkernel instead.)
+        // SAFETY: same contract, with B unpacked into a row-major copy.
+        return g.with_f32_b(|w| unsafe { gemv(w) });
+    }
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::has_avx512f() {
         // SAFETY: AVX-512F was detected; the caller vouches for the blocks.
@@ -38,6 +43,7 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
                 BKind::F32 => gemv_avx512::<KIND_F32>(g),
                 BKind::Bf16 => gemv_avx512::<KIND_BF16>(g),
                 BKind::F16 => gemv_avx512::<KIND_F16>(g),
+                BKind::Panels => unreachable!("unpacked above"),
             }
         };
     }
@@ -170,7 +176,7 @@ unsafe fn rows_avx512<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize
         let mut ws = [g.b; R];
         for r in 0..R {
             xs[r] = _mm512_set1_ps(*g.a.add(p + r));
-            ws[r] = g.b_at((p + r) * g.ldb + j0);
+            ws[r] = g.b_at(p + r, j0);
         }
         let (row_bytes, next) = (len * size, R * g.ldb * size);
         let mut j = 0;

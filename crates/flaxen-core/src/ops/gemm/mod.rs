@@ -25,7 +25,7 @@ use crate::par::SendPtr;
 
 pub(crate) use gemv::gemv;
 
-/// The element type of B.
+/// The element type and layout of B.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BKind {
     F32,
@@ -33,13 +33,33 @@ pub(crate) enum BKind {
     Bf16,
     /// float16 bits, widened exactly (`vcvtph2ps`).
     F16,
+    /// float32 laid out as `pack_panels` makes it: panels of `PANEL` columns, each `ldb` rows
+    /// deep and contiguous (the microkernel's own order). Column offsets are multiples of
+    /// `PANEL`.
+    Panels,
 }
 
 impl BKind {
     pub(crate) fn size(self) -> usize {
         match self {
-            BKind::F32 => 4,
+            BKind::F32 | BKind::Panels => 4,
             BKind::Bf16 | BKind::F16 => 2,
+        }
+    }
+}
+
+/// Columns of one panel of `BKind::Panels` (the microkernel's width).
+pub(crate) const PANEL: usize = 32;
+
+/// The k×n row-major matrix `b` in `BKind::Panels` layout with depth k: panel p holds columns
+/// 32p..32p+32 row after row; the last panel's missing columns are zeros.
+pub(crate) fn pack_panels(b: &[f32], k: usize, n: usize, out: &mut [f32]) {
+    assert!(b.len() >= k * n && out.len() >= n.next_multiple_of(PANEL) * k);
+    for (p, panel) in out.chunks_exact_mut(PANEL * k).take(n.div_ceil(PANEL)).enumerate() {
+        let (c0, w) = (p * PANEL, (n - p * PANEL).min(PANEL));
+        for (r, dst) in panel.chunks_exact_mut(PANEL).enumerate() {
+            dst[..w].copy_from_slice(&b[r * n + c0..][..w]);
+            dst[w..].fill(0.0);
         }
     }
 }
@@ -75,20 +95,27 @@ impl Gemm {
                 m: r1 - r0,
                 n: c1 - c0,
                 a: self.a.add(r0 * self.lda),
-                b: self.b_at(c0),
+                b: self.b_at(0, c0),
                 c: self.c.add(r0 * self.ldc + c0),
                 ..*self
             }
         }
     }
 
-    /// B's element `off` (in elements of B's kind) as a byte pointer.
+    /// B[row, col] as a byte pointer, in B's layout (`col` a multiple of `PANEL` for panels).
     ///
     /// # Safety
-    /// `off` must stay inside B.
+    /// The element must be inside B.
     #[inline(always)]
-    pub(crate) unsafe fn b_at(&self, off: usize) -> *const u8 {
-        // SAFETY: the caller keeps `off` inside B.
+    pub(crate) unsafe fn b_at(&self, row: usize, col: usize) -> *const u8 {
+        let off = match self.bkind {
+            BKind::Panels => {
+                debug_assert_eq!(col % PANEL, 0);
+                col * self.ldb + row * PANEL
+            }
+            _ => row * self.ldb + col,
+        };
+        // SAFETY: the caller keeps the element inside B.
         unsafe { self.b.add(off * self.bkind.size()) }
     }
 
@@ -99,17 +126,24 @@ impl Gemm {
         self.b as *const f32
     }
 
-    /// Runs `f` on this product with B widened to a float32 copy (the portable paths, which
-    /// have no widening loads): the same float32 product.
+    /// Runs `f` on this product with B widened (or unpacked) to a row-major float32 copy (the
+    /// portable paths, which read neither): the same float32 product.
     pub(super) fn with_f32_b(&self, f: impl FnOnce(&Gemm)) {
         let (k, n) = (self.k, self.n);
         let mut wide = vec![0f32; k * n];
         for (r, row) in wide.chunks_exact_mut(n.max(1)).enumerate().take(k) {
-            // SAFETY: row r < k of B has n elements of B's kind from `b_at(r * ldb)`.
-            let src = unsafe { std::slice::from_raw_parts(self.b_at(r * self.ldb) as *const u16, n) };
+            // SAFETY: row r < k of a half-precision B has n elements from `b_at(r, 0)`.
+            let half = |n: usize| unsafe { std::slice::from_raw_parts(self.b_at(r, 0) as *const u16, n) };
             match self.bkind {
-                BKind::Bf16 => crate::halfconv::widen_bf16(src, row),
-                BKind::F16 => crate::halfconv::widen_f16(src, row),
+                BKind::Bf16 => crate::halfconv::widen_bf16(half(n), row),
+                BKind::F16 => crate::halfconv::widen_f16(half(n), row),
+                BKind::Panels => {
+                    for (c0, dst) in (0..n).step_by(PANEL).zip(row.chunks_mut(PANEL)) {
+                        // SAFETY: row r of the panel at column c0 < n: `dst.len()` ≤ 32 floats.
+                        let src = unsafe { std::slice::from_raw_parts(self.b_at(r, c0) as *const f32, dst.len()) };
+                        dst.copy_from_slice(src);
+                    }
+                }
                 BKind::F32 => unreachable!("float32 B is read in place"),
             }
         }
@@ -163,7 +197,7 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         }
         return;
     }
-    if g.m == 1 {
+    if g.m == 1 && g.bkind != BKind::Panels {
         // SAFETY: same contract.
         return unsafe { gemv(g) };
     }
@@ -224,11 +258,11 @@ const PAR_GEMV: usize = 1 << 18;
 pub(crate) unsafe fn gemm(g: &Gemm) {
     let threads = rayon::current_num_threads();
     let work = g.m * g.n * g.k;
-    if threads <= 1 || work < if g.m == 1 { PAR_GEMV } else { PAR_WORK } {
+    if threads <= 1 || work < if g.m == 1 && g.bkind != BKind::Panels { PAR_GEMV } else { PAR_WORK } {
         // SAFETY: same contract.
         return unsafe { gemm_st(g) };
     }
-    if g.m == 1 && !g.accumulate && g.k >= 2 * threads {
+    if g.m == 1 && !g.accumulate && g.k >= 2 * threads && g.bkind != BKind::Panels {
         // SAFETY: same contract.
         return unsafe { gemv_split_k(g, threads) };
     }
@@ -262,7 +296,7 @@ unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
             Gemm {
                 k: k1 - k0,
                 a: g.a.add(k0),
-                b: g.b_at(k0 * g.ldb),
+                b: g.b_at(k0, 0),
                 c: if t == 0 { cp.get() } else { pp.get().add((t - 1) * n) },
                 ..*g
             }
@@ -482,4 +516,62 @@ unsafe fn band_st(g: &Gemm, diag: i64, upper: bool, c0: usize, c1: usize) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A product with B in panels equals the product with B read in place, bit for bit (the
+    /// same depth blocks in the same order), on one thread and split into tiles, for single
+    /// rows, few rows and many, widths that end inside a panel, and depths beyond one block.
+    #[test]
+    fn panels_equal_the_row_major_product() {
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32 - 0.5
+        };
+        for &(m, k, n) in &[(1usize, 9usize, 40usize), (3, 17, 33), (12, 64, 32), (49, 600, 100), (64, 513, 65), (70, 40, 96), (130, 300, 200)] {
+            let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            let mut panels = vec![f32::NAN; n.next_multiple_of(PANEL) * k];
+            pack_panels(&b, k, n, &mut panels);
+            let run = |bp: &[f32], bkind: BKind, ldb: usize, parallel: bool| {
+                let mut c = vec![0f32; m * n];
+                let g = Gemm { m, n, k, a: a.as_ptr(), lda: k, b: bp.as_ptr() as *const u8, bkind, ldb, c: c.as_mut_ptr(), ldc: n, accumulate: false };
+                // SAFETY: A is m×k, B k×n (row-major or in panels of depth k), C m×n, all owned here.
+                unsafe {
+                    if parallel {
+                        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| gemm(&g))
+                    } else {
+                        gemm_st(&g)
+                    }
+                }
+                c
+            };
+            for parallel in [false, true] {
+                let got = run(&panels, BKind::Panels, k, parallel);
+                if m == 1 {
+                    // A single row in place is the matvec (another order of sums); over panels it
+                    // is the microkernel's: equal to the float64 product within rounding.
+                    for (j, &x) in got.iter().enumerate() {
+                        let e: f64 = (0..k).map(|p| a[p] as f64 * b[p * n + j] as f64).sum();
+                        assert!((x as f64 - e).abs() <= 1e-5, "1×{k}×{n}: column {j} is {x}, expected {e}");
+                    }
+                    continue;
+                }
+                let want = run(&b, BKind::F32, n, parallel);
+                assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n} parallel {parallel}");
+            }
+            // The portable paths unpack the panels: the same product.
+            let mut wide = vec![0f32; k * n];
+            let g = Gemm { m, n, k, a: a.as_ptr(), lda: k, b: panels.as_ptr() as *const u8, bkind: BKind::Panels, ldb: k, c: std::ptr::null_mut(), ldc: n, accumulate: false };
+            g.with_f32_b(|w| {
+                // SAFETY: `w.b` is the k×n row-major copy.
+                wide.copy_from_slice(unsafe { std::slice::from_raw_parts(w.b as *const f32, k * n) })
+            });
+            assert_eq!(wide, b, "{m}×{k}×{n} unpacked");
+        }
+    }
 }
