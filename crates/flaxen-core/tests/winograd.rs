@@ -55,9 +55,16 @@ fn check(xs: [usize; 4], o: usize, pads: [i64; 4], seed: u64) {
     let got = conv(&x, &w, &spec).unwrap();
     assert_eq!(got.shape(), shape.as_slice());
     let depth = (9 * c) as f64;
-    for (i, (&g, &e)) in got.to_vec::<f32>().unwrap().iter().zip(&want).enumerate() {
+    let got = got.to_vec::<f32>().unwrap();
+    for (i, (&g, &e)) in got.iter().zip(&want).enumerate() {
         assert!((g as f64 - e).abs() <= 1e-6 * depth.sqrt() * (1.0 + e.abs()), "{xs:?} {o} {pads:?}: element {i} is {g}, expected {e}");
     }
+    // Weights JS can write are never kept: their kernel is transformed into per-thread scratch
+    // each call, in the same layout, so the same bits.
+    let exposed = Tensor::from_vec(w.to_vec::<f32>().unwrap(), &[3, 3, c, o]).unwrap();
+    exposed.storage().mark_exposed();
+    let again = conv(&x, &exposed, &spec).unwrap().to_vec::<f32>().unwrap();
+    assert!(again.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{xs:?} {o} {pads:?}: scratch kernel differs from the kept one");
 }
 
 #[test]

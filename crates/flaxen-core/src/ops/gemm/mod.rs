@@ -65,7 +65,8 @@ pub(crate) fn pack_panels(b: &[f32], k: usize, n: usize, out: &mut [f32]) {
 }
 
 /// C[m×n] = A[m×k]·B[k×n], or C += A·B when `accumulate`. Row strides in elements. `b` points
-/// at B's first element, of type `bkind` (float32 unless the weights are half-precision).
+/// at B's first element, of type and layout `bkind` (row-major float32 unless the weights are
+/// half-precision or kept in panels; for panels `ldb` is the panels' depth).
 #[derive(Clone, Copy)]
 pub(crate) struct Gemm {
     pub m: usize,
@@ -258,11 +259,13 @@ const PAR_GEMV: usize = 1 << 18;
 pub(crate) unsafe fn gemm(g: &Gemm) {
     let threads = rayon::current_num_threads();
     let work = g.m * g.n * g.k;
-    if threads <= 1 || work < if g.m == 1 && g.bkind != BKind::Panels { PAR_GEMV } else { PAR_WORK } {
+    // (A single row over panels is the microkernel's, as in `gemm_st`.)
+    let matvec = g.m == 1 && g.bkind != BKind::Panels;
+    if threads <= 1 || work < if matvec { PAR_GEMV } else { PAR_WORK } {
         // SAFETY: same contract.
         return unsafe { gemm_st(g) };
     }
-    if g.m == 1 && !g.accumulate && g.k >= 2 * threads && g.bkind != BKind::Panels {
+    if matvec && !g.accumulate && g.k >= 2 * threads {
         // SAFETY: same contract.
         return unsafe { gemv_split_k(g, threads) };
     }
