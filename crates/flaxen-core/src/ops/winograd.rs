@@ -147,7 +147,7 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
         }
     };
     if blocks > 1 && threads > 1 {
-        crate::par::each(blocks, |b| {
+        each(blocks, |b| {
             let _ = yp;
             run(b)
         });

@@ -235,11 +235,11 @@ mod tests {
             for round in 0..20 {
                 let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
                 let ran = run8(n, &|i| {
-                        if round % 2 == 1 {
-                            // Uneven tasks: the stealing must still cover every index.
-                            std::thread::sleep(std::time::Duration::from_micros((i % 7) as u64 * 20));
-                        }
-                        hits[i].fetch_add(1, Ordering::Relaxed);
+                    if round % 2 == 1 {
+                        // Uneven tasks: the stealing must still cover every index.
+                        std::thread::sleep(std::time::Duration::from_micros((i % 7) as u64 * 20));
+                    }
+                    hits[i].fetch_add(1, Ordering::Relaxed);
                 });
                 assert!(ran, "slot 6 was open, so the loop was handed off (n = {n})");
                 assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}: every index exactly once");
