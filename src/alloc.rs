@@ -207,6 +207,9 @@ impl Slab {
     unsafe fn free_remote(s: *mut Slab, p: *mut u8) {
         // SAFETY: the slab lives while it has a block out, and `p` is one.
         let slab = unsafe { &*s };
+        // Read before the push: once the block is on the stack the owner may take it back,
+        // find the slab empty and return it, and the header is gone.
+        let hint = &REMOTE_HINT[hint(slab.owner, slab.class)];
         let mut head = slab.remote.load(Ordering::Relaxed);
         loop {
             if head as usize & ABANDONED != 0 {
@@ -221,7 +224,7 @@ impl Slab {
             unsafe { *(p as *mut *mut u8) = head };
             match slab.remote.compare_exchange_weak(head, p, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => {
-                    REMOTE_HINT[hint(slab.owner, slab.class)].store(true, Ordering::Release);
+                    hint.store(true, Ordering::Release);
                     return;
                 }
                 Err(h) => head = h,
@@ -331,6 +334,8 @@ impl Heap {
                 return s.take();
             }
             class.push(s, Place::Full);
+            // Until another slab is current: if none can be had, the next call starts here again.
+            class.current.set(ptr::null_mut());
         }
         let mut next = class.partial.get();
         if next.is_null() && REMOTE_HINT[hint(self.id(), idx)].swap(false, Ordering::Acquire) {
