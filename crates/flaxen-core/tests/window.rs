@@ -154,10 +154,13 @@ fn pooling_rows_of_any_width_combine_as_the_scalar_order_does() {
 }
 
 #[test]
-fn windows_wholly_inside_continue_across_chunks() {
-    // VALID and cropping windows (every window inside the input) take the row-stepping path;
-    // an output of several chunks starts each chunk mid-odometer (rows 341.. of 48 features).
-    for (case, pads) in [[0i64, 0, 0, 0, 0, 0, 0, 0], [0, 0, -1, 0, 0, -2, 0, 0], [-1, 0, -2, -1, -1, 0, 0, 0]].iter().enumerate() {
+fn row_stepping_continues_across_chunks_inside_and_in_the_padding() {
+    // Rows of features take the row-stepping path: VALID and cropping windows (every window
+    // inside the input), and padded ones (SAME-like, one side or both), whose border rows are
+    // combined one by one between the inside rows. An output of several chunks starts each
+    // chunk mid-odometer (rows 341.. of 48 features), possibly on a border row.
+    let cases = [[0i64, 0, 0, 0, 0, 0, 0, 0], [0, 0, -1, 0, 0, -2, 0, 0], [-1, 0, -2, -1, -1, 0, 0, 0], [0, 0, 0, 1, 0, 1, 0, 0], [0, 0, 1, 1, 2, 1, 0, 0], [1, 1, 1, 0, 0, 2, 0, 0]];
+    for (case, pads) in cases.iter().enumerate() {
         let shape = [3usize, 45, 41, 48];
         let xv = common::values(shape.iter().product(), case as u64 + 900, 3.0);
         let x = Tensor::from_vec(xv.clone(), &shape).unwrap();

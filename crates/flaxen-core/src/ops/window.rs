@@ -168,9 +168,9 @@ impl<'a> Rows<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn run_avx512(&self, first: usize, chunk: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy) {
-        if self.v > 1 && self.all_inside() {
+        if self.v > 1 && !self.offsets.is_empty() {
             // SAFETY: AVX-512F (this function's); checked just above.
-            return unsafe { self.run_inside(first, chunk) };
+            return unsafe { self.run_rows(first, chunk, f) };
         }
         self.run_any(first, chunk, f)
     }
@@ -186,27 +186,30 @@ impl<'a> Rows<'a> {
         pos
     }
 
-    /// Whether every window lies inside the input (no padding reached: VALID pooling), so
-    /// that rows need no per-row bounds tests.
-    fn all_inside(&self) -> bool {
-        !self.offsets.is_empty()
-            && (0..self.outer).all(|d| {
-                let (lo, end) = (self.w.padding[d].0, (self.out_shape[d] as i64 - 1) * self.w.strides[d] as i64 + self.w.dims[d] as i64);
-                lo <= 0 && end - lo <= self.shape[d] as i64
-            })
+    /// Per outer axis, the output indices whose window lies inside the input along it.
+    fn inside_range(&self, d: usize) -> (i64, i64) {
+        let (s, lo, k, n) = (self.w.strides[d] as i64, self.w.padding[d].0, self.w.dims[d] as i64, self.shape[d] as i64);
+        // p·s − lo ≥ 0 and p·s − lo + k ≤ n.
+        let first = if lo <= 0 { 0 } else { (lo + s - 1) / s };
+        let end = if n + lo - k < 0 { 0 } else { (n + lo - k) / s + 1 };
+        (first, end.min(self.out_shape[d] as i64))
     }
 
-    /// `run_any` when every window is inside and rows are vectors: each row's first input row
-    /// is carried from the last (an odometer over the output axes adding each axis's step), and
-    /// the rows are combined in registers. Pooling's whole cost at batch 1 was this per-row
-    /// work (mnist's 2×2 pooling of 28²×32: ~100 cycles a row).
+    /// `run_any` for rows of vectors: each row's first input row is carried from the last (an
+    /// odometer over the output axes adding each axis's step), and rows whose window lies inside
+    /// the input are combined in registers; only the border rows of padded pooling take
+    /// `row_any`. Pooling's whole cost at batch 1 was this per-row work (mnist's 2×2 pooling of
+    /// 28²×32: ~100 cycles a row; ResNet's SAME 3×3/2 pooling, padded on one side, took the
+    /// per-row path for every row).
     ///
     /// # Safety
-    /// AVX-512F; `all_inside()` and `v > 1`.
+    /// AVX-512F; `offsets` non-empty (a window fits inside the input) and `v > 1`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn run_inside(&self, first: usize, chunk: &mut [f32]) {
+    unsafe fn run_rows(&self, first: usize, chunk: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy) {
         let (outer, v) = (self.outer, self.v);
+        let ranges: Vec<(i64, i64)> = (0..outer).map(|d| self.inside_range(d)).collect();
+        let mut scratch = Scratch::new(outer);
         // Per axis: its stride in input rows (`span`), and the rows one output step moves (`step`).
         let mut span = vec![0usize; outer];
         let mut step = vec![0usize; outer];
@@ -217,84 +220,109 @@ impl<'a> Rows<'a> {
             rows *= self.shape[d];
         }
         let mut pos = self.position(first);
-        let mut flat0: usize = (0..outer).map(|d| (pos[d] as i64 * self.w.strides[d] as i64 - self.w.padding[d].0) as usize * span[d]).sum();
+        // Signed: a border row's window starts in the padding.
+        let mut flat0: i64 = (0..outer).map(|d| (pos[d] as i64 * self.w.strides[d] as i64 - self.w.padding[d].0) * span[d] as i64).sum();
         for yr in chunk.chunks_exact_mut(v) {
-            // SAFETY: AVX-512F; the window at flat0 lies inside the input (`all_inside`), so
-            // each offset's row of v floats is inside `src`.
-            unsafe { inside_avx512(self.op, &self.src[flat0 * v..], &self.offsets, self.init, yr) };
+            if (0..outer).all(|d| (ranges[d].0..ranges[d].1).contains(&(pos[d] as i64))) {
+                // SAFETY: AVX-512F; the window at flat0 (≥ 0) lies inside the input, so each
+                // offset's row of v floats is inside `src`.
+                unsafe { inside_avx512(self.op, &self.src[flat0 as usize * v..], &self.offsets, self.init, yr) };
+            } else {
+                self.row_any(&pos, yr, f, &mut scratch);
+            }
             for d in (0..outer).rev() {
                 pos[d] += 1;
                 if pos[d] < self.out_shape[d] {
-                    flat0 += step[d];
+                    flat0 += step[d] as i64;
                     break;
                 }
                 pos[d] = 0;
-                flat0 -= (self.out_shape[d] - 1) * step[d];
+                flat0 -= ((self.out_shape[d] - 1) * step[d]) as i64;
             }
         }
     }
 
     #[inline(always)]
     fn run_any(&self, first: usize, chunk: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy) {
-        let (outer, v) = (self.outer, self.v);
-        let w = self.w;
-        // Per row, each axis's input index of window index 0 (may be in the padding).
-        let (mut base, mut kidx, mut lo, mut hi) = (vec![0i64; outer], vec![0usize; outer], vec![0usize; outer], vec![0usize; outer]);
         // The output row's index per axis: divided out once, then counted up row by row (a
         // division per axis and row cost more than a small pooling's whole combine).
         let mut pos = self.position(first);
-        for yr in chunk.chunks_exact_mut(v) {
-            for d in 0..outer {
-                base[d] = (pos[d] * w.strides[d]) as i64 - w.padding[d].0;
-            }
-            for d in (0..outer).rev() {
+        let mut scratch = Scratch::new(self.outer);
+        for yr in chunk.chunks_exact_mut(self.v) {
+            self.row_any(&pos, yr, f, &mut scratch);
+            for d in (0..self.outer).rev() {
                 pos[d] += 1;
                 if pos[d] < self.out_shape[d] {
                     break;
                 }
                 pos[d] = 0;
             }
-            let inside = (0..outer).all(|d| base[d] >= 0 && base[d] as usize + w.dims[d] <= self.shape[d]);
-            if inside {
-                let flat0 = (0..outer).fold(0, |flat, d| flat * self.shape[d] + base[d] as usize);
-                #[cfg(target_arch = "x86_64")]
-                if v > 1 && crate::cpu::has_avx512f() {
-                    // SAFETY: AVX-512F was detected; the window lies inside the input, so each
-                    // offset's row of v floats from flat0 is inside `src`.
-                    unsafe { inside_avx512(self.op, &self.src[flat0 * v..], &self.offsets, self.init, yr) };
-                    continue;
-                }
-                yr.fill(self.init);
-                for &off in &self.offsets {
-                    let row = &self.src[(flat0 + off) * v..][..v];
-                    yr.iter_mut().zip(row).for_each(|(a, &b)| *a = f(*a, b));
-                }
-                continue;
+        }
+    }
+
+    /// Output row `pos` into `yr`, wherever its window lies.
+    #[inline(always)]
+    fn row_any(&self, pos: &[usize], yr: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy, t: &mut Scratch) {
+        let (outer, v, w) = (self.outer, self.v, self.w);
+        let Scratch { base, kidx, lo, hi } = t;
+        for d in 0..outer {
+            // Each axis's input index of window index 0 (may be in the padding).
+            base[d] = (pos[d] * w.strides[d]) as i64 - w.padding[d].0;
+        }
+        let inside = !self.offsets.is_empty() && (0..outer).all(|d| base[d] >= 0 && base[d] as usize + w.dims[d] <= self.shape[d]);
+        if inside {
+            let flat0 = (0..outer).fold(0, |flat, d| flat * self.shape[d] + base[d] as usize);
+            #[cfg(target_arch = "x86_64")]
+            if v > 1 && crate::cpu::has_avx512f() {
+                // SAFETY: AVX-512F was detected; the window lies inside the input, so each
+                // offset's row of v floats from flat0 is inside `src`.
+                unsafe { inside_avx512(self.op, &self.src[flat0 * v..], &self.offsets, self.init, yr) };
+                return;
             }
             yr.fill(self.init);
-            // Only the window positions over the input, per axis lo..hi (positions in the
-            // padding add nothing), in the same row-major order.
-            for d in 0..outer {
-                lo[d] = (-base[d]).clamp(0, w.dims[d] as i64) as usize;
-                hi[d] = (self.shape[d] as i64 - base[d]).clamp(lo[d] as i64, w.dims[d] as i64) as usize;
+            for &off in &self.offsets {
+                let row = &self.src[(flat0 + off) * v..][..v];
+                yr.iter_mut().zip(row).for_each(|(a, &b)| *a = f(*a, b));
             }
-            if (0..outer).any(|d| lo[d] == hi[d]) {
-                continue;
-            }
-            kidx.copy_from_slice(&lo);
-            'window: loop {
-                let flat = (0..outer).fold(0, |flat, d| flat * self.shape[d] + (base[d] + kidx[d] as i64) as usize);
-                yr.iter_mut().zip(&self.src[flat * v..(flat + 1) * v]).for_each(|(a, &b)| *a = f(*a, b));
-                for d in (0..outer).rev() {
-                    kidx[d] += 1;
-                    if kidx[d] < hi[d] {
-                        continue 'window;
-                    }
-                    kidx[d] = lo[d];
-                }
-                break;
-            }
+            return;
         }
+        yr.fill(self.init);
+        // Only the window positions over the input, per axis lo..hi (positions in the
+        // padding add nothing), in the same row-major order.
+        for d in 0..outer {
+            lo[d] = (-base[d]).clamp(0, w.dims[d] as i64) as usize;
+            hi[d] = (self.shape[d] as i64 - base[d]).clamp(lo[d] as i64, w.dims[d] as i64) as usize;
+        }
+        if (0..outer).any(|d| lo[d] == hi[d]) {
+            return;
+        }
+        kidx.copy_from_slice(lo);
+        'window: loop {
+            let flat = (0..outer).fold(0, |flat, d| flat * self.shape[d] + (base[d] + kidx[d] as i64) as usize);
+            yr.iter_mut().zip(&self.src[flat * v..(flat + 1) * v]).for_each(|(a, &b)| *a = f(*a, b));
+            for d in (0..outer).rev() {
+                kidx[d] += 1;
+                if kidx[d] < hi[d] {
+                    continue 'window;
+                }
+                kidx[d] = lo[d];
+            }
+            break;
+        }
+    }
+}
+
+/// Per-axis working space of `row_any`, made once per chunk.
+struct Scratch {
+    base: Vec<i64>,
+    kidx: Vec<usize>,
+    lo: Vec<usize>,
+    hi: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(outer: usize) -> Scratch {
+        Scratch { base: vec![0; outer], kidx: vec![0; outer], lo: vec![0; outer], hi: vec![0; outer] }
     }
 }
 
