@@ -14,8 +14,9 @@
 //! allocates and frees its blocks without atomics (a LIFO list per slab, then a bump pointer
 //! over never-used blocks). A block freed on another thread (an `f.async` result dropped on
 //! the JS thread) is pushed onto the slab's `remote` stack, which the owner takes back when its
-//! current slab runs dry. A slab whose blocks are all free goes back to the system, beyond a
-//! few kept per thread for the next burst. When a thread exits, its slabs with blocks still in
+//! current slab runs dry. A slab whose blocks are all free is kept by its thread for the next
+//! burst (up to 16 MiB), then by a spare list all threads share (up to 64 MiB), then goes back
+//! to the system. When a thread exits, its slabs with blocks still in
 //! use are abandoned: the stack head is marked, later frees count down instead of pushing, and
 //! the free that brings the count to zero returns the slab.
 //!
@@ -381,11 +382,14 @@ impl Heap {
                 self.n_empty.set(self.n_empty.get() - 1);
                 e as *mut u8
             }
-            _ => {
-                self.made.set(self.made.get() + 1);
-                // SAFETY: a non-zero size.
-                unsafe { System.alloc(slab_layout()) }
-            }
+            _ => match SPARE.lock().ok().and_then(|mut g| g.pop()) {
+                Some(p) => p as *mut u8,
+                None => {
+                    self.made.set(self.made.get() + 1);
+                    // SAFETY: a non-zero size.
+                    unsafe { System.alloc(slab_layout()) }
+                }
+            },
         };
         if mem.is_null() {
             return None;
@@ -475,13 +479,52 @@ fn abandon(slab: &Slab) {
     }
 }
 
-/// Returns a slab to the system.
+/// Wholly free slabs shared by all threads, linked through their headers' `next` (64 MiB at
+/// most): a slab returned by one thread (a Node worker that exited, a burst past its own
+/// `KEEP_EMPTY`) is the next slab of another. Given back to glibc instead, 64 KiB-aligned
+/// blocks could never be reused as slabs (glibc serves an aligned request from a chunk of
+/// twice the size), so each worker started and stopped left its slabs' memory behind
+/// (measured: RSS grew 5.6 MB per worker against 2.8 MB with glibc-served blocks).
+static SPARE: Mutex<Spare> = Mutex::new(Spare { head: ptr::null_mut(), len: 0 });
+const KEEP_SPARE: usize = 1024;
+
+struct Spare {
+    head: *mut Slab,
+    len: usize,
+}
+
+// SAFETY: the list holds free slab memory that no thread uses; it is only touched under the lock.
+unsafe impl Send for Spare {}
+
+impl Spare {
+    fn pop(&mut self) -> Option<*mut Slab> {
+        let p = self.head;
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: listed slabs are free memory whose header's `next` links the list.
+        self.head = unsafe { (*p).next.get() };
+        self.len -= 1;
+        Some(p)
+    }
+}
+
+/// Returns a slab to the shared spares, or to the system when they are full.
 ///
 /// # Safety
 /// `s` came from `Heap::new_slab`, no block of it is out, and nothing will read it again.
 unsafe fn give_back(s: *mut Slab) {
     #[cfg(test)]
     tests::note_released(s as usize);
+    if let Ok(mut spare) = SPARE.lock() {
+        if spare.len < KEEP_SPARE {
+            // SAFETY: the slab is free; its header's `next` now links the spare list.
+            unsafe { (*s).next.set(spare.head) };
+            spare.head = s;
+            spare.len += 1;
+            return;
+        }
+    }
     // SAFETY: slabs are `System` memory with the slab layout (`new_slab`).
     unsafe { System.dealloc(s as *mut u8, slab_layout()) };
 }
