@@ -387,11 +387,13 @@ test.serial('eager einsum leaves no native bytes behind: only its result, freed 
     ['ij,ij->ij', [ops[2], ops[2]]],
   ]
   for (const [s, xs] of cases) jnp.einsum(s, ...xs).dispose() // first calls set up any caches
-  const before = native.liveBytes()
+  // Garbage from earlier (the float32 ones behind the astype, earlier tests' tensors) may be
+  // collected at any allocation, which only lowers the count: so "at most", per case.
   for (const [s, xs] of cases) {
+    const before = native.liveBytes()
     const r = jnp.einsum(s, ...xs)
     t.true(native.liveBytes() - before <= r.size * 4, `${s}: only the result is alive`)
     r.dispose()
-    t.is(native.liveBytes() - before, 0, `${s}: nothing left after dispose`)
+    t.true(native.liveBytes() - before <= 0, `${s}: nothing left after dispose (${native.liveBytes() - before} bytes)`)
   }
 })
