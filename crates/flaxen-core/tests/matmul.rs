@@ -97,6 +97,23 @@ fn matrices_of_odd_sizes() {
 }
 
 #[test]
+fn weights_passed_again_give_the_same_bits() {
+    // From the second call, products of 2..=64 rows read weights kept in the microkernel's
+    // panels: every call gives the first call's bits, on the last column panel's edge too.
+    for (m, k, n) in [(2, 7, 33), (13, 300, 50), (32, 512, 96), (64, 129, 31)] {
+        let (a, b) = (t(&[m, k], 5), t(&[k, n], 6));
+        let first = matmul(&a, &b).unwrap().as_slice::<f32>().unwrap().to_vec();
+        let (_, want) = reference(&a, &b);
+        assert!(first.iter().zip(&want).all(|(&g, &w)| (g as f64 - w).abs() <= 1e-4 * w.abs().max(1.0)));
+        for call in 1..4 {
+            let again = matmul(&a, &b).unwrap();
+            let same = again.as_slice::<f32>().unwrap().iter().zip(&first).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "[{m}, {k}] @ [{k}, {n}]: call {call} differs from the first");
+        }
+    }
+}
+
+#[test]
 fn batched_and_broadcast() {
     check(&[2, 3, 4], &[4, 5]);
     check(&[2, 1, 3, 4], &[5, 4, 2]);

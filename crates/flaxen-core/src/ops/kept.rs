@@ -45,8 +45,20 @@ struct Entry {
     floats: Option<Arc<Floats>>,
 }
 
-/// Kept entries, least recently used first, and the bytes of their forms.
-static KEPT: Mutex<(Vec<Entry>, usize)> = Mutex::new((Vec::new(), 0));
+/// Kept entries, least recently used first, the bytes of their forms and the most bytes kept.
+struct Store {
+    entries: Vec<Entry>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl Store {
+    const fn new(cap: usize) -> Store {
+        Store { entries: Vec::new(), bytes: 0, cap }
+    }
+}
+
+static KEPT: Mutex<Store> = Mutex::new(Store::new(KEEP_BYTES));
 
 /// Most bytes of forms kept (ResNet-18 at batch 1: 17 MB of Winograd kernels and 33 MB of
 /// panels; at batch 8, 67 MB of Winograd kernels).
@@ -68,31 +80,35 @@ pub(crate) enum Make {
 /// full) and kept while `src` lives. None when the storage is exposed, the form is larger than
 /// the byte cap, memory is short, or (`Make::OnReuse`) this is the first call.
 pub(crate) fn kept(src: &Arc<Storage>, form: Form, len: usize, make: Make, fill: impl FnOnce(&mut [f32])) -> Option<Arc<Floats>> {
+    kept_in(&KEPT, src, form, len, make, fill)
+}
+
+fn kept_in(store: &Mutex<Store>, src: &Arc<Storage>, form: Form, len: usize, make: Make, fill: impl FnOnce(&mut [f32])) -> Option<Arc<Floats>> {
     if src.is_exposed() {
         return None;
     }
     let same = |e: &Entry| e.form == form && std::ptr::eq(e.src.as_ptr(), Arc::as_ptr(src));
     // Some(found) when an entry exists (moved to the back), None when there is none.
-    let find = |kept: &mut (Vec<Entry>, usize)| -> Option<Option<Arc<Floats>>> {
-        kept.0.retain(|e| e.src.upgrade().is_some_and(|s| !s.is_exposed()));
-        kept.1 = kept.0.iter().filter_map(|e| e.floats.as_ref()).map(|f| 4 * f.len).sum();
-        let i = kept.0.iter().position(same)?;
-        let e = kept.0.remove(i);
+    let find = |kept: &mut Store| -> Option<Option<Arc<Floats>>> {
+        kept.entries.retain(|e| e.src.upgrade().is_some_and(|s| !s.is_exposed()));
+        kept.bytes = kept.entries.iter().filter_map(|e| e.floats.as_ref()).map(|f| 4 * f.len).sum();
+        let i = kept.entries.iter().position(same)?;
+        let e = kept.entries.remove(i);
         let found = e.floats.clone();
-        kept.0.push(e);
+        kept.entries.push(e);
         Some(found)
     };
-    let remember = |kept: &mut (Vec<Entry>, usize), floats: Option<Arc<Floats>>| {
-        let bytes = floats.as_ref().map_or(0, |f| 4 * f.len);
-        while !kept.0.is_empty() && (kept.1 + bytes > KEEP_BYTES || kept.0.len() >= MOST) {
-            let gone = kept.0.remove(0);
-            kept.1 -= gone.floats.map_or(0, |f| 4 * f.len);
+    let remember = |kept: &mut Store, floats: Option<Arc<Floats>>| {
+        if kept.entries.len() >= MOST {
+            // The oldest sighting not made yet goes first, else the oldest form.
+            let gone = kept.entries.remove(kept.entries.iter().position(|e| e.floats.is_none()).unwrap_or(0));
+            kept.bytes -= gone.floats.map_or(0, |f| 4 * f.len);
         }
-        kept.1 += bytes;
-        kept.0.push(Entry { src: Arc::downgrade(src), form, floats });
+        kept.bytes += floats.as_ref().map_or(0, |f| 4 * f.len);
+        kept.entries.push(Entry { src: Arc::downgrade(src), form, floats });
     };
     {
-        let mut k = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut k = store.lock().unwrap_or_else(|e| e.into_inner());
         match find(&mut k) {
             Some(Some(f)) => return Some(f),
             None if make == Make::OnReuse => {
@@ -101,9 +117,15 @@ pub(crate) fn kept(src: &Arc<Storage>, form: Form, len: usize, make: Make, fill:
             }
             _ => {}
         }
+        // Live forms are never evicted to make room: with more weights than the budget, a
+        // model's later layers would evict its first ones every call and each call would remake
+        // them all. The forms that fit are kept; the rest of the weights are read as they are.
+        if k.bytes + 4 * len > k.cap {
+            return None;
+        }
     }
-    // Within the budget, and within the byte cap a single storage has (`FLAXEN_MAX_BYTES`).
-    if 4 * len > KEEP_BYTES.min(crate::storage::max_bytes()) {
+    // Within the byte cap a single storage has (`FLAXEN_MAX_BYTES`).
+    if 4 * len > crate::storage::max_bytes() {
         return None;
     }
     let mut buf = Vec::new();
@@ -112,10 +134,10 @@ pub(crate) fn kept(src: &Arc<Storage>, form: Form, len: usize, make: Make, fill:
     let at = buf.as_ptr().align_offset(64).min(16);
     fill(&mut buf[at..at + len]);
     let floats = Arc::new(Floats { buf, at, len });
-    let mut k = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut k = store.lock().unwrap_or_else(|e| e.into_inner());
     match find(&mut k) {
         Some(Some(other)) => return Some(other), // made meanwhile by another thread
-        Some(None) => k.0.retain(|e| !same(e)),
+        Some(None) => k.entries.retain(|e| !same(e)),
         None => {}
     }
     remember(&mut k, Some(floats.clone()));
@@ -151,7 +173,27 @@ mod tests {
         let x = Tensor::from_vec(vec![0f32; 4], &[4]).unwrap();
         kept(x.storage(), Form::Panels { k: 1, n: 4 }, 32, Make::OnReuse, fill_with(0.0));
         let k = KEPT.lock().unwrap();
-        assert!(k.0.iter().all(|e| !std::ptr::eq(e.src.as_ptr(), Arc::as_ptr(&src))));
+        assert!(k.entries.iter().all(|e| !std::ptr::eq(e.src.as_ptr(), Arc::as_ptr(&src))));
+    }
+
+    #[test]
+    fn forms_that_fit_the_budget_stay_and_the_rest_are_declined_not_swapped_in() {
+        // A budget of 96 floats: two forms of 40 fit, a third is declined at every call
+        // instead of evicting the first (which would remake them all, call after call).
+        let store = Mutex::new(Store::new(4 * 96));
+        let ws: Vec<Tensor> = (0..3).map(|_| Tensor::from_vec(vec![1f32; 40], &[4, 10]).unwrap()).collect();
+        let form = Form::Panels { k: 4, n: 10 };
+        let get = |w: &Tensor, v: f32| kept_in(&store, w.storage(), form, 40, Make::Now, fill_with(v));
+        let (a, b) = (get(&ws[0], 1.0).unwrap(), get(&ws[1], 2.0).unwrap());
+        for _ in 0..2 {
+            assert!(get(&ws[2], 3.0).is_none());
+            assert!(Arc::ptr_eq(&a, &get(&ws[0], 9.0).unwrap()) && Arc::ptr_eq(&b, &get(&ws[1], 9.0).unwrap()));
+        }
+        assert_eq!(store.lock().unwrap().bytes, 4 * 80);
+        // Once a kept weight is dropped, its bytes are free for the next.
+        drop((a, ws.into_iter().next()));
+        let w = Tensor::from_vec(vec![1f32; 40], &[4, 10]).unwrap();
+        assert_eq!(get(&w, 4.0).unwrap()[0], 4.0);
     }
 
     #[test]
@@ -170,6 +212,6 @@ mod tests {
         let x = Tensor::from_vec(vec![0f32; 4], &[4]).unwrap();
         kept(x.storage(), Form::Panels { k: 1, n: 4 }, 32, Make::OnReuse, fill_with(0.0));
         let k = KEPT.lock().unwrap();
-        assert!(k.0.iter().all(|e| !std::ptr::eq(e.src.as_ptr(), weak.as_ptr())));
+        assert!(k.entries.iter().all(|e| !std::ptr::eq(e.src.as_ptr(), weak.as_ptr())));
     }
 }

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::gemm::{self, BKind, Gemm};
+use crate::ops::gemm::{self, pack_panels, BKind, Gemm, FEW_ROWS, PANEL};
+use crate::ops::kept::{kept, Form, Make};
 use crate::par::SendPtr;
 use crate::shape::{broadcast_strides, numel, strides};
 use crate::tensor::Tensor;
@@ -161,8 +162,22 @@ impl Plan {
             DType::F16 => BKind::F16,
             _ => BKind::F32,
         };
+        // Few rows of A read each row of B once per row panel, column panel by column panel:
+        // weights passed again (a served Dense layer) are kept in panels, each one contiguous
+        // run instead of a strip at B's row stride, which the hardware prefetchers do not
+        // follow and which maps onto few cache sets when n is a power of two. The sums run in
+        // the same order either way (the depth blocks depend on m alone), so the first call,
+        // in place, gives the bits the later ones give. (Not for single rows: in place those
+        // are the matvec, whose sums run in another order.)
+        let panels = (bkind == BKind::F32 && nb == 1 && (2..=FEW_ROWS).contains(&m) && crate::cpu::has_avx512f())
+            .then(|| kept(b.storage(), Form::Panels { k, n }, n.next_multiple_of(PANEL) * k, Make::OnReuse, |out| pack_panels(b.raw::<f32>(), k, n, out)))
+            .flatten();
+        let (bkind, ldb) = if panels.is_some() { (BKind::Panels, k) } else { (bkind, n) };
         // B's bytes (any of its element kinds), shared read-only by the tasks.
-        let bbytes = b.as_bytes();
+        let bbytes = match &panels {
+            Some(p) => bytemuck::cast_slice::<f32, u8>(p),
+            None => b.as_bytes(),
+        };
         Tensor::build::<f32>(self.out_shape.clone(), DType::F32, |c| {
             let cp = SendPtr(c.as_mut_ptr());
             let entry = |bi: usize| Gemm {
@@ -175,7 +190,7 @@ impl Plan {
                 lda: k,
                 b: unsafe { bbytes.as_ptr().add(self.ob.get(bi).copied().unwrap_or(0) * bkind.size()) },
                 bkind,
-                ldb: n,
+                ldb,
                 c: unsafe { cp.get().add(bi * m * n) },
                 ldc: n,
                 accumulate: false,
