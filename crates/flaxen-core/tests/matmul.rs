@@ -1,6 +1,6 @@
 //! matmul against a naive f64 reference.
 
-use flaxen_core::ops::matmul;
+use flaxen_core::ops::{matmul, matmul_masked};
 use flaxen_core::shape::broadcast_shapes;
 use flaxen_core::{DType, ErrorCode, Tensor};
 
@@ -98,9 +98,10 @@ fn matrices_of_odd_sizes() {
 
 #[test]
 fn weights_passed_again_give_the_same_bits() {
-    // From the second call, products of 2..=64 rows read weights kept in the microkernel's
-    // panels: every call gives the first call's bits, on the last column panel's edge too.
-    for (m, k, n) in [(2, 7, 33), (13, 300, 50), (32, 512, 96), (64, 129, 31)] {
+    // From the second call, products of 2..=64 rows read weights of 64 Ki floats or more kept
+    // in the microkernel's panels: every call gives the first call's bits, on the last column
+    // panel's edge too.
+    for (m, k, n) in [(2, 300, 260), (13, 256, 257), (32, 512, 160), (64, 129, 515), (5, 7, 33)] {
         let (a, b) = (t(&[m, k], 5), t(&[k, n], 6));
         let first = matmul(&a, &b).unwrap().as_slice::<f32>().unwrap().to_vec();
         let (_, want) = reference(&a, &b);
@@ -110,6 +111,22 @@ fn weights_passed_again_give_the_same_bits() {
             let same = again.as_slice::<f32>().unwrap().iter().zip(&first).all(|(x, y)| x.to_bits() == y.to_bits());
             assert!(same, "[{m}, {k}] @ [{k}, {n}]: call {call} differs from the first");
         }
+    }
+}
+
+#[test]
+fn masked_products_of_weights_passed_again_read_them_in_place() {
+    // The banded product reads float32 weights in their own layout: kept panels must never
+    // reach it (it would fail its layout check), however often the weights come again.
+    let (a, b) = (t(&[32, 256], 7), t(&[256, 256], 8));
+    let first = matmul_masked(&a, &b, 0, true).unwrap().as_slice::<f32>().unwrap().to_vec();
+    let plain = matmul(&a, &flaxen_core::ops::triu(&b, 0).unwrap()).unwrap();
+    let close = plain.as_slice::<f32>().unwrap().iter().zip(&first).all(|(x, y)| (x - y).abs() <= 1e-4 * x.abs().max(1.0));
+    assert!(close, "masked product differs from matmul(a, triu(b))");
+    for _ in 0..3 {
+        matmul(&a, &b).unwrap();
+        let again = matmul_masked(&a, &b, 0, true).unwrap();
+        assert!(again.as_slice::<f32>().unwrap().iter().zip(&first).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 }
 

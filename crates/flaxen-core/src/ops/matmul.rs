@@ -23,6 +23,9 @@ use crate::par::SendPtr;
 use crate::shape::{broadcast_strides, numel, strides};
 use crate::tensor::Tensor;
 
+/// Weights of at least this many floats (256 KiB) are kept in panels (see `Plan::run`).
+const KEPT_FROM: usize = 1 << 16;
+
 /// A validated product: output shape, matrix sizes and each batch entry's element offsets.
 struct Plan {
     out_shape: Vec<usize>,
@@ -153,8 +156,9 @@ impl Plan {
     }
 
     /// Runs `f` on the product of every batch entry: one at a time (each split across the pool
-    /// when large), or, for many small products, one task per group of entries.
-    fn run(&self, a: &Tensor, b: &Tensor, f: impl Fn(&Gemm, bool) + Sync) -> Tensor {
+    /// when large), or, for many small products, one task per group of entries. `panels`: `f`
+    /// takes B in panels (`BKind::Panels`) as well as in B's own layout.
+    fn run(&self, a: &Tensor, b: &Tensor, panels: bool, f: impl Fn(&Gemm, bool) + Sync) -> Tensor {
         let (m, n, k, nb) = (self.m, self.n, self.k, self.nb);
         let av = a.raw::<f32>();
         let bkind = match b.dtype() {
@@ -168,8 +172,9 @@ impl Plan {
         // follow and which maps onto few cache sets when n is a power of two. The sums run in
         // the same order either way (the depth blocks depend on m alone), so the first call,
         // in place, gives the bits the later ones give. (Not for single rows: in place those
-        // are the matvec, whose sums run in another order.)
-        let panels = (bkind == BKind::F32 && nb == 1 && (2..=FEW_ROWS).contains(&m) && crate::cpu::has_avx512f())
+        // are the matvec, whose sums run in another order. Nor for weights the caches hold
+        // anyway, which would pay the lookup for nothing.)
+        let panels = (panels && bkind == BKind::F32 && nb == 1 && (2..=FEW_ROWS).contains(&m) && k * n >= KEPT_FROM && crate::cpu::has_avx512f())
             .then(|| kept(b.storage(), Form::Panels { k, n }, n.next_multiple_of(PANEL) * k, Make::OnReuse, |out| pack_panels(b.raw::<f32>(), k, n, out)))
             .flatten();
         let (bkind, ldb) = if panels.is_some() { (BKind::Panels, k) } else { (bkind, n) };
@@ -223,7 +228,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         wide = a.astype(DType::F32);
         &wide
     };
-    let c = plan.run(a, b, |g, parallel| {
+    let c = plan.run(a, b, true, |g, parallel| {
         // SAFETY: `run` hands each call its own block of C; A and B are inputs (not C).
         unsafe {
             if parallel {
@@ -253,7 +258,7 @@ pub fn matmul_masked(a: &Tensor, b: &Tensor, k: i64, upper: bool) -> Result<Tens
     if !all_finite(a.raw::<f32>()) {
         return matmul(a, &masked()?);
     }
-    Ok(plan.run(a, b, |g, parallel| {
+    Ok(plan.run(a, b, false, |g, parallel| {
         // SAFETY: as in `matmul`.
         unsafe { gemm::gemm_band(g, k, upper, parallel) }
     }))
