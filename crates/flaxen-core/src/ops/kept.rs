@@ -61,7 +61,8 @@ impl Store {
 static KEPT: Mutex<Store> = Mutex::new(Store::new(KEEP_BYTES));
 
 /// Most bytes of forms kept (ResNet-18 at batch 1: 17 MB of Winograd kernels and 33 MB of
-/// panels; at batch 8, 67 MB of Winograd kernels).
+/// panels; at batch 8, 67 MB of Winograd kernels; the batch-32 MLP of the bench, 8 MB of
+/// panels).
 const KEEP_BYTES: usize = 256 << 20;
 /// Most entries: each lookup scans them all.
 const MOST: usize = 1024;
@@ -77,8 +78,9 @@ pub(crate) enum Make {
 }
 
 /// The form `form` of the weights in `src`, made by `fill` (given `len` floats to write in
-/// full) and kept while `src` lives. None when the storage is exposed, the form is larger than
-/// the byte cap, memory is short, or (`Make::OnReuse`) this is the first call.
+/// full) and kept while `src` lives. None when the storage is exposed, the form does not fit
+/// what is left of the budget or the byte cap, memory is short, or (`Make::OnReuse`) this is
+/// the first call.
 pub(crate) fn kept(src: &Arc<Storage>, form: Form, len: usize, make: Make, fill: impl FnOnce(&mut [f32])) -> Option<Arc<Floats>> {
     kept_in(&KEPT, src, form, len, make, fill)
 }
