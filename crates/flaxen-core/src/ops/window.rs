@@ -271,14 +271,9 @@ impl<'a> Rows<'a> {
         }
         let inside = !self.offsets.is_empty() && (0..outer).all(|d| base[d] >= 0 && base[d] as usize + w.dims[d] <= self.shape[d]);
         if inside {
+            // (With AVX-512, rows of vectors whose window is inside never come here: `run_rows`
+            // combines them in registers.)
             let flat0 = (0..outer).fold(0, |flat, d| flat * self.shape[d] + base[d] as usize);
-            #[cfg(target_arch = "x86_64")]
-            if v > 1 && crate::cpu::has_avx512f() {
-                // SAFETY: AVX-512F was detected; the window lies inside the input, so each
-                // offset's row of v floats from flat0 is inside `src`.
-                unsafe { inside_avx512(self.op, &self.src[flat0 * v..], &self.offsets, self.init, yr) };
-                return;
-            }
             yr.fill(self.init);
             for &off in &self.offsets {
                 let row = &self.src[(flat0 + off) * v..][..v];
