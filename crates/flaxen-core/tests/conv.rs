@@ -226,6 +226,10 @@ fn the_im2col_tiles_equal_the_reference() {
         for (i, c) in cases.iter().enumerate() {
             check(c, 200 + i as u64);
         }
+        // The one-tile case twice more, with other values: a thread that gathered a tile for
+        // several bands of the call before must gather this call's anew.
+        check(&cases[1], 298);
+        check(&cases[1], 299);
     });
 }
 
