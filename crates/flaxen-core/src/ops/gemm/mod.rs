@@ -330,7 +330,7 @@ fn split(g: &Gemm, threads: usize) -> Vec<(usize, usize, usize, usize)> {
     // per thread columns are cut instead. Measured on 2 threads, x[M×1024]·W[1024×1024]:
     // M = 32 386 → 268 µs, M = 128 961 → 875 µs, M = 256 and square sizes unchanged.
     // Column bands come several per thread, of two panels or more: a core of this VM may run
-    // ~20% slow for a while (the host's load), and the handoff's stealing then moves the
+    // ~20% slow for a while (the host's load), and the hand-off's stealing then moves the
     // slow one's last bands to the other instead of waiting for it. Measured on 2 threads,
     // [32,2048]·[2048,512]: p10 185-211 → 176-178 µs; the MLP 512→2048→512 at batch 32
     // (jit, medians of alternated runs) 447-469 → 430-444 µs. The columns a tile covers do
@@ -586,6 +586,7 @@ mod tests {
             assert_eq!(wide, b, "{m}×{k}×{n} unpacked");
         }
     }
+
     /// `split` covers C exactly once on microkernel boundaries, and the product split into
     /// bands over two threads (several per thread) has the bits of the product on one.
     #[test]
