@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::ops::conv::{copy_padded, Geometry};
 use crate::ops::fused::Epilogue;
-use crate::ops::gemm::{gemm_st, pack_panels, BKind, Gemm, FEW_ROWS, PANEL, PAR_WORK};
+use crate::ops::gemm::{gemm_st, pack_panels, BKind, Gemm, BANDS_PER_THREAD, FEW_ROWS, PANEL, PAR_WORK};
 use crate::ops::kept::{kept, Form, Make};
 use crate::storage::Storage;
 use crate::par::SendPtr;
@@ -177,7 +177,7 @@ fn pointwise(geo: &Geometry) -> bool {
 
 /// Bands of a group's `og` output columns, cut on the microkernel's 32-column boundaries: as
 /// few as keep the threads evenly loaded (no more than a tenth of their time idle when tasks
-/// cost alike), given `units` tasks of rows per band, and at least four tasks per thread
+/// cost alike), given `units` tasks of rows per band, and `BANDS_PER_THREAD` tasks per thread
 /// while a band keeps two panels: a core of this VM runs ~20% slow for stretches at a time,
 /// and the hand-off's stealing then moves its last tasks to the other thread (a thread
 /// gathers an im2col tile once for all its bands of it). ResNet's last stage has 7 output
@@ -187,7 +187,7 @@ fn pointwise(geo: &Geometry) -> bool {
 fn column_bands(og: usize, units: usize, threads: usize) -> Vec<(usize, usize)> {
     let panels = og.div_ceil(32);
     let even = |n: usize| 10 * (units * n).div_ceil(threads) * threads <= 11 * units * n;
-    let n = (1..=panels).find(|&n| even(n) && (units * n >= 4 * threads || 2 * n > panels)).unwrap_or(panels);
+    let n = (1..=panels).find(|&n| even(n) && (units * n >= BANDS_PER_THREAD * threads || 2 * n > panels)).unwrap_or(panels);
     (0..n).map(|i| ((panels * i / n * 32).min(og), (panels * (i + 1) / n * 32).min(og))).collect()
 }
 

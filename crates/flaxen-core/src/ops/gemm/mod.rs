@@ -336,7 +336,7 @@ fn split(g: &Gemm, threads: usize) -> Vec<(usize, usize, usize, usize)> {
     // (jit, medians of alternated runs) 447-469 → 430-444 µs. The columns a tile covers do
     // not change its sums, so the bits are those of one band per thread.
     let (tm, tn) = if (packs_b(g) || row_parts < 16 * threads) && col_parts >= threads {
-        (1, (threads * TILES_PER_THREAD).min(col_parts / 2).max(threads))
+        (1, (threads * BANDS_PER_THREAD).min(col_parts / 2).max(threads))
     } else {
         (threads.min(row_parts), 1)
     };
@@ -356,8 +356,10 @@ fn split(g: &Gemm, threads: usize) -> Vec<(usize, usize, usize, usize)> {
     out
 }
 
-/// Column bands per thread when `split` cuts columns.
-const TILES_PER_THREAD: usize = 4;
+/// Column bands per thread when a product is cut into bands (`split`, and the convolution's
+/// `column_bands`), each at least two panels wide: enough for stealing to even out a slowed
+/// core.
+pub(crate) const BANDS_PER_THREAD: usize = 4;
 
 /// Whether the single-threaded product packs B (see `avx512.rs`; never without AVX-512).
 fn packs_b(g: &Gemm) -> bool {
