@@ -170,6 +170,10 @@ fn convolution_epilogues_are_bit_identical() {
         Case { x: &[1, 7, 7, 256], o: 512, stride: 1, pad: 1, groups: 1 },
         // Winograd over all tiles at once (few tiles, many features).
         Case { x: &[1, 13, 15, 200], o: 72, stride: 1, pad: 1, groups: 1 },
+        // Winograd's F(4×4) tiles (outputs of 24 and more each way): by blocks, with partial
+        // last tiles (26 and 25 outputs); and all tiles at once on one thread (blocks on two).
+        Case { x: &[2, 26, 25, 16], o: 24, stride: 1, pad: 1, groups: 1 },
+        Case { x: &[1, 24, 26, 200], o: 72, stride: 1, pad: 1, groups: 1 },
     ];
     for (seed, (case, plain_bias)) in cases.iter().flat_map(|c| [(c, false), (c, true)]).enumerate() {
         let seed = seed as u64;
@@ -235,7 +239,8 @@ fn window_epilogues_are_bit_identical() {
 fn convolution_then_pooling_runs_per_batch_slice_bit_identically() {
     // A convolution (with bias and relu, or bare) and the pooling after it become one node
     // (`conv_pool_fused`) run batch slice by batch slice: mnist's layers (the direct path, in
-    // several slices), a Winograd layer in two slices, a strided one with padded max pooling.
+    // several slices), a Winograd layer in two slices, one with F(4×4) tiles (28² outputs) in
+    // several, a strided one with padded max pooling.
     struct Case {
         x: &'static [usize],
         o: usize,

@@ -9,8 +9,9 @@
 //! the outputs along the last spatial axis for a fixed batch and other spatial indices, and its
 //! windows cover one input line per window position over the other axes
 //! (`Geometry::for_outer`). 3×3 windows with unit strides (most of a ResNet) take
-//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 2.25× fewer multiply-adds; windows of at
-//! most 32 floats (first layers over 1 or 3 features) a direct kernel (`conv_direct.rs`).
+//! Winograd's F(2×2, 3×3) or F(4×4, 3×3) instead (`winograd.rs`): 2.25× or 4× fewer
+//! multiply-adds; windows of at most 32 floats (first layers over 1 or 3 features) a direct
+//! kernel (`conv_direct.rs`).
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};

@@ -17,8 +17,8 @@ use crate::storage::Storage;
 /// What a kept form is, with the dimensions it was made for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Form {
-    /// Winograd's 16 transformed C×O kernels.
-    Winograd { c: usize, o: usize },
+    /// Winograd's (side + 2)² transformed C×O kernels, for output tiles of side × side.
+    Winograd { c: usize, o: usize, side: usize },
     /// The storage's first k×n floats as a row-major matrix, in panels.
     Panels { k: usize, n: usize },
 }
@@ -60,8 +60,8 @@ impl Store {
 
 static KEPT: Mutex<Store> = Mutex::new(Store::new(KEEP_BYTES));
 
-/// Most bytes of forms kept (ResNet-18 at batch 1: 17 MB of Winograd kernels and 33 MB of
-/// panels; at batch 8, 67 MB of Winograd kernels; the batch-32 MLP of the bench, 8 MB of
+/// Most bytes of forms kept (ResNet-18 at batch 1: 22 MB of Winograd kernels and 33 MB of
+/// panels; at batch 8, 72 MB of Winograd kernels; the batch-32 MLP of the bench, 8 MB of
 /// panels).
 const KEEP_BYTES: usize = 256 << 20;
 /// Most entries: each lookup scans them all.

@@ -1,14 +1,26 @@
-//! Winograd's minimal filtering F(2×2, 3×3) for the commonest convolution of vision models: a
-//! 3×3 window, unit strides and dilations, one feature group, channels-last. Each 2×2 block of
-//! outputs comes from a 4×4 block of input with 16 multiplications per (input, output feature)
-//! pair instead of 36: the input tiles and the kernel are transformed (additions only, and
-//! halvings for the kernel), 16 independent products run on the sgemm microkernel, and the
-//! products are transformed back to the outputs (additions only). 2.25× fewer multiply-adds;
-//! the sums are reassociated, so results differ from the direct convolution by rounding
-//! (within a few ulps of the sum's magnitude, as for any change of summation order).
+//! Winograd's minimal filtering F(M×M, 3×3) for the commonest convolution of vision models: a
+//! 3×3 window, unit strides and dilations, one feature group, channels-last. Each M×M block of
+//! outputs comes from an A×A block of input (A = M + 2) with A² multiplications per (input,
+//! output feature) pair instead of 9·M²: the input tiles and the kernel are transformed (small
+//! constant factors), A² independent products run on the sgemm microkernel, and the products
+//! are transformed back to the outputs. The sums are reassociated, so results differ from the
+//! direct convolution by rounding.
 //!
-//! Layout: input [N, H, W, C], kernel [3, 3, C, O], output [N, Ho, Wo, O]. Tiles (2×2 outputs)
-//! are taken in blocks small enough for the transformed block (tiles × 16 × C and tiles × 16 ×
+//! Two tile sizes (`side`):
+//! * F(2×2, 3×3), 2.25× fewer multiply-adds, additions only in the input and output transforms:
+//!   within a few ulps of the sum's magnitude, as for any change of summation order.
+//! * F(4×4, 3×3), 4× fewer, for outputs of at least `WIDE` pixels each way (ResNet's 56² and 28²
+//!   stages). Its transforms scale terms by up to 8 before they cancel: rounding errors are
+//!   ~5× F(2×2)'s on one layer (at most 9.3e-7 of Σ|x·w| on random 128-feature layers, ~32 ulps;
+//!   tested against 2e-6), while ResNet-18's logits at batch 1 differ from onnxruntime's by the
+//!   same 5e-7 (relative) with either. Points 0, ±1, 2, -½ (and ∞) rather than the usual ±2: a
+//!   third of the largest error. Measured alone on two threads (p10): 56²×64 320 → 230 µs,
+//!   28²×128 320 → 250 µs; inside ResNet-18 at batch 1 these seven layers went from ~470 to
+//!   ~380 µs each. Smaller outputs keep F(2×2): ResNet's 14² at batch 1 would pad 14 to 16 (30%
+//!   more tiles' work) and stream a kernel 36/16 larger from memory for 16 tiles.
+//!
+//! Layout: input [N, H, W, C], kernel [3, 3, C, O], output [N, Ho, Wo, O]. Tiles (M×M outputs)
+//! are taken in blocks small enough for the transformed block (tiles × A² × C and tiles × A² ×
 //! O floats, tile-major: each tile's transform is written and read as one contiguous run, and
 //! product ξ reads rows ξ·C.. of it at the tile stride) to stay in L2; blocks run in parallel.
 //! Its products and transforms use AVX-512 (the path is taken only where it is available). The
@@ -38,6 +50,8 @@ const L: usize = 16;
 const BLOCK_BYTES: usize = 384 << 10;
 /// Most bytes of transformed input and products for all tiles at once (`whole`).
 const WHOLE_BYTES: usize = 4 << 20;
+/// Least output size, each way, that takes F(4×4, 3×3) (`side`).
+const WIDE: usize = 24;
 
 /// Whether the convolution takes this path: a 3×3 window with unit strides and dilations, no
 /// groups, non-negative padding, at least 48 output tiles (below that the 16 small products and
@@ -77,38 +91,56 @@ struct Geo {
     per_image: usize,
 }
 
+/// The output tile side: F(4×4, 3×3) where the output is at least `WIDE` pixels each way,
+/// F(2×2, 3×3) below. Decided by the image's sizes alone, so that a batch slice run on its own
+/// (`conv_pool`) computes the same bits.
+pub fn side(out: &[usize]) -> usize {
+    if out[1].min(out[2]) >= WIDE { 4 } else { 2 }
+}
+
 /// y = conv(x, w) for shapes `applies` accepted; `y` is the output [N, Ho, Wo, O] (every
 /// element is written). `tail` runs on each block's outputs once they are final. `src`: the
 /// storage of `w`, when there is one: its transformed kernel is then kept (`kept_kernel`).
 #[allow(clippy::too_many_arguments)]
 pub fn conv(x: &[f32], w: &[f32], src: Option<&Arc<Storage>>, y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec, tail: Option<&Epilogue>) {
+    if side(out) == 4 {
+        conv_with::<4>(x, w, src, y, ls, out, spec, tail)
+    } else {
+        conv_with::<2>(x, w, src, y, ls, out, spec, tail)
+    }
+}
+
+/// `conv` with output tiles of M×M.
+#[allow(clippy::too_many_arguments)]
+fn conv_with<const M: usize>(x: &[f32], w: &[f32], src: Option<&Arc<Storage>>, y: &mut [f32], ls: &[usize], out: &[usize], spec: &ConvSpec, tail: Option<&Epilogue>) {
     let (c, o) = (ls[3], out[3]);
     let (ho, wo) = (out[1], out[2]);
-    let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
+    let (th, tw) = (ho.div_ceil(M), wo.div_ceil(M));
     let g = Geo { h: ls[1], w: ls[2], c, o, pt: spec.padding[0].0, pl: spec.padding[1].0, ho, wo, tw, per_image: th * tw };
-    if let Some(u) = src.and_then(|s| kept_kernel(s, w, c, o)) {
-        return run(&g, x, &u, y, out[0] * g.per_image, tail);
+    if let Some(u) = src.and_then(|s| kept_kernel::<M>(s, w, c, o)) {
+        return run::<M>(&g, x, &u, y, out[0] * g.per_image, tail);
     }
     // Not kept: the buffer is kept per calling thread instead: fresh pages for it (4 MiB for
     // 256 features) cost more page faults than the transform itself. Taken out of the cell,
     // so a convolution started on this thread meanwhile (rayon runs other tasks while it
     // waits) simply makes its own.
     let mut u = KERNEL.take();
-    if u.len() < 16 * kmat(c, o) {
-        u.resize(16 * kmat(c, o), 0.0);
+    let len = (M + 2) * (M + 2) * kmat(c, o);
+    if u.len() < len {
+        u.resize(len, 0.0);
     }
-    transform_kernel(w, c, o, &mut u);
-    run(&g, x, &u, y, out[0] * g.per_image, tail);
+    transform_kernel::<M>(w, c, o, &mut u);
+    run::<M>(&g, x, &u, y, out[0] * g.per_image, tail);
     KERNEL.set(u);
 }
 
 /// The convolution with the transformed kernel `u`.
-fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<&Epilogue>) {
-    let (c, o) = (g.c, g.o);
+fn run<const M: usize>(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<&Epilogue>) {
+    let (c, o, nx) = (g.c, g.o, (M + 2) * (M + 2));
     // Blocks of at most the L2 budget, as many as a multiple of the threads (49 tiles in 3
     // blocks on 2 threads would leave one idle a third of the time).
     let threads = rayon::current_num_threads();
-    let most = (BLOCK_BYTES / (64 * (c + o))).clamp(24, 192);
+    let most = (BLOCK_BYTES / (4 * nx * (c + o))).clamp(24, 192);
     let blocks = tiles.div_ceil(most).next_multiple_of(threads).min(tiles.div_ceil(12)).max(1);
     let per = tiles.div_ceil(blocks);
     let blocks = tiles.div_ceil(per);
@@ -116,17 +148,20 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
     // Few tiles over many features (ResNet's 14² and 28² stages at batch 1): each block would
     // read the whole transformed kernel again for a product of a dozen rows (and a single
     // block would run on one thread). Then all tiles go through each stage together instead,
-    // the 16 products split across the threads. Taken when re-reading the kernel would cost
+    // the products split across the threads. Taken when re-reading the kernel would cost
     // more than the transform buffers spilling from L2 (written and read back once), and
     // those fit a few MiB. With several threads the margin is scaled by their count: in the
     // whole path each stage reads what the other cores wrote in the stage before, while a
     // block stays on its core. ResNet's 28²×128 at batch 1 (blocks·C·O 1.6× the transform
     // bytes) was 604/513 µs whole against 510/441 in blocks on two threads (p10 of two runs);
-    // its 14²×256 (5.2×) stays whole: 460 against 788.
-    if blocks * c * o > 2 * tiles * (c + o) * threads && tiles * 64 * (c + o) <= WHOLE_BYTES {
+    // its 14²×256 (5.2×) stays whole: 460 against 788. Those were F(2×2); under F(4×4) the
+    // 28²×128 goes whole, which is slower with its kernel in cache (274–283 µs against 204–222
+    // in blocks) but faster with the kernel from memory, as in a model (333–340 against
+    // 361–387; ResNet-18 at batch 1 as fast or faster).
+    if blocks * c * o > 2 * tiles * (c + o) * threads && tiles * 4 * nx * (c + o) <= WHOLE_BYTES {
         let mut s = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         // SAFETY: AVX-512F was checked by `applies`.
-        unsafe { whole(g, x, u, &mut s, yp, tiles, tail) };
+        unsafe { whole::<M>(g, x, u, &mut s, yp, tiles, tail) };
         SCRATCH.with(|cell| *cell.borrow_mut() = s);
         return;
     }
@@ -134,15 +169,15 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
         let (t0, t1) = (b * per, ((b + 1) * per).min(tiles));
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
-            let (v, m) = s.split(per * stride(16 * c), per * stride(16 * o));
+            let (v, m) = s.split(per * stride(nx * c), per * stride(nx * o));
             // SAFETY: AVX-512F was checked by `applies`; the buffers hold `per` tile rows; each
             // block writes only its own tiles' outputs (tiles partition the output).
-            unsafe { block(g, x, u, v, m, yp, t0, t1) };
+            unsafe { block::<M>(g, x, u, v, m, yp, t0, t1) };
         });
         if let Some(tail) = tail {
             for t in t0..t1 {
                 // SAFETY: tile t's outputs belong to this block, which has finished them.
-                unsafe { tile_rows(g, t, yp, |start, run| tail.apply(start, run)) };
+                unsafe { tile_rows::<M>(g, t, yp, |start, run| tail.apply(start, run)) };
             }
         }
     };
@@ -157,22 +192,22 @@ fn run(g: &Geo, x: &[f32], u: &[f32], y: &mut [f32], tiles: usize, tail: Option<
 }
 
 /// The transformed kernel of `w` (the [3, 3, C, O] weights in `src`), kept while `src` lives
-/// (`kept.rs`): its transform writes 16/9 of the weights' bytes per layer and call. None (the
+/// (`kept.rs`): its transform writes A²/9 of the weights' bytes per layer and call. None (the
 /// caller transforms into scratch) when it cannot be kept.
-fn kept_kernel(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Floats>> {
-    kept(src, Form::Winograd { c, o }, 16 * kmat(c, o), Make::Now, |u| transform_kernel(w, c, o, u))
+fn kept_kernel<const M: usize>(src: &Arc<Storage>, w: &[f32], c: usize, o: usize) -> Option<Arc<Floats>> {
+    kept(src, Form::Winograd { c, o, side: M }, (M + 2) * (M + 2) * kmat(c, o), Make::Now, |u| transform_kernel::<M>(w, c, o, u))
 }
 
 /// All `tiles` at once, each stage split across the pool: the input transforms (by tiles), the
-/// 16 products (one task each, over every tile: the transformed kernel is read once), the
+/// A² products (one task each, over every tile: the transformed kernel is read once), the
 /// output transforms and `tail` (by tiles).
 ///
 /// # Safety
 /// AVX-512F; `y` is the output, written by this call only.
 #[target_feature(enable = "avx512f")]
-unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>, tiles: usize, tail: Option<&Epilogue>) {
-    let (c, o) = (g.c, g.o);
-    let (sv, sm) = (stride(16 * c), stride(16 * o));
+unsafe fn whole<const M: usize>(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>, tiles: usize, tail: Option<&Epilogue>) {
+    let (c, o, nx) = (g.c, g.o, (M + 2) * (M + 2));
+    let (sv, sm) = (stride(nx * c), stride(nx * o));
     let (v, m) = s.split(tiles * sv, tiles * sm);
     let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
     // Tiles per task of the transforms.
@@ -185,10 +220,10 @@ unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>,
         let mine = unsafe { std::slice::from_raw_parts_mut(vp.get().add(r.start * sv), r.len() * sv) };
         for t in r.clone() {
             // SAFETY: AVX-512F (checked by `applies`); row t - r.start of `mine` is tile t's.
-            unsafe { input_tile(g, x, mine, t - r.start, t) };
+            unsafe { input_tile::<M>(g, x, mine, t - r.start, t) };
         }
     });
-    each(16, |xi| {
+    each(nx, |xi| {
         // SAFETY: A is the tiles' rows of transform ξ (c floats from column ξ·c of v), B the
         // c×o matrix ξ of the kernel, C the tiles' rows of product ξ (o floats from column
         // ξ·o of m): inside the buffers; product ξ's columns are this task's alone.
@@ -215,40 +250,40 @@ unsafe fn whole(g: &Geo, x: &[f32], u: &[f32], s: &mut Scratch, y: SendPtr<f32>,
         let mine = unsafe { std::slice::from_raw_parts(mp.get().add(r.start * sm), r.len() * sm) };
         for t in r.clone() {
             // SAFETY: AVX-512F; tile t's outputs are this task's (tiles partition the output).
-            unsafe { output_tile(g, mine, t - r.start, t, y) };
+            unsafe { output_tile::<M>(g, mine, t - r.start, t, y) };
             if let Some(tail) = tail {
                 // SAFETY: as above; tile t's outputs are final.
-                unsafe { tile_rows(g, t, y, |start, run| tail.apply(start, run)) };
+                unsafe { tile_rows::<M>(g, t, y, |start, run| tail.apply(start, run)) };
             }
         }
     });
 }
 
-/// One block of tiles t0..t1: transform the input tiles, 16 products, transform back.
+/// One block of tiles t0..t1: transform the input tiles, A² products, transform back.
 ///
 /// # Safety
-/// AVX-512F; `v` and `m` hold `per` tile rows (`stride(16·C)` and `stride(16·O)` floats); `y`
+/// AVX-512F; `v` and `m` hold `per` tile rows (`stride(A²·C)` and `stride(A²·O)` floats); `y`
 /// is the output and no other thread writes these tiles' outputs.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn block(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: SendPtr<f32>, t0: usize, t1: usize) {
-    let (c, o, n) = (g.c, g.o, t1 - t0);
+unsafe fn block<const M: usize>(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: SendPtr<f32>, t0: usize, t1: usize) {
+    let (c, o, n, nx) = (g.c, g.o, t1 - t0, (M + 2) * (M + 2));
     for t in t0..t1 {
         // SAFETY: AVX-512F (this function's); row t - t0 < per.
-        unsafe { input_tile(g, x, v, t - t0, t) };
+        unsafe { input_tile::<M>(g, x, v, t - t0, t) };
     }
-    for xi in 0..16 {
+    for xi in 0..nx {
         let prod = Gemm {
             m: n,
             n: o,
             k: c,
             a: v[xi * c..].as_ptr(),
-            lda: stride(16 * c),
+            lda: stride(nx * c),
             b: u[xi * kmat(c, o)..].as_ptr() as *const u8,
             bkind: BKind::Panels,
             ldb: c,
             c: m[xi * o..].as_mut_ptr(),
-            ldc: stride(16 * o),
+            ldc: stride(nx * o),
             accumulate: false,
         };
         // SAFETY: A is n tile rows, c floats each from column ξ·c, of the transformed input; B
@@ -258,7 +293,7 @@ unsafe fn block(g: &Geo, x: &[f32], u: &[f32], v: &mut [f32], m: &mut [f32], y: 
     }
     for t in t0..t1 {
         // SAFETY: forwarded (tile t's outputs belong to this block).
-        unsafe { output_tile(g, m, t - t0, t, y) };
+        unsafe { output_tile::<M>(g, m, t - t0, t, y) };
     }
 }
 
@@ -277,25 +312,37 @@ fn kmat(c: usize, o: usize) -> usize {
 }
 
 
-/// Writes tile `t`'s transformed input `Bᵀ d B` (d its 4×4 input block, zero outside the
-/// image) as tile row `row` of `v` (transform ξ at column ξ·C),
-/// Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+/// Tile `t`'s transformed input `Bᵀ d B` (d its A×A input block, zero outside the image),
+/// written as tile row `row` of `v` (transform ξ at column ξ·C).
 ///
 /// # Safety
 /// AVX-512F; `v` holds tile row `row`.
 #[target_feature(enable = "avx512f")]
-unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
-    let (img, rest) = (t / g.per_image, t % g.per_image);
-    let (r0, c0) = (2 * (rest / g.tw) as i64 - g.pt, 2 * (rest % g.tw) as i64 - g.pl);
-    let inside = r0 >= 0 && c0 >= 0 && r0 as usize + 4 <= g.h && c0 as usize + 4 <= g.w;
-    // Offsets of the 16 input pixels (None in the padding).
-    let mut at = [None; 16];
-    for (p, a) in at.iter_mut().enumerate() {
-        let (r, col) = (r0 + (p / 4) as i64, c0 + (p % 4) as i64);
-        if r >= 0 && (r as usize) < g.h && col >= 0 && (col as usize) < g.w {
-            *a = Some(((img * g.h + r as usize) * g.w + col as usize) * g.c);
+unsafe fn input_tile<const M: usize>(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
+    // SAFETY: forwarded. The arrays are sized exactly (A = M + 2, A²), so they live in registers.
+    unsafe {
+        if M == 2 {
+            input_tile_sized::<2, 4, 16>(g, x, v, row, t)
+        } else {
+            input_tile_sized::<4, 6, 36>(g, x, v, row, t)
         }
     }
+}
+
+/// `input_tile` with A = M + 2 and NX = A² as parameters (array lengths).
+///
+/// # Safety
+/// As `input_tile`.
+#[target_feature(enable = "avx512f")]
+unsafe fn input_tile_sized<const M: usize, const A: usize, const NX: usize>(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
+    let (img, rest) = (t / g.per_image, t % g.per_image);
+    let (r0, c0) = ((M * (rest / g.tw)) as i64 - g.pt, (M * (rest % g.tw)) as i64 - g.pl);
+    let inside = r0 >= 0 && c0 >= 0 && r0 as usize + A <= g.h && c0 as usize + A <= g.w;
+    // Offsets of the A×A input pixels (None in the padding).
+    let at: [Option<usize>; NX] = std::array::from_fn(|p| {
+        let (r, col) = (r0 + (p / A) as i64, c0 + (p % A) as i64);
+        (r >= 0 && (r as usize) < g.h && col >= 0 && (col as usize) < g.w).then(|| ((img * g.h + r as usize) * g.w + col as usize) * g.c)
+    });
     let vp = v.as_mut_ptr();
     let xp = x.as_ptr();
     // SAFETY: loads read features f0..f0+len of in-image pixels (offsets computed above, inside
@@ -303,10 +350,10 @@ unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
     unsafe {
         for f0 in (0..g.c).step_by(L) {
             let mask = lanes(g.c - f0);
-            let d: [__m512; 16] = if inside {
+            let d: [__m512; NX] = if inside {
                 // Interior tiles (almost all): no padding test per pixel.
                 let base = xp.add(((img * g.h + r0 as usize) * g.w + c0 as usize) * g.c + f0);
-                std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, base.add(((p / 4) * g.w + p % 4) * g.c)))
+                std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, base.add(((p / A) * g.w + p % A) * g.c)))
             } else {
                 std::array::from_fn(|p| match at[p] {
                     Some(off) => _mm512_maskz_loadu_ps(mask, xp.add(off + f0)),
@@ -314,52 +361,132 @@ unsafe fn input_tile(g: &Geo, x: &[f32], v: &mut [f32], row: usize, t: usize) {
                 })
             };
             // e = Bᵀ d (combining rows), then e B (combining columns).
-            let mut e = [_mm512_setzero_ps(); 16];
-            for col in 0..4 {
-                let r = |i: usize| d[4 * i + col];
-                e[col] = _mm512_sub_ps(r(0), r(2));
-                e[4 + col] = _mm512_add_ps(r(1), r(2));
-                e[8 + col] = _mm512_sub_ps(r(2), r(1));
-                e[12 + col] = _mm512_sub_ps(r(1), r(3));
+            let mut e = [_mm512_setzero_ps(); NX];
+            for col in 0..A {
+                let r = input_line::<A>(std::array::from_fn(|i| d[A * i + col]));
+                for i in 0..A {
+                    e[A * i + col] = r[i];
+                }
             }
-            let dst = vp.add(row * stride(16 * g.c) + f0);
-            for i in 0..4 {
-                let q = |j: usize| e[4 * i + j];
-                let out = [_mm512_sub_ps(q(0), q(2)), _mm512_add_ps(q(1), q(2)), _mm512_sub_ps(q(2), q(1)), _mm512_sub_ps(q(1), q(3))];
+            let dst = vp.add(row * stride(NX * g.c) + f0);
+            for i in 0..A {
+                let out = input_line::<A>(std::array::from_fn(|j| e[A * i + j]));
                 for (j, &val) in out.iter().enumerate() {
-                    store(dst.add((4 * i + j) * g.c), mask, val);
+                    store(dst.add((A * i + j) * g.c), mask, val);
                 }
             }
         }
     }
 }
 
-/// Writes tile `t`'s outputs `Aᵀ m A` (m its 16 products, tile row `row` of `m`),
-/// Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]; outputs past the image edge are dropped.
+/// Bᵀ times one line of A inputs (the first A of `d`).
+/// F(2×2) (points 0, ±1, ∞): Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+/// F(4×4) (points 0, ±1, 2, -½, ∞: a third of the largest rounding error of the usual 0, ±1,
+/// ±2, ∞ on random 64-feature layers): Bᵀ = [[1, 3/2, -2, -3/2, 1, 0], [0, -1, -5/2, -½, 1, 0],
+/// [0, 1, ½, -5/2, 1, 0], [0, -½, -1, ½, 1, 0], [0, 2, -1, -2, 1, 0], [0, 1, 3/2, -2, -3/2, 1]].
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn input_line<const A: usize>(d: [__m512; A]) -> [__m512; A] {
+    if A == 4 {
+        let r = [_mm512_sub_ps(d[0], d[2]), _mm512_add_ps(d[1], d[2]), _mm512_sub_ps(d[2], d[1]), _mm512_sub_ps(d[1], d[3])];
+        return std::array::from_fn(|i| r[i]);
+    }
+    let k = |v: f32| _mm512_set1_ps(v);
+    let (inner, step) = (_mm512_sub_ps(d[4], d[2]), _mm512_sub_ps(d[3], d[1]));
+    let r = [
+        _mm512_fmadd_ps(k(1.5), _mm512_sub_ps(d[1], d[3]), _mm512_fnmadd_ps(k(2.0), d[2], _mm512_add_ps(d[0], d[4]))),
+        _mm512_fnmadd_ps(k(2.5), d[2], _mm512_fnmadd_ps(k(0.5), d[3], _mm512_sub_ps(d[4], d[1]))),
+        _mm512_fnmadd_ps(k(2.5), d[3], _mm512_fmadd_ps(k(0.5), d[2], _mm512_add_ps(d[4], d[1]))),
+        _mm512_fmadd_ps(k(0.5), step, inner),
+        _mm512_fnmadd_ps(k(2.0), step, inner),
+        _mm512_fmadd_ps(k(1.5), _mm512_sub_ps(d[2], d[4]), _mm512_fnmadd_ps(k(2.0), d[3], _mm512_add_ps(d[5], d[1]))),
+    ];
+    std::array::from_fn(|i| r[i])
+}
+
+/// Aᵀ times one line of A products (the first A of `p`): M outputs.
+/// F(2×2): Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+/// F(4×4): Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -½, 0], [0, 1, 1, 4, ¼, 0], [0, 1, -1, 8, -⅛, 1]].
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn output_line<const A: usize, const M: usize>(p: [__m512; A]) -> [__m512; M] {
+    if M == 2 {
+        let r = [_mm512_add_ps(_mm512_add_ps(p[0], p[1]), p[2]), _mm512_sub_ps(_mm512_sub_ps(p[1], p[2]), p[3])];
+        return std::array::from_fn(|i| r[i]);
+    }
+    let k = |v: f32| _mm512_set1_ps(v);
+    let (sum, dif) = (_mm512_add_ps(p[1], p[2]), _mm512_sub_ps(p[1], p[2]));
+    let r = [
+        _mm512_add_ps(_mm512_add_ps(p[0], sum), _mm512_add_ps(p[3], p[4])),
+        _mm512_fmadd_ps(k(2.0), p[3], _mm512_fnmadd_ps(k(0.5), p[4], dif)),
+        _mm512_fmadd_ps(k(4.0), p[3], _mm512_fmadd_ps(k(0.25), p[4], sum)),
+        _mm512_fmadd_ps(k(8.0), p[3], _mm512_fnmadd_ps(k(0.125), p[4], _mm512_add_ps(dif, p[5]))),
+    ];
+    std::array::from_fn(|i| r[i])
+}
+
+/// G times one line of the 3 kernel taps: A values.
+/// F(2×2): G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+/// F(4×4): G = [[1, 0, 0], [-⅓, -⅓, -⅓], [⅓, -⅓, ⅓], [1/15, 2/15, 4/15], [-16/15, 8/15, -4/15],
+/// [0, 0, 1]].
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn kernel_line<const A: usize>(g: [__m512; 3]) -> [__m512; A] {
+    let k = |v: f32| _mm512_set1_ps(v);
+    if A == 4 {
+        let (s, d) = (_mm512_add_ps(_mm512_add_ps(g[0], g[1]), g[2]), _mm512_add_ps(_mm512_sub_ps(g[0], g[1]), g[2]));
+        let r = [g[0], _mm512_mul_ps(k(0.5), s), _mm512_mul_ps(k(0.5), d), g[2]];
+        return std::array::from_fn(|i| r[i]);
+    }
+    let ends = _mm512_add_ps(g[0], g[2]);
+    let r = [
+        g[0],
+        _mm512_mul_ps(k(-1.0 / 3.0), _mm512_add_ps(ends, g[1])),
+        _mm512_mul_ps(k(1.0 / 3.0), _mm512_sub_ps(ends, g[1])),
+        _mm512_mul_ps(k(1.0 / 15.0), _mm512_fmadd_ps(k(4.0), g[2], _mm512_fmadd_ps(k(2.0), g[1], g[0]))),
+        _mm512_mul_ps(k(-4.0 / 15.0), _mm512_fmadd_ps(k(4.0), g[0], _mm512_fnmadd_ps(k(2.0), g[1], g[2]))),
+        g[2],
+    ];
+    std::array::from_fn(|i| r[i])
+}
+
+/// Writes tile `t`'s outputs `Aᵀ m A` (m its A² products, tile row `row` of `m`); outputs
+/// past the image edge are dropped.
 ///
 /// # Safety
 /// AVX-512F; `m` holds tile row `row`; `y` is the [N, Ho, Wo, O] output and
 /// tile t's outputs are this thread's.
 #[target_feature(enable = "avx512f")]
-unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>) {
-    let (img, rest) = (t / g.per_image, t % g.per_image);
-    let (r0, c0) = (2 * (rest / g.tw), 2 * (rest % g.tw));
-    // SAFETY: loads read tile row `row`, features f0..f0+len of the 16 products (inside m); stores
-    // write in-image outputs of this tile (checked against Ho, Wo), features f0..f0+len.
+unsafe fn output_tile<const M: usize>(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>) {
+    // SAFETY: forwarded; exact array sizes, as in `input_tile`.
     unsafe {
+        if M == 2 {
+            output_tile_sized::<2, 4, 16>(g, m, row, t, y)
+        } else {
+            output_tile_sized::<4, 6, 36>(g, m, row, t, y)
+        }
+    }
+}
+
+/// `output_tile` with A = M + 2 and NX = A² as parameters.
+///
+/// # Safety
+/// As `output_tile`.
+#[target_feature(enable = "avx512f")]
+unsafe fn output_tile_sized<const M: usize, const A: usize, const NX: usize>(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>) {
+    let (img, rest) = (t / g.per_image, t % g.per_image);
+    let (r0, c0) = (M * (rest / g.tw), M * (rest % g.tw));
+    // SAFETY: loads read tile row `row`, features f0..f0+len of the A² products (inside m);
+    // stores write in-image outputs of this tile (checked against Ho, Wo), features f0..f0+len.
+    unsafe {
+        let src = m.as_ptr().add(row * stride(NX * g.o));
         for f0 in (0..g.o).step_by(L) {
             let mask = lanes(g.o - f0);
-            let p: [__m512; 16] = std::array::from_fn(|xi| _mm512_maskz_loadu_ps(mask, m.as_ptr().add(row * stride(16 * g.o) + xi * g.o + f0)));
-            // s = Aᵀ p (two rows), then s A (two columns each).
-            let mut s = [_mm512_setzero_ps(); 8];
-            for col in 0..4 {
-                let r = |i: usize| p[4 * i + col];
-                s[col] = _mm512_add_ps(_mm512_add_ps(r(0), r(1)), r(2));
-                s[4 + col] = _mm512_sub_ps(_mm512_sub_ps(r(1), r(2)), r(3));
-            }
-            for i in 0..2 {
-                let q = |j: usize| s[4 * i + j];
-                let outs = [_mm512_add_ps(_mm512_add_ps(q(0), q(1)), q(2)), _mm512_sub_ps(_mm512_sub_ps(q(1), q(2)), q(3))];
+            let p: [__m512; NX] = std::array::from_fn(|xi| _mm512_maskz_loadu_ps(mask, src.add(xi * g.o + f0)));
+            // s = Aᵀ p (M rows of A), then s A (M columns each).
+            let cols: [[__m512; M]; A] = std::array::from_fn(|col| output_line::<A, M>(std::array::from_fn(|i| p[A * i + col])));
+            for i in 0..M {
+                let outs = output_line::<A, M>(std::array::from_fn(|j| cols[j][i]));
                 for (j, &val) in outs.iter().enumerate() {
                     let (r, col) = (r0 + i, c0 + j);
                     if r < g.ho && col < g.wo {
@@ -371,72 +498,74 @@ unsafe fn output_tile(g: &Geo, m: &[f32], row: usize, t: usize, y: SendPtr<f32>)
     }
 }
 
-/// Calls `f(start, run)` on each of tile `t`'s output rows (up to 2 pixels × O floats, clipped
+/// Calls `f(start, run)` on each of tile `t`'s output rows (up to M pixels × O floats, clipped
 /// to the image) with its flat offset in the output.
 ///
 /// # Safety
 /// `y` is the output and no other thread accesses tile t's outputs meanwhile.
-unsafe fn tile_rows(g: &Geo, t: usize, y: SendPtr<f32>, mut f: impl FnMut(usize, &mut [f32])) {
+unsafe fn tile_rows<const M: usize>(g: &Geo, t: usize, y: SendPtr<f32>, mut f: impl FnMut(usize, &mut [f32])) {
     let (img, rest) = (t / g.per_image, t % g.per_image);
-    let (r0, c0) = (2 * (rest / g.tw), 2 * (rest % g.tw));
-    let cols = (g.wo - c0).min(2);
-    for r in r0..(r0 + 2).min(g.ho) {
+    let (r0, c0) = (M * (rest / g.tw), M * (rest % g.tw));
+    let cols = (g.wo - c0).min(M);
+    for r in r0..(r0 + M).min(g.ho) {
         let start = ((img * g.ho + r) * g.wo + c0) * g.o;
         // SAFETY: pixels (r, c0..c0+cols) of image img are inside the output and the caller's.
         f(start, unsafe { std::slice::from_raw_parts_mut(y.get().add(start), cols * g.o) });
     }
 }
 
-/// The kernel's transform `G g Gᵀ` for every (input, output) feature pair, as 16 matrices
-/// [C, O] in panels (matrix ξ at ξ·`kmat`), G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
-fn transform_kernel(w: &[f32], c: usize, o: usize, u: &mut [f32]) {
-    assert!(u.len() >= 16 * kmat(c, o));
+/// The kernel's transform `G g Gᵀ` for every (input, output) feature pair, as A² matrices
+/// [C, O] in panels (matrix ξ at ξ·`kmat`).
+fn transform_kernel<const M: usize>(w: &[f32], c: usize, o: usize, u: &mut [f32]) {
+    assert!(u.len() >= (M + 2) * (M + 2) * kmat(c, o));
     let up = SendPtr(u.as_mut_ptr());
     let row = |ci: usize| {
         let _ = up;
         // SAFETY: AVX-512F (checked by `applies`); this task writes row ci of each matrix.
-        unsafe { kernel_row(w, c, o, ci, up) }
+        unsafe { kernel_row::<M>(w, c, o, ci, up) }
     };
-    if crate::par::parallel(16 * c * o) {
+    if crate::par::parallel((M + 2) * (M + 2) * c * o) {
         (0..c).into_par_iter().for_each(row);
     } else {
         (0..c).for_each(row);
     }
 }
 
-/// Row `ci` (input feature ci, every output feature) of the 16 transformed kernel matrices.
+/// Row `ci` (input feature ci, every output feature) of the A² transformed kernel matrices.
 ///
 /// # Safety
-/// AVX-512F; `u` holds the 16 matrices (`kmat`) and no other thread writes row ci of them.
+/// AVX-512F; `u` holds the A² matrices (`kmat`) and no other thread writes row ci of them.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel_row(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) {
+unsafe fn kernel_row<const M: usize>(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) {
+    // SAFETY: forwarded; exact array sizes, as in `input_tile`.
+    unsafe {
+        if M == 2 {
+            kernel_row_sized::<4>(w, c, o, ci, u)
+        } else {
+            kernel_row_sized::<6>(w, c, o, ci, u)
+        }
+    }
+}
+
+/// `kernel_row` with A = M + 2 as a parameter.
+///
+/// # Safety
+/// As `kernel_row`.
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel_row_sized<const A: usize>(w: &[f32], c: usize, o: usize, ci: usize, u: SendPtr<f32>) {
     // SAFETY: loads read w[kh, kw, ci, f0..f0+len] (inside the [3, 3, C, O] kernel); stores
     // write row ci of each matrix ξ, this task's row.
     unsafe {
-        let half = _mm512_set1_ps(0.5);
         for f0 in (0..o).step_by(L) {
             let mask = lanes(o - f0);
             let g: [__m512; 9] = std::array::from_fn(|p| _mm512_maskz_loadu_ps(mask, w.as_ptr().add((p * c + ci) * o + f0)));
-            // t = G g (four rows of three), then t Gᵀ (four columns each).
-            let mut t = [_mm512_setzero_ps(); 12];
-            for col in 0..3 {
-                let r = |i: usize| g[3 * i + col];
-                t[col] = r(0);
-                t[3 + col] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(r(0), r(1)), r(2)));
-                t[6 + col] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(r(0), r(1)), r(2)));
-                t[9 + col] = r(2);
-            }
-            for i in 0..4 {
-                let q = |j: usize| t[3 * i + j];
-                let vals = [
-                    q(0),
-                    _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(q(0), q(1)), q(2))),
-                    _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(q(0), q(1)), q(2))),
-                    q(2),
-                ];
+            // t = G g (A rows of three, by column), then t Gᵀ (A columns each).
+            let cols: [[__m512; A]; 3] = std::array::from_fn(|col| kernel_line::<A>([g[col], g[3 + col], g[6 + col]]));
+            let at = (f0 / PANEL) * PANEL * c + ci * PANEL + f0 % PANEL;
+            for i in 0..A {
+                let vals = kernel_line::<A>([cols[0][i], cols[1][i], cols[2][i]]);
                 for (j, &val) in vals.iter().enumerate() {
-                    let at = (f0 / PANEL) * PANEL * c + ci * PANEL + f0 % PANEL;
-                    store(u.get().add((4 * i + j) * kmat(c, o) + at), mask, val);
+                    store(u.get().add((A * i + j) * kmat(c, o) + at), mask, val);
                 }
             }
         }
