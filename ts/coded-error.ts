@@ -1,7 +1,7 @@
 // Errors of the tensor façade carry a stable `code`, like the addon's own: callers branch on the
 // code, never on the message text.
 
-export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_DONATED' | 'E_TYPE' | 'E_PANIC' | 'E_ALLOC' | 'E_TREE' | 'E_RANGE' | 'E_IO' | 'ENOENT'
+export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_ARG' | 'E_DISPOSED' | 'E_DONATED' | 'E_TYPE' | 'E_PANIC' | 'E_ALLOC' | 'E_TREE' | 'E_RANGE' | 'E_IO' | 'ENOENT' | 'E_QUEUE_FULL' | 'E_CLOSED'
 
 export interface CodedError extends Error {
   code: ErrorCode

@@ -117,11 +117,11 @@ function markDonated(flat: Flat): void {
  * own; otherwise (no reason, or the default DOMException, whose `code` is the number 20) an
  * AbortError with Node's code 'ABORT_ERR', the reason as its `cause`.
  */
-function abortError(signal: AbortSignal): Error {
+export function abortError(signal: AbortSignal, who = 'jit'): Error {
   const reason = signal.reason
   const isDefault = reason === undefined || (typeof DOMException !== 'undefined' && reason instanceof DOMException && reason.name === 'AbortError')
   if (reason instanceof Error && !isDefault) return reason
-  const err = new Error('jit: the call was aborted', { cause: reason }) as Error & { code: string }
+  const err = new Error(`${who}: the call was aborted`, { cause: reason }) as Error & { code: string }
   err.name = 'AbortError'
   err.code = 'ABORT_ERR'
   return err
