@@ -72,16 +72,19 @@ test('bench --json --svg: report structure, positive figures and ratios, absent 
   }
 })
 
-test('bench event-loop without onnxruntime: both rows from one flaxen run, the peer noted, its target', (t) => {
+test('bench event-loop without onnxruntime: rows from one flaxen run each (f.async, Batcher), the peer noted, its target', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'flaxen-bench-'))
   try {
     const r = bench(['event-loop', '--quick', '--json', '--threads', '1'], { FLAXEN_BENCH_PYTHON: join(dir, 'no-python'), FLAXEN_BENCH_ORT: join(dir, 'no-ort') })
     t.is(r.status, 0, r.stderr)
     const [suite] = JSON.parse(r.stdout).suites
-    t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['eld-p99', 'total'])
-    const [p99, total] = suite.rows
-    t.true(positive(p99.results.flaxen.value) && positive(total.results.flaxen.value))
+    t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['eld-p99', 'total', 'requests', 'requests-merged'])
+    const [p99, total, requests, merged] = suite.rows
+    t.true(positive(p99.results.flaxen.value) && positive(total.results.flaxen.value) && positive(requests.results.flaxen.value))
     t.deepEqual(p99.results.flaxen.extra, total.results.flaxen.extra, 'one experiment feeds both rows')
+    t.deepEqual(requests.results.flaxen.extra, merged.results.flaxen.extra, 'one Batcher experiment feeds both request rows')
+    t.is(requests.results.flaxen.value, requests.results.flaxen.extra.totalMs)
+    t.is(requests.results.ort, undefined)
     t.is(p99.results.ort, undefined)
     t.true(p99.notes.some((n: string) => n.startsWith('onnxruntime:')))
     const target = JSON.parse(r.stdout).targets.find((x: { id: string }) => x.id === 'event-loop-p99-1T')

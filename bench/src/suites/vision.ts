@@ -99,7 +99,7 @@ export const vision: Suite = {
   primary: 'flaxen',
   columns: [FLAXEN, { key: 'ort', label: `${ORT.label} (NCHW)` }],
   method:
-    'Models: GFLOP/s = 2 · the convolutions\' and Dense layers\' MACs / median time per batch; flaxen runs the example model (examples/resnet.ts, examples/mnist-cnn.ts) under jit in eval mode, onnxruntime the same function and weights as an ONNX graph (BatchNorm folded). Layers: 2 · output elements · window · input features per group / median time per call, outputs allocated per call; flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv (MaxPool) node on NCHW, a kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
+    'Models: GFLOP/s = 2 · the convolutions\' and Dense layers\' MACs / median time per batch; flaxen runs the example model (examples/resnet.ts, examples/mnist-cnn.ts) under jit in eval mode, onnxruntime the same function and weights as an ONNX graph (BatchNorm folded). Layers: 2 · output elements · window · input features per group / median time per call (the direct convolution\'s count: Winograd\'s 3×3 layers do 2.25–4× fewer multiply-adds, so their figure can pass the FMA peak), outputs allocated per call; flaxen: lax.convGeneralDilated on NHWC / HWIO; onnxruntime: one Conv (MaxPool) node on NCHW, a kernel as an initializer. FMA peak here: 227 GFLOP/s per core.',
   threads: oneAndMax,
   cases: (ctx) => [...modelCases(ctx), ...(ctx.quick ? LAYERS.slice(1, 3) : LAYERS).map((l) => convCase(ctx, l)), maxPoolCase(ctx)],
 }
