@@ -1,0 +1,215 @@
+// An HTTP inference server on node:http: the digits classifier trained in Flax
+// (examples/digits.ts) behind a `Batcher`, so concurrent requests share one forward pass and
+// the event loop stays free while it runs. `npm run serve` starts it (PORT, default 8080).
+//
+//   GET  /healthz    {"status":"ok","pending":0,"inFlight":0,"batches":12}
+//   POST /v1/digits  JSON {"image": 64 numbers (or 8 rows of 8)} or {"images": [...]}, or an
+//                    application/octet-stream body of n × 64 float32 (little-endian)
+//                    → {"labels": [n], "logits": [n × 10]}
+//
+// Bad requests get a JSON error {"error": {"code", "message"}}: 400 for malformed JSON, wrong
+// shapes, non-numeric or non-finite values and unknown fields' absence; 404 / 405 for other
+// paths and methods; 413 for bodies over `maxBodyBytes`; 503 while shutting down or when the
+// batcher's queue is full. SIGTERM / SIGINT close it gracefully: no new connections, requests
+// in flight answered, then the process exits.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Batcher, jnp, type BatcherOptions, type Tensor } from '../ts/index'
+import { loadClassifier } from './digits'
+
+const SIDE = 8
+const PIXELS = SIDE * SIDE
+const CLASSES = 10
+
+export interface ServeOptions {
+  port?: number
+  host?: string
+  /** Largest request body in bytes (default 1 MiB). */
+  maxBodyBytes?: number
+  /** Most images in one request (default 256). */
+  maxImages?: number
+  batcher?: BatcherOptions
+}
+
+export interface Running {
+  server: Server
+  url: string
+  batcher: Batcher<(x: Tensor) => Tensor>
+  /** Stops taking connections, answers the requests in flight, then resolves. */
+  close(): Promise<void>
+}
+
+/** A request error: its HTTP status and a stable code. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export async function serve(options: ServeOptions = {}): Promise<Running> {
+  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20
+  const maxImages = options.maxImages ?? 256
+  const { model, variables } = loadClassifier()
+  const batcher = new Batcher((x: Tensor) => model.apply(variables, x) as Tensor, { maxBatchSize: 64, maxWaitUs: 500, ...options.batcher })
+  let closing = false
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => fail(res, e, closing))
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/healthz') {
+      if (req.method !== 'GET') throw new HttpError(405, 'E_METHOD', `${path} takes GET, got ${req.method}`)
+      return send(res, closing ? 503 : 200, { status: closing ? 'closing' : 'ok', pending: batcher.pending, inFlight: batcher.inFlight, batches: batcher.stats.batches }, closing)
+    }
+    if (path !== '/v1/digits') throw new HttpError(404, 'E_NOT_FOUND', `no route ${path}; try POST /v1/digits or GET /healthz`)
+    if (req.method !== 'POST') throw new HttpError(405, 'E_METHOD', `${path} takes POST, got ${req.method}`)
+    if (closing) throw new HttpError(503, 'E_CLOSED', 'the server is shutting down')
+    const body = await readBody(req, maxBodyBytes)
+    const pixels = (req.headers['content-type'] ?? '').startsWith('application/octet-stream') ? fromBinary(body, maxImages) : fromJson(body, maxImages)
+    const n = pixels.length / PIXELS
+    // A client that goes away takes its rows out of the batch.
+    const gone = new AbortController()
+    res.on('close', () => res.writableFinished || gone.abort())
+    const x = jnp.array(pixels).reshape([n, SIDE, SIDE, 1])
+    let logits: Float32Array
+    try {
+      const y = await batcher.runWith({ signal: gone.signal }, x)
+      logits = (y.data as Float32Array).slice() // a copy: disposing y detaches its view
+      y.dispose()
+    } finally {
+      x.dispose()
+    }
+    const rows = Array.from({ length: n }, (_, i) => Array.from(logits.subarray(i * CLASSES, (i + 1) * CLASSES)))
+    const labels = rows.map((r) => r.indexOf(Math.max(...r)))
+    send(res, 200, { labels, logits: rows }, closing)
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  let closed: Promise<void> | null = null
+  return {
+    server,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    batcher,
+    close: () =>
+      (closed ??= (async () => {
+        closing = true
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        await batcher.close()
+        // The drained requests' responses say `connection: close`; sockets still open after a
+        // grace period (a client that never reads) are cut.
+        const cut = setTimeout(() => server.closeAllConnections(), 5000)
+        await stopped
+        clearTimeout(cut)
+      })()),
+  }
+}
+
+/** The body, refused with 413 past `limit` bytes (declared or received). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) return Promise.reject(tooLarge(req, limit))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) reject(tooLarge(req, limit))
+      else chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function tooLarge(req: IncomingMessage, limit: number): HttpError {
+  // Read no more of it: the response says why, then the connection closes.
+  req.pause()
+  return new HttpError(413, 'E_TOO_LARGE', `the body is over the limit of ${limit} bytes`)
+}
+
+/** n × 64 float32 from a binary body. */
+function fromBinary(body: Buffer, maxImages: number): Float32Array {
+  const per = PIXELS * 4
+  if (body.length === 0 || body.length % per !== 0) {
+    throw new HttpError(400, 'E_SHAPE', `a binary body holds n images of ${PIXELS} float32 (${per} bytes each), got ${body.length} bytes`)
+  }
+  const n = body.length / per
+  if (n > maxImages) throw new HttpError(400, 'E_SHAPE', `at most ${maxImages} images per request, got ${n}`)
+  const out = new Float32Array(n * PIXELS)
+  for (let i = 0; i < out.length; i++) out[i] = body.readFloatLE(4 * i)
+  return checkFinite(out)
+}
+
+/** n × 64 values from {"image": …} or {"images": [...]}, each image 64 numbers or 8 rows of 8. */
+function fromJson(body: Buffer, maxImages: number): Float32Array {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.toString('utf8'))
+  } catch (e) {
+    throw new HttpError(400, 'E_JSON', `the body is not JSON: ${(e as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'E_ARG', 'expected a JSON object with "image" or "images"')
+  const o = parsed as { image?: unknown; images?: unknown }
+  const images = o.images !== undefined ? o.images : o.image !== undefined ? [o.image] : undefined
+  if (!Array.isArray(images) || images.length === 0) throw new HttpError(400, 'E_ARG', 'expected "image" (64 numbers, or 8 rows of 8) or "images" (a non-empty array of them)')
+  if (images.length > maxImages) throw new HttpError(400, 'E_SHAPE', `at most ${maxImages} images per request, got ${images.length}`)
+  const out = new Float32Array(images.length * PIXELS)
+  images.forEach((img, i) => {
+    const flat = Array.isArray(img) && img.length === SIDE && img.every((r) => Array.isArray(r)) ? (img as unknown[][]).flat() : img
+    if (!Array.isArray(flat) || flat.length !== PIXELS) {
+      const got = Array.isArray(img) ? `an array of ${img.length}` : img === null ? 'null' : typeof img
+      throw new HttpError(400, 'E_SHAPE', `image ${i}: expected ${PIXELS} numbers (or ${SIDE} rows of ${SIDE}), got ${got}`)
+    }
+    flat.forEach((v, j) => {
+      if (typeof v !== 'number') throw new HttpError(400, 'E_DTYPE', `image ${i}: value ${j} must be a number, got ${v === null ? 'null' : typeof v}`)
+      out[i * PIXELS + j] = v
+    })
+  })
+  return checkFinite(out)
+}
+
+function checkFinite(x: Float32Array): Float32Array {
+  const i = x.findIndex((v) => !Number.isFinite(v))
+  if (i >= 0) throw new HttpError(400, 'E_VALUE', `value ${i} is ${x[i]}; pixels must be finite`)
+  return x
+}
+
+/** Writes `body` as JSON; `close` ends the connection after it (shutting down, or a body left unread). */
+function send(res: ServerResponse, status: number, body: unknown, close: boolean): void {
+  if (res.headersSent) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) })
+  res.end(text)
+}
+
+function fail(res: ServerResponse, e: unknown, closing: boolean): void {
+  const err = e as { code?: unknown; message?: string; name?: string }
+  if (e instanceof HttpError) return send(res, e.status, { error: { code: e.code, message: e.message } }, closing || e.status === 413)
+  if (err?.name === 'AbortError') return // the client is gone
+  const busy = err?.code === 'E_QUEUE_FULL' || err?.code === 'E_CLOSED'
+  send(res, busy ? 503 : 500, { error: { code: typeof err?.code === 'string' ? err.code : 'E_INTERNAL', message: String(err?.message ?? e) } }, closing)
+}
+
+async function main(): Promise<void> {
+  const running = await serve({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' })
+  console.log(`serving the digits classifier on ${running.url} (POST /v1/digits, GET /healthz)`)
+  const stop = (signal: string) => {
+    console.log(`${signal}: draining`)
+    running.close().then(() => process.exit(0))
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+}
+
+if (require.main === module) void main()
