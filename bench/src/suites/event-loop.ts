@@ -99,15 +99,13 @@ async function flaxenRun(ctx: Ctx): Promise<Outcome> {
   }
 }
 
+/** A session of `graph` with the session options of the other suites' onnxruntime columns (./ort-peer measureOrt). */
+const ortSession = (ort: Ort, ctx: Ctx, graph: ReturnType<typeof mlpOnnx>) =>
+  ort.InferenceSession.create(onnxModel(graph), { intraOpNumThreads: ctx.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })
+
 async function ortRun(ort: Ort, ctx: Ctx): Promise<Outcome> {
   const graph = mlpOnnx(BATCH)
-  // The session options of the other suites' onnxruntime columns (./ort-peer measureOrt).
-  const session = await ort.InferenceSession.create(onnxModel(graph), {
-    intraOpNumThreads: ctx.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  })
+  const session = await ortSession(ort, ctx, graph)
   try {
     const feeds = { x: new ort.Tensor('float32', mlpInput(BATCH), graph.inputs[0].shape) }
     return await underLoad(async () => {
@@ -144,12 +142,7 @@ async function flaxenBatched(ctx: Ctx): Promise<Outcome> {
 async function ortRequests(ort: Ort, ctx: Ctx, merged: boolean): Promise<Outcome> {
   const rows = merged ? IN_FLIGHT : 1
   const graph = mlpOnnx(rows)
-  const session = await ort.InferenceSession.create(onnxModel(graph), {
-    intraOpNumThreads: ctx.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  })
+  const session = await ortSession(ort, ctx, graph)
   try {
     const row = mlpInput(1)
     const requests = Array.from({ length: IN_FLIGHT }, () => row.slice())
