@@ -48,6 +48,16 @@ test('merged rows are padded to the batch sizes: one trace per size, results unc
   t.deepEqual(new Batcher(apply, { maxBatchSize: 24 }).sizes, [1, 2, 4, 8, 16, 24])
 })
 
+test('a wait under 1 ms merges the requests of one turn of the event loop', async (t) => {
+  const b = new Batcher(apply, { maxWaitUs: 300 })
+  const got = await Promise.all([b.run(inputs[0]), b.run(inputs[1]), b.run(inputs[2])])
+  got.forEach((y, i) => close(t, y, direct(inputs[i]), `request ${i}`))
+  t.deepEqual(b.stats, { batches: 1, requests: 3, rows: 3 })
+  const zero = new Batcher(apply, { maxWaitUs: 0 })
+  await Promise.all([zero.run(inputs[0]), zero.run(inputs[1])])
+  t.deepEqual(zero.stats, { batches: 2, requests: 2, rows: 2 }, 'no wait: the first runs at once, the second after it')
+})
+
 test('trees in and out; requests with other feature shapes or dtypes get their own batches', async (t) => {
   const f = (p: { a: Tensor; b: Tensor }) => ({ sum: jnp.sum(p.a, 1), both: jnp.concatenate([p.a, p.b], 1) })
   const b = new Batcher(f, { maxWaitUs: 3000 })

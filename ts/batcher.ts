@@ -189,11 +189,13 @@ export class Batcher<F extends (...args: any[]) => any> {
     this.pump()
   }
 
-  /** Runs every batch that is due while slots are free, then arms the timer for the next one. */
-  private pump(): void {
+  /** Runs every batch that is due while slots are free, then arms the timer for the next one.
+   * From the timer, deadlines within `slackMs` count as reached: timers tick in milliseconds,
+   * and a wait under one is the next turn of the loop, not a spin until it has passed. */
+  private pump(slackMs = 0): void {
     const now = performance.now()
     while (this.running < this.maxInFlight) {
-      const q = this.due(now)
+      const q = this.due(now + slackMs)
       if (!q) break
       this.dispatch(q)
     }
@@ -223,7 +225,7 @@ export class Batcher<F extends (...args: any[]) => any> {
     if (at === Infinity) return
     const fire = () => {
       this.timer = null
-      this.pump()
+      this.pump(1)
     }
     const ms = at - now
     if (ms < 1) {
