@@ -115,27 +115,30 @@ export async function serve(options: ServeOptions = {}): Promise<Running> {
   }
 }
 
-/** The body, refused with 413 past `limit` bytes (declared or received). */
+/** The body, refused with 413 past `limit` bytes. A body up to 64× the limit is read to its
+ * end and dropped, so that the client, still sending, gets the 413 rather than a reset; past
+ * that (declared or received) the connection is cut. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) return Promise.reject(tooLarge(req, limit))
+  const cap = 64 * limit
+  const tooLarge = () => new HttpError(413, 'E_TOO_LARGE', `the body is over the limit of ${limit} bytes`)
+  if (Number(req.headers['content-length'] ?? 0) > cap) {
+    req.pause()
+    return Promise.reject(tooLarge())
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size > limit) reject(tooLarge(req, limit))
-      else chunks.push(c)
+      if (size <= limit) chunks.push(c)
+      else if (size > cap) {
+        req.destroy()
+        reject(tooLarge())
+      }
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks))))
     req.on('error', reject)
   })
-}
-
-function tooLarge(req: IncomingMessage, limit: number): HttpError {
-  // Read no more of it: the response says why, then the connection closes.
-  req.pause()
-  return new HttpError(413, 'E_TOO_LARGE', `the body is over the limit of ${limit} bytes`)
 }
 
 /** n × 64 float32 from a binary body. */
