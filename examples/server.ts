@@ -7,8 +7,8 @@
 //                    application/octet-stream body of n × 64 float32 (little-endian)
 //                    → {"labels": [n], "logits": [n × 10]}
 //
-// Bad requests get a JSON error {"error": {"code", "message"}}: 400 for malformed JSON, wrong
-// shapes, non-numeric or non-finite values and unknown fields' absence; 404 / 405 for other
+// Bad requests get a JSON error {"error": {"code", "message"}}: 400 for malformed JSON, a
+// missing "image"/"images", wrong shapes, non-numeric or non-finite values; 404 / 405 for other
 // paths and methods; 413 for bodies over `maxBodyBytes`; 503 while shutting down or when the
 // batcher's queue is full. SIGTERM / SIGINT close it gracefully: no new connections, requests
 // in flight answered, then the process exits.
