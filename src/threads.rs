@@ -26,17 +26,24 @@ pub fn init_pool() {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn is_main_thread() -> bool {
+    // gettid() as a system call: glibc's wrapper only exists since 2.30, and the release build
+    // links against glibc 2.17 (the older distributions Node still runs on).
+    #[cfg(target_arch = "x86_64")]
+    const SYS_GETTID: i64 = 186;
+    #[cfg(target_arch = "aarch64")]
+    const SYS_GETTID: i64 = 178;
     extern "C" {
         fn getpid() -> i32;
-        fn gettid() -> i32;
+        fn syscall(number: i64, ...) -> i64;
     }
-    // SAFETY: both are argument-less libc wrappers of system calls that cannot fail.
-    unsafe { getpid() == gettid() }
+    // SAFETY: getpid takes no arguments and cannot fail; gettid's system call takes no
+    // arguments, cannot fail and only returns the calling thread's id.
+    unsafe { i64::from(getpid()) == syscall(SYS_GETTID) }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
 fn is_main_thread() -> bool {
     false
 }
