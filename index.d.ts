@@ -42,6 +42,8 @@ export function liveBytes(): number
 export function setMaxBytes(bytes: number): void
 /** The byte cap (FLAXEN_MAX_BYTES, or the machine's physical memory by default). */
 export function getMaxBytes(): number
+/** The widest instruction set the kernels use: what the CPU has, capped by FLAXEN_CPU. */
+export const CPU_LEVEL: 'baseline' | 'avx2' | 'avx512'
 
 // the op table
 /** Op names by code: `op(OP_NAMES.indexOf('add'), a, b)`. The one source of op codes. */

@@ -56,6 +56,8 @@ const FUNCTIONS: &[(&str, Callback)] = &[
 fn init(env: Env, exports: Value) -> Result<(), JsError> {
     // A bad FLAXEN_MAX_BYTES fails the load with its E_ARG, rather than being ignored.
     flaxen_core::storage::max_bytes_from_env().map_err(args::core_error)?;
+    // Likewise a bad FLAXEN_CPU, rather than silently running the widest kernels.
+    flaxen_core::cpu::cap_from_env().map_err(args::core_error)?;
     memory::init_alloc_failures();
     handle::init_env(env)?;
     threads::init_pool();
@@ -69,6 +71,7 @@ fn init(env: Env, exports: Value) -> Result<(), JsError> {
     }
     env.set_named_property(exports, "DTYPE_NAMES", names)?;
     env.set_named_property(exports, "OP_NAMES", op::names(env)?)?;
+    env.set_named_property(exports, "CPU_LEVEL", env.create_string(flaxen_core::cpu::level().name())?)?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ import * as tree from './tree'
 export { core, errors, jnp, lax, linalg, nn, random, safetensors, serialization, traverseUtil, tree }
 export { Tensor, isTensor, type DType, type TypedArray } from './tensor'
 export { setMaxBytes, getMaxBytes } from './max-bytes'
-export { jit, setNumThreads, getNumThreads, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'
+export { jit, setNumThreads, getNumThreads, cpuLevel, type JitOptions, type Jitted, type AsyncOptions, type Lowered } from './jit'
 export { evalShape, type Abstract, type AbstractArgs } from './eval-shape'
 export { Batcher, type BatcherOptions, type BatchRunOptions } from './batcher'
 export { ShapeDtypeStruct } from './shape-dtype'

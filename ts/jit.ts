@@ -209,3 +209,12 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads()
 }
+
+/**
+ * The widest instruction set the kernels run: `avx512`, `avx2` (AVX2+FMA) or `baseline` (x86-64
+ * SSE2, or any other CPU). It is what the CPU has, lowered by the `FLAXEN_CPU` environment
+ * variable; results agree across levels within float rounding (random bits are identical).
+ */
+export function cpuLevel(): 'baseline' | 'avx2' | 'avx512' {
+  return native.CPU_LEVEL
+}

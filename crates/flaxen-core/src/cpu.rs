@@ -4,57 +4,95 @@
 //! Results are identical either way: a fused multiply-add is exact by definition, and Rust never
 //! contracts or reassociates float operations on its own.
 
-/// Cached answer of `has_avx2_fma`: 0 unknown, 1 no, 2 yes.
-static FAST: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+/// The widest instruction set the kernels may use. Every kernel has a portable version; the
+/// AVX2+FMA (`fast_fn!`, F16C conversions) and AVX-512 (GEMM, matvec, conv, attention) ones
+/// run only at their level or above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Baseline = 1,
+    Avx2 = 2,
+    Avx512 = 3,
+}
 
-/// Whether to run the AVX2+FMA versions: the CPU has both and the environment variable
-/// `FLAXEN_NO_SIMD` is unset (it exists so tests can exercise the plain versions). Read once.
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Baseline => "baseline",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+/// Cached `level()`: 0 unknown, else a `Level` discriminant.
+static LEVEL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// The level the kernels run at: what the CPU has, lowered by `FLAXEN_CPU` (`baseline`, `avx2`
+/// or `avx512`; it never raises it) or by `FLAXEN_NO_SIMD` (= baseline). The variables exist so
+/// tests and operators can force each fallback path on a machine that has them all. Read once.
+#[inline]
+pub fn level() -> Level {
+    use std::sync::atomic::Ordering;
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Baseline,
+        2 => Level::Avx2,
+        3 => Level::Avx512,
+        _ => {
+            // An unparsable FLAXEN_CPU counts as no cap here; the binding reports it at load.
+            let cap = cap_from_env().ok().flatten().unwrap_or(Level::Avx512);
+            let l = detect().min(cap);
+            LEVEL.store(l as u8, Ordering::Relaxed);
+            l
+        }
+    }
+}
+
+/// The cap the environment sets, or an E_ARG naming the variable and the values it takes.
+pub fn cap_from_env() -> crate::error::Result<Option<Level>> {
+    if std::env::var_os("FLAXEN_NO_SIMD").is_some() {
+        return Ok(Some(Level::Baseline));
+    }
+    let Some(v) = std::env::var_os("FLAXEN_CPU") else { return Ok(None) };
+    match v.to_str().map(str::trim) {
+        Some("baseline") => Ok(Some(Level::Baseline)),
+        Some("avx2") => Ok(Some(Level::Avx2)),
+        Some("avx512") | Some("native") | Some("") => Ok(None),
+        _ => Err(crate::error::Error::arg(format!(
+            "FLAXEN_CPU: expected one of baseline, avx2, avx512, native, got {v:?}"
+        ))),
+    }
+}
+
+/// Whether to run the AVX2+FMA versions of `fast_fn!` kernels.
 #[inline]
 #[allow(dead_code)]
 pub(crate) fn has_avx2_fma() -> bool {
-    use std::sync::atomic::Ordering;
-    match FAST.load(Ordering::Relaxed) {
-        1 => false,
-        2 => true,
-        _ => {
-            let yes = detect() && std::env::var_os("FLAXEN_NO_SIMD").is_none();
-            FAST.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
-        }
-    }
+    level() >= Level::Avx2
 }
 
-/// Cached answer of `has_avx512f`: 0 unknown, 1 no, 2 yes.
-static AVX512: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-
-/// Whether to run the AVX-512 kernels (the GEMM microkernel, matvec): the CPU has AVX-512F and
-/// `FLAXEN_NO_SIMD` is unset (then the portable paths run). Read once.
+/// Whether to run the AVX-512 kernels (the GEMM microkernel, matvec, conv, attention).
 #[inline]
 pub(crate) fn has_avx512f() -> bool {
-    use std::sync::atomic::Ordering;
-    match AVX512.load(Ordering::Relaxed) {
-        1 => false,
-        2 => true,
-        _ => {
-            #[cfg(target_arch = "x86_64")]
-            let hw = std::is_x86_feature_detected!("avx512f");
-            #[cfg(not(target_arch = "x86_64"))]
-            let hw = false;
-            let yes = hw && std::env::var_os("FLAXEN_NO_SIMD").is_none();
-            AVX512.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
-        }
-    }
+    level() >= Level::Avx512
 }
 
-fn detect() -> bool {
+/// What the CPU itself offers. AVX-512 kernels also use AVX2 and FMA instructions, so that level
+/// asks for all three.
+fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        if avx2 && std::is_x86_feature_detected!("avx512f") {
+            Level::Avx512
+        } else if avx2 {
+            Level::Avx2
+        } else {
+            Level::Baseline
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        Level::Baseline
     }
 }
 

@@ -175,8 +175,8 @@ pub fn narrow_f16(src: &[f32], dst: &mut [u16]) {
     }
 }
 
-/// Whether the CPU converts float16 in hardware (F16C); `FLAXEN_NO_SIMD` turns it off so the
-/// tests exercise the portable code. The results are the same either way.
+/// Whether the CPU converts float16 in hardware (F16C); below the AVX2 level (`FLAXEN_CPU`) the
+/// portable code runs, so tests can exercise it. The results are the same either way.
 #[cfg(target_arch = "x86_64")]
 fn has_f16c() -> bool {
     use std::sync::atomic::{AtomicU8, Ordering};
@@ -187,7 +187,7 @@ fn has_f16c() -> bool {
         _ => {
             let yes = std::is_x86_feature_detected!("f16c")
                 && std::is_x86_feature_detected!("avx")
-                && std::env::var_os("FLAXEN_NO_SIMD").is_none();
+                && crate::cpu::level() >= crate::cpu::Level::Avx2;
             F16C.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
             yes
         }

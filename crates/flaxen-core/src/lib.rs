@@ -1,7 +1,7 @@
 //! flaxen-core: tensors, kernels and the JAX threefry PRNG behind flaxen. Knows nothing of Node:
 //! the binding (`flaxen-node`) converts between JS values and these types.
 
-pub(crate) mod cpu;
+pub mod cpu;
 pub mod dtype;
 pub mod error;
 pub mod executor;
