@@ -1,7 +1,9 @@
 // Native loader for flaxen (hand-written: the napi CLI writes none without napi-derive).
 // Order: `flaxen.<platform>.node` beside this file (a local build), then the platform package
-// `flaxen-<platform>` (an install from the registry or from ./pack). If neither loads, throw an
-// Error with code E_NO_NATIVE_BINDING that names everything tried and why each failed.
+// `flaxen-<platform>` (an install from the registry or from ./pack), which must have flaxen's own
+// version. <platform> is what npm/ names: linux-{x64,arm64}-{gnu,musl}, darwin-{x64,arm64},
+// win32-x64-msvc. If neither loads, throw an Error with code E_NO_NATIVE_BINDING that names
+// everything tried and why each failed.
 'use strict'
 
 const { existsSync, readFileSync } = require('node:fs')
@@ -39,6 +41,11 @@ function loadBinding() {
   }
   const pkg = `flaxen-${triple}`
   try {
+    // The binary's exports change between releases, so a platform package of another version
+    // (a stale lockfile, a hand-pinned dependency) is refused rather than half working.
+    const want = require('./package.json').version
+    const have = require(`${pkg}/package.json`).version
+    if (have !== want) throw new Error(`version ${have}, but flaxen is ${want}: install ${pkg}@${want}`)
     return require(pkg)
   } catch (e) {
     tried.push(`${pkg}: ${e.message}`)
