@@ -1,6 +1,7 @@
 // examples/gpt2.ts against Hugging Face's FlaxGPT2LMHeadModel (transformers 4.57.6 on jax 0.10.2):
 // a tiny model with every weight perturbed, saved by `save_pretrained` into
 // __test__/fixtures/gpt2-tiny/, and its outputs in golden/gpt2.json (scripts/golden/gpt2.py).
+// The fixture's model.safetensors is the same tree, converted by examples/gpt2-safetensors.ts.
 import test, { type ExecutionContext } from 'ava'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -213,4 +214,43 @@ test('the demo runs as a script (npx tsx examples/gpt2.ts) and streams HF\'s gre
   t.is(greedy![1], promptRows[0].join(' '))
   t.is(greedy![2].split(' ').slice(0, maxNewTokens).join(' '), newTokens(G.greedy)[0].join(' '))
   t.regex(out, /^sampled \(temperature 0\.8, top-k 5, key 0\): [\d ]+ \| \d+( \d+){15}$/m)
+})
+
+test('model.safetensors (mapped) holds the same tree as flax_model.msgpack; a PyTorch checkpoint is refused', async (t) => {
+  const { mkdtempSync, rmSync, copyFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { safetensors } = await import('../ts/index')
+  const mapped = gpt2.loadGpt2(gpt2.FIXTURE_DIR, { weights: 'safetensors' })
+  // Compared with a fresh read of the msgpack file: `variables` may be in an async call here.
+  assertSameBits(t, mapped.variables.params, serialization.msgpackRestoreFile(join(gpt2.FIXTURE_DIR, 'flax_model.msgpack')))
+  const dir = mkdtempSync(join(tmpdir(), 'flaxen-gpt2-st-'))
+  try {
+    copyFileSync(join(gpt2.FIXTURE_DIR, 'config.json'), join(dir, 'config.json'))
+    const e = t.throws(() => gpt2.loadGpt2(dir, { weights: 'safetensors' })) as Error
+    t.regex(e.message, /no such file|ENOENT|not found/i)
+    safetensors.saveFile({ 'h.0.attn.c_attn.weight': jnp.zeros([32, 96]) }, join(dir, gpt2.SAFETENSORS_FILE), { format: 'pt' })
+    const pt = t.throws(() => gpt2.loadGpt2(dir)) as Error & { code?: string }
+    t.is(pt.code, 'E_FORMAT')
+    t.regex(pt.message, /PyTorch checkpoint/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('generate: a longer cacheLength gives the same tokens; an AbortSignal stops it between or during steps', async (t) => {
+  const want = newTokens(G.greedy)
+  t.deepEqual(await gpt2.generateAll(model, variables, ids, { maxNewTokens, cacheLength: config.nPositions }), want)
+  await t.throwsAsync(gpt2.generateAll(model, variables, ids, { maxNewTokens, cacheLength: config.nPositions + 1 }), { message: /cacheLength/ })
+  const stop = new AbortController()
+  const got: number[][] = []
+  const e = await t.throwsAsync(
+    (async () => {
+      for await (const tokens of gpt2.generate(model, variables, ids, { maxNewTokens, signal: stop.signal })) {
+        got.push(tokens)
+        if (got.length === 2) stop.abort()
+      }
+    })(),
+  )
+  t.is(e?.name, 'AbortError')
+  t.deepEqual(got, [0, 1].map((i) => want.map((r) => r[i])))
 })

@@ -1,6 +1,8 @@
 // GPT-2 ported from Hugging Face's Flax definitions (transformers 4.57.6,
 // transformers/models/gpt2/modeling_flax_gpt2.py), module by module, so that its parameter tree
-// is FlaxGPT2LMHeadModel's and a `flax_model.msgpack` saved by `save_pretrained` loads by name:
+// is FlaxGPT2LMHeadModel's and a `flax_model.msgpack` saved by `save_pretrained` loads by name
+// (or the same tree flattened with '.' in a `model.safetensors`, mapped without a copy; see
+// loadGpt2 and examples/gpt2-safetensors.ts):
 //
 //   transformer/wte/embedding                    [vocab, n_embd]
 //   transformer/wpe/embedding                    [n_positions, n_embd]
@@ -19,12 +21,13 @@
 //
 // `generate` is an async generator of token ids on that cache: greedy, or sampling with a
 // temperature and top-k as HF's FlaxGenerationMixin does (the same key splits, so the same
-// samples), the prompt in one call and then one jit-compiled decode step per token.
+// samples), the prompt in one call and then one jit-compiled decode step per token, each run
+// with `f.async`; an AbortSignal stops it mid-step, and its cache is freed when it ends.
 //
 // Run `npx tsx examples/gpt2.ts [dir]` (default: the tiny test fixture): streams token ids.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ShapeDtypeStruct, Tensor, evalShape, jit, jnp, lax, nn, random, serialization, tree, type DType, type Jitted, type Variables } from '../ts/index'
+import { ShapeDtypeStruct, Tensor, evalShape, jit, jnp, lax, nn, random, safetensors, serialization, traverseUtil, tree, type DType, type Jitted, type Variables } from '../ts/index'
 
 // ---------------------------------------------------------------------------------------------
 // Configuration (GPT2Config; only the fields FlaxGPT2 reads)
@@ -422,18 +425,44 @@ export function paramsTemplate(model: GPT2LMHeadModel): Record<string, any> {
   return (template as Record<string, any>).params
 }
 
+/** Where a folder's weights come from: `auto` takes the first of these that exists. */
+export type Gpt2Weights = 'auto' | 'msgpack' | 'safetensors'
+
+/** The file holding Flax-named weights in safetensors form (`transformer.h.0.attn.c_attn.kernel`, ...). */
+export const SAFETENSORS_FILE = 'model.safetensors'
+
+const coded = (code: string, message: string) => Object.assign(new Error(message), { code })
+
 /**
- * Reads a Hugging Face GPT-2 folder: `config.json` and `flax_model.msgpack` (or, without it, the
- * sharded `flax_model.msgpack.index.json`). Each leaf is checked against the model's template (path,
- * shape and dtype).
+ * Reads a GPT-2 folder: `config.json` and the weights, each leaf checked against the model's
+ * template (path, shape and dtype). `weights`:
+ *
+ * - `msgpack`: Hugging Face's Flax `flax_model.msgpack` (or, without it, the sharded
+ *   `flax_model.msgpack.index.json`), read into memory;
+ * - `safetensors`: `model.safetensors` (or `model.safetensors.index.json`) holding the same tree
+ *   flattened with '.', mapped by `safetensors.loadFile`: no copy, and processes serving one
+ *   file share its pages. A PyTorch checkpoint (HF's own `model.safetensors`, `format: "pt"`,
+ *   other names and layouts) is refused with E_FORMAT;
+ * - `auto` (default): msgpack if present, as `from_pretrained` for Flax, else safetensors.
  */
-export function loadGpt2(dir: string, { dtype = 'float32' }: { dtype?: DType } = {}): LoadedGpt2 {
+export function loadGpt2(dir: string, { dtype = 'float32', weights = 'auto' }: { dtype?: DType; weights?: Gpt2Weights } = {}): LoadedGpt2 {
   const config = configFromJson(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')))
   const model = new GPT2LMHeadModel({ config, dtype })
-  // As from_pretrained: the single file first, else the shard index.
-  const single = join(dir, 'flax_model.msgpack')
-  const file = existsSync(single) ? single : join(dir, 'flax_model.msgpack.index.json')
-  const params = serialization.fromStateDict(paramsTemplate(model), serialization.msgpackRestoreFile(file))
+  const msgpack = join(dir, 'flax_model.msgpack')
+  const msgpackIndex = join(dir, 'flax_model.msgpack.index.json')
+  const useSafetensors = weights === 'safetensors' || (weights === 'auto' && !existsSync(msgpack) && !existsSync(msgpackIndex))
+  let state: unknown
+  if (useSafetensors) {
+    const single = join(dir, SAFETENSORS_FILE)
+    const file = existsSync(single) ? single : `${single.slice(0, -'.safetensors'.length)}.safetensors.index.json`
+    const { tensors, metadata } = safetensors.loadFileWithMetadata(file)
+    if (metadata?.format === 'pt') throw coded('E_FORMAT', `loadGpt2: ${file} is a PyTorch checkpoint (format "pt"); this loads Flax-named weights (see examples/gpt2-safetensors.ts)`)
+    state = traverseUtil.unflattenDict(tensors, { sep: '.' })
+  } else {
+    // As from_pretrained: the single file first, else the shard index.
+    state = serialization.msgpackRestoreFile(existsSync(msgpack) ? msgpack : msgpackIndex)
+  }
+  const params = serialization.fromStateDict(paramsTemplate(model), state)
   return { config, model, variables: { params } as Variables }
 }
 
@@ -484,6 +513,36 @@ export function warpLogits(scores: Tensor, { temperature = 1, topK = 50 }: Sampl
   return scores
 }
 
+export interface ForwardOutput {
+  /** `[batch, vocab]` float32: the logits of each row's last position. */
+  last: Tensor
+  cache: Variables
+  positionIds: Tensor
+}
+
+/**
+ * The model half of a step: one call on the cache, the last position's logits and the next
+ * positions. Its plans hold what the weights make (see `makeStep`); `makeChoice` is the rest.
+ */
+export function makeForward(model: GPT2LMHeadModel) {
+  return (params: Variables[string], cache: Variables, inputIds: Tensor, attentionMask: Tensor, positionIds: Tensor): ForwardOutput => {
+    const [logits, updated] = model.applyWith({ params, cache }, { mutable: ['cache'] }, inputIds, { attentionMask, positionIds }) as [Tensor, Variables]
+    const [batch, length, vocab] = logits.shape
+    const last = lax.slice(logits, [0, length - 1, 0], [batch, length, vocab]).reshape([batch, vocab])
+    const lastPosition = lax.slice(positionIds, [0, positionIds.shape[1] - 1], [batch, positionIds.shape[1]])
+    return { last, cache: updated.cache as Variables, positionIds: jnp.add(lastPosition, jnp.full([], 1, 'int32')) }
+  }
+}
+
+/** The choice half of a step: the next token of each row from its logits (`[batch]` int32) and the next key. */
+export function makeChoice({ doSample = false, temperature = 1, topK = 50 }: SamplingOptions = {}) {
+  return (last: Tensor, key: random.Key): { token: Tensor; key: random.Key } => {
+    if (!doSample) return { token: jnp.argmax(last, -1), key }
+    const [use, carry] = random.split(key)
+    return { token: random.categorical(use, warpLogits(last, { temperature, topK })), key: carry }
+  }
+}
+
 /**
  * One call of the model on the cache and the choice of the next token (HF's
  * `greedy_search_body_fn` / `sample_search_body_fn` without the finished-row bookkeeping): the
@@ -491,26 +550,19 @@ export function warpLogits(scores: Tensor, { temperature = 1, topK = 50 }: Sampl
  * The same function runs eagerly or under `jit` (same shapes every decode step: one trace).
  */
 export function makeStep(model: GPT2LMHeadModel, sampling: SamplingOptions = {}) {
-  const { doSample = false, temperature = 1, topK = 50 } = sampling
+  const forward = makeForward(model)
+  const choose = makeChoice(sampling)
   return (params: Variables[string], cache: Variables, inputIds: Tensor, attentionMask: Tensor, positionIds: Tensor, key: random.Key): StepOutput => {
-    const [logits, updated] = model.applyWith({ params, cache }, { mutable: ['cache'] }, inputIds, { attentionMask, positionIds }) as [Tensor, Variables]
-    const [batch, length, vocab] = logits.shape
-    const last = lax.slice(logits, [0, length - 1, 0], [batch, length, vocab]).reshape([batch, vocab])
-    let token: Tensor
-    let nextKey = key
-    if (doSample) {
-      const [use, carry] = random.split(key)
-      token = random.categorical(use, warpLogits(last, { temperature, topK }))
-      nextKey = carry
-    } else {
-      token = jnp.argmax(last, -1)
-    }
-    const lastPosition = lax.slice(positionIds, [0, positionIds.shape[1] - 1], [batch, positionIds.shape[1]])
-    return { token, cache: updated.cache as Variables, positionIds: jnp.add(lastPosition, jnp.full([], 1, 'int32')), key: nextKey }
+    const f = forward(params, cache, inputIds, attentionMask, positionIds)
+    const { token, key: nextKey } = choose(f.last, key)
+    return { token, cache: f.cache, positionIds: f.positionIds, key: nextKey }
   }
 }
 
-type Step = ReturnType<typeof makeStep>
+export type Step = ReturnType<typeof makeStep>
+
+/** What `generate` runs a step with: a jit'd step, or anything with its `async` / `asyncWith`. */
+export type AsyncStep = Pick<Jitted<Step>, 'async' | 'asyncWith'>
 const compiledSteps = new WeakMap<GPT2LMHeadModel, Map<string, Jitted<Step>>>()
 
 /**
@@ -539,6 +591,19 @@ export interface GenerateOptions extends SamplingOptions {
   padTokenId?: number | null
   /** Compile the step with `jit` and run it off the JS thread (default true); false runs eagerly. */
   jit?: boolean
+  /**
+   * The compiled step to run (default `compiledStep(model, options)`, kept for the model's life):
+   * a server that takes sampling options from requests keeps its own, bounded set.
+   */
+  step?: AsyncStep
+  /**
+   * Positions in the cache (default prompt + maxNewTokens; at most n_positions). A server rounds
+   * it up so that requests of other lengths share the decode step's plan; the positions past
+   * the written ones are masked, so the tokens are the same.
+   */
+  cacheLength?: number
+  /** Stops a step in flight (with jit) and the generation: the iteration throws an AbortError. */
+  signal?: AbortSignal
 }
 
 /**
@@ -559,10 +624,15 @@ export async function* generate(model: GPT2LMHeadModel, variables: Variables, in
   const padTokenId = options.padTokenId ?? eosTokenId ?? 0
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`)
   const [batch, promptLength] = inputIds.shape
-  const maxLength = promptLength + maxNewTokens
   const config = model.config
-  if (maxLength > config.nPositions) throw new Error(`generate: prompt (${promptLength}) + maxNewTokens (${maxNewTokens}) exceeds n_positions (${config.nPositions})`)
+  if (promptLength + maxNewTokens > config.nPositions) throw new Error(`generate: prompt (${promptLength}) + maxNewTokens (${maxNewTokens}) exceeds n_positions (${config.nPositions})`)
+  const maxLength = options.cacheLength ?? promptLength + maxNewTokens
+  if (!Number.isInteger(maxLength) || maxLength < promptLength + maxNewTokens || maxLength > config.nPositions) {
+    throw new Error(`generate: cacheLength must be an integer from prompt + maxNewTokens (${promptLength + maxNewTokens}) to n_positions (${config.nPositions}), got ${maxLength}`)
+  }
   if (maxNewTokens === 0) return
+  const signal = options.signal
+  signal?.throwIfAborted()
 
   // prepare_inputs_for_generation: the cache, a static [batch, max_length] mask (ones after the
   // prompt: the causal mask hides what is not generated yet) and the positions (cumsum - 1 with
@@ -579,28 +649,44 @@ export async function* generate(model: GPT2LMHeadModel, variables: Variables, in
   }
 
   const eager = makeStep(model, options)
-  const compiled = useJit ? compiledStep(model, options) : null
-  const step = (ids: Tensor, k: random.Key): Promise<StepOutput> | StepOutput =>
-    compiled !== null ? compiled.async(variables.params, cache, ids, extended, positionIds, k) : eager(variables.params, cache, ids, extended, positionIds, k)
+  const compiled = useJit ? (options.step ?? compiledStep(model, options)) : null
+  const step = (ids: Tensor, k: random.Key): Promise<StepOutput> | StepOutput => {
+    if (compiled === null) {
+      signal?.throwIfAborted()
+      return eager(variables.params, cache, ids, extended, positionIds, k)
+    }
+    return signal === undefined ? compiled.async(variables.params, cache, ids, extended, positionIds, k) : compiled.asyncWith({ signal }, variables.params, cache, ids, extended, positionIds, k)
+  }
 
   const finished = new Array<boolean>(batch).fill(false)
   // A copy: an in-flight async step holds its inputs (reading their .data would throw E_BUSY),
   // and the caller's prompt stays free.
   let ids: Tensor = inputIds.astype('int32')
   let k = key
-  for (let i = 0; i < maxNewTokens; i++) {
-    const out = await step(ids, k)
-    cache = out.cache
-    positionIds = out.positionIds
-    k = out.key
-    const chosen = Array.from(out.token.data as Int32Array)
-    const tokens = chosen.map((t, row) => (finished[row] ? padTokenId : t))
-    tokens.forEach((t, row) => {
-      if (eosTokenId !== null && t === eosTokenId) finished[row] = true
-    })
-    yield tokens
-    if (finished.every(Boolean)) return
-    ids = jnp.array(tokens, 'int32').reshape([batch, 1])
+  try {
+    for (let i = 0; i < maxNewTokens; i++) {
+      const out = await step(ids, k)
+      // This step's small inputs are free again (a long stream would otherwise leave them all to the GC).
+      ids.dispose()
+      positionIds.dispose()
+      cache = out.cache
+      positionIds = out.positionIds
+      k = out.key
+      const chosen = Array.from(out.token.data as Int32Array)
+      out.token.dispose()
+      const tokens = chosen.map((t, row) => (finished[row] ? padTokenId : t))
+      tokens.forEach((t, row) => {
+        if (eosTokenId !== null && t === eosTokenId) finished[row] = true
+      })
+      yield tokens
+      if (finished.every(Boolean)) return
+      ids = jnp.array(tokens, 'int32').reshape([batch, 1])
+    }
+  } finally {
+    // Done, stopped by the caller (return() at a yield) or aborted: the cache, the largest
+    // allocation of a generation, is freed now rather than at the next GC. A cache donated to
+    // an aborted step is the addon's (its handle is gone; dispose is then a no-op).
+    for (const t of tree.leaves(cache) as Tensor[]) t.dispose()
   }
 }
 

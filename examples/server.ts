@@ -1,21 +1,32 @@
 // An HTTP inference server on node:http: the digits classifier trained in Flax
 // (examples/digits.ts) behind a `Batcher`, so concurrent requests share one forward pass and
-// the event loop stays free while it runs. `npm run serve` starts it (PORT, default 8080).
+// the event loop stays free while it runs; and the GPT-2 example (examples/gpt2.ts), its
+// tokens streamed as Server-Sent Events (examples/server-gpt.ts). `npm run serve` starts it
+// (PORT, default 8080; GPT_DIR, a folder with config.json and model.safetensors, default the
+// tiny test fixture).
 //
-//   GET  /healthz    {"status":"ok","pending":0,"inFlight":0,"batches":12}
-//   POST /v1/digits  JSON {"image": 64 numbers (or 8 rows of 8)} or {"images": [...]}, or an
-//                    application/octet-stream body of n × 64 float32 (little-endian)
-//                    → {"labels": [n], "logits": [n × 10]}
+//   GET  /healthz      {"status":"ok","pending":0,"inFlight":0,"batches":12,"streams":0}
+//   POST /v1/digits    JSON {"image": 64 numbers (or 8 rows of 8)} or {"images": [...]}, or an
+//                      application/octet-stream body of n × 64 float32 (little-endian)
+//                      → {"labels": [n], "logits": [n × 10]}
+//   POST /v1/generate  JSON {"prompt": [token ids], "maxNewTokens": n, "temperature"?, "topK"?, "seed"?}
+//                      → text/event-stream: `data: {"token", "index"}` per token, then `event: done`
 //
 // Bad requests get a JSON error {"error": {"code", "message"}}: 400 for malformed JSON, a
-// missing "image"/"images", wrong shapes, non-numeric or non-finite values; 404 / 405 for other
-// paths and methods; 413 for bodies over `maxBodyBytes`; 503 while shutting down or when the
-// batcher's queue is full. SIGTERM / SIGINT close it gracefully: no new connections, requests
-// in flight answered, then the process exits.
+// missing "image"/"images"/"prompt", wrong shapes, wrong types, non-finite or out-of-range
+// values, a prompt + maxNewTokens over the model's positions (E_PROMPT_TOO_LONG); 404 / 405 for
+// other paths and methods; 413 for bodies over `maxBodyBytes`; 503 while shutting down, when the
+// batcher's queue is full or `gpt.maxStreams` streams are running. An error after a stream
+// started is its last event (`event: error`). SIGTERM / SIGINT close it gracefully: no new
+// connections, requests in flight answered and streams in flight run to their end (those still
+// running after `gpt.drainMs`, default 10 s, end with an `error` event E_CLOSED), then the
+// process exits.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Batcher, jnp, type BatcherOptions, type Tensor } from '../ts/index'
 import { loadClassifier } from './digits'
+import { HttpError } from './http-error'
+import { gptRoute, type GptOptions, type GptRoute } from './server-gpt'
 
 const SIDE = 8
 const PIXELS = SIDE * SIDE
@@ -29,31 +40,24 @@ export interface ServeOptions {
   /** Most images in one request (default 256). */
   maxImages?: number
   batcher?: BatcherOptions
+  /** The GPT route (/v1/generate); false: not served. */
+  gpt?: GptOptions | false
 }
 
 export interface Running {
   server: Server
   url: string
   batcher: Batcher<(x: Tensor) => Tensor>
-  /** Stops taking connections, answers the requests in flight, then resolves. */
+  gpt: GptRoute | null
+  /** Stops taking connections, answers the requests in flight and drains the streams, then resolves. */
   close(): Promise<void>
-}
-
-/** A request error: its HTTP status and a stable code. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 export async function serve(options: ServeOptions = {}): Promise<Running> {
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20
   const maxImages = options.maxImages ?? 256
   const { model, variables } = loadClassifier()
+  const gpt = options.gpt === false ? null : await gptRoute(options.gpt) // first: a bad folder leaves nothing running
   const batcher = new Batcher((x: Tensor) => model.apply(variables, x) as Tensor, { maxBatchSize: 64, maxWaitUs: 500, ...options.batcher })
   let closing = false
 
@@ -65,9 +69,15 @@ export async function serve(options: ServeOptions = {}): Promise<Running> {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/healthz') {
       if (req.method !== 'GET') throw new HttpError(405, 'E_METHOD', `${path} takes GET, got ${req.method}`)
-      return send(res, closing ? 503 : 200, { status: closing ? 'closing' : 'ok', pending: batcher.pending, inFlight: batcher.inFlight, batches: batcher.stats.batches }, closing)
+      const status = { status: closing ? 'closing' : 'ok', pending: batcher.pending, inFlight: batcher.inFlight, batches: batcher.stats.batches, ...(gpt === null ? {} : { streams: gpt.active }) }
+      return send(res, closing ? 503 : 200, status, closing)
     }
-    if (path !== '/v1/digits') throw new HttpError(404, 'E_NOT_FOUND', `no route ${path}; try POST /v1/digits or GET /healthz`)
+    if (path === '/v1/generate' && gpt !== null) {
+      if (req.method !== 'POST') throw new HttpError(405, 'E_METHOD', `${path} takes POST, got ${req.method}`)
+      if (closing) throw new HttpError(503, 'E_CLOSED', 'the server is shutting down')
+      return gpt.handle(req, res, await readBody(req, maxBodyBytes))
+    }
+    if (path !== '/v1/digits') throw new HttpError(404, 'E_NOT_FOUND', `no route ${path}; try POST /v1/digits${gpt === null ? '' : ', POST /v1/generate'} or GET /healthz`)
     if (req.method !== 'POST') throw new HttpError(405, 'E_METHOD', `${path} takes POST, got ${req.method}`)
     if (closing) throw new HttpError(503, 'E_CLOSED', 'the server is shutting down')
     const body = await readBody(req, maxBodyBytes)
@@ -100,12 +110,17 @@ export async function serve(options: ServeOptions = {}): Promise<Running> {
     server,
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     batcher,
+    gpt,
     close: () =>
       (closed ??= (async () => {
         closing = true
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await batcher.close()
+        // Streams started before close() run to their end (or drainMs); their keep-alive
+        // connections are idle afterwards.
+        await gpt?.close()
+        server.closeIdleConnections()
         // The drained requests' responses say `connection: close`; sockets still open after a
         // grace period (a client that never reads) are cut.
         const cut = setTimeout(() => server.closeAllConnections(), 5000)
@@ -205,8 +220,9 @@ function fail(res: ServerResponse, e: unknown, closing: boolean): void {
 }
 
 async function main(): Promise<void> {
-  const running = await serve({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' })
-  console.log(`serving the digits classifier on ${running.url} (POST /v1/digits, GET /healthz)`)
+  const running = await serve({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0', gpt: process.env.GPT_DIR ? { dir: process.env.GPT_DIR } : {} })
+  const gpt = running.gpt === null ? '' : ` and GPT-2 from ${running.gpt.dir} (POST /v1/generate)`
+  console.log(`serving the digits classifier on ${running.url} (POST /v1/digits, GET /healthz)${gpt}`)
   const stop = (signal: string) => {
     console.log(`${signal}: draining`)
     running.close().then(() => process.exit(0))
