@@ -122,6 +122,31 @@ fn matmul_over_triu_of_a_constant_becomes_matmul_masked() {
 }
 
 #[test]
+fn matmul_over_a_transposed_weight_reads_it_in_place() {
+    // x @ w.T with w a captured constant (folding would make the transposed copy) and with w an
+    // input; with a bias epilogue too. The transpose step is gone; the bits are the eager pair's.
+    let (w, b, x) = (f32s(&[6, 5], 11), f32s(&[6], 12), f32s(&[3, 5], 13));
+    let tw = eager1("transpose", &[Attr::None], &[Arg::T(&w)]);
+    let product = eager1("matmul", &[], &[Arg::T(&x), Arg::T(&tw)]);
+    for (as_input, bias) in [(false, false), (true, false), (false, true)] {
+        let mut g = Graph::new();
+        let sx = g.input(meta(&[3, 5], DType::F32));
+        let sw = if as_input { g.input(meta(&[6, 5], DType::F32)) } else { g.constant(&w) };
+        let t = node(&mut g, "transpose", vec![Attr::Ints(vec![1, 0])], vec![sw]);
+        let mut y = node(&mut g, "matmul", vec![], vec![sx, t]);
+        if bias {
+            let cb = g.constant(&b);
+            y = node(&mut g, "add", vec![], vec![y, cb]);
+        }
+        let plan = Plan::compile(g, vec![y]).unwrap();
+        assert_eq!(plan.stats().ops, [if bias { "matmul_fused" } else { "matmul_t" }], "input {as_input}, bias {bias}");
+        let inputs = if as_input { vec![x.clone(), w.clone()] } else { vec![x.clone()] };
+        let want = if bias { eager1("add", &[], &[Arg::T(&product), Arg::T(&b)]) } else { product.clone() };
+        assert_bits(&plan.run(inputs).unwrap(), &[want]);
+    }
+}
+
+#[test]
 fn constants_fold_and_dead_nodes_are_dropped() {
     let (c, x) = (f32s(&[2, 3], 7), f32s(&[2, 3], 8));
     let mut g = Graph::new();
@@ -239,20 +264,20 @@ fn wrong_inputs_to_run_are_refused() {
     assert!(plan.run(vec![f32s(&[4, 3], 1)]).is_ok());
 }
 
-/// `x @ transpose(w)`: the transpose depends only on `w`, so a run with the same `w` storage as
-/// the run before reuses it; a new `w`, or a `w` whose bytes were exposed (JS could write them),
-/// is transposed again.
+/// `x @ exp(w)`: exp(w) depends only on `w`, so a run with the same `w` storage as the run
+/// before reuses it; a new `w`, or a `w` whose bytes were exposed (JS could write them), is
+/// recomputed. (`x @ transpose(w)` no longer makes anything to reuse: it reads w in place.)
 #[test]
 fn unchanged_arguments_reuse_their_sub_results() {
     let mut g = Graph::new();
     let x = g.input(meta(&[2, 3], DType::F32));
-    let w = g.input(meta(&[4, 3], DType::F32));
-    let t = node(&mut g, "transpose", vec![Attr::None], vec![w]);
+    let w = g.input(meta(&[3, 4], DType::F32));
+    let t = node(&mut g, "exp", vec![], vec![w]);
     let y = node(&mut g, "matmul", vec![], vec![x, t]);
     let plan = Plan::compile(g, vec![y]).unwrap();
-    let (w1, w2) = (f32s(&[4, 3], 1), f32s(&[4, 3], 2));
+    let (w1, w2) = (f32s(&[3, 4], 1), f32s(&[3, 4], 2));
     let want = |x: &Tensor, w: &Tensor| {
-        let t = eager1("transpose", &[Attr::None], &[Arg::T(w)]);
+        let t = eager1("exp", &[], &[Arg::T(w)]);
         eager1("matmul", &[], &[Arg::T(x), Arg::T(&t)])
     };
     let run = |x: &Tensor, w: &Tensor| plan.run(vec![x.clone(), w.clone()]).unwrap().remove(0);
@@ -355,21 +380,21 @@ fn an_in_place_input_is_never_taken_for_unchanged() {
     }
 }
 
-/// With the weight unchanged (the same storage twice: the second call keeps its transposed
+/// With the weight unchanged (the same storage twice: the second call keeps its negated
 /// copy), the third call reuses that copy and skips the cast, which only the reused value reads.
 #[test]
 fn steps_only_a_reused_value_reads_are_skipped() {
     let mut g = Graph::new();
-    let x = g.input(meta(&[2, 4], DType::F32));
+    let x = g.input(meta(&[2, 3], DType::F32));
     let w = g.input(meta(&[3, 4], DType::BF16));
     let wide = node(&mut g, "astype", vec![Attr::DType(DType::F32)], vec![w]);
-    let wt = node(&mut g, "transpose", vec![Attr::None], vec![wide]);
+    let wt = node(&mut g, "negative", vec![], vec![wide]);
     let y = node(&mut g, "matmul", vec![], vec![x, wt]);
     let plan = Plan::compile(g, vec![y]).unwrap();
     let weight = f32s(&[3, 4], 1).astype(DType::BF16);
     for (i, seed) in [2u64, 3, 4].iter().enumerate() {
-        let xv = f32s(&[2, 4], *seed);
-        let wt = flaxen_core::ops::transpose(&weight.astype(DType::F32), None).unwrap();
+        let xv = f32s(&[2, 3], *seed);
+        let wt = eager1("negative", &[], &[Arg::T(&weight.astype(DType::F32))]);
         let expect = eager1("matmul", &[], &[Arg::T(&xv), Arg::T(&wt)]);
         let out = plan.run(vec![xv.clone(), weight.clone()]).unwrap();
         assert_bits(&out, &[expect]);

@@ -325,6 +325,7 @@ fn matmul_cases(log: &mut Log) {
     for (i, &(sa, sb)) in MATMUL_SHAPES.iter().enumerate() {
         let (a, b) = (t(sa, F32, i as u64), t(sb, F32, 100 + i as u64));
         log.case("matmul", vec![], vec![A::T(a.clone()), A::T(b.clone())]);
+        log.case("matmul_t", vec![], vec![A::T(a.clone()), A::T(b.clone())]);
         for m in &masks {
             log.case("matmul_masked", m.clone(), vec![A::T(a.clone()), A::T(b.clone())]);
         }
@@ -334,6 +335,7 @@ fn matmul_cases(log: &mut Log) {
         for &db in &DType::ALL {
             let (a, b) = (t(&[2, 3], da, 1), t(&[3, 4], db, 2));
             log.case("matmul", vec![], vec![A::T(a.clone()), A::T(b.clone())]);
+            log.case("matmul_t", vec![], vec![A::T(a.clone()), A::T(t(&[4, 3], db, 6))]);
             log.case("matmul_masked", masks[0].clone(), vec![A::T(a), A::T(b.clone())]);
             log.case("matmul_masked", masks[0].clone(), vec![A::T(t(&[3], da, 3)), A::T(t(&[3], db, 4))]);
         }

@@ -241,6 +241,56 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(if dt == DType::F32 { c } else { c.astype(dt) })
 }
 
+/// `matmul(a, transpose(w))` for a 2-D w of shape (n, k): the same values and errors, without
+/// the transposed copy of w when both are float32 and the CPU has AVX-512 (`gemm::gemm_nt`,
+/// which sums every output as the product with the copy does: the same bits).
+/// Plans rewrite `x @ w.T` into it (`plan/compile.rs`).
+pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    t_shape(w.shape())?;
+    let direct = w.ndim() == 2 && a.ndim() >= 1 && a.dtype() == DType::F32 && w.dtype() == DType::F32 && a.shape().last() == Some(&w.shape()[1]) && crate::cpu::has_avx512f();
+    if !direct {
+        return matmul(a, &crate::ops::transpose(w, None)?);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (n, k) = (w.shape()[0], w.shape()[1]);
+        let mut shape = a.shape()[..a.ndim() - 1].to_vec();
+        shape.push(n);
+        // Entry by entry as `matmul` runs a batched a (and so with its bits): `rows` rows each.
+        let rows = if a.ndim() == 1 { 1 } else { a.shape()[a.ndim() - 2] };
+        let nb = numel(&a.shape()[..a.ndim().saturating_sub(2)]);
+        if nb * rows * n == 0 || k == 0 {
+            return Ok(Tensor::zeros(&shape, DType::F32));
+        }
+        let (av, wv) = (a.raw::<f32>(), w.raw::<f32>());
+        return Ok(Tensor::build::<f32>(shape, DType::F32, |c| {
+            let cp = SendPtr(c.as_mut_ptr());
+            let entry = |bi: usize, parallel: bool| {
+                // SAFETY: AVX-512F was detected; entry bi is rows×k floats of a and rows×n of c
+                // (c is new), w is n×k.
+                unsafe { gemm::gemm_nt(rows, n, k, av.as_ptr().add(bi * rows * k), wv.as_ptr(), cp.get().add(bi * rows * n), parallel) }
+            };
+            let work = rows * n * k;
+            if nb == 1 || work >= gemm::PAR_WORK || rayon::current_num_threads() == 1 {
+                (0..nb).for_each(|bi| entry(bi, true));
+            } else {
+                let per = (gemm::PAR_WORK / work).max(1);
+                (0..nb).into_par_iter().with_min_len(per).for_each(|bi| entry(bi, false));
+            }
+        }));
+    }
+    #[allow(unreachable_code)]
+    matmul(a, &crate::ops::transpose(w, None)?)
+}
+
+/// The shape (k, n) of wᵀ for matmul_t's w of shape (n, k); E_SHAPE unless w is 2-D.
+pub fn t_shape(w: &[usize]) -> Result<[usize; 2]> {
+    match *w {
+        [n, k] => Ok([k, n]),
+        _ => Err(Error::shape(format!("matmul_t: w has shape {w:?}; it must be 2-D (n, k)"))),
+    }
+}
+
 /// `matmul(a, triu(b, k))` when `upper`, else `matmul(a, tril(b, k))`, with the same results up
 /// to float summation order and the same errors. The zero triangle of the mask is skipped, about
 /// halving the work for a square b. If `a` holds an infinity or NaN the masked copy is made and

@@ -48,7 +48,7 @@ pub use elementwise::{erfc, unary, UnaryOp};
 pub use gather::{one_hot, take, take_along_axis, TakeMode};
 pub use layout::{broadcast_to, concatenate, expand_dims, flip, moveaxis, squeeze, stack, swapaxes};
 pub use mask::{tril, triu};
-pub use matmul::{matmul, matmul_masked};
+pub use matmul::{matmul, matmul_masked, matmul_t};
 pub use norm::{layer_norm, NormStats};
 pub use reduce::{any_all, max, mean, min, prod, std, sum, var};
 pub use round::round;

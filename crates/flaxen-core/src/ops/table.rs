@@ -1333,6 +1333,19 @@ pub static OPS: &[OpDef] = &[
         run: |at, a| out(ops::matmul_masked(tensor(&a[0]), tensor(&a[1]), at[0].int(), at[1].bool())),
     },
     OpDef {
+        name: "matmul_t",
+        inputs: &[("a", In::Tensor), ("w", In::Tensor)],
+        attrs: &[],
+        class: Class::Other,
+        half: Half::Native,
+        infer: |_, a| {
+            let (x, w) = (meta(&a[0]), meta(&a[1]));
+            let shape = ops::matmul::out_shape(&x.shape, x.dtype, &ops::matmul::t_shape(&w.shape)?, w.dtype)?;
+            one(Meta::new(shape, ops::matmul::out_dtype(x.dtype, w.dtype)))
+        },
+        run: |_, a| out(ops::matmul_t(tensor(&a[0]), tensor(&a[1]))),
+    },
+    OpDef {
         name: "triu",
         inputs: &[("x", In::Tensor)],
         attrs: &[("k", AttrKind::Int)],
@@ -1965,7 +1978,7 @@ const FUSED: &[OpDef] = &[
     OpDef {
         name: "matmul_fused",
         inputs: &[("xs", In::List)],
-        attrs: &[("k", AttrKind::OptInt), ("upper", AttrKind::Bool), ("program", AttrKind::Internal)],
+        attrs: &[("k", AttrKind::OptInt), ("upper", AttrKind::Bool), ("program", AttrKind::Internal), ("transposed", AttrKind::Bool)],
         class: Class::Other,
         half: Half::Native,
         infer: |at, _| infer_fused(at, 2),
@@ -1976,6 +1989,7 @@ const FUSED: &[OpDef] = &[
             };
             let product = match at[0].opt_int() {
                 Some(k) => ops::matmul_masked(x, w, k, at[1].bool())?,
+                None if at[3].bool() => ops::matmul_t(x, w)?,
                 None => ops::matmul(x, w)?,
             };
             out(crate::ops::fused::run_epilogue(program(at, 2)?, product, extras))

@@ -1,6 +1,8 @@
 //! The passes from a traced graph to a plan, in order:
 //! 1. mask fusion: `matmul(a, triu(w, k))` / `tril` becomes `matmul_masked(a, w)`, which skips
 //!    the zero triangle and never makes the masked copy (the eager deferred mask, in plans);
+//!    likewise `matmul(a, transpose(w))` of a 2-D float32 w becomes `matmul_t(a, w)`, which
+//!    reads w where it lies (before folding, so a captured weight is not folded into a copy);
 //! 2. constant folding: a node whose operands are all constants runs once, at compile time;
 //! 3. elementwise fusion: chains of float32 elementwise ops become one pass (`ops::fused`),
 //!    run in place as the epilogue of a matmul or convolution they follow (bias add +
@@ -43,6 +45,36 @@ pub(super) fn fuse_masks(g: &mut Graph) {
         node.op = masked;
         node.args[1] = src;
         node.attrs = vec![k, upper];
+    }
+}
+
+/// Rewrites `matmul(a, transpose(w))` into `matmul_t(a, w)` for a 2-D float32 w and float32 a:
+/// no transposed copy of the weights is made, kept by plan reuse or folded as a constant. The
+/// transpose stays for any other use, and dead-code elimination drops it otherwise.
+pub(super) fn fuse_transposed(g: &mut Graph) {
+    let (Some(matmul), Some(matmul_t), Some(transpose)) = (table::code("matmul"), table::code("matmul_t"), table::code("transpose")) else {
+        return;
+    };
+    for i in 0..g.nodes.len() {
+        if g.nodes[i].op != matmul || f32_meta(g, g.nodes[i].args[0]).is_none() {
+            continue;
+        }
+        let Src::Node(t, 0) = g.nodes[i].args[1] else { continue };
+        let tr = &g.nodes[t];
+        if tr.op != transpose {
+            continue;
+        }
+        let w = tr.args[0];
+        let swapped = match tr.attrs[0].opt_ints() {
+            None => true,
+            Some(axes) => matches!(axes, [1, 0] | [-1, -2] | [1, -2] | [-1, 0]),
+        };
+        if !swapped || f32_meta(g, w).is_none_or(|shape| shape.len() != 2) {
+            continue;
+        }
+        let node = &mut g.nodes[i];
+        node.op = matmul_t;
+        node.args[1] = w;
     }
 }
 
@@ -195,9 +227,10 @@ fn step_of(g: &Graph, n: usize, ai: usize, extras: &mut Vec<Src>) -> Option<Step
 /// value joins a chain only if the next op is its one use (so nothing else needs it
 /// materialised) and keeps its shape.
 pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
-    let (Some(matmul), Some(masked), Some(ew), Some(mm_fused), Some(conv), Some(conv_fused), Some(rw), Some(rw_fused)) = (
+    let (Some(matmul), Some(masked), Some(transposed), Some(ew), Some(mm_fused), Some(conv), Some(conv_fused), Some(rw), Some(rw_fused)) = (
         table::code("matmul"),
         table::code("matmul_masked"),
+        table::code("matmul_t"),
         table::code("fused_elementwise"),
         table::code("matmul_fused"),
         table::code("conv_general_dilated"),
@@ -225,7 +258,7 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
             // the plain row only); so does `reduce_window_fused`.
             let f32_args = |n: &Node| n.args.iter().take(2).all(|&a| f32_meta(g, a).is_some());
             let op = g.nodes[p].op;
-            let is_mm = (op == matmul || op == masked || ((op == conv || op == rw) && f32_args(&g.nodes[p]))) && g.nodes[p].outs[0].dtype == DType::F32;
+            let is_mm = (op == matmul || op == masked || op == transposed || ((op == conv || op == rw) && f32_args(&g.nodes[p]))) && g.nodes[p].outs[0].dtype == DType::F32;
             if !chains.contains_key(&p) && !is_mm {
                 continue;
             }
@@ -281,7 +314,7 @@ pub(super) fn fuse_elementwise(g: &mut Graph, outputs: &[Src]) {
                 } else {
                     let (k, upper) = if mm_op == masked { (mm_attrs[0].clone(), mm_attrs[1].clone()) } else { (Attr::None, Attr::Bool(false)) };
                     node.op = mm_fused;
-                    node.attrs = vec![k, upper, prog];
+                    node.attrs = vec![k, upper, prog, Attr::Bool(mm_op == transposed)];
                 }
             }
             None => {

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ops::table::{ConsumeFn, Meta, OpDef};
 use crate::tensor::Tensor;
 
-use super::compile::{fold_constants, fuse_conv_pool, fuse_elementwise, fuse_masks, live_nodes, operands, run_op};
+use super::compile::{fold_constants, fuse_conv_pool, fuse_elementwise, fuse_masks, fuse_transposed, live_nodes, operands, run_op};
 use super::reuse::Reuse;
 use super::{Graph, Src};
 
@@ -70,6 +70,7 @@ impl Plan {
         let mut outputs = outputs;
         graph.forget_captured();
         fuse_masks(&mut graph);
+        fuse_transposed(&mut graph);
         fold_constants(&mut graph, &mut outputs)?;
         fuse_elementwise(&mut graph, &outputs);
         fuse_conv_pool(&mut graph, &outputs);

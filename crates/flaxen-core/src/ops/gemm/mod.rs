@@ -16,6 +16,8 @@
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod gemv;
+#[cfg(target_arch = "x86_64")]
+mod transposed;
 
 use std::cell::RefCell;
 
@@ -24,6 +26,8 @@ use rayon::prelude::*;
 use crate::par::SendPtr;
 
 pub(crate) use gemv::gemv;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use transposed::gemm_nt;
 
 /// The element type and layout of B.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,8 +312,13 @@ unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
         unsafe { gemv(&sub) };
     });
     // SAFETY: C has n floats (m = 1), written by part 0 above.
-    let y = unsafe { std::slice::from_raw_parts_mut(g.c, n) };
-    for part in partial.chunks_exact(n) {
+    add_partials(unsafe { std::slice::from_raw_parts_mut(g.c, n) }, &partial);
+}
+
+/// y += each n-float part of `partial`, part after part: the order the split products'
+/// bits depend on (`gemv_split_k` and the transposed product's).
+fn add_partials(y: &mut [f32], partial: &[f32]) {
+    for part in partial.chunks_exact(y.len()) {
         for (a, &b) in y.iter_mut().zip(part) {
             *a += b;
         }

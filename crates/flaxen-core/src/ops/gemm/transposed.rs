@@ -1,0 +1,222 @@
+//! C[m×n] = A[m×k]·Wᵀ for a float32 W stored n×k row-major: `x @ w.T` for kernels kept as
+//! (out, in), the layout of PyTorch's Linear, Hugging Face's Conv1D and a tied embedding's
+//! `attend`. W is read where it lies, never transposed into a copy: weights mapped from a
+//! safetensors file stay shared between the processes that map them, and a model compiled for
+//! several shapes does not hold one transposed copy per plan.
+//!
+//! * One row (decode): each output is a dot product of x with a contiguous row of W; W is
+//!   streamed once, which is all the memory-bound product needs. Blocks of 16 rows are
+//!   transposed in registers so that each output sums exactly as the matrix-vector product
+//!   (`gemv`) sums it for the transposed copy, split over k the same way on several threads:
+//!   a plan gives the eager pair's bits.
+//! * More rows: W is cut into bands of 128 of its rows (128 columns of C); each band is
+//!   gathered into the microkernel's panel layout in a per-thread buffer and multiplied as
+//!   `BKind::Panels`. The microkernel's depth blocks depend on m alone, so every output sums
+//!   in the order `matmul(a, transpose(w))` sums it: the same bits.
+
+use std::cell::RefCell;
+
+use super::{add_partials, gemm_st, BKind, Gemm, PackBuf, PANEL, PAR_GEMV, PAR_WORK};
+use crate::par::SendPtr;
+
+/// Rows of W (columns of C) per band of the many-rows product.
+const BAND: usize = 4 * PANEL;
+
+thread_local! {
+    /// The band being multiplied, in panels (k × BAND floats).
+    static BAND_BUF: RefCell<PackBuf> = const { RefCell::new(PackBuf::new()) };
+}
+
+/// Runs the product, split across the pool when `parallel` and it is large enough.
+///
+/// # Safety
+/// AVX-512F must be available. `a` holds m×k floats (row stride k), `w` n×k (row stride k), `c`
+/// m×n writable floats (row stride n) overlapping neither, and no other thread touches `c`.
+pub(crate) unsafe fn gemm_nt(m: usize, n: usize, k: usize, a: *const f32, w: *const f32, c: *mut f32, parallel: bool) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let threads = if parallel { rayon::current_num_threads() } else { 1 };
+    let (ap, wp, cp) = (SendPtr(a as *mut f32), SendPtr(w as *mut f32), SendPtr(c));
+    if m == 1 {
+        // As `gemm` runs the matrix-vector product of the transposed copy: whole on one thread
+        // below PAR_GEMV, else split over k into one part per thread (the partials added in
+        // order), or, with too little depth for that, over the outputs.
+        let work = n * k;
+        if threads > 1 && work >= PAR_GEMV && k >= 2 * threads {
+            let mut partial = vec![0f32; (threads - 1) * n];
+            let pp = SendPtr(partial.as_mut_ptr());
+            crate::par::each(threads, |t| {
+                let (k0, k1) = (k * t / threads, k * (t + 1) / threads);
+                let y = if t == 0 { cp.get() } else { pp.get().wrapping_add((t - 1) * n) };
+                // SAFETY: part t writes its own n floats; depths k0..k1 are inside x and W.
+                unsafe { dots(ap.get(), wp.get(), k, k0, k1, y, n) };
+            });
+            // SAFETY: C has n floats, written by part 0.
+            add_partials(unsafe { std::slice::from_raw_parts_mut(c, n) }, &partial);
+        } else {
+            let parts = if threads > 1 && work >= PAR_GEMV { (2 * threads).min(n.div_ceil(64)) } else { 1 };
+            crate::par::each(parts, |t| {
+                let (j0, j1) = (n * t / parts, n * (t + 1) / parts);
+                // SAFETY: rows j0..j1 of W and entries j0..j1 of C are inside the operands, and
+                // each part writes its own entries.
+                unsafe { dots(ap.get(), wp.get().add(j0 * k), k, 0, k, cp.get().add(j0), j1 - j0) };
+            });
+        }
+        return;
+    }
+    let bands = n.div_ceil(BAND);
+    let band = |b: usize| {
+        let (j0, j1) = (b * BAND, ((b + 1) * BAND).min(n));
+        BAND_BUF.with(|buf| {
+            // gemm_st uses its own buffer, never this one: no re-entrant borrow.
+            let mut buf = buf.borrow_mut();
+            let panels = buf.get((j1 - j0).next_multiple_of(PANEL) * k);
+            // SAFETY: rows j0..j1 of W are inside it; the buffer holds the band's panels.
+            unsafe { pack_rows(k, wp.get().add(j0 * k), j1 - j0, panels) };
+            let g = Gemm { m, n: j1 - j0, k, a: ap.get(), lda: k, b: panels as *const u8, bkind: BKind::Panels, ldb: k, c: cp.get().wrapping_add(j0), ldc: n, accumulate: false };
+            // SAFETY: columns j0..j1 of C are this band's alone.
+            unsafe { gemm_st(&g) };
+        });
+    };
+    if threads > 1 && bands > 1 && m * n * k >= PAR_WORK {
+        crate::par::each(bands, band);
+    } else {
+        (0..bands).for_each(band);
+    }
+}
+
+/// `rows` rows of W (row stride k) as `BKind::Panels` with depth k: panel p holds rows
+/// 32p..32p+32 of W as its columns, depth row by depth row; missing columns are zeros.
+///
+/// # Safety
+/// AVX-512F; `w` readable for rows × k floats, `out` writable for rows rounded up to 32, × k.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_rows(k: usize, w: *const f32, rows: usize, out: *mut f32) {
+    use std::arch::x86_64::*;
+    let step = i32::try_from(k).expect("a weight row of fewer than 2^31 / 16 floats");
+    let idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(step));
+    for p in 0..rows.div_ceil(PANEL) {
+        for half in 0..2 {
+            let r0 = p * PANEL + 16 * half;
+            let mask = crate::ops::simd::lanes(rows.saturating_sub(r0));
+            // SAFETY: the masked lanes read rows r0 + i < rows of W at depth d < k; the store
+            // is inside panel p's k × 32 floats.
+            unsafe {
+                let dst = out.add(p * PANEL * k + 16 * half);
+                if mask == 0 {
+                    for d in 0..k {
+                        _mm512_storeu_ps(dst.add(d * PANEL), _mm512_setzero_ps());
+                    }
+                    continue;
+                }
+                let src = w.wrapping_add(r0 * k);
+                for d in 0..k {
+                    let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, idx, src.add(d));
+                    _mm512_storeu_ps(dst.add(d * PANEL), v);
+                }
+            }
+        }
+    }
+}
+
+/// The butterfly stages of a 16-lane transpose: pairs (i, i + d) of vectors exchange blocks of
+/// d lanes (`_mm512_permutex2var_ps` indices, 16+ = the second vector). After the stages for
+/// d = 4, 2, 1 on eight vectors each holding two 8-float rows [i | i + 8], vector p holds
+/// column p of the 16 rows in order; d = 2, 1 on four vectors of four 4-float rows
+/// [i | i + 4 | i + 8 | i + 12] likewise.
+const STAGES: [(usize, [i32; 16], [i32; 16]); 3] = [
+    (4, [0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27], [4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31]),
+    (2, [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29], [2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31]),
+    (1, [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30], [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31]),
+];
+
+/// Transposes `v` (R = 8 or 4 vectors, see `STAGES`) in place.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn transpose<const R: usize>(v: &mut [std::arch::x86_64::__m512; R]) {
+    use std::arch::x86_64::*;
+    for &(d, lo, hi) in &STAGES[if R == 8 { 0 } else { 1 }..] {
+        // SAFETY: loads of 16 i32 from arrays of 16.
+        let (lo, hi) = unsafe { (_mm512_loadu_si512(lo.as_ptr().cast()), _mm512_loadu_si512(hi.as_ptr().cast())) };
+        for i in (0..R).filter(|i| (i / d) % 2 == 0) {
+            let (a, b) = (v[i], v[i + d]);
+            v[i] = _mm512_permutex2var_ps(a, lo, b);
+            v[i + d] = _mm512_permutex2var_ps(a, hi, b);
+        }
+    }
+}
+
+/// y[j] = Σ x[p]·W[j, p] over depths k0..k1 for `rows` rows of W (row stride `ldw`), summed as
+/// `gemv` sums the transposed copy: per group of 8 depths (then 4, then 1) a product chain
+/// x·w, fma, fma, … added to y (the first group's chain is y).
+///
+/// # Safety
+/// AVX-512F; `x` readable at depths k0..k1, `w` for `rows` rows of stride `ldw` at those
+/// depths, `y` writable for `rows` floats.
+#[target_feature(enable = "avx512f")]
+unsafe fn dots(x: *const f32, w: *const f32, ldw: usize, k0: usize, k1: usize, y: *mut f32, rows: usize) {
+    use std::arch::x86_64::*;
+    let step = i32::try_from(ldw).expect("a weight row of fewer than 2^31 / 16 floats");
+    let idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(step));
+    let full = rows - rows % 16;
+    // SAFETY (whole body): rows j..j+16 ≤ rows and depths p.. < k1 are inside the operands.
+    unsafe {
+        for j in (0..full).step_by(16) {
+            let row = |i: usize, p: usize| w.add((j + i) * ldw + p);
+            let mut acc = _mm512_setzero_ps();
+            let mut first = true;
+            let mut add = |s: __m512| {
+                acc = if first { s } else { _mm512_add_ps(acc, s) };
+                first = false;
+            };
+            let chain = |c: &[__m512], p: usize| {
+                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), c[0]);
+                for (r, &v) in c.iter().enumerate().skip(1) {
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), v, s);
+                }
+                s
+            };
+            let mut p = k0;
+            while p + 8 <= k1 {
+                let mut v: [__m512; 8] = std::array::from_fn(|i| _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm256_loadu_ps(row(i, p))), _mm256_loadu_ps(row(i + 8, p))));
+                transpose(&mut v);
+                add(chain(&v, p));
+                p += 8;
+            }
+            while p + 4 <= k1 {
+                let mut v: [__m512; 4] = std::array::from_fn(|i| {
+                    let lo = _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(row(i, p))), _mm_loadu_ps(row(i + 4, p)));
+                    let hi = _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(row(i + 8, p))), _mm_loadu_ps(row(i + 12, p)));
+                    _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi)
+                });
+                transpose(&mut v);
+                add(chain(&v, p));
+                p += 4;
+            }
+            while p < k1 {
+                add(chain(&[_mm512_i32gather_ps::<4>(idx, row(0, p))], p));
+                p += 1;
+            }
+            _mm512_storeu_ps(y.add(j), acc);
+        }
+        // The last rows one by one, in the same order.
+        for j in full..rows {
+            let r = w.add(j * ldw);
+            let mut acc = 0f32;
+            let mut first = true;
+            let mut p = k0;
+            while p < k1 {
+                let g = if p + 8 <= k1 { 8 } else if p + 4 <= k1 { 4 } else { 1 };
+                let mut s = *x.add(p) * *r.add(p);
+                for q in 1..g {
+                    s = (*x.add(p + q)).mul_add(*r.add(p + q), s);
+                }
+                acc = if first { s } else { acc + s };
+                first = false;
+                p += g;
+            }
+            *y.add(j) = acc;
+        }
+    }
+}
