@@ -120,6 +120,22 @@ test('ValueInfoProto inputs and outputs: name, float tensor type, shape dims (mu
   t.true(hex.includes('08ac02'))
 })
 
+test('ValueInfoProto symbolic axes: dim_param (field 2) in place of dim_value', (t) => {
+  const m = onnxModel({
+    inputs: [{ name: 'x', shape: [1, 2], symbolic: { 0: 'N' } }],
+    outputs: [{ name: 'y', shape: [1, 2], symbolic: { 0: 'N' } }],
+    nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+  })
+  const graph = msg(one(decode(m), 7))
+  for (const f of [11, 12]) {
+    const tensor = msg(one(msg(one(msg(one(graph, f)), 2)), 1))
+    const dims = all(msg(one(tensor, 2)), 1).map(msg)
+    t.deepEqual(dims.map((d) => d.map((x) => x.field)), [[2], [1]])
+    t.is(text(one(dims[0], 2)), 'N')
+    t.is(one(dims[1], 1).int, 2n)
+  }
+})
+
 test('AttributeProto INTS: list attributes as repeated int64 (field 8), type INTS, beside INT ones', (t) => {
   const conv = onnxModel({
     inputs: [{ name: 'x', shape: [1, 2, 5, 5] }],

@@ -44,15 +44,23 @@ export interface OnnxNode {
   intLists?: Record<string, number[]>
 }
 
+/** A graph input or output. `symbolic` names axes whose size is left free (ONNX dim_param), e.g.
+ * `{ 0: 'N' }` for any batch size; `shape` still gives every axis a size (used elsewhere). */
+export interface OnnxValue {
+  name: string
+  shape: number[]
+  symbolic?: Record<number, string>
+}
+
 export interface OnnxGraph {
-  inputs: { name: string; shape: number[] }[]
-  outputs: { name: string; shape: number[] }[]
+  inputs: OnnxValue[]
+  outputs: OnnxValue[]
   initializers?: { name: string; shape: number[]; data: Float32Array }[]
   nodes: OnnxNode[]
 }
 
-const valueInfo = (field: number, name: string, shape: number[]): Field => {
-  const dims = shape.map((d) => bytes(1, int(1, d)))
+const valueInfo = (field: number, { name, shape, symbolic }: OnnxValue): Field => {
+  const dims = shape.map((d, i) => bytes(1, symbolic?.[i] !== undefined ? str(2, symbolic[i]) : int(1, d)))
   const tensorType = concat([int(1, FLOAT), bytes(2, concat(dims))])
   return bytes(field, concat([str(1, name), bytes(2, bytes(1, tensorType))]))
 }
@@ -72,8 +80,8 @@ export function onnxModel(g: OnnxGraph): Uint8Array {
     ...g.nodes.map(node),
     str(2, 'bench'),
     ...(g.initializers ?? []).map(initializer),
-    ...g.inputs.map((x) => valueInfo(11, x.name, x.shape)),
-    ...g.outputs.map((x) => valueInfo(12, x.name, x.shape)),
+    ...g.inputs.map((x) => valueInfo(11, x)),
+    ...g.outputs.map((x) => valueInfo(12, x)),
   ])
   return concat([int(1, 8), str(2, 'flaxen-bench'), bytes(7, graph), bytes(8, concat([str(1, ''), int(2, 17)]))])
 }

@@ -1,4 +1,4 @@
-// The acceptance targets of issues 5, 9, 11, 12 and 13, evaluated from the measured rows. Speed targets live
+// The acceptance targets of issues 5, 9, 11, 12 and 13, and of the serve suite, evaluated from the measured rows. Speed targets live
 // here, in the benchmark's report, never in tests. A target whose figures were not measured
 // (suite not run, peer missing, --quick sizes) is reported as n/a rather than dropped; targets of
 // suites that were not selected are left out.
@@ -84,6 +84,28 @@ export function evaluateTargets(suites: SuiteResult[], threads: number[]): Targe
       add('vision', `${id}-${T(t)}`, `${label} ${T(t)}: flaxen ÷ onnxruntime (time)`, timeRatio('vision', id, t, 'ort', 'flaxen'), '≤', goal, '×')
     }
   }
+  // The serve suite: the digits server at 64 connections against the better of its two
+  // onnxruntime servers for each figure (a run per request, or merged runs; the label names it):
+  // ≥ 1.5× the requests/s, ≤ 0.7× the p99 latency; and the flaxen server's event-loop delay p99
+  // ≤ 5 ms. The suite runs at the largest thread count only.
+  const ORT_SERVERS = [['ort', 'run per request'], ['ort-merged', 'merged runs']] as const
+  const bestOrt = (id: string, higher: boolean) => {
+    let best: { name: string; v: number } | null = null
+    for (const [key, name] of ORT_SERVERS) {
+      const v = value('serve', id, all, key)
+      if (v !== null && (best === null || (higher ? v > best.v : v < best.v))) best = { name, v }
+    }
+    return best
+  }
+  const servePair = (id: string, higher: boolean) => {
+    const [f, o] = [value('serve', id, all, 'flaxen'), bestOrt(id, higher)]
+    return { measured: f === null || o === null ? null : f / o.v, vs: o === null ? 'onnxruntime' : `onnxruntime ${o.name}` }
+  }
+  const rps = servePair('rps-c64', true)
+  add('serve', `serve-rps-c64-${T(all)}`, `digits server, 64 connections ${T(all)}: flaxen ÷ ${rps.vs} (req/s)`, rps.measured, '≥', 1.5, '×')
+  const p99 = servePair('p99-c64', false)
+  add('serve', `serve-p99-c64-${T(all)}`, `digits server, 64 connections ${T(all)}: flaxen ÷ ${p99.vs} (p99 latency)`, p99.measured, '≤', 0.7, '×')
+  add('serve', `serve-eld-p99-c64-${T(all)}`, `digits server, 64 connections ${T(all)}: flaxen server loop delay p99 (ms)`, value('serve', 'eld-p99-c64', all, 'flaxen'), '≤', 5, ' ms')
   const io = (id: string) => suites.find((s) => s.name === 'io')?.rows.find((r) => r.id === `${id}-512mib`)?.results.flaxen
   add('io', 'io-loadfile', 'safetensors.loadFile 512 MiB (ms)', io('safetensors-loadfile')?.value ?? null, '≤', 20, ' ms')
   add('io', 'io-loadfile-rss', 'safetensors.loadFile 512 MiB: RSS growth (MB)', io('safetensors-loadfile')?.extra?.rssGrowthMB ?? null, '≤', 16, ' MB')

@@ -9,8 +9,9 @@ import { matmul } from './matmul'
 import { matvec } from './matvec'
 import { memory } from './memory'
 import { mlp } from './mlp'
+import { serve } from './serve'
 import { tinyOp } from './tiny-op'
 import { attention, transformer } from './transformer'
 import { vision } from './vision'
 
-export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, attention, vision, tinyOp, eventLoop, memory, io]
+export const SUITES: Suite[] = [matmul, matvec, masking, elementwise, mlp, causalDense, transformer, attention, vision, tinyOp, eventLoop, serve, memory, io]
