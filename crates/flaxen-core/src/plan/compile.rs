@@ -1,8 +1,9 @@
 //! The passes from a traced graph to a plan, in order:
 //! 1. mask fusion: `matmul(a, triu(w, k))` / `tril` becomes `matmul_masked(a, w)`, which skips
 //!    the zero triangle and never makes the masked copy (the eager deferred mask, in plans);
-//!    likewise `matmul(a, transpose(w))` of a 2-D float32 w becomes `matmul_t(a, w)`, which
-//!    reads w where it lies (before folding, so a captured weight is not folded into a copy);
+//!    likewise `matmul(a, transpose(w))` of a 2-D float32 w and rows of a becomes
+//!    `matmul_t(a, w)`, which reads w where it lies (before folding, so a captured weight is
+//!    not folded into a copy);
 //! 2. constant folding: a node whose operands are all constants runs once, at compile time;
 //! 3. elementwise fusion: chains of float32 elementwise ops become one pass (`ops::fused`),
 //!    run in place as the epilogue of a matmul or convolution they follow (bias add +
@@ -48,15 +49,23 @@ pub(super) fn fuse_masks(g: &mut Graph) {
     }
 }
 
-/// Rewrites `matmul(a, transpose(w))` into `matmul_t(a, w)` for a 2-D float32 w and float32 a:
-/// no transposed copy of the weights is made, kept by plan reuse or folded as a constant. The
+/// Rewrites `matmul(a, transpose(w))` into `matmul_t(a, w)` for a 2-D float32 w and a float32
+/// a of two rows or more (per batch entry): no transposed copy of the weights is made, kept by
+/// plan reuse or folded as a constant. The
 /// transpose stays for any other use, and dead-code elimination drops it otherwise.
 pub(super) fn fuse_transposed(g: &mut Graph) {
     let (Some(matmul), Some(matmul_t), Some(transpose)) = (table::code("matmul"), table::code("matmul_t"), table::code("transpose")) else {
         return;
     };
     for i in 0..g.nodes.len() {
-        if g.nodes[i].op != matmul || f32_meta(g, g.nodes[i].args[0]).is_none() {
+        // Products of one row (a decode step) keep the transposed copy: the matrix-vector
+        // product streams it fastest, and reading w in place in its summation order (the bits
+        // eager gives) is ~4x slower, see gemm/transposed.rs.
+        if g.nodes[i].op != matmul {
+            continue;
+        }
+        let rows = f32_meta(g, g.nodes[i].args[0]).map(|a| if a.len() >= 2 { a[a.len() - 2] } else { 1 });
+        if rows.is_none_or(|r| r < 2) {
             continue;
         }
         let Src::Node(t, 0) = g.nodes[i].args[1] else { continue };

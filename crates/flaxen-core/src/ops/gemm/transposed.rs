@@ -4,13 +4,13 @@
 //! safetensors file stay shared between the processes that map them, and a model compiled for
 //! several shapes does not hold one transposed copy per plan.
 //!
-//! * One row (decode): each output is a dot product of x with a contiguous row of W; W is
-//!   streamed once, which is all the memory-bound product needs. Blocks of 16 rows are
-//!   transposed in registers so that each output sums exactly as the matrix-vector product
-//!   (`gemv`) sums it for the transposed copy, split over k the same way on several threads:
-//!   a plan gives the eager pair's bits.
+//! * One row: each output is a dot product of x with a contiguous row of W. Blocks of 16 rows
+//!   are transposed in registers so that each output sums exactly as the matrix-vector product
+//!   (`gemv`) sums it for the transposed copy, split over k the same way on several threads.
+//!   That order costs: measured ~4x slower than `gemv` on the copy (2304×768: 322 against
+//!   85 µs), so plans keep the copy for one-row products and only direct calls come here.
 //! * More rows: W is cut into bands of 128 of its rows (128 columns of C); each band is
-//!   gathered into the microkernel's panel layout in a per-thread buffer and multiplied as
+//!   transposed into the microkernel's panel layout in a per-thread buffer and multiplied as
 //!   `BKind::Panels`. The microkernel's depth blocks depend on m alone, so every output sums
 //!   in the order `matmul(a, transpose(w))` sums it: the same bits.
 
@@ -19,6 +19,8 @@ use std::cell::RefCell;
 use super::{add_partials, gemm_st, BKind, Gemm, PackBuf, PANEL, PAR_GEMV, PAR_WORK};
 use crate::par::SendPtr;
 
+/// Floats ahead that each row stream of the one-row product prefetches (1 KiB, as `gemv`).
+const PREFETCH: usize = 256;
 /// Rows of W (columns of C) per band of the many-rows product.
 const BAND: usize = 4 * PANEL;
 
@@ -96,6 +98,7 @@ unsafe fn pack_rows(k: usize, w: *const f32, rows: usize, out: *mut f32) {
     use std::arch::x86_64::*;
     let step = i32::try_from(k).expect("a weight row of fewer than 2^31 / 16 floats");
     let idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(step));
+    let block = Block::new();
     for p in 0..rows.div_ceil(PANEL) {
         for half in 0..2 {
             let r0 = p * PANEL + 16 * half;
@@ -111,7 +114,16 @@ unsafe fn pack_rows(k: usize, w: *const f32, rows: usize, out: *mut f32) {
                     continue;
                 }
                 let src = w.wrapping_add(r0 * k);
-                for d in 0..k {
+                let mut d = 0;
+                if mask == 0xffff {
+                    while d + 8 <= k {
+                        for (i, v) in block.read(src, k, d).into_iter().enumerate() {
+                            _mm512_storeu_ps(dst.add((d + i) * PANEL), v);
+                        }
+                        d += 8;
+                    }
+                }
+                for d in d..k {
                     let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, idx, src.add(d));
                     _mm512_storeu_ps(dst.add(d * PANEL), v);
                 }
@@ -120,30 +132,59 @@ unsafe fn pack_rows(k: usize, w: *const f32, rows: usize, out: *mut f32) {
     }
 }
 
-/// The butterfly stages of a 16-lane transpose: pairs (i, i + d) of vectors exchange blocks of
-/// d lanes (`_mm512_permutex2var_ps` indices, 16+ = the second vector). After the stages for
-/// d = 4, 2, 1 on eight vectors each holding two 8-float rows [i | i + 8], vector p holds
-/// column p of the 16 rows in order; d = 2, 1 on four vectors of four 4-float rows
-/// [i | i + 4 | i + 8 | i + 12] likewise.
-const STAGES: [(usize, [i32; 16], [i32; 16]); 3] = [
-    (4, [0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27], [4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31]),
-    (2, [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29], [2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31]),
-    (1, [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30], [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31]),
-];
+/// Reads 16 rows of W × 8 depths as 8 vectors, vector d holding depth p + d of the 16 rows in
+/// order: a 16×8 transpose in registers. Eight loads of two 8-float rows [i | i + 8], then
+/// three butterfly stages: pairs (i, i + s) of vectors exchange blocks of s lanes
+/// (`_mm512_permutex2var_ps` indices, 16+ = the second vector), for s = 4, 2, 1.
+#[derive(Clone, Copy)]
+struct Block {
+    lo: [std::arch::x86_64::__m512i; 3],
+    hi: [std::arch::x86_64::__m512i; 3],
+}
 
-/// Transposes `v` (R = 8 or 4 vectors, see `STAGES`) in place.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn transpose<const R: usize>(v: &mut [std::arch::x86_64::__m512; R]) {
-    use std::arch::x86_64::*;
-    for &(d, lo, hi) in &STAGES[if R == 8 { 0 } else { 1 }..] {
+impl Block {
+    const LO: [[i32; 16]; 3] = [
+        [0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27],
+        [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29],
+        [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30],
+    ];
+    const HI: [[i32; 16]; 3] = [
+        [4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31],
+        [2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31],
+        [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31],
+    ];
+
+    #[target_feature(enable = "avx512f")]
+    fn new() -> Block {
+        use std::arch::x86_64::_mm512_loadu_si512;
         // SAFETY: loads of 16 i32 from arrays of 16.
-        let (lo, hi) = unsafe { (_mm512_loadu_si512(lo.as_ptr().cast()), _mm512_loadu_si512(hi.as_ptr().cast())) };
-        for i in (0..R).filter(|i| (i / d) % 2 == 0) {
-            let (a, b) = (v[i], v[i + d]);
-            v[i] = _mm512_permutex2var_ps(a, lo, b);
-            v[i + d] = _mm512_permutex2var_ps(a, hi, b);
+        let load = |a: &[i32; 16]| unsafe { _mm512_loadu_si512(a.as_ptr().cast()) };
+        Block { lo: Block::LO.each_ref().map(load), hi: Block::HI.each_ref().map(load) }
+    }
+
+    /// Depths p..p+8 of rows w, w + ldw, …, w + 15·ldw.
+    ///
+    /// # Safety
+    /// AVX-512F; those 16 × 8 floats are readable.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn read(&self, w: *const f32, ldw: usize, p: usize) -> [std::arch::x86_64::__m512; 8] {
+        use std::arch::x86_64::*;
+        // SAFETY: rows i and i + 8 < 16 at depths p..p+8, by the caller's guarantee.
+        let row2 = |i: usize| unsafe { _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm256_loadu_ps(w.add(i * ldw + p))), _mm256_loadu_ps(w.add((i + 8) * ldw + p))) };
+        let mut v = [row2(0), row2(1), row2(2), row2(3), row2(4), row2(5), row2(6), row2(7)];
+        // Written out with constant indices, so the eight vectors stay in registers.
+        macro_rules! stage {
+            ($st:literal: $(($a:literal, $b:literal)),*) => {$(
+                let (x, y) = (v[$a], v[$b]);
+                v[$a] = _mm512_permutex2var_ps(x, self.lo[$st], y);
+                v[$b] = _mm512_permutex2var_ps(x, self.hi[$st], y);
+            )*};
         }
+        stage!(0: (0, 4), (1, 5), (2, 6), (3, 7));
+        stage!(1: (0, 2), (1, 3), (4, 6), (5, 7));
+        stage!(2: (0, 1), (2, 3), (4, 5), (6, 7));
+        v
     }
 }
 
@@ -160,43 +201,42 @@ unsafe fn dots(x: *const f32, w: *const f32, ldw: usize, k0: usize, k1: usize, y
     let step = i32::try_from(ldw).expect("a weight row of fewer than 2^31 / 16 floats");
     let idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(step));
     let full = rows - rows % 16;
+    let block = Block::new();
     // SAFETY (whole body): rows j..j+16 ≤ rows and depths p.. < k1 are inside the operands.
     unsafe {
         for j in (0..full).step_by(16) {
             let row = |i: usize, p: usize| w.add((j + i) * ldw + p);
+            // The first group's chain is the sum; each later one is added to it.
             let mut acc = _mm512_setzero_ps();
             let mut first = true;
-            let mut add = |s: __m512| {
-                acc = if first { s } else { _mm512_add_ps(acc, s) };
-                first = false;
-            };
-            let chain = |c: &[__m512], p: usize| {
-                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), c[0]);
-                for (r, &v) in c.iter().enumerate().skip(1) {
-                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), v, s);
-                }
-                s
-            };
             let mut p = k0;
             while p + 8 <= k1 {
-                let mut v: [__m512; 8] = std::array::from_fn(|i| _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm256_loadu_ps(row(i, p))), _mm256_loadu_ps(row(i + 8, p))));
-                transpose(&mut v);
-                add(chain(&v, p));
+                // The 16 row streams are too many for the hardware prefetchers to keep ahead
+                // of: each row is prefetched 1 KiB on, once per cache line.
+                if (p - k0) % 16 == 0 {
+                    for i in 0..16 {
+                        _mm_prefetch::<_MM_HINT_T0>(row(i, 0).wrapping_add(p + PREFETCH) as *const i8);
+                    }
+                }
+                let v = block.read(row(0, 0), ldw, p);
+                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), v[0]);
+                for (r, &c) in v.iter().enumerate().skip(1) {
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), c, s);
+                }
+                acc = if first { s } else { _mm512_add_ps(acc, s) };
+                first = false;
                 p += 8;
             }
-            while p + 4 <= k1 {
-                let mut v: [__m512; 4] = std::array::from_fn(|i| {
-                    let lo = _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(row(i, p))), _mm_loadu_ps(row(i + 4, p)));
-                    let hi = _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(row(i + 8, p))), _mm_loadu_ps(row(i + 12, p)));
-                    _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi)
-                });
-                transpose(&mut v);
-                add(chain(&v, p));
-                p += 4;
-            }
+            // The depth's tail: a group of 4 (as gemv makes one), then single depths.
             while p < k1 {
-                add(chain(&[_mm512_i32gather_ps::<4>(idx, row(0, p))], p));
-                p += 1;
+                let g = if p + 4 <= k1 { 4 } else { 1 };
+                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), _mm512_i32gather_ps::<4>(idx, row(0, p)));
+                for r in 1..g {
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), _mm512_i32gather_ps::<4>(idx, row(0, p + r)), s);
+                }
+                acc = if first { s } else { _mm512_add_ps(acc, s) };
+                first = false;
+                p += g;
             }
             _mm512_storeu_ps(y.add(j), acc);
         }
