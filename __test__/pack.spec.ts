@@ -275,7 +275,7 @@ test.serial("the README's cluster.mjs + server.mjs serve from the installed pack
     for (const a of answers) t.true(a.json.logits.every((v: number, i: number) => Math.abs(v - answers[0].json.logits[i]) < 1e-4), 'every worker computes the same')
     const bad = await call(port, '/v1/digits', '{')
     t.is(bad.status, 400)
-    // Reported, not asserted: the figure the README's "RSS per extra worker" sentence takes.
+    // Reported, not asserted (the README's "RSS per extra worker" table is measured with a model).
     const mem = [...pids].map((pid) => ({ pid, ...rssKb(pid) }))
     const primary = rssKb(child.pid!)
     const msg = `RSS per worker (kB): ${mem.map((m) => `${m.rss} (anon ${m.anon}, file ${m.file})`).join('; ')}; primary ${primary.rss}`

@@ -17,9 +17,10 @@
 //
 // Plans: a step is two jit'd functions, the model (`makeForward`: logits of the last position,
 // the cache written in place) and the choice of the token (`makeChoice`: argmax, or temperature,
-// top-k and a draw). The model's plans hold what the weights make (the transposed kernels a plan
-// keeps between calls: on GPT-2 small ~500 MB per plan), so their number is bounded: one per
-// prompt length and cache length, at most `planCache` kept (least recently used dropped), and
+// top-k and a draw). A decode plan (one row) keeps the transposed kernels between calls (on
+// GPT-2 small ~500 MB, private to the process: the matrix-vector product streams them fastest);
+// prompt plans read the kernels where they lie. Their number is bounded: one per prompt length
+// and cache length, at most `planCache` kept (least recently used dropped), and
 // the cache is allocated at prompt + maxNewTokens rounded up to `cacheBucket` positions so that
 // requests of other lengths share the decode plan. Sampling settings only pick the choice
 // function, whose plans are small: `maxSamplers` kept, so a client choosing a new temperature
@@ -38,7 +39,7 @@ export interface GptOptions {
   maxStreams?: number
   /** The cache length is rounded up to a multiple of this (default 64; capped at n_positions). */
   cacheBucket?: number
-  /** The model's plans kept (default 8; each holds what the weights make: ~500 MB on GPT-2 small). */
+  /** The model's plans kept (default 8; a decode plan holds the transposed kernels: ~500 MB on GPT-2 small). */
   planCache?: number
   /** Sampling settings with a compiled choice kept (default 16; greedy's is always kept). */
   maxSamplers?: number
