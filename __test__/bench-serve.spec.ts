@@ -39,7 +39,8 @@ test('bench serve --quick: rows with positive figures, one run per server feedin
   t.is(suite.name, 'serve')
   t.deepEqual(suite.notes, [])
   t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['rps-c16', 'p50-c16', 'p99-c16', 'eld-p99-c16'])
-  const keys = ortPresent ? ['flaxen', 'ort', 'ort-merged'] : ['flaxen']
+  // 'http': the same server with no model, the ceiling column (always run).
+  const keys = ortPresent ? ['flaxen', 'ort', 'ort-merged', 'http'] : ['flaxen', 'http']
   for (const row of suite.rows) {
     t.is(row.threads, Math.max(...report.meta.threads))
     for (const key of keys) t.true(positive(row.results[key]?.value), `${row.id} ${key}`)
@@ -57,6 +58,7 @@ test('bench serve --quick: rows with positive figures, one run per server feedin
     for (const key of ['ort', 'ort-merged']) t.true(rps.results[key].extra.maxLogitDiff <= 1e-4, `${key} agrees with flaxen`)
     // ≈ 1: the counts are read around the run, requests in flight at its edges included.
     t.true(Math.abs(rps.results.ort.extra.requestsPerRun - 1) < 0.05, 'a run per request')
+    t.is(rps.results.http.extra.maxLogitDiff, 0, 'no model: nothing to compare')
   } else t.true(rps.notes.some((n: string) => n.startsWith('onnxruntime:')))
   const targets = report.targets.filter((x: { suite: string }) => x.suite === 'serve')
   t.is(targets.length, 3)

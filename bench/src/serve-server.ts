@@ -17,7 +17,7 @@ import { loadOrt, ortPackageDir } from './ort-peer'
 import { merged, perRequest, type OrtModel } from './serve-ort'
 import type { VariableTree } from './onnx-vision'
 
-export type Variant = 'flaxen' | 'ort' | 'ort-merged'
+export type Variant = 'flaxen' | 'ort' | 'ort-merged' | 'http'
 
 export interface ServerArgs {
   variant: Variant
@@ -50,7 +50,12 @@ const asOutput = (data: Float32Array) => ({ data, dispose: () => undefined })
 async function main(args: ServerArgs): Promise<void> {
   const { serve } = example('server.ts')
   let model: OrtModel | null = null
-  if (args.variant !== 'flaxen') {
+  if (args.variant === 'http') {
+    // No model: zero logits at once. What the same HTTP handling serves with nothing behind it,
+    // the ceiling of any model's server here.
+    const stats = { batches: 0, requests: 0, rows: 0 }
+    model = { stats, infer: async (_x, n) => (stats.batches++, stats.requests++, (stats.rows += n), new Float32Array(n * 10)), release: async () => undefined }
+  } else if (args.variant !== 'flaxen') {
     const ort = loadOrt(ortPackageDir())
     const { variables } = example('digits.ts').loadClassifier()
     const make = args.variant === 'ort' ? perRequest : merged

@@ -193,6 +193,7 @@ const COLUMNS: { key: Variant; label: string }[] = [
   { key: 'flaxen', label: 'flaxen Batcher' },
   { key: 'ort', label: 'onnxruntime run/request' },
   { key: 'ort-merged', label: 'onnxruntime merged' },
+  { key: 'http', label: 'no model (HTTP only)' },
 ]
 
 export const serve: Suite = {
@@ -203,9 +204,9 @@ export const serve: Suite = {
   primary: 'flaxen',
   columns: COLUMNS,
   method:
-    `three servers, each its own process, all examples/server.ts serve() (same node:http handling, JSON parsing and response; same weights, digits.msgpack), only the model call differs: ` +
+    `four servers, each its own process, all examples/server.ts serve() (same node:http handling, JSON parsing and response; same weights, digits.msgpack), only the model call differs: ` +
     `flaxen Batcher = the example (Batcher { maxBatchSize: 64, maxWaitUs: 500 } over jit, f.async); onnxruntime run/request = a session.run per request; ` +
-    `onnxruntime merged = concurrent requests merged into one session.run (queue: 64 rows or the next event-loop turn, one run at a time, as the Batcher). ` +
+    `onnxruntime merged = concurrent requests merged into one session.run (queue: 64 rows or the next event-loop turn, one run at a time, as the Batcher); no model = the same server answering zero logits at once (the HTTP handling's own ceiling). ` +
     `ort: one session, batch axis free (dim_param), intra-op threads = the thread count, not spinning (ort's better setting here), sequential, graph optimisation all. run at the largest thread count only; autocannon in the bench worker (another process, sharing the cores), pipelining 1, ${IMAGES} test images cycled; ` +
     `per cell a ${TIMES.cellWarmup} s warm-up then ${TIMES.cell} s measured (${QUICK_TIMES.cell} s and ${QUICK_CONNECTIONS.join(', ')} connections only under --quick). ` +
     `req/s = 2xx responses ÷ the run's time; p50/p99 = client-side latency of each response (µs histogram); loop delay = monitorEventLoopDelay({ resolution: 1 }) in the server over the measured run (an idle loop reads ≈ 1 ms). ` +
@@ -226,7 +227,7 @@ export const serve: Suite = {
           const answers: number[][] = []
           for (const body of requests) answers.push(await proc.logits(body))
           let maxLogitDiff = 0
-          if (variant !== 'flaxen') {
+          if (variant !== 'flaxen' && variant !== 'http') {
             const want = (await server('flaxen')).answers
             answers.forEach((row, i) => row.forEach((v, j) => (maxLogitDiff = Math.max(maxLogitDiff, Math.abs(v - want[i][j])))))
             if (!(maxLogitDiff <= TOLERANCE)) throw fail('E_MISMATCH', `logits differ from flaxen's by up to ${maxLogitDiff.toExponential(2)} (> ${TOLERANCE})`)
@@ -257,7 +258,7 @@ export const serve: Suite = {
 
     const impls = (c: number, measure: (variant: Variant) => Promise<Measurement>): Impl[] =>
       COLUMNS.map(({ key }) => {
-        if (key === 'flaxen' || ctx.ort !== null) return { key, foreign: key !== 'flaxen', run: () => measure(key) }
+        if (key === 'flaxen' || key === 'http' || ctx.ort !== null) return { key, foreign: key !== 'flaxen', run: () => measure(key) }
         // One note for both onnxruntime columns (the report prints each distinct note once).
         return { key, skip: key === 'ort' ? `onnxruntime: ${ctx.ortMissing}` : 'onnxruntime merged: not run either' }
       })
