@@ -38,14 +38,22 @@ test('bench serve --quick: rows with positive figures, one run per server feedin
   const [suite] = report.suites
   t.is(suite.name, 'serve')
   t.deepEqual(suite.notes, [])
-  t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['rps-c16', 'p50-c16', 'p99-c16', 'eld-p99-c16'])
+  const gptRows = ['gpt-ttft-s1', 'gpt-tps-s1', 'gpt-ttft-s8', 'gpt-tps-s8']
+  t.deepEqual(suite.rows.map((row: { id: string }) => row.id), ['rps-c16', 'p50-c16', 'p99-c16', 'eld-p99-c16', ...gptRows])
+  // GPT streaming (the tiny fixture under --quick): flaxen's time to first token and tokens/s.
+  for (const row of suite.rows.filter((r: { id: string }) => gptRows.includes(r.id))) {
+    t.true(positive(row.results.flaxen?.value), `${row.id}: ${JSON.stringify(row.results.flaxen)}`)
+    t.is(row.results.flaxen.extra.failed, 0)
+    t.true(row.notes.some((n: string) => n.startsWith('GPT streaming rows: flaxen only')))
+  }
   // 'http': the same server with no model, the ceiling column (always run).
   const keys = ortPresent ? ['flaxen', 'ort', 'ort-merged', 'http'] : ['flaxen', 'http']
-  for (const row of suite.rows) {
+  const digits = suite.rows.filter((r: { id: string }) => !gptRows.includes(r.id))
+  for (const row of digits) {
     t.is(row.threads, Math.max(...report.meta.threads))
     for (const key of keys) t.true(positive(row.results[key]?.value), `${row.id} ${key}`)
   }
-  const [rps, p50, p99, eld] = suite.rows
+  const [rps, p50, p99, eld] = digits
   for (const key of keys) {
     const run = rps.results[key].extra
     t.true(positive(run.requests) && positive(run.requestsPerRun) && positive(run.loopSamples), `${key}: ${JSON.stringify(run)}`)

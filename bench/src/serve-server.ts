@@ -17,12 +17,14 @@ import { loadOrt, ortPackageDir } from './ort-peer'
 import { merged, perRequest, type OrtModel } from './serve-ort'
 import type { VariableTree } from './onnx-vision'
 
-export type Variant = 'flaxen' | 'ort' | 'ort-merged' | 'http'
+export type Variant = 'flaxen' | 'ort' | 'ort-merged' | 'http' | 'flaxen-gpt'
 
 export interface ServerArgs {
   variant: Variant
   /** onnxruntime's intra-op threads (flaxen's pools read RAYON_NUM_THREADS from the environment). */
   threads: number
+  /** flaxen-gpt: the GPT-2 folder (config.json, model.safetensors) its /v1/generate serves. */
+  gptDir?: string
 }
 
 export interface LoopStats {
@@ -61,8 +63,9 @@ async function main(args: ServerArgs): Promise<void> {
     const make = args.variant === 'ort' ? perRequest : merged
     model = await make(ort, variables.params as VariableTree, args.threads)
   }
-  // The digits route only (`gpt: false`: no GPT-2 route loaded beside it, where the example has one).
-  const running = await serve({ port: 0, host: '127.0.0.1', gpt: false })
+  // The digits route only (`gpt: false`: no GPT-2 route loaded beside it), except for the GPT
+  // streaming rows (flaxen-gpt), which serve the folder given.
+  const running = await serve({ port: 0, host: '127.0.0.1', gpt: args.variant === 'flaxen-gpt' ? { dir: args.gptDir } : false })
   if (model !== null) {
     const m = model
     // x is the handler's [n, 8, 8, 1] float32 tensor, disposed once this settles: copied.

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHistogram } from 'node:perf_hooks'
 import { BENCH_DIR } from '../ort-peer'
+import { measureStreams, streamMeasurements } from '../serve-stream'
 import type { ServerArgs, StatsReply, Variant } from '../serve-server'
 import type { Case, Ctx, Impl, Suite } from '../suite'
 import type { Measurement } from '../types'
@@ -87,8 +88,8 @@ class ServerProcess {
     readonly url: string,
   ) {}
 
-  static start(variant: Variant, threads: number): Promise<ServerProcess> {
-    const args: ServerArgs = { variant, threads }
+  static start(variant: Variant, threads: number, gptDir?: string): Promise<ServerProcess> {
+    const args: ServerArgs = { variant, threads, gptDir }
     // The server's stderr is the worker's (the parent prints it); the IPC channel carries the port.
     const child = spawn(process.execPath, [SERVER_JS, JSON.stringify(args)], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     process.once('exit', () => child.kill())
@@ -291,6 +292,56 @@ export const serve: Suite = {
       })
       cases.push(read('p50', 'p50 latency (ms)', (o) => o.p50Ms), read('p99', 'p99 latency (ms)', (o) => o.p99Ms), read('eld-p99', 'server loop delay p99 (ms)', (o) => o.loopP99Ms))
     }
+    cases.push(...gptCases(ctx))
     return cases
   },
+}
+
+/** GPT streaming (POST /v1/generate, Server-Sent Events): concurrent streams at once. */
+const STREAMS = [1, 8]
+const GPT_REQUEST = { prompt: Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 1000), maxNewTokens: 32 }
+const QUICK_GPT_REQUEST = { prompt: [5, 6, 7, 8], maxNewTokens: 8 }
+
+/**
+ * Time to first token and tokens/s of the flaxen server streaming GPT-2 small (124M parameters,
+ * random weights from key 0 written once as safetensors; the tiny test fixture under --quick),
+ * flaxen only: there is no onnxruntime GPT-2 here to stream (its export needs PyTorch).
+ */
+function gptCases(ctx: Ctx): Case[] {
+  let started: Promise<ServerProcess> | undefined
+  const server = () =>
+    (started ??= (async () => {
+      const gpt = require('tsx/cjs/api').require(join('..', '..', '..', 'examples', 'gpt2-safetensors.ts'), __filename)
+      let dir: string = gpt.FIXTURE_DIR ?? join(REPO, '__test__', 'fixtures', 'gpt2-tiny')
+      if (!ctx.quick) {
+        dir = join(require('node:os').tmpdir(), 'flaxen-bench-gpt2-small-random')
+        if (!require('node:fs').existsSync(join(dir, 'model.safetensors'))) gpt.writeGpt2Safetensors(dir, { seed: 0 })
+      }
+      return ServerProcess.start('flaxen-gpt', ctx.threads, dir)
+    })())
+  const request = ctx.quick ? QUICK_GPT_REQUEST : GPT_REQUEST
+  const runs = new Map<number, Promise<ReturnType<typeof streamMeasurements>>>()
+  const measured = (n: number) => {
+    let r = runs.get(n)
+    if (r === undefined) {
+      r = (async () => {
+        const s = await server()
+        const report = await measureStreams(s.url, { concurrency: n, streams: ctx.quick ? n : 3 * n, request, warmup: 1 })
+        if (report.failed > 0) throw fail('E_STREAM', `${report.failed} streams failed: ${report.errors.join('; ')}`)
+        return streamMeasurements(report)
+      })()
+      runs.set(n, r)
+    }
+    return r
+  }
+  const impls = (pick: (m: ReturnType<typeof streamMeasurements>) => Measurement, n: number): Impl[] =>
+    COLUMNS.map(({ key }): Impl => (key === 'flaxen' ? { key, run: async () => pick(await measured(n)) } : { key, skip: 'GPT streaming rows: flaxen only (no onnxruntime GPT-2 without the PyTorch export)' }))
+  const what = `${request.prompt.length}-token prompt, ${request.maxNewTokens} new tokens`
+  return STREAMS.flatMap((n): Case[] => {
+    const streams = `${n} stream${n === 1 ? '' : 's'} at once`
+    return [
+      { id: `gpt-ttft-s${n}`, label: `GPT time to first token (ms), ${streams}`, params: { streams: n, what }, toValue: (ns) => ns / 1e6, impls: impls((m) => m.ttft, n) },
+      { id: `gpt-tps-s${n}`, label: `GPT tokens/s (all streams), ${streams}`, params: { streams: n, what }, toValue: (ns) => 1e9 / ns, impls: impls((m) => m.tokensPerSec, n) },
+    ]
+  })
 }
