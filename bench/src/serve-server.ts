@@ -57,7 +57,7 @@ async function main(args: ServerArgs): Promise<void> {
     // the ceiling of any model's server here.
     const stats = { batches: 0, requests: 0, rows: 0 }
     model = { stats, infer: async (_x, n) => (stats.batches++, stats.requests++, (stats.rows += n), new Float32Array(n * 10)), release: async () => undefined }
-  } else if (args.variant !== 'flaxen') {
+  } else if (args.variant === 'ort' || args.variant === 'ort-merged') {
     const ort = loadOrt(ortPackageDir())
     const { variables } = example('digits.ts').loadClassifier()
     const make = args.variant === 'ort' ? perRequest : merged
