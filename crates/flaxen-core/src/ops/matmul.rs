@@ -242,12 +242,14 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// `matmul(a, transpose(w))` for a 2-D w of shape (n, k): the same values and errors, without
-/// the transposed copy of w when both are float32 and the CPU has AVX-512 (`gemm::gemm_nt`,
-/// which sums every output as the product with the copy does: the same bits).
-/// Plans rewrite `x @ w.T` into it (`plan/compile.rs`).
+/// the transposed copy of w when both are float32, a has two rows or more per batch entry and
+/// the CPU has AVX-512 (`gemm::gemm_nt`, which sums every output as the product with the copy
+/// does: the same bits). One row takes the copy: the matrix-vector product streams it fastest.
+/// Plans rewrite `x @ w.T` over rows into it (`plan/compile.rs`).
 pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     t_shape(w.shape())?;
-    let direct = w.ndim() == 2 && a.ndim() >= 1 && a.dtype() == DType::F32 && w.dtype() == DType::F32 && a.shape().last() == Some(&w.shape()[1]) && crate::cpu::has_avx512f();
+    let rows = if a.ndim() < 2 { 1 } else { a.shape()[a.ndim() - 2] };
+    let direct = w.ndim() == 2 && rows >= 2 && a.dtype() == DType::F32 && w.dtype() == DType::F32 && a.shape().last() == Some(&w.shape()[1]) && crate::cpu::has_avx512f();
     if !direct {
         return matmul(a, &crate::ops::transpose(w, None)?);
     }
@@ -257,7 +259,6 @@ pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
         let mut shape = a.shape()[..a.ndim() - 1].to_vec();
         shape.push(n);
         // Entry by entry as `matmul` runs a batched a (and so with its bits): `rows` rows each.
-        let rows = if a.ndim() == 1 { 1 } else { a.shape()[a.ndim() - 2] };
         let nb = numel(&a.shape()[..a.ndim().saturating_sub(2)]);
         if nb * rows * n == 0 || k == 0 {
             return Ok(Tensor::zeros(&shape, DType::F32));

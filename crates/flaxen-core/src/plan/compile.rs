@@ -58,9 +58,8 @@ pub(super) fn fuse_transposed(g: &mut Graph) {
         return;
     };
     for i in 0..g.nodes.len() {
-        // Products of one row (a decode step) keep the transposed copy: the matrix-vector
-        // product streams it fastest, and reading w in place in its summation order (the bits
-        // eager gives) is ~4x slower, see gemm/transposed.rs.
+        // Products of one row (a decode step) keep the transposed copy, which plan reuse keeps
+        // between calls: the matrix-vector product streams it fastest (ops::matmul_t).
         if g.nodes[i].op != matmul {
             continue;
         }

@@ -312,13 +312,8 @@ unsafe fn gemv_split_k(g: &Gemm, threads: usize) {
         unsafe { gemv(&sub) };
     });
     // SAFETY: C has n floats (m = 1), written by part 0 above.
-    add_partials(unsafe { std::slice::from_raw_parts_mut(g.c, n) }, &partial);
-}
-
-/// y += each n-float part of `partial`, part after part: the order the split products'
-/// bits depend on (`gemv_split_k` and the transposed product's).
-fn add_partials(y: &mut [f32], partial: &[f32]) {
-    for part in partial.chunks_exact(y.len()) {
+    let y = unsafe { std::slice::from_raw_parts_mut(g.c, n) };
+    for part in partial.chunks_exact(n) {
         for (a, &b) in y.iter_mut().zip(part) {
             *a += b;
         }

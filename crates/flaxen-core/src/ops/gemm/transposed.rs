@@ -4,23 +4,18 @@
 //! safetensors file stay shared between the processes that map them, and a model compiled for
 //! several shapes does not hold one transposed copy per plan.
 //!
-//! * One row: each output is a dot product of x with a contiguous row of W. Blocks of 16 rows
-//!   are transposed in registers so that each output sums exactly as the matrix-vector product
-//!   (`gemv`) sums it for the transposed copy, split over k the same way on several threads.
-//!   That order costs: measured ~4x slower than `gemv` on the copy (2304×768: 322 against
-//!   85 µs), so plans keep the copy for one-row products and only direct calls come here.
-//! * More rows: W is cut into bands of 128 of its rows (128 columns of C); each band is
-//!   transposed into the microkernel's panel layout in a per-thread buffer and multiplied as
-//!   `BKind::Panels`. The microkernel's depth blocks depend on m alone, so every output sums
-//!   in the order `matmul(a, transpose(w))` sums it: the same bits.
+//! W is cut into bands of 128 of its rows (128 columns of C); each band is transposed into the
+//! microkernel's panel layout in a per-thread buffer and multiplied as `BKind::Panels`. The
+//! microkernel's depth blocks depend on m alone, so every output sums in the order
+//! `matmul(a, transpose(w))` sums it: the same bits. Two rows of A or more: a single row sums
+//! as the matrix-vector product does, and reading W in place in that order measured ~4x
+//! slower than `gemv` on the copy, so one-row products keep the copy (`ops::matmul_t`).
 
 use std::cell::RefCell;
 
-use super::{add_partials, gemm_st, BKind, Gemm, PackBuf, PANEL, PAR_GEMV, PAR_WORK};
+use super::{gemm_st, BKind, Gemm, PackBuf, PANEL, PAR_WORK};
 use crate::par::SendPtr;
 
-/// Floats ahead that each row stream of the one-row product prefetches (1 KiB, as `gemv`).
-const PREFETCH: usize = 256;
 /// Rows of W (columns of C) per band of the many-rows product.
 const BAND: usize = 4 * PANEL;
 
@@ -32,41 +27,15 @@ thread_local! {
 /// Runs the product, split across the pool when `parallel` and it is large enough.
 ///
 /// # Safety
-/// AVX-512F must be available. `a` holds m×k floats (row stride k), `w` n×k (row stride k), `c`
+/// AVX-512F must be available; m ≥ 2. `a` holds m×k floats (row stride k), `w` n×k (row stride k), `c`
 /// m×n writable floats (row stride n) overlapping neither, and no other thread touches `c`.
 pub(crate) unsafe fn gemm_nt(m: usize, n: usize, k: usize, a: *const f32, w: *const f32, c: *mut f32, parallel: bool) {
     if m == 0 || n == 0 {
         return;
     }
+    debug_assert!(m >= 2, "one-row products take the transposed copy");
     let threads = if parallel { rayon::current_num_threads() } else { 1 };
     let (ap, wp, cp) = (SendPtr(a as *mut f32), SendPtr(w as *mut f32), SendPtr(c));
-    if m == 1 {
-        // As `gemm` runs the matrix-vector product of the transposed copy: whole on one thread
-        // below PAR_GEMV, else split over k into one part per thread (the partials added in
-        // order), or, with too little depth for that, over the outputs.
-        let work = n * k;
-        if threads > 1 && work >= PAR_GEMV && k >= 2 * threads {
-            let mut partial = vec![0f32; (threads - 1) * n];
-            let pp = SendPtr(partial.as_mut_ptr());
-            crate::par::each(threads, |t| {
-                let (k0, k1) = (k * t / threads, k * (t + 1) / threads);
-                let y = if t == 0 { cp.get() } else { pp.get().wrapping_add((t - 1) * n) };
-                // SAFETY: part t writes its own n floats; depths k0..k1 are inside x and W.
-                unsafe { dots(ap.get(), wp.get(), k, k0, k1, y, n) };
-            });
-            // SAFETY: C has n floats, written by part 0.
-            add_partials(unsafe { std::slice::from_raw_parts_mut(c, n) }, &partial);
-        } else {
-            let parts = if threads > 1 && work >= PAR_GEMV { (2 * threads).min(n.div_ceil(64)) } else { 1 };
-            crate::par::each(parts, |t| {
-                let (j0, j1) = (n * t / parts, n * (t + 1) / parts);
-                // SAFETY: rows j0..j1 of W and entries j0..j1 of C are inside the operands, and
-                // each part writes its own entries.
-                unsafe { dots(ap.get(), wp.get().add(j0 * k), k, 0, k, cp.get().add(j0), j1 - j0) };
-            });
-        }
-        return;
-    }
     let bands = n.div_ceil(BAND);
     let band = |b: usize| {
         let (j0, j1) = (b * BAND, ((b + 1) * BAND).min(n));
@@ -185,78 +154,5 @@ impl Block {
         stage!(1: (0, 2), (1, 3), (4, 6), (5, 7));
         stage!(2: (0, 1), (2, 3), (4, 5), (6, 7));
         v
-    }
-}
-
-/// y[j] = Σ x[p]·W[j, p] over depths k0..k1 for `rows` rows of W (row stride `ldw`), summed as
-/// `gemv` sums the transposed copy: per group of 8 depths (then 4, then 1) a product chain
-/// x·w, fma, fma, … added to y (the first group's chain is y).
-///
-/// # Safety
-/// AVX-512F; `x` readable at depths k0..k1, `w` for `rows` rows of stride `ldw` at those
-/// depths, `y` writable for `rows` floats.
-#[target_feature(enable = "avx512f")]
-unsafe fn dots(x: *const f32, w: *const f32, ldw: usize, k0: usize, k1: usize, y: *mut f32, rows: usize) {
-    use std::arch::x86_64::*;
-    let step = i32::try_from(ldw).expect("a weight row of fewer than 2^31 / 16 floats");
-    let idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(step));
-    let full = rows - rows % 16;
-    let block = Block::new();
-    // SAFETY (whole body): rows j..j+16 ≤ rows and depths p.. < k1 are inside the operands.
-    unsafe {
-        for j in (0..full).step_by(16) {
-            let row = |i: usize, p: usize| w.add((j + i) * ldw + p);
-            // The first group's chain is the sum; each later one is added to it.
-            let mut acc = _mm512_setzero_ps();
-            let mut first = true;
-            let mut p = k0;
-            while p + 8 <= k1 {
-                // The 16 row streams are too many for the hardware prefetchers to keep ahead
-                // of: each row is prefetched 1 KiB on, once per cache line.
-                if (p - k0) % 16 == 0 {
-                    for i in 0..16 {
-                        _mm_prefetch::<_MM_HINT_T0>(row(i, 0).wrapping_add(p + PREFETCH) as *const i8);
-                    }
-                }
-                let v = block.read(row(0, 0), ldw, p);
-                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), v[0]);
-                for (r, &c) in v.iter().enumerate().skip(1) {
-                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), c, s);
-                }
-                acc = if first { s } else { _mm512_add_ps(acc, s) };
-                first = false;
-                p += 8;
-            }
-            // The depth's tail: a group of 4 (as gemv makes one), then single depths.
-            while p < k1 {
-                let g = if p + 4 <= k1 { 4 } else { 1 };
-                let mut s = _mm512_mul_ps(_mm512_set1_ps(*x.add(p)), _mm512_i32gather_ps::<4>(idx, row(0, p)));
-                for r in 1..g {
-                    s = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p + r)), _mm512_i32gather_ps::<4>(idx, row(0, p + r)), s);
-                }
-                acc = if first { s } else { _mm512_add_ps(acc, s) };
-                first = false;
-                p += g;
-            }
-            _mm512_storeu_ps(y.add(j), acc);
-        }
-        // The last rows one by one, in the same order.
-        for j in full..rows {
-            let r = w.add(j * ldw);
-            let mut acc = 0f32;
-            let mut first = true;
-            let mut p = k0;
-            while p < k1 {
-                let g = if p + 8 <= k1 { 8 } else if p + 4 <= k1 { 4 } else { 1 };
-                let mut s = *x.add(p) * *r.add(p);
-                for q in 1..g {
-                    s = (*x.add(p + q)).mul_add(*r.add(p + q), s);
-                }
-                acc = if first { s } else { acc + s };
-                first = false;
-                p += g;
-            }
-            *y.add(j) = acc;
-        }
     }
 }
