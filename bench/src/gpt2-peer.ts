@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BENCH_DIR, type Ort, type OrtSession, type OrtTensor } from './ort-peer'
+import { BENCH_DIR, sessionOptions, type Ort, type OrtSession, type OrtTensor } from './ort-peer'
 import { measureAsync } from './timing'
 import type { Stats, TimingOptions } from './types'
 
@@ -62,12 +62,7 @@ function prefillFeeds(ort: Ort, ids?: number[]): Record<string, OrtTensor> {
 }
 
 async function session(ort: Ort, dir: string, which: 'prefill' | 'decode', threads: number): Promise<OrtSession> {
-  return ort.InferenceSession.create(join(dir, `${which}.onnx`), {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  })
+  return ort.InferenceSession.create(join(dir, `${which}.onnx`), sessionOptions(threads))
 }
 
 /**

@@ -45,18 +45,16 @@ export function detectOrt(): PeerInfo {
 
 export const loadOrt = (dir: string): Ort => require(dir)
 
+/** The session options of every onnxruntime column: `threads` intra-op threads, the sequential executor. */
+export const sessionOptions = (threads: number) => ({ intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })
+
 /**
  * Times `session.run` of `graph` (each run awaited) with `threads` intra-op threads and the
  * sequential executor. Feeds are built once, as a user keeps their input buffers; the session is
  * released afterwards so its thread pool is gone before the next implementation runs.
  */
 export async function measureOrt(ort: Ort, graph: OnnxGraph, feeds: Record<string, Float32Array>, threads: number, timing: TimingOptions): Promise<Stats> {
-  const session = await ort.InferenceSession.create(onnxModel(graph), {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  })
+  const session = await ort.InferenceSession.create(onnxModel(graph), sessionOptions(threads))
   try {
     const shapes = new Map(graph.inputs.map((i) => [i.name, i.shape]))
     const tensors: Record<string, OrtTensor> = {}

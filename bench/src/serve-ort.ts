@@ -13,7 +13,7 @@
 // called.
 import { mnistCnnGraph, type VariableTree } from './onnx-vision'
 import { onnxModel } from './onnx-model'
-import type { Ort, OrtSession } from './ort-peer'
+import { sessionOptions, type Ort, type OrtSession } from './ort-peer'
 
 export const PIXELS = 64
 export const CLASSES = 10
@@ -44,7 +44,7 @@ const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } }
 function session(ort: Ort, params: VariableTree, threads: number): Promise<OrtSession> {
   const graph = mnistCnnGraph(params, { inputShape: [1, 8, 8, 1] })
   for (const v of [...graph.inputs, ...graph.outputs]) v.symbolic = { 0: 'N' }
-  return ort.InferenceSession.create(onnxModel(graph), { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', extra: NO_SPIN })
+  return ort.InferenceSession.create(onnxModel(graph), { ...sessionOptions(threads), extra: NO_SPIN })
 }
 
 /** Any number of rows, in runs of at most 64 (the example's largest batch). */

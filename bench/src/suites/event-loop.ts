@@ -18,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Tensor } from 'flaxen'
 import { Batcher, jnp } from 'flaxen'
 import { onnxModel } from '../onnx-model'
-import type { Ort } from '../ort-peer'
+import { sessionOptions, type Ort } from '../ort-peer'
 import { ORT, oneAndMax, type Case, type Ctx, type Impl, type Suite } from '../suite'
 import { summarize } from '../timing'
 import type { Measurement, TimingOptions } from '../types'
@@ -99,9 +99,8 @@ async function flaxenRun(ctx: Ctx): Promise<Outcome> {
   }
 }
 
-/** A session of `graph` with the session options of the other suites' onnxruntime columns (./ort-peer measureOrt). */
-const ortSession = (ort: Ort, ctx: Ctx, graph: ReturnType<typeof mlpOnnx>) =>
-  ort.InferenceSession.create(onnxModel(graph), { intraOpNumThreads: ctx.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })
+/** A session of `graph` with the other suites' onnxruntime options. */
+const ortSession = (ort: Ort, ctx: Ctx, graph: ReturnType<typeof mlpOnnx>) => ort.InferenceSession.create(onnxModel(graph), sessionOptions(ctx.threads))
 
 async function ortRun(ort: Ort, ctx: Ctx): Promise<Outcome> {
   const graph = mlpOnnx(BATCH)
