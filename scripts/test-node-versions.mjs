@@ -36,7 +36,9 @@ function nodeBinary(version) {
   return bin
 }
 
-let failed = false
+// Outcomes are also printed last on stdout: a CI log shown by its tail would otherwise end with
+// the last Node's passing summary and hide an earlier one's failure.
+const outcomes = []
 for (const version of versions.length ? versions : PINNED) {
   const node = nodeBinary(version)
   const reported = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
@@ -46,9 +48,7 @@ for (const version of versions.length ? versions : PINNED) {
   // on it; the PATH entry makes `node` in the tests' own child processes the same binary.
   const env = { ...process.env, PATH: `${join(node, '..')}:${process.env.PATH}` }
   const r = spawnSync(node, [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...avaArgs], { cwd: root, env, stdio: 'inherit' })
-  if (r.status !== 0) {
-    console.error(`test-node-versions: Node ${reported} failed (${r.status ?? r.signal})`)
-    failed = true
-  }
+  outcomes.push({ reported, ok: r.status === 0, how: r.status ?? r.signal })
 }
-process.exit(failed ? 1 : 0)
+for (const o of outcomes) console.log(`test-node-versions: Node ${o.reported} ${o.ok ? 'passed' : `FAILED (exit ${o.how}); its ava output is above`}`)
+process.exit(outcomes.every((o) => o.ok) ? 0 : 1)
