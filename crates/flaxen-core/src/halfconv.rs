@@ -178,7 +178,7 @@ pub fn narrow_f16(src: &[f32], dst: &mut [u16]) {
 /// Whether the CPU converts float16 in hardware (F16C); below the AVX2 level (`FLAXEN_CPU`) the
 /// portable code runs, so tests can exercise it. The results are the same either way.
 #[cfg(target_arch = "x86_64")]
-fn has_f16c() -> bool {
+pub(crate) fn has_f16c() -> bool {
     use std::sync::atomic::{AtomicU8, Ordering};
     static F16C: AtomicU8 = AtomicU8::new(0);
     match F16C.load(Ordering::Relaxed) {

@@ -2,7 +2,8 @@
 //! count 1..=12 of the last row panel, one or two vectors, masked last columns), in-place and
 //! packed B, matvec (M = 1), the parallel splits, and the fused masked product
 //! `matmul_masked` (= matmul(a, triu/tril(b, k))). Every test also runs in a child process with
-//! `FLAXEN_NO_SIMD=1`, where the portable paths (matrixmultiply, plain matvec) run instead.
+//! `FLAXEN_NO_SIMD=1`, where the portable paths (matrixmultiply, plain matvec) run instead, and
+//! at `FLAXEN_CPU=avx2` (the AVX2 matvec).
 
 use flaxen_core::ops::{matmul, matmul_masked, tril, triu};
 use flaxen_core::Tensor;
@@ -59,24 +60,28 @@ fn with_threads(threads: usize, f: impl FnOnce() + Send) {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f);
 }
 
-/// Runs the named test in a child with FLAXEN_NO_SIMD=1 (the CPU choice is made once per
-/// process) and asserts it passed.
+/// Runs the named test again in children at the lower CPU levels (the choice is made once per
+/// process): `FLAXEN_CPU=avx2` (AVX2 kernels such as the matvec's) and `FLAXEN_NO_SIMD=1`
+/// (the portable paths); asserts each passed. On a CPU without AVX-512 the first repeats the
+/// parent's run.
 fn also_plain(name: &str) {
     if std::env::var_os("FLAXEN_GEMM_CHILD").is_some() {
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--test-threads=1"])
-        .env("FLAXEN_NO_SIMD", "1")
-        .env("FLAXEN_GEMM_CHILD", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
-        "{name} with FLAXEN_NO_SIMD=1:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (var, value) in [("FLAXEN_CPU", "avx2"), ("FLAXEN_NO_SIMD", "1")] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--test-threads=1"])
+            .env(var, value)
+            .env("FLAXEN_GEMM_CHILD", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+            "{name} with {var}={value}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -47,7 +47,9 @@ fn widening_report() -> Vec<String> {
             let want = flaxen_core::ops::matmul(&x, &wide).unwrap();
             assert_eq!(got.dtype(), DType::F32);
             let (g, e) = (digest(&got), digest(&want));
-            out.push(if g == e { format!("{m}x{k}x{n} {dt} ok") } else { format!("{m}x{k}x{n} {dt} {g} != {e}") });
+            // A matvec's line carries its digest: the AVX2 and AVX-512 matvecs sum in the same order.
+            let bits = if m == 1 { format!(" {e}") } else { String::new() };
+            out.push(if g == e { format!("{m}x{k}x{n} {dt}{bits} ok") } else { format!("{m}x{k}x{n} {dt} {g} != {e}") });
             // Batched, with the weights broadcast over the batch.
             let xb = f32s(&[3, m, k], 7 + i as u64);
             let (gb, eb) = (
@@ -70,17 +72,25 @@ fn widening_matmul_equals_the_float32_product_of_the_widened_weights() {
     }
     let here = widening_report();
     assert!(here.iter().all(|l| l.ends_with(" ok")), "{here:#?}");
-    // The portable paths (no AVX-512: matrixmultiply, the plain matvec) in a child process.
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["widening_matmul_equals_the_float32_product_of_the_widened_weights", "--exact", "--nocapture"])
-        .env("FLAXEN_NO_SIMD", "1")
-        .env("FLAXEN_HALF_CHILD", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&child.stdout);
-    let plain: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("REPORT ")).collect();
-    assert_eq!(plain.len(), here.len(), "child output:\n{text}");
-    assert!(plain.iter().all(|l| l.ends_with(" ok")), "{plain:#?}");
+    // The AVX2 matvec (FLAXEN_CPU=avx2) and the portable paths (no SIMD: matrixmultiply, the
+    // plain matvec), each in a child process.
+    for (var, value) in [("FLAXEN_CPU", "avx2"), ("FLAXEN_NO_SIMD", "1")] {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["widening_matmul_equals_the_float32_product_of_the_widened_weights", "--exact", "--nocapture"])
+            .env(var, value)
+            .env("FLAXEN_HALF_CHILD", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&child.stdout);
+        let lower: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("REPORT ")).collect();
+        assert_eq!(lower.len(), here.len(), "{var}={value}, child output:\n{text}");
+        assert!(lower.iter().all(|l| l.ends_with(" ok")), "{var}={value}: {lower:#?}");
+        if var == "FLAXEN_CPU" {
+            let matvecs = |lines: &[&str]| lines.iter().filter(|l| l.starts_with("1x")).map(|l| l.to_string()).collect::<Vec<_>>();
+            let mine: Vec<&str> = here.iter().map(|l| l.as_str()).collect();
+            assert_eq!(matvecs(&lower), matvecs(&mine), "the AVX2 matvec gives other bits than this level's");
+        }
+    }
 }
 
 #[test]

@@ -47,6 +47,18 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
             }
         };
     }
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx2_fma() && (g.bkind != BKind::F16 || crate::halfconv::has_f16c()) {
+        // SAFETY: AVX2 and FMA (and F16C for float16) were detected; the caller vouches for the blocks.
+        return unsafe {
+            match g.bkind {
+                BKind::F32 => gemv_avx2::<KIND_F32>(g),
+                BKind::Bf16 => gemv_avx2::<KIND_BF16>(g),
+                BKind::F16 => gemv_avx2::<KIND_F16>(g),
+                BKind::Panels => unreachable!("unpacked above"),
+            }
+        };
+    }
     if g.bkind != BKind::F32 {
         // SAFETY: same contract, with B widened into a float32 copy (portable path only).
         return g.with_f32_b(|w| unsafe { gemv(w) });
@@ -264,6 +276,136 @@ unsafe fn bf16_step<const R: usize, const V: usize>(
             }
             _mm512_storeu_ps(at, a);
             _mm512_storeu_ps(at.add(16), b);
+        }
+    }
+}
+
+/// `gemv_avx512` for CPUs with AVX2 and FMA but no AVX-512: the same passes over groups of
+/// rows, eight columns per vector. Each column sums the same products in the same order as the
+/// AVX-512 loop (a chain over the group's rows, then added to y), so both give the same bits.
+///
+/// # Safety
+/// AVX2 and FMA (and F16C when `K` is float16) must be available; as `gemv`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gemv_avx2<const K: u8>(g: &Gemm) {
+    let (k, n) = (g.k, g.n);
+    for j0 in (0..n).step_by(JB) {
+        let len = (n - j0).min(JB);
+        let mut first = !g.accumulate;
+        let mut p = 0;
+        // SAFETY: rows p..p+R < k and columns j0..j0+len ≤ n are inside W; y has n floats.
+        unsafe {
+            while p + 8 <= k {
+                rows_avx2::<8, K>(g, p, j0, len, first);
+                first = false;
+                p += 8;
+            }
+            while p + 4 <= k {
+                rows_avx2::<4, K>(g, p, j0, len, first);
+                first = false;
+                p += 4;
+            }
+            while p < k {
+                rows_avx2::<1, K>(g, p, j0, len, first);
+                first = false;
+                p += 1;
+            }
+        }
+    }
+}
+
+/// Eight elements of a row of W from `w` (a byte pointer to element j) as float32 lanes, as
+/// `load16` does for sixteen: lanes past `n` (< 8 at a row's end) are zero and never read.
+///
+/// # Safety
+/// AVX2 (F16C for float16); `w` readable for `min(n, 8)` elements of kind `K`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn load8<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // SAFETY: as the function's contract (a partial vector is copied element by element).
+    unsafe {
+        if K == KIND_F32 {
+            if n >= 8 {
+                return _mm256_loadu_ps(w as *const f32);
+            }
+            let mut tail = [0f32; 8];
+            std::ptr::copy_nonoverlapping(w as *const f32, tail.as_mut_ptr(), n);
+            return _mm256_loadu_ps(tail.as_ptr());
+        }
+        let h = if n >= 8 {
+            _mm_loadu_si128(w as *const __m128i)
+        } else {
+            let mut tail = [0u16; 8];
+            std::ptr::copy_nonoverlapping(w as *const u16, tail.as_mut_ptr(), n);
+            _mm_loadu_si128(tail.as_ptr() as *const __m128i)
+        };
+        if K == KIND_BF16 {
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        } else {
+            _mm256_cvtph_ps(h)
+        }
+    }
+}
+
+/// `rows_avx512` with eight-lane vectors: y[j0..j0+len] (+)= Σ_{r<R} x[p+r]·W[p+r, j0..j0+len].
+/// Two vectors per step, so each row stream is prefetched once per 64 bytes of float32.
+///
+/// # Safety
+/// AVX2 and FMA (F16C for float16); rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rows_avx2<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
+    use std::arch::x86_64::*;
+    let size = if K == KIND_F32 { 4 } else { 2 };
+    debug_assert_eq!(size, g.bkind.size());
+    // SAFETY (whole body): x[p+r], W[p+r, j0+j] and y[j0+j] for r < R, j < len are inside the
+    // operands by the caller's guarantee; a partial vector goes through a copy.
+    unsafe {
+        let y = g.c.add(j0);
+        let mut xs = [_mm256_setzero_ps(); R];
+        let mut ws = [g.b; R];
+        for r in 0..R {
+            xs[r] = _mm256_set1_ps(*g.a.add(p + r));
+            ws[r] = g.b_at(p + r, j0);
+        }
+        let (row_bytes, next) = (len * size, R * g.ldb * size);
+        let mut j = 0;
+        while len - j >= 16 {
+            let at = prefetch_at(j * size, row_bytes, next);
+            for w in &ws {
+                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(at) as *const i8);
+            }
+            let (w0, w1) = (ws[0].add(j * size), ws[0].add((j + 8) * size));
+            let mut s0 = _mm256_mul_ps(xs[0], load8::<K>(w0, 8));
+            let mut s1 = _mm256_mul_ps(xs[0], load8::<K>(w1, 8));
+            for r in 1..R {
+                s0 = _mm256_fmadd_ps(xs[r], load8::<K>(ws[r].add(j * size), 8), s0);
+                s1 = _mm256_fmadd_ps(xs[r], load8::<K>(ws[r].add((j + 8) * size), 8), s1);
+            }
+            if !first {
+                s0 = _mm256_add_ps(_mm256_loadu_ps(y.add(j)), s0);
+                s1 = _mm256_add_ps(_mm256_loadu_ps(y.add(j + 8)), s1);
+            }
+            _mm256_storeu_ps(y.add(j), s0);
+            _mm256_storeu_ps(y.add(j + 8), s1);
+            j += 16;
+        }
+        while j < len {
+            let m = (len - j).min(8);
+            let mut s = _mm256_mul_ps(xs[0], load8::<K>(ws[0].add(j * size), m));
+            for r in 1..R {
+                s = _mm256_fmadd_ps(xs[r], load8::<K>(ws[r].add(j * size), m), s);
+            }
+            let mut out = [0f32; 8];
+            _mm256_storeu_ps(out.as_mut_ptr(), s);
+            for (i, v) in out.iter().take(m).enumerate() {
+                let dst = y.add(j + i);
+                *dst = if first { *v } else { *dst + v };
+            }
+            j += 8;
         }
     }
 }
