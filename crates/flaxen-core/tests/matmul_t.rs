@@ -3,6 +3,8 @@
 //! as the microkernel does), and a naive f64 reference (1e-5 of Σ|a||w|), over the shapes that reach each path: one row (the dot products, with
 //! and without a ragged k tail, split across threads), bands of W (partial last panel and band,
 //! several bands per thread), batched and 1-D a, k = 0, and the fallback for other dtypes.
+//! The row and band tests also run in children at `FLAXEN_CPU=avx2` and `baseline`, where w is
+//! read in place by matrixmultiply (`BKind::F32T`) instead of the AVX-512 `gemm_nt`.
 
 mod common;
 
@@ -80,4 +82,28 @@ fn empty_and_fallback_cases() {
     let e = matmul_t(&t(&[2, 8], 3), &t(&[5, 9], 4)).unwrap_err();
     let e2 = matmul(&t(&[2, 8], 3), &transpose(&t(&[5, 9], 4), None).unwrap()).unwrap_err();
     assert_eq!(e.to_string(), e2.to_string());
+}
+
+/// Re-runs the tests above at the lower CPU levels (chosen once per process, so in children).
+#[test]
+fn at_the_lower_cpu_levels() {
+    if std::env::var_os("FLAXEN_MATMUL_T_CHILD").is_some() {
+        return;
+    }
+    for level in ["avx2", "baseline"] {
+        for name in ["one_row_dot_products", "bands_of_w_give_the_transposed_products_bits", "on_one_thread_and_two"] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([name, "--exact", "--test-threads=1"])
+                .env("FLAXEN_CPU", level)
+                .env("FLAXEN_MATMUL_T_CHILD", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+                "{name} at FLAXEN_CPU={level}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }

@@ -242,46 +242,57 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// `matmul(a, transpose(w))` for a 2-D w of shape (n, k): the same values and errors, without
-/// the transposed copy of w when both are float32, a has two rows or more per batch entry and
-/// the CPU has AVX-512 (`gemm::gemm_nt`, which sums every output as the product with the copy
-/// does: the same bits). One row takes the copy: the matrix-vector product streams it fastest.
-/// Plans rewrite `x @ w.T` over rows into it (`plan/compile.rs`).
+/// the transposed copy of w when both are float32 and a has two rows or more per batch entry.
+/// With AVX-512, `gemm::gemm_nt` sums every output as the product with the copy does; without,
+/// matrixmultiply reads w in place as a transposed B (`BKind::F32T`), packing the same values
+/// in the same order: the same bits either way. One row takes the copy: the matrix-vector
+/// product streams it fastest. Plans rewrite `x @ w.T` over rows into it (`plan/compile.rs`).
 pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     t_shape(w.shape())?;
     let rows = if a.ndim() < 2 { 1 } else { a.shape()[a.ndim() - 2] };
-    let direct = w.ndim() == 2 && rows >= 2 && a.dtype() == DType::F32 && w.dtype() == DType::F32 && a.shape().last() == Some(&w.shape()[1]) && crate::cpu::has_avx512f();
+    let direct = w.ndim() == 2 && rows >= 2 && a.dtype() == DType::F32 && w.dtype() == DType::F32 && a.shape().last() == Some(&w.shape()[1]);
     if !direct {
         return matmul(a, &crate::ops::transpose(w, None)?);
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        let (n, k) = (w.shape()[0], w.shape()[1]);
-        let mut shape = a.shape()[..a.ndim() - 1].to_vec();
-        shape.push(n);
-        // Entry by entry as `matmul` runs a batched a (and so with its bits): `rows` rows each.
-        let nb = numel(&a.shape()[..a.ndim().saturating_sub(2)]);
-        if nb * rows * n == 0 || k == 0 {
-            return Ok(Tensor::zeros(&shape, DType::F32));
-        }
-        let (av, wv) = (a.raw::<f32>(), w.raw::<f32>());
-        return Ok(Tensor::build::<f32>(shape, DType::F32, |c| {
-            let cp = SendPtr(c.as_mut_ptr());
-            let entry = |bi: usize, parallel: bool| {
-                // SAFETY: AVX-512F was detected; entry bi is rows×k floats of a and rows×n of c
-                // (c is new), w is n×k.
-                unsafe { gemm::gemm_nt(rows, n, k, av.as_ptr().add(bi * rows * k), wv.as_ptr(), cp.get().add(bi * rows * n), parallel) }
-            };
-            let work = rows * n * k;
-            if nb == 1 || work >= gemm::PAR_WORK || rayon::current_num_threads() == 1 {
-                (0..nb).for_each(|bi| entry(bi, true));
-            } else {
-                let per = (gemm::PAR_WORK / work).max(1);
-                (0..nb).into_par_iter().with_min_len(per).for_each(|bi| entry(bi, false));
-            }
-        }));
+    let (n, k) = (w.shape()[0], w.shape()[1]);
+    let mut shape = a.shape()[..a.ndim() - 1].to_vec();
+    shape.push(n);
+    // Entry by entry as `matmul` runs a batched a (and so with its bits): `rows` rows each.
+    let nb = numel(&a.shape()[..a.ndim().saturating_sub(2)]);
+    if nb * rows * n == 0 || k == 0 {
+        return Ok(Tensor::zeros(&shape, DType::F32));
     }
-    #[allow(unreachable_code)]
-    matmul(a, &crate::ops::transpose(w, None)?)
+    let (av, wv) = (a.raw::<f32>(), w.raw::<f32>());
+    let wide = crate::cpu::has_avx512f();
+    Ok(Tensor::build::<f32>(shape, DType::F32, |c| {
+        let cp = SendPtr(c.as_mut_ptr());
+        let entry = |bi: usize, parallel: bool| {
+            // SAFETY (both arms): entry bi is rows×k floats of a and rows×n of c (c is new), w
+            // is n×k; the AVX-512 arm runs only when AVX-512F was detected.
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                return unsafe { gemm::gemm_nt(rows, n, k, av.as_ptr().add(bi * rows * k), wv.as_ptr(), cp.get().add(bi * rows * n), parallel) };
+            }
+            let g = unsafe {
+                Gemm { m: rows, n, k, a: av.as_ptr().add(bi * rows * k), lda: k, b: wv.as_ptr() as *const u8, bkind: BKind::F32T, ldb: k, c: cp.get().add(bi * rows * n), ldc: n, accumulate: false }
+            };
+            // SAFETY: as above; C's block is this entry's own.
+            unsafe {
+                if parallel {
+                    gemm::gemm(&g)
+                } else {
+                    gemm::gemm_st(&g)
+                }
+            }
+        };
+        let work = rows * n * k;
+        if nb == 1 || work >= gemm::PAR_WORK || rayon::current_num_threads() == 1 {
+            (0..nb).for_each(|bi| entry(bi, true));
+        } else {
+            let per = (gemm::PAR_WORK / work).max(1);
+            (0..nb).into_par_iter().with_min_len(per).for_each(|bi| entry(bi, false));
+        }
+    }))
 }
 
 /// The shape (k, n) of wᵀ for matmul_t's w of shape (n, k); E_SHAPE unless w is 2-D.

@@ -225,7 +225,7 @@ unsafe fn pack_b_half<const BF16: bool>(kc: usize, nc: usize, b: *const u16, ldb
 /// rows of A to reuse each packed panel.
 pub(super) fn should_pack_b(g: &Gemm) -> bool {
     match g.bkind {
-        BKind::Panels => false,
+        BKind::Panels | BKind::F32T => false,
         BKind::F32 => g.m > 4 * MR && g.ldb >= 2048,
         BKind::Bf16 | BKind::F16 => true,
     }
@@ -276,7 +276,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                         BKind::F32 => pack_b(kc, nc, bsrc as *const f32, g.ldb, bbuf),
                         BKind::Bf16 => pack_b_half::<true>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
                         BKind::F16 => pack_b_half::<false>(kc, nc, bsrc as *const u16, g.ldb, bbuf),
-                        BKind::Panels => unreachable!("panels are never packed again"),
+                        BKind::Panels | BKind::F32T => unreachable!("panels are never packed again; gemm_st runs F32T on matrixmultiply"),
                     }
                 };
                 (bbuf as *const f32, NR)

@@ -30,8 +30,9 @@ fn prefetch_at(pos: usize, row_bytes: usize, next: usize) -> usize {
 /// As `gemm_st`.
 pub(crate) unsafe fn gemv(g: &Gemm) {
     debug_assert_eq!(g.m, 1);
-    if g.bkind == BKind::Panels {
-        // (gemm_st sends a single row of A over panels to the microkernel instead.)
+    if g.bkind == BKind::Panels || g.bkind == BKind::F32T {
+        // (gemm_st sends a single row of A over panels to the microkernel instead; matmul_t
+        // sends a single row over the transposed copy.)
         // SAFETY: same contract, with B unpacked into a row-major copy.
         return g.with_f32_b(|w| unsafe { gemv(w) });
     }
@@ -43,7 +44,7 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
                 BKind::F32 => gemv_avx512::<KIND_F32>(g),
                 BKind::Bf16 => gemv_avx512::<KIND_BF16>(g),
                 BKind::F16 => gemv_avx512::<KIND_F16>(g),
-                BKind::Panels => unreachable!("unpacked above"),
+                BKind::Panels | BKind::F32T => unreachable!("unpacked above"),
             }
         };
     }
@@ -55,7 +56,7 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
                 BKind::F32 => gemv_avx2::<KIND_F32>(g),
                 BKind::Bf16 => gemv_avx2::<KIND_BF16>(g),
                 BKind::F16 => gemv_avx2::<KIND_F16>(g),
-                BKind::Panels => unreachable!("unpacked above"),
+                BKind::Panels | BKind::F32T => unreachable!("unpacked above"),
             }
         };
     }

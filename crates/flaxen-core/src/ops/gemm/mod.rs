@@ -41,12 +41,16 @@ pub(crate) enum BKind {
     /// deep and contiguous (the microkernel's own order). Column offsets are multiples of
     /// `PANEL`.
     Panels,
+    /// float32 stored transposed: B[row, col] is at `col * ldb + row` (B = wᵀ of a row-major w,
+    /// `matmul_t` without AVX-512). Read in place by matrixmultiply's packing, whose strides
+    /// take any layout; the other paths unpack it first.
+    F32T,
 }
 
 impl BKind {
     pub(crate) fn size(self) -> usize {
         match self {
-            BKind::F32 | BKind::Panels => 4,
+            BKind::F32 | BKind::Panels | BKind::F32T => 4,
             BKind::Bf16 | BKind::F16 => 2,
         }
     }
@@ -118,6 +122,7 @@ impl Gemm {
                 debug_assert_eq!(col % PANEL, 0);
                 col * self.ldb + row * PANEL
             }
+            BKind::F32T => col * self.ldb + row,
             _ => row * self.ldb + col,
         };
         // SAFETY: the caller keeps the element inside B.
@@ -147,6 +152,12 @@ impl Gemm {
                         // SAFETY: row r of the panel at column c0 < n: `dst.len()` ≤ 32 floats.
                         let src = unsafe { std::slice::from_raw_parts(self.b_at(r, c0) as *const f32, dst.len()) };
                         dst.copy_from_slice(src);
+                    }
+                }
+                BKind::F32T => {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        // SAFETY: B[r, j] (r < k, j < n) is inside B.
+                        *v = unsafe { *(self.b_at(r, j) as *const f32) };
                     }
                 }
                 BKind::F32 => unreachable!("float32 B is read in place"),
@@ -207,7 +218,7 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         return unsafe { gemv(g) };
     }
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has_avx512f() {
+    if crate::cpu::has_avx512f() && g.bkind != BKind::F32T {
         // `try_with`: during thread teardown fall through to matrixmultiply (never expected).
         let done = PACK.try_with(|p| {
             // The kernel never calls back into rayon or this function, so the borrow cannot be
@@ -220,10 +231,13 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
             return;
         }
     }
-    if g.bkind != BKind::F32 {
+    if g.bkind != BKind::F32 && g.bkind != BKind::F32T {
         // SAFETY: same contract, with B widened into a float32 copy.
         return g.with_f32_b(|w| unsafe { gemm_st(w) });
     }
+    // B's row and column strides: matrixmultiply packs either layout (the same values in the
+    // same order, so the same bits).
+    let (rsb, csb) = if g.bkind == BKind::F32T { (1, g.ldb as isize) } else { (g.ldb as isize, 1) };
     // SAFETY: the caller vouches for the blocks; beta = 0 never reads C.
     unsafe {
         matrixmultiply::sgemm(
@@ -234,9 +248,9 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
             g.a,
             g.lda as isize,
             1,
-            g.b_f32(),
-            g.ldb as isize,
-            1,
+            g.b as *const f32,
+            rsb,
+            csb,
             if g.accumulate { 1.0 } else { 0.0 },
             g.c,
             g.ldc as isize,
