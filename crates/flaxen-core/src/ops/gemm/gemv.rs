@@ -105,35 +105,40 @@ const KIND_F32: u8 = 0;
 const KIND_BF16: u8 = 1;
 const KIND_F16: u8 = 2;
 
-/// # Safety
-/// AVX-512F must be available; as `gemv`. `K` must be `g.bkind`'s number.
+/// A pass over rows p..p+R of W for columns j0..j0+len (`first`: y is overwritten), one of
+/// `rows_avx512` / `rows_avx2`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn gemv_avx512<const K: u8>(g: &Gemm) {
+type Rows = unsafe fn(&Gemm, usize, usize, usize, bool);
+
+/// The SIMD matvecs' passes, given their `rows` for groups of 8, 4 and 1 rows: per block of
+/// `JB` columns, the rows of W eight at a time, then four, then one.
+///
+/// # Safety
+/// As `gemv`, and the CPU must have what `rows` needs.
+#[cfg(target_arch = "x86_64")]
+unsafe fn passes(g: &Gemm, [rows8, rows4, rows1]: [Rows; 3]) {
     let (k, n) = (g.k, g.n);
     for j0 in (0..n).step_by(JB) {
         let len = (n - j0).min(JB);
         let mut first = !g.accumulate;
         let mut p = 0;
-        // SAFETY: rows p..p+4 (or p) < k and columns j0..j0+len ≤ n are inside W; y has n floats.
-        unsafe {
-            while p + 8 <= k {
-                rows_avx512::<8, K>(g, p, j0, len, first);
+        for (step, rows) in [(8, rows8), (4, rows4), (1, rows1)] {
+            while p + step <= k {
+                // SAFETY: rows p..p+step < k and columns j0..j0+len ≤ n are inside W; y has n floats.
+                unsafe { rows(g, p, j0, len, first) };
                 first = false;
-                p += 8;
-            }
-            while p + 4 <= k {
-                rows_avx512::<4, K>(g, p, j0, len, first);
-                first = false;
-                p += 4;
-            }
-            while p < k {
-                rows_avx512::<1, K>(g, p, j0, len, first);
-                first = false;
-                p += 1;
+                p += step;
             }
         }
     }
+}
+
+/// # Safety
+/// AVX-512F must be available; as `gemv`. `K` must be `g.bkind`'s number.
+#[cfg(target_arch = "x86_64")]
+unsafe fn gemv_avx512<const K: u8>(g: &Gemm) {
+    // SAFETY: the caller's contract.
+    unsafe { passes(g, [rows_avx512::<8, K>, rows_avx512::<4, K>, rows_avx512::<1, K>]) }
 }
 
 /// Sixteen elements of a row of W from `w` (a byte pointer to element j) as float32 lanes:
@@ -281,39 +286,16 @@ unsafe fn bf16_step<const R: usize, const V: usize>(
     }
 }
 
-/// `gemv_avx512` for CPUs with AVX2 and FMA but no AVX-512: the same passes over groups of
-/// rows, eight columns per vector. Each column sums the same products in the same order as the
-/// AVX-512 loop (a chain over the group's rows, then added to y), so both give the same bits.
+/// `gemv_avx512` for CPUs with AVX2 and FMA but no AVX-512: the same passes, eight columns
+/// per vector. Each column sums the same products in the same order as the AVX-512 loop (a
+/// chain over the group's rows, then added to y), so both give the same bits.
 ///
 /// # Safety
 /// AVX2 and FMA (and F16C when `K` is float16) must be available; as `gemv`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn gemv_avx2<const K: u8>(g: &Gemm) {
-    let (k, n) = (g.k, g.n);
-    for j0 in (0..n).step_by(JB) {
-        let len = (n - j0).min(JB);
-        let mut first = !g.accumulate;
-        let mut p = 0;
-        // SAFETY: rows p..p+R < k and columns j0..j0+len ≤ n are inside W; y has n floats.
-        unsafe {
-            while p + 8 <= k {
-                rows_avx2::<8, K>(g, p, j0, len, first);
-                first = false;
-                p += 8;
-            }
-            while p + 4 <= k {
-                rows_avx2::<4, K>(g, p, j0, len, first);
-                first = false;
-                p += 4;
-            }
-            while p < k {
-                rows_avx2::<1, K>(g, p, j0, len, first);
-                first = false;
-                p += 1;
-            }
-        }
-    }
+    // SAFETY: the caller's contract.
+    unsafe { passes(g, [rows_avx2::<8, K>, rows_avx2::<4, K>, rows_avx2::<1, K>]) }
 }
 
 /// Eight elements of a row of W from `w` (a byte pointer to element j) as float32 lanes, as
