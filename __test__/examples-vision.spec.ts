@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { ShapeDtypeStruct, evalShape, jit, jnp, nn, random, serialization, traverseUtil, type Tensor } from '../ts/index'
-import { DIGITS_DIR, loadClassifier, loadTestSet } from '../examples/digits'
+import { ShapeDtypeStruct, evalShape, jit, jnp, nn, random, safetensors, serialization, traverseUtil, type Tensor } from '../ts/index'
+import { DIGITS_DIR, DIGITS_SAFETENSORS, loadClassifier, loadTestSet } from '../examples/digits'
 import { CNN } from '../examples/mnist-cnn'
 import { BottleneckResNetBlock, ResNet, ResNet18, ResNet50, ResNetBlock, type ConvDef, type NormDef } from '../examples/resnet'
 import { assertClose, bitsTensor, loadLocalGolden, type GoldenBits } from './helpers/golden'
@@ -115,6 +115,19 @@ test('digits: the Flax-trained checkpoint gives Flax\'s logits (within 1e-5), pr
   const predicted = Array.from(jnp.argmax(logits, -1).data)
   t.deepEqual(predicted, D.predicted.data)
   t.is(predicted.filter((p, i) => p === labels[i]).length, D.correct)
+})
+
+test('digits: digits.safetensors (what the server maps) holds the checkpoint\'s variables bit for bit, and is what --write-safetensors writes', (t) => {
+  const fromMsgpack = flat(loadClassifier().variables)
+  const fromSafetensors = flat(loadClassifier(DIGITS_SAFETENSORS).variables)
+  t.deepEqual(Object.keys(fromSafetensors).sort(), Object.keys(fromMsgpack).sort())
+  t.true(Object.keys(fromMsgpack).length >= 8)
+  for (const [name, v] of Object.entries(fromMsgpack)) {
+    t.deepEqual(fromSafetensors[name].shape, v.shape, name)
+    t.deepEqual(bits(fromSafetensors[name]), bits(v), name)
+  }
+  // The committed file is the generator's output for the checkpoint, byte for byte.
+  t.deepEqual(Buffer.from(safetensors.save(loadClassifier().variables as Record<string, unknown>, { format: 'flax' })), readFileSync(DIGITS_SAFETENSORS))
 })
 
 test('digits: the checkpoint round-trips byte for byte (restore, then serialize)', (t) => {

@@ -5,12 +5,12 @@
 // graceful shutdown that answers the requests and drains the streams in flight. Serial: the
 // batch and stream counts are the server's.
 import { request } from 'node:http'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { jit, type Tensor, jnp, random } from '../ts/index'
-import { loadClassifier, loadTestSet } from '../examples/digits'
+import { DIGITS_SAFETENSORS, loadClassifier, loadTestSet } from '../examples/digits'
 import { FIXTURE_DIR, generateAll, loadGpt2 } from '../examples/gpt2'
 import { writeGpt2Safetensors } from '../examples/gpt2-safetensors'
 import { serve, type Running } from '../examples/server'
@@ -42,6 +42,13 @@ interface Answer {
   batches?: number
 }
 const json = (r: Response) => r.json() as Promise<Answer>
+
+test('the digits weights are mapped from examples/digits/digits.safetensors, not read', (t) => {
+  // serve() ran in this process: the file is one of its mappings (Linux's /proc).
+  if (process.platform !== 'linux') return t.pass()
+  const maps = readFileSync('/proc/self/maps', 'utf8')
+  t.true(maps.split('\n').some((l) => l.endsWith(DIGITS_SAFETENSORS)), 'digits.safetensors is mapped')
+})
 
 /** The model's logits for images lo..hi of the test set. */
 function want(lo: number, hi: number): number[][] {

@@ -1,6 +1,7 @@
 // An HTTP inference server on node:http: the digits classifier trained in Flax
-// (examples/digits.ts) behind a `Batcher`, so concurrent requests share one forward pass and
-// the event loop stays free while it runs; and the GPT-2 example (examples/gpt2.ts), its
+// (examples/digits.ts; its weights mapped from examples/digits/digits.safetensors) behind a
+// `Batcher`, so concurrent requests share one forward pass and the event loop stays free while
+// it runs; and the GPT-2 example (examples/gpt2.ts), its
 // tokens streamed as Server-Sent Events (examples/server-gpt.ts). `npm run serve` starts it
 // (PORT, default 8080; GPT_DIR, a folder with config.json and model.safetensors, default the
 // tiny test fixture).
@@ -24,7 +25,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Batcher, jnp, type BatcherOptions, type Tensor } from '../ts/index'
-import { loadClassifier } from './digits'
+import { DIGITS_SAFETENSORS, loadClassifier } from './digits'
 import { HttpError } from './http-error'
 import { gptRoute, type GptOptions, type GptRoute } from './server-gpt'
 
@@ -39,6 +40,9 @@ export interface ServeOptions {
   maxBodyBytes?: number
   /** Most images in one request (default 256). */
   maxImages?: number
+  /** The classifier's weights: a `.safetensors` file (mapped) or the Flax msgpack checkpoint
+   * (read); default examples/digits/digits.safetensors. */
+  digitsWeights?: string
   batcher?: BatcherOptions
   /** The GPT route (/v1/generate); false: not served. */
   gpt?: GptOptions | false
@@ -56,7 +60,7 @@ export interface Running {
 export async function serve(options: ServeOptions = {}): Promise<Running> {
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20
   const maxImages = options.maxImages ?? 256
-  const { model, variables } = loadClassifier()
+  const { model, variables } = loadClassifier(options.digitsWeights ?? DIGITS_SAFETENSORS)
   const gpt = options.gpt === false ? null : await gptRoute(options.gpt) // first: a bad folder leaves nothing running
   const batcher = new Batcher((x: Tensor) => model.apply(variables, x) as Tensor, { maxBatchSize: 64, maxWaitUs: 500, ...options.batcher })
   let closing = false

@@ -4,8 +4,9 @@
 // server process's event-loop delay p99 (perf_hooks.monitorEventLoopDelay inside the server).
 //
 // Three servers, each in its own process (../serve-server), all running the example's HTTP
-// handling and differing only in the model call (same model, same weights:
-// examples/digits/digits.msgpack, as ONNX graphs built by ../onnx-vision for onnxruntime):
+// handling and differing only in the model call (same model, same weights: flaxen maps
+// examples/digits/digits.safetensors, and the ONNX graphs built by ../onnx-vision for
+// onnxruntime hold the same values, read from digits.msgpack):
 //   flaxen      the example as it is: a Batcher (maxBatchSize 64, maxWaitUs 500) over jit, run
 //               with f.async off the JS thread;
 //   ort         onnxruntime-node, a session.run per request;
@@ -205,7 +206,7 @@ export const serve: Suite = {
   primary: 'flaxen',
   columns: COLUMNS,
   method:
-    `four servers, each its own process, all examples/server.ts serve() (same node:http handling, JSON parsing and response; same weights, digits.msgpack), only the model call differs: ` +
+    `four servers, each its own process, all examples/server.ts serve() (same node:http handling, JSON parsing and response; same weights: digits.safetensors mapped for flaxen, the same values from digits.msgpack in the ONNX graphs), only the model call differs: ` +
     `flaxen Batcher = the example (Batcher { maxBatchSize: 64, maxWaitUs: 500 } over jit, f.async); onnxruntime run/request = a session.run per request; ` +
     `onnxruntime merged = concurrent requests merged into one session.run (queue: 64 rows or the next event-loop turn, one run at a time, as the Batcher); no model = the same server answering zero logits at once (the HTTP handling's own ceiling). ` +
     `ort: one session, batch axis free (dim_param), intra-op threads = the thread count, not spinning (ort's better setting here), sequential, graph optimisation all. run at the largest thread count only; autocannon in the bench worker (another process, sharing the cores), pipelining 1, ${IMAGES} test images cycled; ` +
