@@ -263,6 +263,7 @@ pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
         return Ok(Tensor::zeros(&shape, DType::F32));
     }
     let (av, wv) = (a.raw::<f32>(), w.raw::<f32>());
+    #[cfg(target_arch = "x86_64")]
     let wide = crate::cpu::has_avx512f();
     Ok(Tensor::build::<f32>(shape, DType::F32, |c| {
         let cp = SendPtr(c.as_mut_ptr());

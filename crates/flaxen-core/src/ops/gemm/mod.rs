@@ -213,7 +213,8 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         }
         return;
     }
-    if g.m == 1 && g.bkind != BKind::Panels {
+    // (A transposed B's single row, a tile's last, stays with matrixmultiply, which reads it in place.)
+    if g.m == 1 && g.bkind != BKind::Panels && g.bkind != BKind::F32T {
         // SAFETY: same contract.
         return unsafe { gemv(g) };
     }
