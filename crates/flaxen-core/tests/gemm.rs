@@ -5,6 +5,8 @@
 //! `FLAXEN_NO_SIMD=1`, where the portable paths (matrixmultiply, plain matvec) run instead, and
 //! at `FLAXEN_CPU=avx2` (the AVX2 matvec).
 
+mod common;
+
 use flaxen_core::ops::{matmul, matmul_masked, tril, triu};
 use flaxen_core::Tensor;
 
@@ -69,18 +71,7 @@ fn also_plain(name: &str) {
         return;
     }
     for (var, value) in [("FLAXEN_CPU", "avx2"), ("FLAXEN_NO_SIMD", "1")] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([name, "--exact", "--test-threads=1"])
-            .env(var, value)
-            .env("FLAXEN_GEMM_CHILD", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
-            "{name} with {var}={value}:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::passes_in_child(name, var, value, "FLAXEN_GEMM_CHILD");
     }
 }
 

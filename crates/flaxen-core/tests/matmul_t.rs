@@ -92,18 +92,7 @@ fn at_the_lower_cpu_levels() {
     }
     for level in ["avx2", "baseline"] {
         for name in ["one_row_dot_products", "bands_of_w_give_the_transposed_products_bits", "on_one_thread_and_two"] {
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([name, "--exact", "--test-threads=1"])
-                .env("FLAXEN_CPU", level)
-                .env("FLAXEN_MATMUL_T_CHILD", "1")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
-                "{name} at FLAXEN_CPU={level}:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            common::passes_in_child(name, "FLAXEN_CPU", level, "FLAXEN_MATMUL_T_CHILD");
         }
     }
 }

@@ -1,8 +1,27 @@
-//! Shared by the integration tests: deterministic test data, and the golden-fixture readers.
+//! Shared by the integration tests: deterministic test data, the golden-fixture readers, and
+//! re-running a test in a child process (the CPU level is chosen once per process).
 
 #![allow(dead_code)]
 
 pub mod golden;
+
+/// Runs test `name` of this test binary in a child with `var=value` and `marker=1` set (the
+/// test returns early when it sees `marker`, so a child does not start children of its own),
+/// and asserts that it passed.
+pub fn passes_in_child(name: &str, var: &str, value: &str, marker: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1"])
+        .env(var, value)
+        .env(marker, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "{name} with {var}={value}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Deterministic values in [-lo, lo) (an LCG; enough for references).
 pub fn values(n: usize, seed: u64, lo: f32) -> Vec<f32> {
