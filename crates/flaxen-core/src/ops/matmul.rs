@@ -1,5 +1,5 @@
 //! jnp.matmul for float32. Batched and broadcast leading axes are handled here; each matrix
-//! product runs on `gemm` (AVX-512 microkernel, or matrixmultiply's sgemm without AVX-512),
+//! product runs on `gemm` (our AVX-512 or AVX2 microkernel, or matrixmultiply's sgemm),
 //! split across the pool when large. Batches of small products run one task per group of
 //! entries.
 //!
@@ -244,8 +244,9 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `matmul(a, transpose(w))` for a 2-D w of shape (n, k): the same values and errors, without
 /// the transposed copy of w when both are float32 and a has two rows or more per batch entry.
 /// With AVX-512, `gemm::gemm_nt` sums every output as the product with the copy does; without,
-/// matrixmultiply reads w in place as a transposed B (`BKind::F32T`), packing the same values
-/// in the same order: the same bits either way. One row takes the copy: the matrix-vector
+/// w is read in place as a transposed B (`BKind::F32T`) that the AVX2 product (or
+/// matrixmultiply) transposes while packing it, the same values in the same order: the same
+/// bits either way. One row takes the copy: the matrix-vector
 /// product streams it fastest. Plans rewrite `x @ w.T` over rows into it (`plan/compile.rs`).
 pub fn matmul_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     t_shape(w.shape())?;

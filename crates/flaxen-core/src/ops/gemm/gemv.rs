@@ -101,9 +101,9 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
 }
 
 /// B's element kinds as const parameters of the AVX-512 loop (`BKind` as a number).
-const KIND_F32: u8 = 0;
-const KIND_BF16: u8 = 1;
-const KIND_F16: u8 = 2;
+pub(super) const KIND_F32: u8 = 0;
+pub(super) const KIND_BF16: u8 = 1;
+pub(super) const KIND_F16: u8 = 2;
 
 /// A pass over rows p..p+R of W for columns j0..j0+len (`first`: y is overwritten), one of
 /// `rows_avx512` / `rows_avx2`.
@@ -306,7 +306,7 @@ unsafe fn gemv_avx2<const K: u8>(g: &Gemm) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn load8<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m256 {
+pub(super) unsafe fn load8<const K: u8>(w: *const u8, n: usize) -> std::arch::x86_64::__m256 {
     use std::arch::x86_64::*;
     // SAFETY: as the function's contract (a partial vector is copied element by element).
     unsafe {

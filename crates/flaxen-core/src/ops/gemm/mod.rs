@@ -2,7 +2,8 @@
 //! behind `matmul` and the fused masked product.
 //!
 //! * `gemm_st` multiplies on the calling thread: our AVX-512 microkernel when the CPU has it
-//!   (`avx512.rs`), else matrixmultiply's sgemm (AVX2/FMA, NEON or portable kernels).
+//!   (`avx512.rs`), else our AVX2+FMA one (`avx2.rs`), else matrixmultiply's sgemm (NEON or
+//!   portable kernels).
 //! * `gemm` splits one product into tiles run by rayon.
 //! * `gemv` is the M = 1 case (batch-1 inference): bound by reading B once, so it streams rows
 //!   of B rather than packing anything.
@@ -13,6 +14,8 @@
 //! weights bit for bit. The matvec reads 2 bytes a weight instead of 4, which is what a
 //! memory-bound batch-1 product pays for.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod gemv;
@@ -42,8 +45,8 @@ pub(crate) enum BKind {
     /// `PANEL`.
     Panels,
     /// float32 stored transposed: B[row, col] is at `col * ldb + row` (B = wᵀ of a row-major w,
-    /// `matmul_t` without AVX-512). Read in place by matrixmultiply's packing, whose strides
-    /// take any layout; the other paths unpack it first.
+    /// `matmul_t` without AVX-512). Transposed while packed by the AVX2 product, read in place
+    /// by matrixmultiply's packing, whose strides take any layout; the matvec unpacks it first.
     F32T,
 }
 
@@ -213,7 +216,7 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         }
         return;
     }
-    // (A transposed B's single row, a tile's last, stays with matrixmultiply, which reads it in place.)
+    // (A transposed B's single row, a tile's last, goes to a product that packs B from where it lies.)
     if g.m == 1 && g.bkind != BKind::Panels && g.bkind != BKind::F32T {
         // SAFETY: same contract.
         return unsafe { gemv(g) };
@@ -227,6 +230,18 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
             let mut p = p.borrow_mut();
             // SAFETY: AVX-512F was detected; the caller vouches for the blocks.
             unsafe { avx512::gemm(g, &mut p) };
+        });
+        if done.is_ok() {
+            return;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_gemm(g) {
+        // As above.
+        let done = PACK.try_with(|p| {
+            let mut p = p.borrow_mut();
+            // SAFETY: AVX2 and FMA (F16C for float16) were detected; the caller vouches for the blocks.
+            unsafe { avx2::gemm(g, &mut p) };
         });
         if done.is_ok() {
             return;
@@ -380,13 +395,22 @@ fn split(g: &Gemm, threads: usize) -> Vec<(usize, usize, usize, usize)> {
 /// core.
 pub(crate) const BANDS_PER_THREAD: usize = 4;
 
-/// Whether the single-threaded product packs B (see `avx512.rs`; never without AVX-512).
+/// Whether the single-threaded product packs B (see `avx512.rs`; `avx2.rs` always packs all
+/// but kept panels; matrixmultiply packs its own way).
 fn packs_b(g: &Gemm) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has_avx512f() {
+    if crate::cpu::has_avx512f() && g.bkind != BKind::F32T {
         return avx512::should_pack_b(g);
+    } else if has_avx2_gemm(g) {
+        return g.bkind != BKind::Panels;
     }
     false
+}
+
+/// Whether `gemm_st` runs `g` on the AVX2 product (AVX-512 runs all but a transposed B itself).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_gemm(g: &Gemm) -> bool {
+    crate::cpu::has_avx2_fma() && (g.bkind != BKind::F16 || crate::halfconv::has_f16c())
 }
 
 /// Rows of B per step of the banded product (one pass of rank-`BAND_KB` updates over C).
