@@ -32,7 +32,7 @@ const BLOCK: usize = 1 << 16;
 
 /// One microkernel: C[R×8V] (+)= A[R×kc]·B[kc×8V]. `last` (1..=8) lanes of the last vector are
 /// stored; B is always readable for whole vectors (packed panels are zero-padded).
-type Kernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, pf: &[*const u8]);
+type Kernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, pf: Lines);
 
 /// # Safety
 /// AVX2 and FMA must be available. `a` readable for R rows of stride `lda` and kc columns, `b`
@@ -41,7 +41,7 @@ type Kernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: 
 /// C block meanwhile.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, pf: &[*const u8]) {
+unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, mut pf: Lines) {
     // SAFETY (whole body): every access is at row i < R, depth p < kc, inside the blocks the
     // caller vouches for; the masked lanes of C's last vector are never touched.
     unsafe {
@@ -49,8 +49,8 @@ unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(kc: usize, a: *
         let mut ap = a;
         let mut bp = b;
         for p in 0..kc {
-            if PF && p < pf.len() {
-                _mm_prefetch::<_MM_HINT_T1>(*pf.get_unchecked(p) as *const i8);
+            if PF && p < pf.count {
+                pf.next();
             }
             let mut bv = [_mm256_setzero_ps(); V];
             for (v, x) in bv.iter_mut().enumerate() {
@@ -67,8 +67,10 @@ unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(kc: usize, a: *
         }
         let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         // Lines beyond the depth steps (a short block).
-        for &line in pf.iter().skip(kc) {
-            _mm_prefetch::<_MM_HINT_T1>(line as *const i8);
+        if PF {
+            for _ in kc..pf.count {
+                pf.next();
+            }
         }
         for (i, row) in acc.iter().enumerate() {
             let cp = c.add(i * ldc);
@@ -233,11 +235,31 @@ fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 /// floats.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pack_a(rows: usize, kc: usize, a: *const f32, lda: usize, dst: *mut f32) {
+    // SAFETY: the caller's contract, with R = rows.
+    unsafe {
+        match rows {
+            1 => pack_a_rows::<1>(kc, a, lda, dst),
+            2 => pack_a_rows::<2>(kc, a, lda, dst),
+            3 => pack_a_rows::<3>(kc, a, lda, dst),
+            4 => pack_a_rows::<4>(kc, a, lda, dst),
+            5 => pack_a_rows::<5>(kc, a, lda, dst),
+            _ => pack_a_rows::<6>(kc, a, lda, dst),
+        }
+    }
+}
+
+/// `pack_a` for R rows.
+///
+/// # Safety
+/// As `pack_a`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn pack_a_rows<const R: usize>(kc: usize, a: *const f32, lda: usize, dst: *mut f32) {
     let mut p = 0;
     while p + 8 <= kc {
-        // SAFETY: rows i < rows at depths p..p+8 < kc; stores at groups p..p+8 (+2 slack).
+        // SAFETY: rows i < R at depths p..p+8 < kc; stores at groups p..p+8 (+2 slack).
         unsafe {
-            let v = transpose8(std::array::from_fn(|i| if i < rows { _mm256_loadu_ps(a.add(i * lda + p)) } else { _mm256_setzero_ps() }));
+            let v = transpose8(std::array::from_fn(|i| if i < R { _mm256_loadu_ps(a.add(i * lda + p)) } else { _mm256_setzero_ps() }));
             for (d, x) in v.into_iter().enumerate() {
                 _mm256_storeu_ps(dst.add((p + d) * MR), x);
             }
@@ -247,30 +269,61 @@ unsafe fn pack_a(rows: usize, kc: usize, a: *const f32, lda: usize, dst: *mut f3
     for p in p..kc {
         for i in 0..MR {
             // SAFETY: as above, one element at a time.
-            unsafe { *dst.add(p * MR + i) = if i < rows { *a.add(i * lda + p) } else { 0.0 } };
+            unsafe { *dst.add(p * MR + i) = if i < R { *a.add(i * lda + p) } else { 0.0 } };
         }
     }
 }
 
-/// The start of each cache line of B's columns j..j+cols (≤ n) at depths pc..pc+kc, in the
-/// order they are packed: what the kernels prefetch for the next micro-panel (or block) while
-/// they run.
-fn lines(g: &Gemm, pc: usize, kc: usize, j: usize, cols: usize, out: &mut Vec<*const u8>) {
-    out.clear();
-    if g.bkind == BKind::F32T {
-        // Columns of B are rows of W, kc contiguous floats each.
-        for c in j..j + cols {
-            // SAFETY: B[pc + q, c] with q < kc, c < n is inside B.
-            out.extend((0..kc).step_by(16).map(|q| unsafe { g.b_at(pc + q, c) }));
+/// Cache lines of B to prefetch, in runs: line t is at `base + (t / run)·gap + (t % run)·64`
+/// for t in `from..from + count`. The kernels walk their share of the next micro-panel's (or
+/// block's) source while they run.
+#[derive(Clone, Copy)]
+struct Lines {
+    base: *const u8,
+    run: usize,
+    gap: usize,
+    /// The next line: run `q`, line `r` of it.
+    q: usize,
+    r: usize,
+    count: usize,
+}
+
+impl Lines {
+    const NONE: Lines = Lines { base: std::ptr::null(), run: 1, gap: 0, q: 0, r: 0, count: 0 };
+
+    /// The lines of B's columns j..j+cols (≤ n) at depths pc..pc+kc, in the order they are
+    /// packed.
+    fn of(g: &Gemm, pc: usize, kc: usize, j: usize, cols: usize) -> Lines {
+        // SAFETY (both arms): B[pc, c] for c < n is inside B.
+        if g.bkind == BKind::F32T {
+            // Columns of B are rows of W, each kc contiguous floats.
+            Lines { base: unsafe { g.b_at(pc, j) }, run: kc.div_ceil(16), gap: g.ldb * 4, q: 0, r: 0, count: cols * kc.div_ceil(16) }
+        } else {
+            // One line per depth row of a 16-column micro-panel (kept panels start at a
+            // multiple of 32 columns).
+            let base = if g.bkind == BKind::Panels { j - j % PANEL } else { j };
+            let row = if g.bkind == BKind::Panels { PANEL } else { g.ldb } * g.bkind.size();
+            let start = unsafe { g.b_at(pc, base).wrapping_add((j - base) * g.bkind.size()) };
+            Lines { base: start, run: 1, gap: row, q: 0, r: 0, count: kc * cols.div_ceil(NR) }
         }
-    } else {
-        // One line per row and 16 columns (a micro-panel's row); kept panels start at a
-        // multiple of 32 columns.
-        let size = g.bkind.size();
-        for c in (j..j + cols).step_by(NR) {
-            let base = if g.bkind == BKind::Panels { c - c % PANEL } else { c };
-            // SAFETY: row pc + p < k at column `base` < n is inside B.
-            out.extend((0..kc).map(|p| unsafe { g.b_at(pc + p, base).wrapping_add((c - base) * size) }));
+    }
+
+    /// Lines t0..t1 of these (clipped to `count`).
+    fn part(self, t0: usize, t1: usize) -> Lines {
+        let (t0, t1) = (t0.min(self.count), t1.min(self.count));
+        Lines { q: t0 / self.run, r: t0 % self.run, count: t1 - t0, ..self }
+    }
+
+    /// Prefetches the next line into L2.
+    #[inline(always)]
+    fn next(&mut self) {
+        let at = self.base.wrapping_add(self.q * self.gap + self.r * 64);
+        // SAFETY: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(at as *const i8) };
+        self.r += 1;
+        if self.r == self.run {
+            self.r = 0;
+            self.q += 1;
         }
     }
 }
@@ -312,7 +365,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
     let blen = if by_block { nc_max.min(n).next_multiple_of(NR) } else { NR } * kc_max;
     let abuf = buf.get(alen + blen);
     let bbuf = abuf.wrapping_add(alen);
-    let mut pf = Vec::with_capacity(kc_max * if by_block { nc_max.min(n) / 16 + 1 } else { 1 });
+    let mut pf = Lines::NONE;
     for p0 in (0..np).step_by(PB) {
         let p1 = (p0 + PB).min(np);
         let i0: usize = (0..p0).map(rows).sum();
@@ -334,11 +387,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                     unsafe { pack(g.bkind, kc, nc, g.b_at(pc, jc), g.ldb, bbuf) };
                     // The next block's lines, shared by all this block's kernels.
                     let (pn, jn) = if pc + kc < k { (pc + kc, jc) } else { (0, jc + nc) };
-                    if jn < n {
-                        lines(g, pn, (k - pn).min(kc_max), jn, (n - jn).min(nc_max), &mut pf);
-                    } else {
-                        pf.clear();
-                    }
+                    pf = if jn < n { Lines::of(g, pn, (k - pn).min(kc_max), jn, (n - jn).min(nc_max)) } else { Lines::NONE };
                 }
                 let kernels = if by_block { nc.div_ceil(NR) * (p1 - p0) } else { p1 - p0 };
                 for jr in (0..nc).step_by(NR) {
@@ -356,25 +405,21 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                         (bbuf as *const f32, NR)
                     };
                     if !by_block {
-                        if j + NR < n {
-                            lines(g, pc, kc, j + NR, (n - j - NR).min(NR), &mut pf);
-                        } else {
-                            pf.clear();
-                        }
+                        pf = if j + NR < n { Lines::of(g, pc, kc, j + NR, (n - j - NR).min(NR)) } else { Lines::NONE };
                     }
                     // Each kernel prefetches its share of the lines.
-                    let share = pf.len().div_ceil(kernels);
+                    let share = pf.count.div_ceil(kernels);
                     let mut r = i0;
                     for ip in p0..p1 {
                         let t = if by_block { jr / NR * (p1 - p0) } else { 0 } + ip - p0;
-                        let mine = &pf[(share * t).min(pf.len())..(share * (t + 1)).min(pf.len())];
+                        let mine = pf.part(share * t, share * (t + 1));
                         // SAFETY: the kernel reads the packed panels of A (6·kc floats) and B
                         // (kc×16, zero-padded, or kept panels likewise) and writes rows(ip)×w of
                         // C from row r < m, column j < n: inside C, which this thread owns.
                         // Prefetches never fault.
                         unsafe {
                             let ap = abuf.add((ip - p0) * MR * kc);
-                            let kern = pick(rows(ip), w.div_ceil(8), !mine.is_empty());
+                            let kern = pick(rows(ip), w.div_ceil(8), mine.count > 0);
                             kern(kc, ap, bp, ldb, g.c.add(r * g.ldc + j), g.ldc, w - 8 * ((w - 1) / 8), acc, mine)
                         };
                         r += rows(ip);
