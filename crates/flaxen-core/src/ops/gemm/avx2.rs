@@ -115,7 +115,7 @@ fn pick(rows: usize, v: usize, pf: bool) -> Kernel {
 /// the last one zero-padded.
 ///
 /// # Safety
-/// AVX2 and FMA (F16C for float16); `b` readable for the block in its layout; `dst` writable
+/// AVX2, FMA and F16C; `b` readable for the block in its layout; `dst` writable
 /// for `nc.div_ceil(16) * 16 * kc` floats.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn pack(kind: BKind, kc: usize, nc: usize, b: *const u8, ldb: usize, dst: *mut f32) {
@@ -139,7 +139,7 @@ unsafe fn pack(kind: BKind, kc: usize, nc: usize, b: *const u8, ldb: usize, dst:
 /// widened into 16 floats of `out` each, zero past `w`.
 ///
 /// # Safety
-/// AVX2 (F16C for float16); `b` readable for kc rows of w elements, `out` writable for kc × 16
+/// AVX2, FMA and F16C; `b` readable for kc rows of w elements, `out` writable for kc × 16
 /// floats.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
@@ -344,7 +344,7 @@ impl Lines {
 /// then serves 288 flops).
 ///
 /// # Safety
-/// AVX2 and FMA must be available (and F16C for float16 B); the `Gemm` must describe valid
+/// AVX2, FMA and F16C must be available; the `Gemm` must describe valid
 /// blocks (C writable, not overlapping A or B, not touched by any other thread meanwhile).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {

@@ -49,8 +49,8 @@ pub(crate) unsafe fn gemv(g: &Gemm) {
         };
     }
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has_avx2_fma() && (g.bkind != BKind::F16 || crate::halfconv::has_f16c()) {
-        // SAFETY: AVX2 and FMA (and F16C for float16) were detected; the caller vouches for the blocks.
+    if crate::cpu::has_avx2_fma() && crate::halfconv::has_f16c() {
+        // SAFETY: AVX2, FMA and F16C (the kernels are compiled with all three) were detected; the caller vouches for the blocks.
         return unsafe {
             match g.bkind {
                 BKind::F32 => gemv_avx2::<KIND_F32>(g),
@@ -291,7 +291,7 @@ unsafe fn bf16_step<const R: usize, const V: usize>(
 /// chain over the group's rows, then added to y), so both give the same bits.
 ///
 /// # Safety
-/// AVX2 and FMA (and F16C when `K` is float16) must be available; as `gemv`.
+/// AVX2, FMA and F16C must be available; as `gemv`.
 #[cfg(target_arch = "x86_64")]
 unsafe fn gemv_avx2<const K: u8>(g: &Gemm) {
     // SAFETY: the caller's contract.
@@ -302,7 +302,7 @@ unsafe fn gemv_avx2<const K: u8>(g: &Gemm) {
 /// `load16` does for sixteen: lanes past `n` (< 8 at a row's end) are zero and never read.
 ///
 /// # Safety
-/// AVX2 (F16C for float16); `w` readable for `min(n, 8)` elements of kind `K`.
+/// AVX2, FMA and F16C; `w` readable for `min(n, 8)` elements of kind `K`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
@@ -337,7 +337,7 @@ pub(super) unsafe fn load8<const K: u8>(w: *const u8, n: usize) -> std::arch::x8
 /// Two vectors per step, so each row stream is prefetched once per 64 bytes of float32.
 ///
 /// # Safety
-/// AVX2 and FMA (F16C for float16); rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
+/// AVX2, FMA and F16C; rows p..p+R of W and columns j0..j0+len inside the operands of `g`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn rows_avx2<const R: usize, const K: u8>(g: &Gemm, p: usize, j0: usize, len: usize, first: bool) {
