@@ -236,7 +236,7 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         }
     }
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_gemm(g) {
+    if has_avx2_gemm() {
         // As above.
         let done = PACK.try_with(|p| {
             let mut p = p.borrow_mut();
@@ -401,7 +401,7 @@ fn packs_b(g: &Gemm) -> bool {
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::has_avx512f() && g.bkind != BKind::F32T {
         return avx512::should_pack_b(g);
-    } else if has_avx2_gemm(g) {
+    } else if has_avx2_gemm() {
         return g.bkind != BKind::Panels;
     }
     false
@@ -409,7 +409,7 @@ fn packs_b(g: &Gemm) -> bool {
 
 /// Whether `gemm_st` runs `g` on the AVX2 product (AVX-512 runs all but a transposed B itself).
 #[cfg(target_arch = "x86_64")]
-fn has_avx2_gemm(g: &Gemm) -> bool {
+fn has_avx2_gemm() -> bool {
     // (The kernels are compiled with F16C, which every AVX2 CPU has; checked all the same.)
     crate::cpu::has_avx2_fma() && crate::halfconv::has_f16c()
 }
