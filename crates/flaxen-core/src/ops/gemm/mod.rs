@@ -407,7 +407,8 @@ fn packs_b(g: &Gemm) -> bool {
     false
 }
 
-/// Whether `gemm_st` runs `g` on the AVX2 product (AVX-512 runs all but a transposed B itself).
+/// Whether `gemm_st` may run products on the AVX2 kernels (AVX-512 runs all but a transposed
+/// B itself).
 #[cfg(target_arch = "x86_64")]
 fn has_avx2_gemm() -> bool {
     // (The kernels are compiled with F16C, which every AVX2 CPU has; checked all the same.)
