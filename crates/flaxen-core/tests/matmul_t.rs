@@ -51,7 +51,8 @@ fn one_row_dot_products() {
 
 #[test]
 fn bands_of_w_give_the_transposed_products_bits() {
-    for (m, k, n) in [(2, 3, 1), (5, 17, 33), (12, 64, 128), (13, 96, 129), (64, 768, 300), (65, 40, 257), (130, 256, 96)] {
+    // (150, 70, 2000): two blocks of A rows and three blocks of w's rows in the AVX2 product.
+    for (m, k, n) in [(2, 3, 1), (5, 17, 33), (12, 64, 128), (13, 96, 129), (64, 768, 300), (65, 40, 257), (130, 256, 96), (150, 70, 2000)] {
         check(&[m, k], n);
     }
     // Leading axes of a flatten into rows.
