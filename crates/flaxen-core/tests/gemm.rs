@@ -1,9 +1,10 @@
 //! The matmul engine's paths against naive f64 references: microkernel edge tiles (every row
-//! count 1..=12 of the last row panel, one or two vectors, masked last columns), in-place and
+//! count of the last row panel, 1..=12 for AVX-512 and 1..=6 for AVX2, one or two vectors,
+//! masked last columns), in-place and
 //! packed B, matvec (M = 1), the parallel splits, and the fused masked product
 //! `matmul_masked` (= matmul(a, triu/tril(b, k))). Every test also runs in a child process with
 //! `FLAXEN_NO_SIMD=1`, where the portable paths (matrixmultiply, plain matvec) run instead, and
-//! at `FLAXEN_CPU=avx2` (the AVX2 matvec).
+//! at `FLAXEN_CPU=avx2` (the AVX2 GEMM and matvec).
 
 mod common;
 
@@ -63,7 +64,7 @@ fn with_threads(threads: usize, f: impl FnOnce() + Send) {
 }
 
 /// Runs the named test again in children at the lower CPU levels (the choice is made once per
-/// process): `FLAXEN_CPU=avx2` (AVX2 kernels such as the matvec's) and `FLAXEN_NO_SIMD=1`
+/// process): `FLAXEN_CPU=avx2` (the AVX2 GEMM and matvec) and `FLAXEN_NO_SIMD=1`
 /// (the portable paths); asserts each passed. On a CPU without AVX-512 the first repeats the
 /// parent's run.
 fn also_plain(name: &str) {
