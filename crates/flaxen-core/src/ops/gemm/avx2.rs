@@ -30,13 +30,14 @@ const PB: usize = 24;
 /// Floats of one packed block of a transposed B (256 KiB: 256 columns at KC).
 const BLOCK: usize = 1 << 16;
 
-/// One microkernel: C[R×8V] (+)= A[R×kc]·B[kc×8V]. `last` (1..=8) lanes of the last vector are
-/// stored; B is always readable for whole vectors (packed panels are zero-padded).
+/// One microkernel: C[R×8V] (+)= A[R×kc]·B[kc×8V], A a packed micro-panel (`pack_a`). `last`
+/// (1..=8) lanes of the last vector are stored; B is always readable for whole vectors (packed
+/// panels are zero-padded). `pf`: lines to prefetch, one per depth step, the rest after.
 type Kernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, pf: Lines);
 
 /// # Safety
-/// AVX2 and FMA must be available. `a` readable for R rows of stride `lda` and kc columns, `b`
-/// for kc rows of stride `ldb` and 8V columns, `c` writable (and readable when `accumulate`)
+/// AVX2 and FMA must be available. `a` readable for 6·kc floats (kc groups of 6, R of each
+/// used), `b` for kc rows of stride `ldb` and 8V columns, `c` writable (and readable when `accumulate`)
 /// for R rows of stride `ldc` over 8(V-1) + `last` columns, and no other thread may touch that
 /// C block meanwhile.
 #[target_feature(enable = "avx2,fma")]
