@@ -32,7 +32,7 @@ const BLOCK: usize = 1 << 16;
 
 /// One microkernel: C[R×8V] (+)= A[R×kc]·B[kc×8V], A a packed micro-panel (`pack_a`). `last`
 /// (1..=8) lanes of the last vector are stored; B is always readable for whole vectors (packed
-/// panels are zero-padded). `pf`: lines to prefetch, one per depth step, the rest after.
+/// panels are zero-padded). `pf`: lines to prefetch, one per depth step (at most kc).
 type Kernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, last: usize, accumulate: bool, pf: Lines);
 
 /// # Safety
@@ -67,12 +67,6 @@ unsafe fn kernel<const R: usize, const V: usize, const PF: bool>(kc: usize, a: *
             bp = bp.add(ldb);
         }
         let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        // Lines beyond the depth steps (a short block).
-        if PF {
-            for _ in kc..pf.count {
-                pf.next();
-            }
-        }
         for (i, row) in acc.iter().enumerate() {
             let cp = c.add(i * ldc);
             for (v, &x) in row.iter().enumerate() {
@@ -275,57 +269,43 @@ unsafe fn pack_a_rows<const R: usize>(kc: usize, a: *const f32, lda: usize, dst:
     }
 }
 
-/// Cache lines of B to prefetch, in runs: line t is at `base + (t / run)·gap + (t % run)·64`
-/// for t in `from..from + count`. The kernels walk their share of the next micro-panel's (or
-/// block's) source while they run.
+/// Cache lines of B to prefetch: line t at `base + t·gap`, for t in `at..at + count`. The
+/// kernels walk their share of the next micro-panel's source (one line per depth row) while
+/// they run.
 #[derive(Clone, Copy)]
 struct Lines {
     base: *const u8,
-    run: usize,
     gap: usize,
-    /// The next line: run `q`, line `r` of it.
-    q: usize,
-    r: usize,
+    at: usize,
     count: usize,
 }
 
 impl Lines {
-    const NONE: Lines = Lines { base: std::ptr::null(), run: 1, gap: 0, q: 0, r: 0, count: 0 };
+    const NONE: Lines = Lines { base: std::ptr::null(), gap: 0, at: 0, count: 0 };
 
-    /// The lines of B's columns j..j+cols (≤ n) at depths pc..pc+kc, in the order they are
-    /// packed.
-    fn of(g: &Gemm, pc: usize, kc: usize, j: usize, cols: usize) -> Lines {
-        // SAFETY (both arms): B[pc, c] for c < n is inside B.
-        if g.bkind == BKind::F32T {
-            // Columns of B are rows of W, each kc contiguous floats.
-            Lines { base: unsafe { g.b_at(pc, j) }, run: kc.div_ceil(16), gap: g.ldb * 4, q: 0, r: 0, count: cols * kc.div_ceil(16) }
-        } else {
-            // One line per depth row of a 16-column micro-panel (kept panels start at a
-            // multiple of 32 columns).
-            let base = if g.bkind == BKind::Panels { j - j % PANEL } else { j };
-            let row = if g.bkind == BKind::Panels { PANEL } else { g.ldb } * g.bkind.size();
-            let start = unsafe { g.b_at(pc, base).wrapping_add((j - base) * g.bkind.size()) };
-            Lines { base: start, run: 1, gap: row, q: 0, r: 0, count: kc * cols.div_ceil(NR) }
-        }
+    /// The lines of a row-major B's (or kept panels') 16-column micro-panel at (pc, j), kc deep.
+    fn of(g: &Gemm, pc: usize, kc: usize, j: usize) -> Lines {
+        debug_assert_ne!(g.bkind, BKind::F32T);
+        // Kept panels start at a multiple of 32 columns.
+        let base = if g.bkind == BKind::Panels { j - j % PANEL } else { j };
+        let row = if g.bkind == BKind::Panels { PANEL } else { g.ldb } * g.bkind.size();
+        // SAFETY: B[pc, base] with base ≤ j < n is inside B.
+        let start = unsafe { g.b_at(pc, base).wrapping_add((j - base) * g.bkind.size()) };
+        Lines { base: start, gap: row, at: 0, count: kc }
     }
 
     /// Lines t0..t1 of these (clipped to `count`).
     fn part(self, t0: usize, t1: usize) -> Lines {
         let (t0, t1) = (t0.min(self.count), t1.min(self.count));
-        Lines { q: t0 / self.run, r: t0 % self.run, count: t1 - t0, ..self }
+        Lines { at: self.at + t0, count: t1 - t0, ..self }
     }
 
     /// Prefetches the next line into L2.
     #[inline(always)]
     fn next(&mut self) {
-        let at = self.base.wrapping_add(self.q * self.gap + self.r * 64);
         // SAFETY: a prefetch never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(at as *const i8) };
-        self.r += 1;
-        if self.r == self.run {
-            self.r = 0;
-            self.q += 1;
-        }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(self.base.wrapping_add(self.at * self.gap) as *const i8) };
+        self.at += 1;
     }
 }
 
@@ -335,14 +315,18 @@ impl Lines {
 /// KC, held in L2) and depth block, each 16-column micro-panel of B (16 KiB at KC, held in L1)
 /// meets every micro-panel of the A block. Row-major B is packed one micro-panel at a time,
 /// just before use, while the kernels prefetch the next one's source into L2 (each kernel its
-/// share of the lines, one per depth step), so weights streamed from memory arrive while the
-/// FMAs run. A transposed B is packed a block of 256 columns at a time instead (its rows of W
-/// are contiguous runs the hardware prefetchers follow). Medians of alternated runs on one
-/// Zen 3 core against A read in place with row panels outermost and B packed per block (the
-/// AVX-512 order), GFLOP/s: [128,768]·[768,2304] 68 → 79-83, [1024]² 60-67 → 57-74 (noisy),
-/// and packing the transposed head [128,768]·[50257,768]ᵀ per block 51-65 against 51-58 per
-/// micro-panel. Blocks of A beyond the first pack B again (large m only; each packed element
-/// then serves 288 flops).
+/// share of the lines, one per depth step). A transposed B is packed a block of 256 columns at
+/// a time instead (its rows of W are contiguous runs the hardware prefetchers follow).
+/// Measured on one Zen 3 core, GFLOP/s (medians of alternated runs; this VM swings ±20%):
+/// * against A read in place with row panels outermost and B packed per block (the AVX-512
+///   order): [128,768]·[768,2304] 68 → 79-83, [1024]² 60-67 → 57-74;
+/// * the prefetch, weights rotated out of the caches: [128,768]·[768,3072] 58 → 67,
+///   [128,3072]·[3072,768] 61 → 71 (two threads 88 → 95, 94 → 98); for a transposed B per
+///   block it measured no faster (62 → 58), so it has none;
+/// * GPT-2's tied head [128,768]·[50257,768]ᵀ packed per block 51-65, per micro-panel 51-58.
+///
+/// Blocks of A beyond the first pack B again (large m only; each packed element then serves
+/// 288 flops).
 ///
 /// # Safety
 /// AVX2, FMA and F16C must be available; the `Gemm` must describe valid
@@ -366,7 +350,6 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
     let blen = if by_block { nc_max.min(n).next_multiple_of(NR) } else { NR } * kc_max;
     let abuf = buf.get(alen + blen);
     let bbuf = abuf.wrapping_add(alen);
-    let mut pf = Lines::NONE;
     for p0 in (0..np).step_by(PB) {
         let p1 = (p0 + PB).min(np);
         let i0: usize = (0..p0).map(rows).sum();
@@ -386,11 +369,7 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                     // SAFETY: columns jc..jc+nc of B at depths pc..pc+kc; the buffer holds
                     // kc × nc rounded up to 16.
                     unsafe { pack(g.bkind, kc, nc, g.b_at(pc, jc), g.ldb, bbuf) };
-                    // The next block's lines, shared by all this block's kernels.
-                    let (pn, jn) = if pc + kc < k { (pc + kc, jc) } else { (0, jc + nc) };
-                    pf = if jn < n { Lines::of(g, pn, (k - pn).min(kc_max), jn, (n - jn).min(nc_max)) } else { Lines::NONE };
                 }
-                let kernels = if by_block { nc.div_ceil(NR) * (p1 - p0) } else { p1 - p0 };
                 for jr in (0..nc).step_by(NR) {
                     let (j, w) = (jc + jr, (nc - jr).min(NR));
                     let (bp, ldb) = if panels {
@@ -405,14 +384,13 @@ pub(super) unsafe fn gemm(g: &Gemm, buf: &mut PackBuf) {
                         unsafe { pack(g.bkind, kc, w, g.b_at(pc, j), g.ldb, bbuf) };
                         (bbuf as *const f32, NR)
                     };
-                    if !by_block {
-                        pf = if j + NR < n { Lines::of(g, pc, kc, j + NR, (n - j - NR).min(NR)) } else { Lines::NONE };
-                    }
-                    // Each kernel prefetches its share of the lines.
-                    let share = pf.count.div_ceil(kernels);
+                    // The next micro-panel's lines, each kernel its share (none for a transposed
+                    // B: per block, it measured no faster).
+                    let pf = if !by_block && j + NR < n { Lines::of(g, pc, kc, j + NR) } else { Lines::NONE };
+                    let share = pf.count.div_ceil(p1 - p0);
                     let mut r = i0;
                     for ip in p0..p1 {
-                        let t = if by_block { jr / NR * (p1 - p0) } else { 0 } + ip - p0;
+                        let t = ip - p0;
                         let mine = pf.part(share * t, share * (t + 1));
                         // SAFETY: the kernel reads the packed panels of A (6·kc floats) and B
                         // (kc×16, zero-padded, or kept panels likewise) and writes rows(ip)×w of
