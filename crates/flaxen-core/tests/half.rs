@@ -1,7 +1,8 @@
 //! float16 / bfloat16 in the core: the widening matmul equals the float32 product of the widened
 //! weights bit for bit (at this CPU level; in child processes at `FLAXEN_CPU=avx2`, whose
-//! products must give this level's bits, and with `FLAXEN_NO_SIMD` on the portable paths), astype agrees with the scalar conversions on every bit pattern, and the
-//! op table's half policy rounds a primitive once. (Agreement with JAX itself is checked by
+//! products must give this level's bits, and with `FLAXEN_NO_SIMD` on the portable paths),
+//! astype agrees with the scalar conversions on every bit pattern, and the op table's half
+//! policy rounds a primitive once. (Agreement with JAX itself is checked by
 //! `__test__/dtypes-half.spec.ts` against goldens.)
 
 mod common;

@@ -221,27 +221,25 @@ pub(crate) unsafe fn gemm_st(g: &Gemm) {
         // SAFETY: same contract.
         return unsafe { gemv(g) };
     }
+    // Our microkernels: AVX-512 (all but a transposed B), else AVX2.
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has_avx512f() && g.bkind != BKind::F32T {
+    let ours: Option<unsafe fn(&Gemm, &mut PackBuf)> = if crate::cpu::has_avx512f() && g.bkind != BKind::F32T {
+        Some(avx512::gemm)
+    } else if has_avx2_gemm() {
+        Some(avx2::gemm)
+    } else {
+        None
+    };
+    #[cfg(target_arch = "x86_64")]
+    if let Some(kernel) = ours {
         // `try_with`: during thread teardown fall through to matrixmultiply (never expected).
         let done = PACK.try_with(|p| {
-            // The kernel never calls back into rayon or this function, so the borrow cannot be
+            // The kernels never call back into rayon or this function, so the borrow cannot be
             // re-entered on this thread.
             let mut p = p.borrow_mut();
-            // SAFETY: AVX-512F was detected; the caller vouches for the blocks.
-            unsafe { avx512::gemm(g, &mut p) };
-        });
-        if done.is_ok() {
-            return;
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_gemm() {
-        // As above.
-        let done = PACK.try_with(|p| {
-            let mut p = p.borrow_mut();
-            // SAFETY: AVX2, FMA and F16C were detected; the caller vouches for the blocks.
-            unsafe { avx2::gemm(g, &mut p) };
+            // SAFETY: the kernel's features were detected just above; the caller vouches for
+            // the blocks.
+            unsafe { kernel(g, &mut p) };
         });
         if done.is_ok() {
             return;
